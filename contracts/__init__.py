@@ -1,0 +1,58 @@
+"""Integration events exchanged by the clear, hold and build services.
+
+These pydantic models are the only thing that crosses the wire. They are frozen, refuse unknown
+fields, and carry a ``schema_version`` so that a consumer can refuse (dead-letter) a version it
+does not understand instead of misreading it.
+"""
+
+from contracts.build import MilestoneScheduled, ResiliencePlanOpened
+from contracts.clear import (
+    ArrestRecorded,
+    Child,
+    OperationConcluded,
+    OperationLaunched,
+    OperationPlanned,
+    SeizureRecorded,
+)
+from contracts.dead_letter import DeadLetterRecorded
+from contracts.envelope import Actor, IntegrationEvent
+from contracts.hold import (
+    ArrestLinkedToCase,
+    SupportTaskOpened,
+    SupportTaskRescheduled,
+    WhanauCaseOpened,
+)
+from contracts.registry import (
+    REGISTRY,
+    ContractError,
+    MalformedEvent,
+    UnknownEventType,
+    UnsupportedVersion,
+    parse_event,
+    subject_for,
+)
+
+__all__ = [
+    "REGISTRY",
+    "Actor",
+    "ArrestLinkedToCase",
+    "ArrestRecorded",
+    "Child",
+    "ContractError",
+    "DeadLetterRecorded",
+    "IntegrationEvent",
+    "MalformedEvent",
+    "MilestoneScheduled",
+    "OperationConcluded",
+    "OperationLaunched",
+    "OperationPlanned",
+    "ResiliencePlanOpened",
+    "SeizureRecorded",
+    "SupportTaskOpened",
+    "SupportTaskRescheduled",
+    "UnknownEventType",
+    "UnsupportedVersion",
+    "WhanauCaseOpened",
+    "parse_event",
+    "subject_for",
+]

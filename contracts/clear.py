@@ -1,0 +1,70 @@
+"""Events published by the clear service (Police operations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from contracts.envelope import Contract, IntegrationEvent
+
+
+class OperationPlanned(IntegrationEvent):
+    source: ClassVar[str] = "clear"
+    event_type: Literal["OperationPlanned"] = "OperationPlanned"
+    schema_version: Literal[1] = 1
+    name: str
+    district: str
+    place: str
+    target_group: str
+    planned_start: AwareDatetime
+
+
+class OperationLaunched(IntegrationEvent):
+    source: ClassVar[str] = "clear"
+    event_type: Literal["OperationLaunched"] = "OperationLaunched"
+    schema_version: Literal[1] = 1
+    place: str
+
+
+class Child(Contract):
+    """A child affected by an arrest. ``child_ref`` is opaque: never a name."""
+
+    child_ref: str = Field(min_length=1, max_length=128)
+    age: int = Field(ge=0, le=17)
+
+
+class ArrestRecorded(IntegrationEvent):
+    source: ClassVar[str] = "clear"
+    event_type: Literal["ArrestRecorded"] = "ArrestRecorded"
+    schema_version: Literal[1] = 1
+    arrest_id: UUID
+    place: str
+    person_ref: str
+    household_ref: str
+    charges: tuple[str, ...]
+    children: tuple[Child, ...] = ()
+    only_carer_present: bool = False
+
+
+class SeizureRecorded(IntegrationEvent):
+    source: ClassVar[str] = "clear"
+    event_type: Literal["SeizureRecorded"] = "SeizureRecorded"
+    schema_version: Literal[1] = 1
+    seizure_id: UUID
+    place: str
+    kind: Literal["drugs", "firearm", "cash"]
+    description: str
+    quantity: float
+    unit: str
+
+
+class OperationConcluded(IntegrationEvent):
+    source: ClassVar[str] = "clear"
+    event_type: Literal["OperationConcluded"] = "OperationConcluded"
+    schema_version: Literal[1] = 1
+    place: str
+    arrests: int
+    concluded_at: datetime

@@ -1,0 +1,77 @@
+"""Commands the front door sends to the owning service (NATS request/reply), and their replies.
+
+The HTTP API validates request bodies with the same models, so a bad field is refused with a 422
+naming it before anything reaches NATS.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from contracts.clear import Child
+from contracts.envelope import Actor, Contract
+
+Ref = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+
+
+class OperationDetails(Contract):
+    name: str = Field(min_length=1, max_length=200)
+    district: str = Field(min_length=1, max_length=100)
+    place: str = Field(min_length=1, max_length=100)
+    target_group: str = Field(min_length=1, max_length=200)
+    planned_start: AwareDatetime
+
+
+class ArrestDetails(Contract):
+    person_ref: str = Ref
+    household_ref: str = Ref
+    charges: list[str] = Field(min_length=1, max_length=200)
+    children: list[Child] = Field(default_factory=list, max_length=50)
+    only_carer_present: bool = False
+
+
+class SeizureDetails(Contract):
+    kind: Literal["drugs", "firearm", "cash"]
+    description: str = Field(min_length=1, max_length=500)
+    quantity: float = Field(gt=0)
+    unit: str = Field(min_length=1, max_length=20)
+
+
+class Command(Contract):
+    actor: Actor
+    reason: str | None = None
+
+
+class PlanOperation(Command, OperationDetails):
+    pass
+
+
+class LaunchOperation(Command):
+    operation_id: UUID
+
+
+class RecordArrest(Command, ArrestDetails):
+    operation_id: UUID
+
+
+class RecordSeizure(Command, SeizureDetails):
+    operation_id: UUID
+
+
+class ConcludeOperation(Command):
+    operation_id: UUID
+
+
+class GetOperation(Contract):
+    operation_id: UUID
+
+
+class CommandReply(Contract):
+    """``status`` follows HTTP so the front door can pass it on: 200, 201, 404, 409."""
+
+    status: int
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None

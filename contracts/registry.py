@@ -1,0 +1,108 @@
+"""Which event types and versions exist, where they are published, and how to read one."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.build import MilestoneScheduled, ResiliencePlanOpened
+from contracts.clear import (
+    ArrestRecorded,
+    OperationConcluded,
+    OperationLaunched,
+    OperationPlanned,
+    SeizureRecorded,
+)
+from contracts.dead_letter import DeadLetterRecorded
+from contracts.envelope import IntegrationEvent
+from contracts.hold import (
+    ArrestLinkedToCase,
+    SupportTaskOpened,
+    SupportTaskRescheduled,
+    WhanauCaseOpened,
+)
+
+ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
+    OperationPlanned,
+    OperationLaunched,
+    ArrestRecorded,
+    SeizureRecorded,
+    OperationConcluded,
+    WhanauCaseOpened,
+    ArrestLinkedToCase,
+    SupportTaskOpened,
+    SupportTaskRescheduled,
+    ResiliencePlanOpened,
+    MilestoneScheduled,
+    DeadLetterRecorded,
+)
+
+
+def _key(cls: type[IntegrationEvent]) -> tuple[str, int]:
+    fields = cls.model_fields
+    return fields["event_type"].default, fields["schema_version"].default
+
+
+REGISTRY: dict[tuple[str, int], type[IntegrationEvent]] = {_key(c): c for c in ALL_EVENTS}
+SERVICES = ("clear", "hold", "build")
+
+
+class ContractError(ValueError):
+    """A message that cannot be read as a known integration event. Dead-letter it."""
+
+
+class MalformedEvent(ContractError):
+    pass
+
+
+class UnknownEventType(ContractError):
+    pass
+
+
+class UnsupportedVersion(ContractError):
+    pass
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def subject_for(service: str, event_type: str) -> str:
+    """``chb.<service>.<event>``: no ids and no names in subjects, ever."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}")
+    return f"chb.{service}.{_snake(event_type)}"
+
+
+def parse_event(data: bytes | str) -> IntegrationEvent:
+    """Read one message body, refusing anything that is not exactly a known contract."""
+    try:
+        raw: Any = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise MalformedEvent(f"body is not JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise MalformedEvent("body is not a JSON object")
+    event_type, version = raw.get("event_type"), raw.get("schema_version")
+    if not isinstance(event_type, str):
+        raise MalformedEvent("event_type: missing or not a string")
+    if not isinstance(version, int):
+        raise MalformedEvent("schema_version: missing or not an integer")
+    cls = REGISTRY.get((event_type, version))
+    if cls is None:
+        if any(key[0] == event_type for key in REGISTRY):
+            known = sorted(v for (t, v) in REGISTRY if t == event_type)
+            raise UnsupportedVersion(
+                f"{event_type} schema_version {version} is not supported (known: {known})"
+            )
+        raise UnknownEventType(f"unknown event_type {event_type!r}")
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise MalformedEvent(
+            f"{event_type} v{version}: {where}: {first['msg']} ({error.error_count()} errors)"
+        ) from None

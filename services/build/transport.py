@@ -1,0 +1,47 @@
+"""Build's transport layer: clear's integration events in, build's integration events out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import IntegrationEvent, MilestoneScheduled, OperationConcluded, ResiliencePlanOpened
+from services.build.commands import PlanFollowUp
+from services.build.domain import Milestone, ResiliencePlan
+from services.runtime.clock import Clock
+from services.runtime.meta import SERVICE_ACTORS, Meta
+from services.runtime.translation import envelope, translate_dead_letter
+
+
+def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
+    if isinstance(event, OperationConcluded):
+        return PlanFollowUp(
+            place=event.place,
+            concluded_at=event.concluded_at,
+            meta=Meta(
+                occurred_at=clock.now(),
+                operation_id=event.operation_id,
+                actor=SERVICE_ACTORS["build"],
+                causation_id=event.event_id,
+            ),
+        )
+    return None
+
+
+def translate(domain_event: Any) -> IntegrationEvent | None:
+    e, f = domain_event, vars(domain_event)
+    if isinstance(e, ResiliencePlan.Opened):
+        return ResiliencePlanOpened(
+            **envelope("build", e), plan_id=e.originator_id, place=f["place"]
+        )
+    if isinstance(e, Milestone.Scheduled):
+        return MilestoneScheduled(
+            **envelope("build", e),
+            milestone_id=e.originator_id,
+            plan_id=f["plan_id"],
+            place=f["place"],
+            label=f["label"],
+            days_after_conclusion=f["days_after_conclusion"],
+            owner_agency=f["owner_agency"],
+            due_at=f["due_at"],
+        )
+    return translate_dead_letter("build", e)

@@ -1,0 +1,127 @@
+"""The clear application: thin methods that get, change and save an operation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import JSONTranscoder
+
+from services.clear.domain import Operation
+from services.runtime.application import register_chb_transcodings
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.meta import Actor, Meta
+
+
+class OperationNotFound(LookupError):
+    pass
+
+
+class ClearApplication(Application[UUID]):
+    name = "clear"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        super().__init__(env)
+        self.clock = clock or SystemClock()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_chb_transcodings(transcoder)
+
+    def _meta(self, operation_id: UUID, actor: Actor, reason: str | None) -> Meta:
+        return Meta(
+            occurred_at=self.clock.now(), operation_id=operation_id, actor=actor, reason=reason
+        )
+
+    def get_operation(self, operation_id: UUID) -> Operation:
+        try:
+            operation = self.repository.get(operation_id)
+        except AggregateNotFoundError:
+            raise OperationNotFound(f"no operation {operation_id}") from None
+        assert isinstance(operation, Operation)
+        return operation
+
+    def plan_operation(
+        self,
+        name: str,
+        district: str,
+        place: str,
+        target_group: str,
+        planned_start: datetime,
+        actor: Actor,
+        reason: str | None = None,
+    ) -> UUID:
+        operation_id = uuid4()
+        operation = Operation(
+            id=operation_id,
+            name=name,
+            district=district,
+            place=place,
+            target_group=target_group,
+            planned_start=planned_start,
+            meta=self._meta(operation_id, actor, reason),
+        )
+        self.save(operation)
+        return operation_id
+
+    def launch_operation(self, operation_id: UUID, actor: Actor, reason: str | None = None) -> None:
+        operation = self.get_operation(operation_id)
+        operation.launch(self._meta(operation_id, actor, reason))
+        self.save(operation)
+
+    def record_arrest(
+        self,
+        operation_id: UUID,
+        person_ref: str,
+        household_ref: str,
+        charges: list[str],
+        children: list[dict[str, Any]],
+        only_carer_present: bool,
+        actor: Actor,
+        reason: str | None = None,
+    ) -> UUID:
+        operation = self.get_operation(operation_id)
+        arrest_id = uuid4()
+        operation.record_arrest(
+            arrest_id=arrest_id,
+            person_ref=person_ref,
+            household_ref=household_ref,
+            charges=charges,
+            children=children,
+            only_carer_present=only_carer_present,
+            meta=self._meta(operation_id, actor, reason),
+        )
+        self.save(operation)
+        return arrest_id
+
+    def record_seizure(
+        self,
+        operation_id: UUID,
+        kind: str,
+        description: str,
+        quantity: float,
+        unit: str,
+        actor: Actor,
+        reason: str | None = None,
+    ) -> UUID:
+        operation = self.get_operation(operation_id)
+        seizure_id = uuid4()
+        operation.record_seizure(
+            seizure_id=seizure_id,
+            kind=kind,
+            description=description,
+            quantity=quantity,
+            unit=unit,
+            meta=self._meta(operation_id, actor, reason),
+        )
+        self.save(operation)
+        return seizure_id
+
+    def conclude_operation(
+        self, operation_id: UUID, actor: Actor, reason: str | None = None
+    ) -> None:
+        operation = self.get_operation(operation_id)
+        operation.conclude(self._meta(operation_id, actor, reason))
+        self.save(operation)

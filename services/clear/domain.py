@@ -1,0 +1,161 @@
+"""The operation aggregate: a Police operation from plan to conclusion (the Clear phase)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.runtime.meta import Meta
+
+PLANNED, LAUNCHED, CONCLUDED = "planned", "launched", "concluded"
+
+
+class OperationRuleBroken(Exception):
+    """A command that the operation's state does not allow (HTTP 409)."""
+
+
+class OperationNotLaunched(OperationRuleBroken):
+    pass
+
+
+class OperationAlreadyLaunched(OperationRuleBroken):
+    pass
+
+
+class OperationAlreadyConcluded(OperationRuleBroken):
+    pass
+
+
+class Operation(Aggregate):
+    @event("Planned")
+    def __init__(
+        self,
+        id: UUID,
+        name: str,
+        district: str,
+        place: str,
+        target_group: str,
+        planned_start: datetime,
+        meta: Meta,
+    ) -> None:
+        self.name = name
+        self.district = district
+        self.place = place
+        self.target_group = target_group
+        self.planned_start = planned_start
+        self.status = PLANNED
+        self.launched_at: datetime | None = None
+        self.concluded_at: datetime | None = None
+        self.arrests: list[dict[str, Any]] = []
+        self.seizures: list[dict[str, Any]] = []
+
+    # Guards: named errors, raised before any event is triggered.
+    def check_not_concluded(self) -> None:
+        if self.status == CONCLUDED:
+            raise OperationAlreadyConcluded(
+                f"operation {self.id} was concluded at {self.concluded_at}"
+            )
+
+    def check_launched(self) -> None:
+        self.check_not_concluded()
+        if self.status != LAUNCHED:
+            raise OperationNotLaunched(f"operation {self.id} is {self.status}, not launched")
+
+    def launch(self, meta: Meta) -> None:
+        self.check_not_concluded()
+        if self.status == LAUNCHED:
+            raise OperationAlreadyLaunched(
+                f"operation {self.id} was launched at {self.launched_at}"
+            )
+        self._launched(place=self.place, meta=meta)
+
+    # Events after the first repeat the place, so each can be read on its own downstream.
+    @event("Launched")
+    def _launched(self, place: str, meta: Meta) -> None:
+        self.status = LAUNCHED
+        self.launched_at = meta.occurred_at
+
+    def record_arrest(
+        self,
+        arrest_id: UUID,
+        person_ref: str,
+        household_ref: str,
+        charges: list[str],
+        children: list[dict[str, Any]],
+        only_carer_present: bool,
+        meta: Meta,
+    ) -> None:
+        self.check_launched()
+        self._arrest_recorded(
+            place=self.place,
+            arrest_id=arrest_id,
+            person_ref=person_ref,
+            household_ref=household_ref,
+            charges=charges,
+            children=children,
+            only_carer_present=only_carer_present,
+            meta=meta,
+        )
+
+    @event("ArrestRecorded")
+    def _arrest_recorded(
+        self,
+        place: str,
+        arrest_id: UUID,
+        person_ref: str,
+        household_ref: str,
+        charges: list[str],
+        children: list[dict[str, Any]],
+        only_carer_present: bool,
+        meta: Meta,
+    ) -> None:
+        self.arrests.append(
+            {"arrest_id": arrest_id, "household_ref": household_ref, "charges": len(charges)}
+        )
+
+    def record_seizure(
+        self,
+        seizure_id: UUID,
+        kind: str,
+        description: str,
+        quantity: float,
+        unit: str,
+        meta: Meta,
+    ) -> None:
+        self.check_launched()
+        self._seizure_recorded(
+            place=self.place,
+            seizure_id=seizure_id,
+            kind=kind,
+            description=description,
+            quantity=quantity,
+            unit=unit,
+            meta=meta,
+        )
+
+    @event("SeizureRecorded")
+    def _seizure_recorded(
+        self,
+        place: str,
+        seizure_id: UUID,
+        kind: str,
+        description: str,
+        quantity: float,
+        unit: str,
+        meta: Meta,
+    ) -> None:
+        self.seizures.append(
+            {"seizure_id": seizure_id, "kind": kind, "quantity": quantity, "unit": unit}
+        )
+
+    def conclude(self, meta: Meta) -> None:
+        self.check_launched()
+        self._concluded(place=self.place, arrests=len(self.arrests), meta=meta)
+
+    @event("Concluded")
+    def _concluded(self, place: str, arrests: int, meta: Meta) -> None:
+        self.status = CONCLUDED
+        self.concluded_at = meta.occurred_at

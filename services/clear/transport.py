@@ -1,0 +1,207 @@
+"""Clear's transport layer: commands in over NATS request/reply, integration events out.
+
+The only module of the service that imports both the contracts and the aggregate events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from faststream.nats import NatsRouter
+
+from contracts import (
+    ArrestRecorded,
+    IntegrationEvent,
+    OperationConcluded,
+    OperationLaunched,
+    OperationPlanned,
+    SeizureRecorded,
+)
+from contracts.commands import (
+    CommandReply,
+    ConcludeOperation,
+    GetOperation,
+    LaunchOperation,
+    PlanOperation,
+    RecordArrest,
+    RecordSeizure,
+)
+from contracts.envelope import Actor as ActorContract
+from services.clear.application import ClearApplication, OperationNotFound
+from services.clear.domain import Operation, OperationRuleBroken
+from services.runtime.meta import Actor
+from services.runtime.topology import command_subject
+from services.runtime.translation import envelope, translate_dead_letter
+
+log = structlog.get_logger()
+
+
+def translate(domain_event: Any) -> IntegrationEvent | None:
+    """A stored clear event as the integration event other services see."""
+    e, f = domain_event, vars(domain_event)
+    if isinstance(e, Operation.Planned):
+        return OperationPlanned(
+            **envelope("clear", e),
+            name=f["name"],
+            district=f["district"],
+            place=f["place"],
+            target_group=f["target_group"],
+            planned_start=f["planned_start"],
+        )
+    if isinstance(e, Operation.Launched):
+        return OperationLaunched(**envelope("clear", e), place=f["place"])
+    if isinstance(e, Operation.ArrestRecorded):
+        return ArrestRecorded(
+            **envelope("clear", e),
+            arrest_id=f["arrest_id"],
+            place=f["place"],
+            person_ref=f["person_ref"],
+            household_ref=f["household_ref"],
+            charges=tuple(f["charges"]),
+            children=tuple(f["children"]),
+            only_carer_present=f["only_carer_present"],
+        )
+    if isinstance(e, Operation.SeizureRecorded):
+        return SeizureRecorded(
+            **envelope("clear", e),
+            seizure_id=f["seizure_id"],
+            place=f["place"],
+            kind=f["kind"],
+            description=f["description"],
+            quantity=f["quantity"],
+            unit=f["unit"],
+        )
+    if isinstance(e, Operation.Concluded):
+        return OperationConcluded(
+            **envelope("clear", e),
+            place=f["place"],
+            arrests=f["arrests"],
+            concluded_at=f["meta"].occurred_at,
+        )
+    return translate_dead_letter("clear", e)
+
+
+def _actor(actor: ActorContract) -> Actor:
+    return Actor(id=actor.id, agency=actor.agency, role=actor.role)
+
+
+def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
+    """Command handlers: each runs the application method in a thread and replies."""
+    router = NatsRouter()
+
+    async def run(
+        operation_id: Any, call: Callable[[], Any], ok: Callable[[Any], CommandReply]
+    ) -> CommandReply:
+        structlog.contextvars.bind_contextvars(
+            operation_id=str(operation_id) if operation_id else None
+        )
+        try:
+            result = await asyncio.to_thread(call)
+        except OperationNotFound as error:
+            return CommandReply(status=404, error=str(error))
+        except OperationRuleBroken as error:
+            log.info("command refused", reason=str(error))
+            return CommandReply(status=409, error=str(error))
+        finally:
+            structlog.contextvars.unbind_contextvars("operation_id")
+        on_recorded()
+        return ok(result)
+
+    @router.subscriber(command_subject("clear", "plan_operation"))
+    async def plan(cmd: PlanOperation) -> CommandReply:
+        return await run(
+            None,
+            lambda: app.plan_operation(
+                cmd.name,
+                cmd.district,
+                cmd.place,
+                cmd.target_group,
+                cmd.planned_start,
+                _actor(cmd.actor),
+                cmd.reason,
+            ),
+            lambda op_id: CommandReply(status=201, result={"operation_id": str(op_id)}),
+        )
+
+    @router.subscriber(command_subject("clear", "launch_operation"))
+    async def launch(cmd: LaunchOperation) -> CommandReply:
+        return await run(
+            cmd.operation_id,
+            lambda: app.launch_operation(cmd.operation_id, _actor(cmd.actor), cmd.reason),
+            lambda _: CommandReply(
+                status=200, result={"operation_id": str(cmd.operation_id), "status": "launched"}
+            ),
+        )
+
+    @router.subscriber(command_subject("clear", "record_arrest"))
+    async def arrest(cmd: RecordArrest) -> CommandReply:
+        return await run(
+            cmd.operation_id,
+            lambda: app.record_arrest(
+                cmd.operation_id,
+                cmd.person_ref,
+                cmd.household_ref,
+                list(cmd.charges),
+                [c.model_dump() for c in cmd.children],
+                cmd.only_carer_present,
+                _actor(cmd.actor),
+                cmd.reason,
+            ),
+            lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),
+        )
+
+    @router.subscriber(command_subject("clear", "record_seizure"))
+    async def seizure(cmd: RecordSeizure) -> CommandReply:
+        return await run(
+            cmd.operation_id,
+            lambda: app.record_seizure(
+                cmd.operation_id,
+                cmd.kind,
+                cmd.description,
+                cmd.quantity,
+                cmd.unit,
+                _actor(cmd.actor),
+                cmd.reason,
+            ),
+            lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
+        )
+
+    @router.subscriber(command_subject("clear", "conclude_operation"))
+    async def conclude(cmd: ConcludeOperation) -> CommandReply:
+        return await run(
+            cmd.operation_id,
+            lambda: app.conclude_operation(cmd.operation_id, _actor(cmd.actor), cmd.reason),
+            lambda _: CommandReply(
+                status=200, result={"operation_id": str(cmd.operation_id), "status": "concluded"}
+            ),
+        )
+
+    @router.subscriber(command_subject("clear", "get_operation"))
+    async def get(query: GetOperation) -> CommandReply:
+        try:
+            operation = await asyncio.to_thread(app.get_operation, query.operation_id)
+        except OperationNotFound as error:
+            return CommandReply(status=404, error=str(error))
+        return CommandReply(status=200, result=operation_view(operation))
+
+    return router
+
+
+def operation_view(operation: Operation) -> dict[str, Any]:
+    return {
+        "operation_id": str(operation.id),
+        "name": operation.name,
+        "district": operation.district,
+        "place": operation.place,
+        "target_group": operation.target_group,
+        "planned_start": operation.planned_start.isoformat(),
+        "status": operation.status,
+        "launched_at": operation.launched_at.isoformat() if operation.launched_at else None,
+        "concluded_at": operation.concluded_at.isoformat() if operation.concluded_at else None,
+        "arrests": len(operation.arrests),
+        "seizures": len(operation.seizures),
+        "version": operation.version,
+    }

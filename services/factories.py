@@ -1,0 +1,45 @@
+"""One factory per service: settings in, a ready-to-start process out. Tests use the same."""
+
+from __future__ import annotations
+
+from services.build.application import BuildApplication
+from services.build.transport import command_from as build_command_from
+from services.build.transport import translate as build_translate
+from services.clear.application import ClearApplication
+from services.clear.transport import build_router as clear_router
+from services.clear.transport import translate as clear_translate
+from services.hold.application import HoldApplication
+from services.hold.transport import command_from as hold_command_from
+from services.hold.transport import translate as hold_translate
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.process import ServiceProcess, ServiceSpec
+from services.runtime.settings import Settings
+from services.runtime.store import store_env
+
+
+def build_clear(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
+    clock = clock or SystemClock()
+    app = ClearApplication(env=store_env(settings, "clear"), clock=clock)
+    spec = ServiceSpec(
+        "clear", app, clear_translate, router=lambda on_recorded: clear_router(app, on_recorded)
+    )
+    return ServiceProcess(spec, settings, clock)
+
+
+def build_hold(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
+    clock = clock or SystemClock()
+    app = HoldApplication(env=store_env(settings, "hold"), clock=clock)
+    return ServiceProcess(
+        ServiceSpec("hold", app, hold_translate, hold_command_from), settings, clock
+    )
+
+
+def build_build(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
+    clock = clock or SystemClock()
+    app = BuildApplication(env=store_env(settings, "build"), clock=clock)
+    return ServiceProcess(
+        ServiceSpec("build", app, build_translate, build_command_from), settings, clock
+    )
+
+
+FACTORIES = {"clear": build_clear, "hold": build_hold, "build": build_build}

@@ -1,0 +1,75 @@
+"""Hold's transport layer: clear's integration events in, hold's integration events out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import (
+    ArrestLinkedToCase,
+    ArrestRecorded,
+    IntegrationEvent,
+    SupportTaskOpened,
+    SupportTaskRescheduled,
+    WhanauCaseOpened,
+)
+from services.hold.commands import SupportArrestedPersonsHousehold
+from services.hold.domain import SupportTask, WhanauCase
+from services.runtime.clock import Clock
+from services.runtime.meta import SERVICE_ACTORS, Meta
+from services.runtime.translation import envelope, translate_dead_letter
+
+
+def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
+    """The hold command an upstream event calls for, if any."""
+    if isinstance(event, ArrestRecorded):
+        return SupportArrestedPersonsHousehold(
+            arrest_id=event.arrest_id,
+            household_ref=event.household_ref,
+            place=event.place,
+            arrested_at=event.occurred_at,
+            children=[child.model_dump() for child in event.children],
+            only_carer_present=event.only_carer_present,
+            meta=Meta(
+                occurred_at=clock.now(),
+                operation_id=event.operation_id,
+                actor=SERVICE_ACTORS["hold"],
+                causation_id=event.event_id,
+            ),
+        )
+    return None
+
+
+def translate(domain_event: Any) -> IntegrationEvent | None:
+    e, f = domain_event, vars(domain_event)
+    if isinstance(e, WhanauCase.Opened):
+        return WhanauCaseOpened(
+            **envelope("hold", e),
+            case_id=e.originator_id,
+            household_ref=f["household_ref"],
+            place=f["place"],
+        )
+    if isinstance(e, WhanauCase.ArrestLinked):
+        return ArrestLinkedToCase(
+            **envelope("hold", e),
+            case_id=e.originator_id,
+            arrest_id=f["arrest_id"],
+            children_total=f["children_total"],
+            only_carer_present=f["only_carer_present"],
+        )
+    if isinstance(e, SupportTask.Opened):
+        return SupportTaskOpened(
+            **envelope("hold", e),
+            task_id=e.originator_id,
+            case_id=f["case_id"],
+            kind=f["kind"],
+            lead_agency=f["lead_agency"],
+            due_at=f["due_at"],
+        )
+    if isinstance(e, SupportTask.Rescheduled):
+        return SupportTaskRescheduled(
+            **envelope("hold", e),
+            task_id=e.originator_id,
+            case_id=f["case_id"],
+            due_at=f["due_at"],
+        )
+    return translate_dead_letter("hold", e)

@@ -1,0 +1,88 @@
+"""The base every event-processing service application shares.
+
+It is the library's ``EventSourcedProjection``: a policy turns each input into new events, and
+the events are recorded in the same transaction as the tracking position of the input. What this
+adds is batching: several inputs are processed into one transaction carrying the tracking position
+of the last, which is where the throughput is (DESIGN.md, "Batching is the lever").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Tracking
+from eventsourcing.projection import EventSourcedProjection
+
+from services.runtime.dead_letters import DeadLetter, RecordDeadLetter
+from services.runtime.meta import MetaAsDict
+
+TAggregate = TypeVar("TAggregate", bound=Aggregate)
+
+Job = tuple[object, Tracking | None]
+
+
+def register_chb_transcodings(transcoder: JSONTranscoder) -> None:
+    transcoder.register(MetaAsDict())
+
+
+class ServiceApplication(EventSourcedProjection[UUID]):
+    """A service's event store plus the policy that reacts to its upstream's events."""
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_chb_transcodings(transcoder)
+
+    def process_batch(self, jobs: Sequence[Job]) -> int:
+        """Apply every job's command in order and record all new events in one transaction,
+        with the last tracking position. Returns the number of events recorded."""
+        trackings = [tracking for _, tracking in jobs if tracking is not None]
+        processing_event = ProcessingEvent[UUID](tracking=trackings[-1] if trackings else None)
+        for command, _ in jobs:
+            self.policy(command, processing_event)
+        recordings = self._record(processing_event)
+        self._notify(recordings)
+        return len(recordings)
+
+    def max_tracking_id(self, upstream: str) -> int:
+        return self.recorder.max_tracking_id(upstream) or 0
+
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        if domain_event is None:  # an upstream event this service has nothing to do with
+            return
+        if isinstance(domain_event, RecordDeadLetter):
+            c = domain_event
+            processing_event.collect_events(
+                DeadLetter(
+                    consumer=c.consumer,
+                    subject=c.subject,
+                    stream_sequence=c.stream_sequence,
+                    notification_id=c.notification_id,
+                    error=c.error,
+                    body=c.body,
+                    meta=c.meta,
+                )
+            )
+        else:
+            self.handle(domain_event, processing_event)
+
+    def handle(self, command: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has no handler for {type(command)}")
+
+    def get_in_batch(
+        self, processing_event: ProcessingEvent[UUID], aggregate_id: UUID, cls: type[TAggregate]
+    ) -> TAggregate | None:
+        """The aggregate as this batch has left it so far, else as stored, else ``None``."""
+        pending = processing_event.aggregates.get(aggregate_id)
+        if pending is not None:
+            assert isinstance(pending, cls)
+            return pending
+        try:
+            stored = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(stored, cls)
+        return stored

@@ -1,0 +1,63 @@
+"""What every domain event records about itself, beside its own facts.
+
+The relay turns this into the integration event envelope: when it happened, which operation it
+belongs to (correlation), which event caused it (causation), who did it and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.persistence import Transcoding
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://chb.example.nz/ids")
+
+
+def derived_id(*parts: object) -> UUID:
+    """A stable id from other ids, so that processing the same input twice lands on the same
+    aggregate instead of creating a second one."""
+    return uuid5(NAMESPACE, ":".join(str(p) for p in parts))
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    agency: str
+    role: str
+
+
+SERVICE_ACTORS = {
+    name: Actor(id=f"{name}-service", agency="chb", role="service")
+    for name in ("clear", "hold", "build")
+}
+
+
+@dataclass(frozen=True)
+class Meta:
+    occurred_at: datetime
+    operation_id: UUID
+    actor: Actor
+    causation_id: UUID | None = None
+    reason: str | None = None
+
+
+class MetaAsDict(Transcoding):
+    type = Meta
+    name = "chb_meta"
+
+    def encode(self, obj: Meta) -> dict[str, Any]:
+        data = asdict(obj)
+        data["actor"] = asdict(obj.actor)
+        return data
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        return Meta(
+            occurred_at=data["occurred_at"],
+            operation_id=data["operation_id"],
+            actor=Actor(**data["actor"]),
+            causation_id=data["causation_id"],
+            reason=data["reason"],
+        )

@@ -1,0 +1,176 @@
+"""One service process: its store, its broker connection, its relay and its tracked consumers.
+
+Every service is started the same way; what differs (the application, how its events translate,
+what it does with upstream events, any command handlers) comes in through ``ServiceSpec``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from eventsourcing.application import Application
+from faststream.nats import NatsBroker, NatsRouter
+
+from contracts import IntegrationEvent
+from services.runtime.application import ServiceApplication
+from services.runtime.clock import Clock
+from services.runtime.consumer import TrackedConsumer
+from services.runtime.provisioning import provision
+from services.runtime.relay import Relay
+from services.runtime.settings import Settings
+from services.runtime.topology import FOLLOWS
+from services.runtime.translation import Translator
+
+log = structlog.get_logger()
+
+
+def status_subject(service: str) -> str:
+    return f"status.{service}"
+
+
+@dataclass
+class ServiceSpec:
+    service: str
+    app: Application  # type: ignore[type-arg]
+    translate: Translator
+    to_command: Callable[[IntegrationEvent, Clock], object | None] | None = None
+    # Builds command handlers given a callback that wakes the relay after a save.
+    router: Callable[[Callable[[], None]], NatsRouter] | None = None
+    follows: tuple[str, ...] = field(default=())
+
+
+class ServiceProcess:
+    def __init__(self, spec: ServiceSpec, settings: Settings, clock: Clock) -> None:
+        self.spec = spec
+        self.service = spec.service
+        self.settings = settings
+        self.clock = clock
+        self.app = spec.app
+        self.stopping = asyncio.Event()
+        self.provisioned = False
+        self.relay = Relay(spec.app, spec.service, spec.translate, batch=settings.relay_batch)
+        self.consumers: list[TrackedConsumer] = []
+        to_command = spec.to_command
+        follows = spec.follows or FOLLOWS[spec.service]
+        if follows:
+            assert isinstance(spec.app, ServiceApplication) and to_command is not None
+            for upstream in follows:
+                self.consumers.append(
+                    TrackedConsumer(
+                        spec.app,
+                        upstream,
+                        spec.service,
+                        lambda event, tc=to_command: tc(event, clock),  # type: ignore[misc]
+                        clock,
+                        batch=settings.consumer_batch,
+                        on_recorded=self.relay.wake,
+                    )
+                )
+        self.follows = follows
+        self.broker = NatsBroker(
+            settings.nats_url,
+            # Per-message lines at DEBUG: the structlog filter drops them at the default level.
+            logger=structlog.get_logger("faststream"),
+            log_level=logging.DEBUG,
+            max_reconnect_attempts=-1,
+        )
+        if spec.router is not None:
+            self.broker.include_router(spec.router(self.relay.wake))
+        self.broker.subscriber(status_subject(spec.service))(self._status_handler)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _status_handler(self) -> dict[str, Any]:
+        return self.status()
+
+    def status(self) -> dict[str, Any]:
+        connected = bool(self.broker._connection and self.broker._connection.is_connected)
+        consumers = {
+            c.durable: {
+                "bound": c.bound,
+                "tracking_position": c.high_water,
+                "processed": c.processed,
+                "duplicates": c.duplicates,
+                "dead_letters": c.dead_letters,
+            }
+            for c in self.consumers
+        }
+        ready = (
+            connected
+            and self.provisioned
+            and self.relay.synced
+            and all(c.bound for c in self.consumers)
+            and not self.stopping.is_set()
+        )
+        return {
+            "service": self.service,
+            "ready": ready,
+            "nats_connected": connected,
+            "provisioned": self.provisioned,
+            "store": self.settings.store,
+            "relay": {
+                "synced": self.relay.synced,
+                "published_notification_id": self.relay.position.published_id,
+                "stream_sequence": self.relay.position.stream_sequence,
+                "published": self.relay.published,
+            },
+            "consumers": consumers,
+        }
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        js = self.broker.connection.jetstream()
+        await provision(js, self.service, self.settings, self.follows)
+        self.provisioned = True
+        await self.broker.start()
+        self._tasks.append(self._supervise("relay", lambda: self.relay.run(js, self.stopping)))
+        for consumer in self.consumers:
+            self._tasks.append(
+                self._supervise(consumer.durable, lambda c=consumer: c.run(js, self.stopping))  # type: ignore[misc]
+            )
+        log.info("service started", nats_url=self.settings.nats_url, store=self.settings.store)
+
+    def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Keep a loop running: a failure is logged and the loop restarted after a pause."""
+
+        async def supervised() -> None:
+            delay = 0.2
+            while not self.stopping.is_set():
+                try:
+                    await run()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.error("loop failed; restarting", loop=name, error=repr(error))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), delay)
+                    delay = min(delay * 2, 5.0)
+
+        return asyncio.create_task(supervised(), name=f"{self.service}:{name}")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, then close: nothing half done, nothing acked unrecorded."""
+        self.stopping.set()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+        await self.broker.stop()
+        self.app.close()
+        log.info("service stopped")
+
+    async def serve(self) -> None:
+        """Run until SIGINT or SIGTERM."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        await stop.wait()
+        await self.stop()

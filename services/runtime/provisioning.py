@@ -1,0 +1,115 @@
+"""Creates streams and durable consumers explicitly and idempotently at start-up.
+
+FastStream does not update an existing durable consumer whose configuration changed, so every
+process declares what it needs here and the difference, if any, is applied or reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+from services.runtime.settings import Settings
+from services.runtime.topology import durable_name, stream_name, subjects
+
+log = structlog.get_logger()
+
+DUPLICATE_WINDOW_SECONDS = 3600.0
+
+
+def stream_config(service: str, settings: Settings) -> StreamConfig:
+    return StreamConfig(
+        name=stream_name(service),
+        subjects=[subjects(service)],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        num_replicas=settings.stream_replicas,
+        # The relay's expected-sequence header is the real guard; the dedupe window is a second.
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+def consumer_config(upstream: str, downstream: str, settings: Settings) -> ConsumerConfig:
+    durable = durable_name(upstream, downstream)
+    return ConsumerConfig(
+        durable_name=durable,
+        name=durable,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=settings.ack_wait_seconds,
+        max_deliver=-1,
+        # The tracked consumer handles one batch at a time; nothing beyond it is in flight, so
+        # messages come in order and a redelivery cannot overtake a newer message for long.
+        max_ack_pending=settings.consumer_batch,
+        filter_subject=subjects(upstream),
+    )
+
+
+async def ensure_stream(js: JetStreamContext, service: str, settings: Settings) -> None:
+    wanted = stream_config(service, settings)
+    try:
+        info = await js.stream_info(wanted.name or "")
+    except NotFoundError:
+        await js.add_stream(wanted)
+        log.info("stream created", stream=wanted.name)
+        return
+    differs = _differences(info.config.as_dict(), wanted.as_dict(), _STREAM_KEYS)
+    if differs:
+        await js.update_stream(wanted)
+        log.warning("stream updated", stream=wanted.name, differences=differs)
+
+
+_STREAM_KEYS = ("subjects", "retention", "storage", "num_replicas", "duplicate_window")
+_CONSUMER_KEYS = ("deliver_policy", "ack_policy", "ack_wait", "max_ack_pending", "filter_subject")
+
+
+def _differences(
+    have: dict[str, Any], want: dict[str, Any], keys: tuple[str, ...]
+) -> dict[str, Any]:
+    return {
+        k: {"have": have.get(k), "want": want.get(k)} for k in keys if have.get(k) != want.get(k)
+    }
+
+
+async def ensure_consumer(
+    js: JetStreamContext, upstream: str, downstream: str, settings: Settings
+) -> str:
+    """Create the durable consumer, or bring an existing one to the declared configuration."""
+    stream = stream_name(upstream)
+    wanted = consumer_config(upstream, downstream, settings)
+    durable = wanted.durable_name or ""
+    try:
+        info = await js.consumer_info(stream, durable)
+    except NotFoundError:
+        await js.add_consumer(stream, wanted)
+        log.info("consumer created", stream=stream, consumer=durable)
+        return durable
+    differs = _differences(info.config.as_dict(), wanted.as_dict(), _CONSUMER_KEYS)
+    if differs:
+        # add_consumer with an existing durable name updates the fields JetStream allows to change.
+        await js.add_consumer(stream, wanted)
+        log.warning("consumer updated", stream=stream, consumer=durable, differences=differs)
+    return durable
+
+
+async def provision(
+    js: JetStreamContext, service: str, settings: Settings, follows: tuple[str, ...]
+) -> None:
+    """Everything a service needs before it starts: its own stream and its upstream consumers."""
+    await ensure_stream(js, service, settings)
+    for upstream in follows:
+        await ensure_stream(js, upstream, settings)
+        await ensure_consumer(js, upstream, service, settings)

@@ -1,0 +1,173 @@
+"""The outbox relay: publishes a service's notification log to its JetStream stream.
+
+- Position comes from the stream, never from a file: on start (and after any doubt) the relay
+  reads the last message on its stream and continues after the notification id it carries.
+- Every publish carries ``Nats-Expected-Last-Sequence``: only this relay writes to the stream, so
+  the expected sequence of each pipelined message is known, and a stale or concurrent resend
+  fails instead of duplicating, whatever the dedupe window. ``Nats-Msg-Id`` is a second guard.
+- Every message carries its notification id and the previous *published* one, a chain the
+  consumer uses to see a hole instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from contracts import IntegrationEvent, subject_for
+from services.runtime.topology import (
+    H_EVENT_ID,
+    H_EXPECTED_LAST_SEQ,
+    H_MSG_ID,
+    H_NOTIFICATION_ID,
+    H_OPERATION_ID,
+    H_PREVIOUS_ID,
+    stream_name,
+)
+from services.runtime.translation import Translator
+
+log = structlog.get_logger()
+
+
+@dataclass
+class RelayPosition:
+    published_id: int = 0  # last notification id in the stream (0: none): the chain's link
+    read_id: int = 0  # last notification id read (some translate to nothing and are passed over)
+    stream_sequence: int = 0  # last sequence in the stream
+
+
+class Relay:
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        service: str,
+        translate: Translator,
+        *,
+        batch: int = 256,
+        idle_poll_seconds: float = 0.1,
+        publish_timeout: float = 10.0,
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.stream = stream_name(service)
+        self.translate = translate
+        self.batch = batch
+        self.idle_poll_seconds = idle_poll_seconds
+        self.publish_timeout = publish_timeout
+        self.position = RelayPosition()
+        self.published = 0
+        self.synced = False
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Something was recorded: look now rather than at the next poll. Thread-safe."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def resync(self, js: JetStreamContext) -> RelayPosition:
+        """Read where we are from the stream itself."""
+        info = await js.stream_info(self.stream)
+        last_seq = info.state.last_seq
+        position = RelayPosition(stream_sequence=last_seq)
+        seq = last_seq
+        # Walk back past anything that is not ours (it has no notification id header).
+        while seq > 0:
+            try:
+                msg = await js.get_msg(self.stream, seq=seq)
+            except NotFoundError:  # deleted message
+                seq -= 1
+                continue
+            nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
+            if nid is not None and nid.isdigit():
+                position.published_id = position.read_id = int(nid)
+                break
+            seq -= 1
+        self.position = position
+        self.synced = True
+        log.info(
+            "relay synced",
+            stream=self.stream,
+            notification_id=position.published_id,
+            stream_sequence=position.stream_sequence,
+        )
+        return position
+
+    async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        backoff = 0.05
+        while not stopping.is_set():
+            try:
+                if not self.synced:
+                    await self.resync(js)
+                sent = await self.publish_pending(js)
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # any doubt: re-read the position from the stream
+                self.synced = False
+                log.warning("relay publish failed; will resync", error=repr(error))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if sent == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_poll_seconds)
+
+    async def publish_pending(self, js: JetStreamContext) -> int:
+        """Publish the next batch of notifications; returns how many were read."""
+        notifications: Sequence[Notification] = await asyncio.to_thread(
+            self.app.recorder.select_notifications,
+            self.position.read_id + 1,
+            self.batch,
+        )
+        if not notifications:
+            return 0
+        outgoing: list[tuple[Notification, IntegrationEvent]] = []
+        for notification in notifications:
+            domain_event = self.app.mapper.to_domain_event(notification)
+            integration_event = self.translate(domain_event)
+            if integration_event is not None:
+                outgoing.append((notification, integration_event))
+        if outgoing:
+            await self._publish(js, outgoing)
+        # Notifications that translate to nothing are passed over; a restart passes them again.
+        self.position.read_id = notifications[-1].id
+        return len(notifications)
+
+    async def _publish(
+        self, js: JetStreamContext, outgoing: list[tuple[Notification, IntegrationEvent]]
+    ) -> None:
+        previous = self.position.published_id
+        expected = self.position.stream_sequence
+        futures = []
+        for notification, event in outgoing:
+            headers = {
+                H_MSG_ID: f"{self.service}:{notification.id}",
+                H_EXPECTED_LAST_SEQ: str(expected),
+                H_NOTIFICATION_ID: str(notification.id),
+                H_PREVIOUS_ID: str(previous),
+                H_EVENT_ID: str(event.event_id),
+                H_OPERATION_ID: str(event.operation_id),
+            }
+            subject = subject_for(self.service, event.event_type)
+            futures.append(
+                await js.publish_async(subject, event.model_dump_json().encode(), headers=headers)
+            )
+            previous = notification.id
+            expected += 1
+        acks = await asyncio.wait_for(asyncio.gather(*futures), self.publish_timeout)
+        self.position.stream_sequence = acks[-1].seq
+        self.position.published_id = previous
+        self.published += len(acks)
+        log.debug("relay published", count=len(acks), last_notification_id=previous)

@@ -1,0 +1,40 @@
+"""Settings, read once by the factory that builds a process, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Store = Literal["sqlite", "postgres", "memory"]
+
+
+class Settings(BaseSettings):
+    """Every knob a process has. Environment variables are ``CHB_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CHB_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    data_dir: Path = Path("data")
+    store: Store = "sqlite"
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    postgres_password: str = ""
+    postgres_dbname: str = "chb"
+    # The schema is the service name, prefixed by this (so test runs can share one database).
+    postgres_schema_prefix: str = ""
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    relay_batch: int = Field(default=256, ge=1, le=10_000)
+    consumer_batch: int = Field(default=64, ge=1, le=1_000)
+    # How long JetStream waits for an ack before redelivering to another (or restarted) process.
+    ack_wait_seconds: float = Field(default=10.0, gt=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=0, le=65535)
+    command_timeout_seconds: float = Field(default=5.0, gt=0)
+    log_level: str = "info"
+
+    def postgres_schema(self, service: str) -> str:
+        return f"{self.postgres_schema_prefix}{service}"

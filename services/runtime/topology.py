@@ -1,0 +1,41 @@
+"""Names of streams, subjects and durable consumers: one place, so nothing drifts."""
+
+from __future__ import annotations
+
+SERVICES = ("clear", "hold", "build")
+
+# Which upstream services each downstream service follows.
+FOLLOWS: dict[str, tuple[str, ...]] = {"clear": (), "hold": ("clear",), "build": ("clear",)}
+
+
+def stream_name(service: str) -> str:
+    """One stream per producing service.
+
+    DESIGN.md sketches one stream ``CHB``; a stream per service lets the relay put an exact
+    ``Nats-Expected-Last-Sequence`` on every pipelined publish (only its own relay writes there),
+    and gives each service's subjects their own retention and permissions.
+    """
+    return f"CHB_{service.upper()}"
+
+
+def subjects(service: str) -> str:
+    return f"chb.{service}.>"
+
+
+def durable_name(upstream: str, downstream: str) -> str:
+    return f"{downstream}_from_{upstream}"
+
+
+def command_subject(service: str, command: str) -> str:
+    """Request/reply subjects for commands: outside every stream, so JetStream never answers."""
+    return f"cmd.{service}.{command}"
+
+
+# Headers the relay sets and the tracked consumer reads.
+H_MSG_ID = "Nats-Msg-Id"
+H_EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
+H_EXPECTED_STREAM = "Nats-Expected-Stream"
+H_NOTIFICATION_ID = "Chb-Notification-Id"
+H_PREVIOUS_ID = "Chb-Previous-Id"
+H_EVENT_ID = "Chb-Event-Id"
+H_OPERATION_ID = "Chb-Operation-Id"

@@ -1,0 +1,47 @@
+"""From stored domain events to integration events: the envelope part, shared by every service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from contracts import DeadLetterRecorded, IntegrationEvent
+from services.runtime.dead_letters import DeadLetter
+from services.runtime.meta import Meta, derived_id
+
+Translator = Callable[[Any], IntegrationEvent | None]
+
+
+def envelope(service: str, domain_event: Any) -> dict[str, Any]:
+    """The envelope fields for a stored domain event that carries ``meta``.
+
+    The event id is derived from the event's place in its aggregate, so re-publishing the same
+    stored event always yields the same integration event id.
+    """
+    meta: Meta = domain_event.meta
+    return {
+        "event_id": derived_id(
+            service, domain_event.originator_id, domain_event.originator_version
+        ),
+        "occurred_at": meta.occurred_at,
+        "recorded_at": domain_event.timestamp,
+        "operation_id": meta.operation_id,
+        "causation_id": meta.causation_id,
+        "actor": {"id": meta.actor.id, "agency": meta.actor.agency, "role": meta.actor.role},
+        "reason": meta.reason,
+    }
+
+
+def translate_dead_letter(service: str, domain_event: Any) -> IntegrationEvent | None:
+    if not isinstance(domain_event, DeadLetter.Recorded):
+        return None
+    f = vars(domain_event)
+    return DeadLetterRecorded(
+        **envelope(service, domain_event),
+        consumer=f["consumer"],
+        subject=f["subject"],
+        stream_sequence=f["stream_sequence"],
+        notification_id=f["notification_id"],
+        error=f["error"],
+        body=f["body"],
+    )
