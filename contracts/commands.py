@@ -6,7 +6,7 @@ naming it before anything reaches NATS.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -28,7 +28,9 @@ class OperationDetails(Contract):
 class ArrestDetails(Contract):
     person_ref: str = Ref
     household_ref: str = Ref
-    charges: list[str] = Field(min_length=1, max_length=200)
+    charges: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=200
+    )
     children: list[Child] = Field(default_factory=list, max_length=50)
     only_carer_present: bool = False
 

@@ -1,0 +1,235 @@
+"""The HTTP front door: one FastAPI app for planners, agencies, leadership groups and auditors.
+
+Commands go to the owning service over NATS request/reply; queries are answered from the read
+model the projector builds from the integration events. The front door never opens a store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from uuid import UUID
+
+import structlog
+from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from faststream.nats import NatsBroker
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import BaseModel
+
+from contracts import Actor
+from contracts.commands import (
+    ArrestDetails,
+    CommandReply,
+    ConcludeOperation,
+    GetOperation,
+    LaunchOperation,
+    OperationDetails,
+    PlanOperation,
+    RecordArrest,
+    RecordSeizure,
+    SeizureDetails,
+)
+from services.api.projector import Projector
+from services.api.read_model import ReadModel
+from services.runtime.process import status_subject
+from services.runtime.settings import Settings
+from services.runtime.topology import SERVICES, command_subject
+
+log = structlog.get_logger()
+
+
+class ServiceUnavailable(Exception):
+    pass
+
+
+class FrontDoor:
+    """What the routes need: the broker for commands, the read model for queries."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker = NatsBroker(
+            settings.nats_url,
+            logger=structlog.get_logger("faststream"),
+            log_level=logging.DEBUG,
+            max_reconnect_attempts=-1,
+        )
+        self.read_model = ReadModel()
+        self.projector = Projector(self.read_model)
+        self.started = False
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        await self.projector.start(self.broker.connection)
+        self.started = True
+
+    async def stop(self) -> None:
+        await self.projector.stop()
+        await self.broker.stop()
+
+    async def send(self, service: str, name: str, command: BaseModel) -> CommandReply:
+        try:
+            response = await self.broker.request(
+                command,
+                command_subject(service, name),
+                timeout=self.settings.command_timeout_seconds,
+            )
+        except (NoRespondersError, NatsTimeoutError, TimeoutError) as error:
+            raise ServiceUnavailable(f"{service} service did not answer: {error!r}") from None
+        return CommandReply.model_validate_json(response.body)
+
+    async def service_status(self, service: str) -> dict[str, Any]:
+        try:
+            response = await self.broker.request(None, status_subject(service), timeout=1.0)
+        except (NoRespondersError, NatsTimeoutError, TimeoutError) as error:
+            return {"service": service, "ready": False, "error": repr(error)}
+        status: dict[str, Any] = json.loads(response.body)
+        return status
+
+
+def actor_from(actor_id: str | None, agency: str | None, role: str | None) -> Actor:
+    # Until identities arrive (issue 6), the caller says who they are; the default is the local
+    # planner used by the walk-through.
+    return Actor(id=actor_id or "local-planner", agency=agency or "police", role=role or "planner")
+
+
+ActorId = Annotated[str | None, Header(alias="X-Actor-Id")]
+ActorAgency = Annotated[str | None, Header(alias="X-Actor-Agency")]
+ActorRole = Annotated[str | None, Header(alias="X-Actor-Role")]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    door = FrontDoor(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await door.start()
+        log.info("api started", nats_url=settings.nats_url)
+        yield
+        await door.stop()
+
+    app = FastAPI(
+        title="Clear, Hold, Build",
+        version="0.1.0",
+        description="Coordinates Police operations (Clear) with whanau support (Hold) and "
+        "community rebuilding (Build), every step on a replayable audit trail.",
+        lifespan=lifespan,
+    )
+    app.state.door = door
+
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(_: Request, error: ServiceUnavailable) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(error)})
+
+    def reply(result: CommandReply) -> JSONResponse:
+        if result.status >= 400:
+            raise HTTPException(status_code=result.status, detail=result.error)
+        return JSONResponse(status_code=result.status, content=result.result)
+
+    @app.post("/operations", status_code=201)
+    async def plan_operation(
+        body: OperationDetails, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        command = PlanOperation(**body.model_dump(), actor=actor_from(a, g, r))
+        return reply(await door.send("clear", "plan_operation", command))
+
+    @app.post("/operations/{operation_id}/launch")
+    async def launch_operation(
+        operation_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        command = LaunchOperation(operation_id=operation_id, actor=actor_from(a, g, r))
+        return reply(await door.send("clear", "launch_operation", command))
+
+    @app.post("/operations/{operation_id}/conclude")
+    async def conclude_operation(
+        operation_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        command = ConcludeOperation(operation_id=operation_id, actor=actor_from(a, g, r))
+        return reply(await door.send("clear", "conclude_operation", command))
+
+    @app.post("/operations/{operation_id}/arrests", status_code=201)
+    async def record_arrest(
+        operation_id: UUID,
+        body: ArrestDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        command = RecordArrest(
+            operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
+        )
+        return reply(await door.send("clear", "record_arrest", command))
+
+    @app.post("/operations/{operation_id}/seizures", status_code=201)
+    async def record_seizure(
+        operation_id: UUID,
+        body: SeizureDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        command = RecordSeizure(
+            operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
+        )
+        return reply(await door.send("clear", "record_seizure", command))
+
+    @app.get("/operations")
+    async def list_operations() -> list[dict[str, Any]]:
+        return list(door.read_model.operations.values())
+
+    @app.get("/operations/{operation_id}")
+    async def get_operation(operation_id: UUID) -> dict[str, Any]:
+        """The operation as clear holds it now, with the trace of the event that planned it."""
+        result = await door.send("clear", "get_operation", GetOperation(operation_id=operation_id))
+        if result.status >= 400:
+            raise HTTPException(status_code=result.status, detail=result.error)
+        projected = door.read_model.operations.get(operation_id, {})
+        trace = {k: projected.get(k) for k in ("event_id", "causation_id")}
+        return {**result.result, **trace, "correlation_id": str(operation_id)}
+
+    @app.get("/cases")
+    async def list_cases(operation_id: UUID | None = None) -> list[dict[str, Any]]:
+        return door.read_model.list_cases(operation_id)
+
+    @app.get("/tasks")
+    async def list_tasks(
+        operation_id: UUID | None = None,
+        agency: str | None = None,
+        status: Annotated[str | None, Query(pattern="^(open|done|closed)$")] = None,
+        case_id: UUID | None = None,
+    ) -> list[dict[str, Any]]:
+        return door.read_model.list_tasks(operation_id, agency, status, case_id)
+
+    @app.get("/milestones")
+    async def list_milestones(operation_id: UUID | None = None) -> list[dict[str, Any]]:
+        return door.read_model.list_milestones(operation_id)
+
+    @app.get("/dead-letters")
+    async def list_dead_letters() -> list[dict[str, Any]]:
+        return door.read_model.dead_letters
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        statuses = await asyncio.gather(*(door.service_status(s) for s in SERVICES))
+        connected = door.broker._connection is not None and door.broker._connection.is_connected
+        body = {
+            "ready": connected
+            and door.started
+            and door.projector.caught_up
+            and all(s.get("ready") for s in statuses),
+            "nats_connected": connected,
+            "read_model_caught_up": door.projector.caught_up,
+            "services": {s["service"]: s for s in statuses},
+        }
+        return JSONResponse(status_code=200 if body["ready"] else 503, content=body)
+
+    return app

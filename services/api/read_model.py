@@ -1,0 +1,168 @@
+"""What the front door answers queries from: built from the integration events alone.
+
+It never opens a service's store. Every item keeps the id of the event that created it
+(``event_id``), the event that caused that (``causation_id``) and the operation it belongs to
+(``correlation_id``), so anyone can see why a case, task or milestone exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from contracts import (
+    ArrestLinkedToCase,
+    ArrestRecorded,
+    DeadLetterRecorded,
+    IntegrationEvent,
+    MilestoneScheduled,
+    OperationConcluded,
+    OperationLaunched,
+    OperationPlanned,
+    SeizureRecorded,
+    SupportTaskOpened,
+    SupportTaskRescheduled,
+    WhanauCaseOpened,
+)
+
+
+def _trace(event: IntegrationEvent) -> dict[str, Any]:
+    return {
+        "event_id": str(event.event_id),
+        "causation_id": str(event.causation_id) if event.causation_id else None,
+        "correlation_id": str(event.operation_id),
+    }
+
+
+@dataclass
+class ReadModel:
+    operations: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    cases: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    milestones: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[UUID] = field(default_factory=set)
+    applied: int = 0
+
+    def apply(self, event: IntegrationEvent) -> None:
+        """Idempotent: the same event applied twice changes nothing."""
+        if event.event_id in self.seen:
+            return
+        self.seen.add(event.event_id)
+        self.applied += 1
+        handler = getattr(self, f"_on_{type(event).__name__}", None)
+        if handler is not None:
+            handler(event)
+
+    # clear
+    def _on_OperationPlanned(self, e: OperationPlanned) -> None:
+        self.operations[e.operation_id] = {
+            "operation_id": str(e.operation_id),
+            "name": e.name,
+            "district": e.district,
+            "place": e.place,
+            "target_group": e.target_group,
+            "planned_start": e.planned_start.isoformat(),
+            "status": "planned",
+            "arrests": 0,
+            "seizures": 0,
+            **_trace(e),
+        }
+
+    def _on_OperationLaunched(self, e: OperationLaunched) -> None:
+        if op := self.operations.get(e.operation_id):
+            op.update(status="launched", launched_at=e.occurred_at.isoformat())
+
+    def _on_ArrestRecorded(self, e: ArrestRecorded) -> None:
+        if op := self.operations.get(e.operation_id):
+            op["arrests"] += 1
+
+    def _on_SeizureRecorded(self, e: SeizureRecorded) -> None:
+        if op := self.operations.get(e.operation_id):
+            op["seizures"] += 1
+
+    def _on_OperationConcluded(self, e: OperationConcluded) -> None:
+        if op := self.operations.get(e.operation_id):
+            op.update(status="concluded", concluded_at=e.concluded_at.isoformat())
+
+    # hold
+    def _on_WhanauCaseOpened(self, e: WhanauCaseOpened) -> None:
+        self.cases[e.case_id] = {
+            "case_id": str(e.case_id),
+            "operation_id": str(e.operation_id),
+            "household_ref": e.household_ref,
+            "place": e.place,
+            "arrest_ids": [],
+            "children": 0,
+            "opened_at": e.occurred_at.isoformat(),
+            **_trace(e),
+        }
+
+    def _on_ArrestLinkedToCase(self, e: ArrestLinkedToCase) -> None:
+        if case := self.cases.get(e.case_id):
+            case["arrest_ids"].append(str(e.arrest_id))
+            case["children"] = e.children_total
+
+    def _on_SupportTaskOpened(self, e: SupportTaskOpened) -> None:
+        self.tasks[e.task_id] = {
+            "task_id": str(e.task_id),
+            "case_id": str(e.case_id),
+            "operation_id": str(e.operation_id),
+            "kind": e.kind,
+            "lead_agency": e.lead_agency,
+            "due_at": e.due_at.isoformat(),
+            "status": "open",
+            "opened_at": e.occurred_at.isoformat(),
+            **_trace(e),
+        }
+
+    def _on_SupportTaskRescheduled(self, e: SupportTaskRescheduled) -> None:
+        if task := self.tasks.get(e.task_id):
+            task["due_at"] = e.due_at.isoformat()
+
+    # build
+    def _on_MilestoneScheduled(self, e: MilestoneScheduled) -> None:
+        self.milestones[e.milestone_id] = {
+            "milestone_id": str(e.milestone_id),
+            "plan_id": str(e.plan_id),
+            "operation_id": str(e.operation_id),
+            "place": e.place,
+            "label": e.label,
+            "days_after_conclusion": e.days_after_conclusion,
+            "owner_agency": e.owner_agency,
+            "due_at": e.due_at.isoformat(),
+            "status": e.status,
+            **_trace(e),
+        }
+
+    def _on_DeadLetterRecorded(self, e: DeadLetterRecorded) -> None:
+        self.dead_letters.append(
+            {"consumer": e.consumer, "subject": e.subject, "error": e.error, **_trace(e)}
+        )
+
+    # queries
+    def list_cases(self, operation_id: UUID | None = None) -> list[dict[str, Any]]:
+        return [c for c in self.cases.values() if _match(c, operation_id=operation_id)]
+
+    def list_tasks(
+        self,
+        operation_id: UUID | None = None,
+        agency: str | None = None,
+        status: str | None = None,
+        case_id: UUID | None = None,
+    ) -> list[dict[str, Any]]:
+        return [
+            t
+            for t in self.tasks.values()
+            if _match(
+                t, operation_id=operation_id, lead_agency=agency, status=status, case_id=case_id
+            )
+        ]
+
+    def list_milestones(self, operation_id: UUID | None = None) -> list[dict[str, Any]]:
+        return [m for m in self.milestones.values() if _match(m, operation_id=operation_id)]
+
+
+def _match(item: dict[str, Any], **criteria: Any) -> bool:
+    return all(value is None or item.get(key) == str(value) for key, value in criteria.items())

@@ -1,0 +1,431 @@
+"""The ``chb`` command: run the system, run one process, and talk to a running system."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.runtime.settings import Settings
+
+app = typer.Typer(
+    help="Clear, Hold, Build: coordinate operations, support and rebuilding.", no_args_is_help=True
+)
+operation_app = typer.Typer(help="Plan, launch and conclude operations.", no_args_is_help=True)
+arrest_app = typer.Typer(help="Record arrests.", no_args_is_help=True)
+seizure_app = typer.Typer(help="Record seizures.", no_args_is_help=True)
+contracts_app = typer.Typer(help="Integration event contracts.", no_args_is_help=True)
+app.add_typer(operation_app, name="operation")
+app.add_typer(arrest_app, name="arrest")
+app.add_typer(seizure_app, name="seizure")
+app.add_typer(contracts_app, name="contracts")
+
+console = Console()
+err = Console(stderr=True)
+
+ApiUrl = Annotated[
+    str, typer.Option("--api", envvar="CHB_API_URL", help="Base URL of a running API.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+SERVICES_AND_API = ("clear", "hold", "build", "api")
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------- running the system
+
+
+@app.command()
+def serve(
+    process: Annotated[str, typer.Argument(help="clear, hold, build or api")],
+    nats_url: Annotated[str | None, typer.Option(help="NATS URL (CHB_NATS_URL)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Directory for SQLite stores")] = None,
+    store: Annotated[str | None, typer.Option(help="sqlite, postgres or memory")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (api only)")] = None,
+) -> None:
+    """Run one process against a NATS URL and a store: the production way."""
+    if process not in SERVICES_AND_API:
+        fail(f"unknown process {process!r}: choose one of {', '.join(SERVICES_AND_API)}", 2)
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "nats_url": nats_url,
+            "data_dir": data_dir,
+            "store": store,
+            "api_port": port,
+        }.items()
+        if v is not None
+    }
+    try:
+        settings = Settings(**overrides)
+    except Exception as error:  # pydantic ValidationError: say which setting, on one line
+        fail(f"bad settings: {error}".replace("\n", " "), 2)
+    from services.runtime.logging import configure_logging
+
+    configure_logging(process, settings.log_level)
+    if process == "api":
+        import uvicorn
+
+        from services.api.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
+    from services.factories import FACTORIES
+
+    service = FACTORIES[process](settings)
+    asyncio.run(service.serve())
+
+
+@app.command()
+def up(
+    data_dir: Annotated[Path, typer.Option(help="Where the stores and NATS data live")] = Path(
+        "data"
+    ),
+    port: Annotated[int, typer.Option(help="HTTP port for the API")] = 8080,
+    store: Annotated[str, typer.Option(help="sqlite (default) or postgres")] = "sqlite",
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness")] = 60.0,
+) -> None:
+    """Start the embedded system in the foreground: NATS, clear, hold, build and the API.
+
+    Ctrl-C or SIGTERM stops every process it started, cleanly.
+    """
+    from services.runtime.embedded_nats import EmbeddedNats
+
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    nats = EmbeddedNats(data_dir / "nats").start()
+    env = {
+        **os.environ,
+        "CHB_NATS_URL": nats.url,
+        "CHB_DATA_DIR": str(data_dir),
+        "CHB_STORE": store,
+        "CHB_API_PORT": str(port),
+    }
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def stop_all(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    try:
+        for name in SERVICES_AND_API:
+            with open(logs / f"{name}.log", "ab") as log_file:
+                children.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "services.cli", "serve", name],
+                        env=env,
+                        stdout=log_file,
+                        stderr=log_file,
+                        stdin=subprocess.DEVNULL,
+                    )
+                )
+        url = f"http://127.0.0.1:{port}"
+        console.print(f"NATS {nats.url} (JetStream data in {data_dir / 'nats'})")
+        deadline = time.monotonic() + ready_timeout
+        ready = False
+        while not stopping and time.monotonic() < deadline:
+            if any(c.poll() is not None for c in children):
+                break
+            try:
+                ready = httpx.get(f"{url}/ready", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            if ready:
+                break
+            time.sleep(0.2)
+        if not ready and not stopping:
+            dead = [
+                n for n, c in zip(SERVICES_AND_API, children, strict=True) if c.poll() is not None
+            ]
+            fail(f"system did not become ready (exited: {dead or 'none'}); logs in {logs}")
+        if ready:
+            console.print(f"CHB is up. API: {url}  (logs in {logs}; Ctrl-C to stop)")
+        while not stopping:
+            for name, child in zip(SERVICES_AND_API, children, strict=True):
+                if child.poll() is not None:
+                    err.print(
+                        f"{name} exited with {child.returncode}; stopping (see {logs / name}.log)"
+                    )
+                    stopping = True
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        nats.stop()
+        console.print("stopped")
+
+
+@contracts_app.command("export")
+def contracts_export(
+    directory: Annotated[Path | None, typer.Argument(help="Defaults to contracts/schemas")] = None,
+    check: Annotated[bool, typer.Option(help="Only report differences; exit 1 if any")] = False,
+) -> None:
+    """Write every contract's JSON Schema and the AsyncAPI document."""
+    from contracts import export
+
+    target = directory or export.DEFAULT_DIRECTORY
+    if check:
+        differing = export.check_schemas(target)
+        if differing:
+            fail(f"schemas out of date: {', '.join(differing)}; run `chb contracts export`")
+        console.print("schemas up to date")
+        return
+    for path in export.write_schemas(target):
+        console.print(str(path))
+
+
+# ---------------------------------------------------------------- talking to a running system
+
+
+def call(
+    method: str, url: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+) -> Any:
+    try:
+        response = httpx.request(method, url, json=body, params=params, timeout=10.0)
+    except httpx.HTTPError as error:
+        fail(f"cannot reach {url}: {error}")
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text
+        if isinstance(detail, list):  # a 422: name each field and why
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in d['loc'][1:])}: {d['msg']}" for d in detail
+            )
+        fail(f"{response.status_code}: {detail}")
+    return response.json()
+
+
+def show(
+    rows: list[dict[str, Any]] | dict[str, Any], columns: list[str], as_json: bool, title: str
+) -> None:
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    items = rows if isinstance(rows, list) else [rows]
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for item in items:
+        table.add_row(*(str(item.get(c, "")) for c in columns))
+    console.print(table)
+
+
+@operation_app.command("plan")
+def operation_plan(
+    name: Annotated[str, typer.Option()],
+    district: Annotated[str, typer.Option()],
+    place: Annotated[str, typer.Option()],
+    target_group: Annotated[str, typer.Option()],
+    planned_start: Annotated[
+        str | None, typer.Option(help="ISO time with zone; default now")
+    ] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Plan an operation; prints its id."""
+    start = planned_start or datetime.now(UTC).isoformat()
+    body = {
+        "name": name,
+        "district": district,
+        "place": place,
+        "target_group": target_group,
+        "planned_start": start,
+    }
+    console.print(call("POST", f"{api}/operations", body)["operation_id"])
+
+
+@operation_app.command("launch")
+def operation_launch(operation_id: str, api: ApiUrl = "http://127.0.0.1:8080") -> None:
+    """Launch a planned operation."""
+    console.print(call("POST", f"{api}/operations/{operation_id}/launch")["status"])
+
+
+@operation_app.command("conclude")
+def operation_conclude(operation_id: str, api: ApiUrl = "http://127.0.0.1:8080") -> None:
+    """Conclude a launched operation."""
+    console.print(call("POST", f"{api}/operations/{operation_id}/conclude")["status"])
+
+
+@operation_app.command("show")
+def operation_show(
+    operation_id: str, api: ApiUrl = "http://127.0.0.1:8080", as_json: AsJson = False
+) -> None:
+    """Show an operation as clear holds it now."""
+    row = call("GET", f"{api}/operations/{operation_id}")
+    show(
+        row,
+        ["operation_id", "name", "place", "status", "arrests", "seizures", "event_id"],
+        as_json,
+        "operation",
+    )
+
+
+@arrest_app.command("record")
+def arrest_record(
+    operation_id: str,
+    person_ref: Annotated[str, typer.Option(help="Opaque person reference (never a name)")],
+    household_ref: Annotated[str, typer.Option(help="Opaque household reference")],
+    charge: Annotated[list[str], typer.Option(help="A charge laid; repeat for several")],
+    child: Annotated[
+        list[str] | None, typer.Option(help="CHILD_REF:AGE; repeat for several")
+    ] = None,
+    only_carer: Annotated[
+        bool, typer.Option(help="The arrested person was the children's only carer present")
+    ] = False,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Record an arrest; prints the arrest id."""
+    children = []
+    for item in child or []:
+        ref, _, age = item.rpartition(":")
+        if not ref or not age.isdigit():
+            fail(f"--child {item!r}: expected CHILD_REF:AGE, e.g. C-1:6", 2)
+        children.append({"child_ref": ref, "age": int(age)})
+    body = {
+        "person_ref": person_ref,
+        "household_ref": household_ref,
+        "charges": charge,
+        "children": children,
+        "only_carer_present": only_carer,
+    }
+    console.print(call("POST", f"{api}/operations/{operation_id}/arrests", body)["arrest_id"])
+
+
+@seizure_app.command("record")
+def seizure_record(
+    operation_id: str,
+    kind: Annotated[str, typer.Option(help="drugs, firearm or cash")],
+    description: Annotated[str, typer.Option()],
+    quantity: Annotated[float, typer.Option()],
+    unit: Annotated[str, typer.Option()],
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Record a seizure; prints the seizure id."""
+    body = {"kind": kind, "description": description, "quantity": quantity, "unit": unit}
+    console.print(call("POST", f"{api}/operations/{operation_id}/seizures", body)["seizure_id"])
+
+
+@app.command("cases")
+def cases(
+    operation: Annotated[str | None, typer.Option()] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+    as_json: AsJson = False,
+) -> None:
+    """List whanau cases."""
+    rows = call("GET", f"{api}/cases", params={"operation_id": operation} if operation else None)
+    show(
+        rows,
+        [
+            "case_id",
+            "household_ref",
+            "place",
+            "children",
+            "arrest_ids",
+            "causation_id",
+            "correlation_id",
+        ],
+        as_json,
+        "cases",
+    )
+
+
+@app.command("tasks")
+def tasks(
+    operation: Annotated[str | None, typer.Option()] = None,
+    agency: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option()] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+    as_json: AsJson = False,
+) -> None:
+    """List support tasks."""
+    params = {
+        k: v
+        for k, v in {"operation_id": operation, "agency": agency, "status": status}.items()
+        if v
+    }
+    rows = call("GET", f"{api}/tasks", params=params)
+    show(
+        rows,
+        ["task_id", "kind", "lead_agency", "due_at", "status", "causation_id", "correlation_id"],
+        as_json,
+        "tasks",
+    )
+
+
+@app.command("milestones")
+def milestones(
+    operation: Annotated[str | None, typer.Option()] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+    as_json: AsJson = False,
+) -> None:
+    """List resilience-plan milestones."""
+    rows = call(
+        "GET", f"{api}/milestones", params={"operation_id": operation} if operation else None
+    )
+    show(
+        rows,
+        [
+            "milestone_id",
+            "place",
+            "days_after_conclusion",
+            "label",
+            "owner_agency",
+            "due_at",
+            "causation_id",
+        ],
+        as_json,
+        "milestones",
+    )
+
+
+@app.command()
+def demo(
+    api: ApiUrl = "http://127.0.0.1:8080",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for each effect")] = 5.0,
+) -> None:
+    """Play a short operation against a running system and show what each service did."""
+    from services.demo import run_demo
+
+    run_demo(api, console, wait, call)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The clear application on an in-memory store, and how its stored events are published."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from contracts import (
+    ArrestRecorded,
+    IntegrationEvent,
+    OperationConcluded,
+    OperationLaunched,
+    OperationPlanned,
+    SeizureRecorded,
+    parse_event,
+)
+from services.clear.application import ClearApplication, OperationNotFound
+from services.clear.domain import Operation, OperationNotLaunched
+from services.clear.transport import operation_view, translate
+from services.runtime.clock import SimulatedClock
+from services.runtime.meta import Actor, derived_id
+
+pytestmark = pytest.mark.application
+
+POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+PLANNER = Actor(id="officer-0042", agency="police", role="operation_planner")
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock()
+
+
+@pytest.fixture
+def app(clock: SimulatedClock) -> ClearApplication:
+    return ClearApplication(env=POPO, clock=clock)
+
+
+def run_operation(app: ClearApplication, clock: SimulatedClock) -> dict[str, Any]:
+    """Plan, launch, one arrest, one seizure, conclude; returns the ids and times."""
+    planned_start = clock.now() + timedelta(days=3)
+    operation_id = app.plan_operation(
+        "Operation Pakari", "Southern", "Mataura", "meth supply network", planned_start,
+        PLANNER, "intelligence case 17",
+    )
+    clock.advance(timedelta(days=3))
+    app.launch_operation(operation_id, PLANNER)
+    clock.advance(timedelta(minutes=20))
+    arrested_at = clock.now()
+    arrest_id = app.record_arrest(
+        operation_id,
+        person_ref="person-7",
+        household_ref="household-3",
+        charges=["supply methamphetamine", "participation in organised criminal group"],
+        children=[{"child_ref": "child-a", "age": 4}, {"child_ref": "child-b", "age": 11}],
+        only_carer_present=True,
+        actor=PLANNER,
+    )
+    seizure_id = app.record_seizure(operation_id, "firearm", "pistol", 1, "item", PLANNER)
+    clock.advance(timedelta(hours=8))
+    app.conclude_operation(operation_id, PLANNER, "targets in custody")
+    return {
+        "operation_id": operation_id,
+        "arrest_id": arrest_id,
+        "seizure_id": seizure_id,
+        "planned_start": planned_start,
+        "arrested_at": arrested_at,
+        "concluded_at": clock.now(),
+    }
+
+
+def published(app: ClearApplication) -> list[IntegrationEvent]:
+    notifications = app.recorder.select_notifications(start=1, limit=100)
+    events = [translate(app.mapper.to_domain_event(n)) for n in notifications]
+    assert all(e is not None for e in events)
+    return [e for e in events if e is not None]
+
+
+def test_commands_change_the_stored_operation(app: ClearApplication, clock: SimulatedClock):
+    """After a whole operation the stored aggregate is concluded, with its arrest and seizure,
+    and the view the front door shows says so."""
+    ids = run_operation(app, clock)
+    operation = app.get_operation(ids["operation_id"])
+    assert operation.status == "concluded"
+    assert operation.concluded_at == ids["concluded_at"]
+    view = operation_view(operation)
+    assert view["status"] == "concluded"
+    assert view["arrests"] == 1
+    assert view["seizures"] == 1
+    assert view["version"] == 5
+    assert view["planned_start"] == ids["planned_start"].isoformat()
+
+
+def test_the_notification_log_holds_every_event_in_order(
+    app: ClearApplication, clock: SimulatedClock
+):
+    """The notification log (the outbox) has the five events, numbered from 1, in the order
+    the commands ran."""
+    ids = run_operation(app, clock)
+    notifications = app.recorder.select_notifications(start=1, limit=100)
+    assert [n.id for n in notifications] == [1, 2, 3, 4, 5]
+    assert {n.originator_id for n in notifications} == {ids["operation_id"]}
+    decoded = [app.mapper.to_domain_event(n) for n in notifications]
+    assert [type(e) for e in decoded] == [
+        Operation.Planned,
+        Operation.Launched,
+        Operation.ArrestRecorded,
+        Operation.SeizureRecorded,
+        Operation.Concluded,
+    ]
+
+
+def test_unknown_operation_is_not_found(app: ClearApplication):
+    """Commands on an operation that does not exist raise OperationNotFound."""
+    with pytest.raises(OperationNotFound):
+        app.launch_operation(uuid4(), PLANNER)
+    with pytest.raises(OperationNotFound):
+        app.get_operation(uuid4())
+
+
+def test_a_refused_command_records_nothing(app: ClearApplication, clock: SimulatedClock):
+    """An arrest before launch is refused and the notification log stays as it was."""
+    operation_id = app.plan_operation(
+        "Op", "Eastern", "Kawerau", "group", clock.now(), PLANNER
+    )
+    with pytest.raises(OperationNotLaunched):
+        app.record_arrest(operation_id, "p", "h", ["c"], [], False, PLANNER)
+    assert len(app.recorder.select_notifications(start=1, limit=100)) == 1
+
+
+def test_stored_events_translate_to_valid_contracts(app: ClearApplication, clock: SimulatedClock):
+    """Every stored event becomes the matching integration event, which survives the wire
+    (parse_event of its JSON gives it back), carries the operation id as its correlation id,
+    the command's actor, reason and simulated time, and no causation (a person caused it)."""
+    ids = run_operation(app, clock)
+    events = published(app)
+    assert [type(e) for e in events] == [
+        OperationPlanned,
+        OperationLaunched,
+        ArrestRecorded,
+        SeizureRecorded,
+        OperationConcluded,
+    ]
+    for event in events:
+        assert parse_event(event.model_dump_json()) == event
+        assert event.operation_id == ids["operation_id"]
+        assert event.causation_id is None
+        assert event.actor.model_dump() == {
+            "id": PLANNER.id,
+            "agency": PLANNER.agency,
+            "role": PLANNER.role,
+        }
+    planned, launched, arrest, seizure, concluded = events
+    assert planned.reason == "intelligence case 17"
+    assert planned.planned_start == ids["planned_start"]
+    assert launched.place == "Mataura"
+    assert isinstance(arrest, ArrestRecorded)
+    assert arrest.arrest_id == ids["arrest_id"]
+    assert arrest.occurred_at == ids["arrested_at"]
+    assert [c.child_ref for c in arrest.children] == ["child-a", "child-b"]
+    assert arrest.only_carer_present is True
+    assert isinstance(seizure, SeizureRecorded)
+    assert seizure.seizure_id == ids["seizure_id"]
+    assert isinstance(concluded, OperationConcluded)
+    assert concluded.arrests == 1
+    assert concluded.concluded_at == ids["concluded_at"]
+    assert concluded.reason == "targets in custody"
+
+
+def test_event_ids_are_deterministic(app: ClearApplication, clock: SimulatedClock):
+    """Translating the same stored event twice gives the same event_id (so a re-publish is
+    recognised as the same event), and different stored events get different ids."""
+    run_operation(app, clock)
+    first = [e.event_id for e in published(app)]
+    again = [e.event_id for e in published(app)]
+    assert first == again
+    assert len(set(first)) == len(first)
+
+
+def test_event_ids_differ_between_services():
+    """The same aggregate id and version in two services cannot collide."""
+    originator = uuid4()
+    assert derived_id("clear", originator, 1) != derived_id("hold", originator, 1)
