@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -67,4 +66,4 @@ class OperationConcluded(IntegrationEvent):
     schema_version: Literal[1] = 1
     place: str
     arrests: int
-    concluded_at: datetime
+    concluded_at: AwareDatetime

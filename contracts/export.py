@@ -118,9 +118,7 @@ def asyncapi_document() -> dict[str, Any]:
     return document
 
 
-def _document_command(
-    broker: Any, subject: str, model: type[BaseModel], description: str
-) -> None:
+def _document_command(broker: Any, subject: str, model: type[BaseModel], description: str) -> None:
     """A subscriber whose only job is to put the command's payload schema in the document."""
 
     async def handler(body: Any) -> CommandReply:  # never called: the broker never starts

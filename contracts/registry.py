@@ -88,7 +88,7 @@ def parse_event(data: bytes | str) -> IntegrationEvent:
     event_type, version = raw.get("event_type"), raw.get("schema_version")
     if not isinstance(event_type, str):
         raise MalformedEvent("event_type: missing or not a string")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise MalformedEvent("schema_version: missing or not an integer")
     cls = REGISTRY.get((event_type, version))
     if cls is None:

@@ -15,13 +15,20 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.process import ServiceProcess, ServiceSpec
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
+from services.runtime.translation import Translator
 
 
-def build_clear(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
+def build_clear(
+    settings: Settings, clock: Clock | None = None, translate: Translator | None = None
+) -> ServiceProcess:
+    """``translate`` replaces the outgoing translation (tests use it to publish bad messages)."""
     clock = clock or SystemClock()
     app = ClearApplication(env=store_env(settings, "clear"), clock=clock)
     spec = ServiceSpec(
-        "clear", app, clear_translate, router=lambda on_recorded: clear_router(app, on_recorded)
+        "clear",
+        app,
+        translate or clear_translate,
+        router=lambda on_recorded: clear_router(app, on_recorded),
     )
     return ServiceProcess(spec, settings, clock)
 

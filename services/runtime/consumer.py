@@ -34,6 +34,7 @@ from contracts import ContractError, IntegrationEvent, parse_event
 from services.runtime.application import Job, ServiceApplication
 from services.runtime.clock import Clock
 from services.runtime.dead_letters import NIL, RecordDeadLetter
+from services.runtime.faults import FaultInjector
 from services.runtime.meta import SERVICE_ACTORS, Meta
 from services.runtime.topology import (
     H_EVENT_ID,
@@ -69,6 +70,7 @@ class TrackedConsumer:
         *,
         batch: int = 64,
         on_recorded: Callable[[], None] = lambda: None,
+        faults: FaultInjector | None = None,
         fetch_timeout: float = 1.0,
         retry_delay: float = 0.5,
     ) -> None:
@@ -80,6 +82,7 @@ class TrackedConsumer:
         self.clock = clock
         self.batch = batch
         self.on_recorded = on_recorded
+        self.faults = faults or FaultInjector()
         self.fetch_timeout = fetch_timeout
         self.retry_delay = retry_delay
         self.high_water = 0
@@ -152,11 +155,13 @@ class TrackedConsumer:
             expected_previous = nid
 
         if jobs:
+            self.faults.reached("before_commit")
             try:
                 await asyncio.to_thread(self.app.process_batch, jobs)
             except Exception as error:
                 await self._failed(processed + deferred, jobs, error)
                 return
+            self.faults.reached("after_commit")
             self.high_water = expected_previous
             self.processed += len(jobs)
             self._isolate = False

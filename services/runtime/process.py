@@ -22,6 +22,7 @@ from contracts import IntegrationEvent
 from services.runtime.application import ServiceApplication
 from services.runtime.clock import Clock
 from services.runtime.consumer import TrackedConsumer
+from services.runtime.faults import FaultInjector
 from services.runtime.provisioning import provision
 from services.runtime.relay import Relay
 from services.runtime.settings import Settings
@@ -59,6 +60,7 @@ class ServiceProcess:
         self.consumers: list[TrackedConsumer] = []
         to_command = spec.to_command
         follows = spec.follows or FOLLOWS[spec.service]
+        faults = FaultInjector(settings.fault_point, settings.fault_after_batches)
         if follows:
             assert isinstance(spec.app, ServiceApplication) and to_command is not None
             for upstream in follows:
@@ -71,6 +73,7 @@ class ServiceProcess:
                         clock,
                         batch=settings.consumer_batch,
                         on_recorded=self.relay.wake,
+                        faults=faults,
                     )
                 )
         self.follows = follows

@@ -150,7 +150,7 @@ class Relay:
     ) -> None:
         previous = self.position.published_id
         expected = self.position.stream_sequence
-        futures = []
+        publishes = []
         for notification, event in outgoing:
             headers = {
                 H_MSG_ID: f"{self.service}:{notification.id}",
@@ -161,12 +161,20 @@ class Relay:
                 H_OPERATION_ID: str(event.operation_id),
             }
             subject = subject_for(self.service, event.event_type)
-            futures.append(
-                await js.publish_async(subject, event.model_dump_json().encode(), headers=headers)
+            # Pipelined: all are sent before any ack is awaited (one connection keeps the order).
+            # Not js.publish_async: in nats-py 2.16 its reply handler raises on an error reply
+            # (e.g. wrong last sequence) instead of failing the future, which then never settles.
+            publishes.append(
+                js.publish(
+                    subject,
+                    event.model_dump_json().encode(),
+                    timeout=self.publish_timeout,
+                    headers=headers,
+                )
             )
             previous = notification.id
             expected += 1
-        acks = await asyncio.wait_for(asyncio.gather(*futures), self.publish_timeout)
+        acks = await asyncio.gather(*publishes)
         self.position.stream_sequence = acks[-1].seq
         self.position.published_id = previous
         self.published += len(acks)

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     command_timeout_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
+    # Test aid: SIGKILL this process at a point in the tracked consumer (see runtime/faults.py).
+    fault_point: Literal["", "before_commit", "after_commit"] = ""
+    fault_after_batches: int = Field(default=0, ge=0)
 
     def postgres_schema(self, service: str) -> str:
         return f"{self.postgres_schema_prefix}{service}"

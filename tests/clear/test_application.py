@@ -43,8 +43,13 @@ def run_operation(app: ClearApplication, clock: SimulatedClock) -> dict[str, Any
     """Plan, launch, one arrest, one seizure, conclude; returns the ids and times."""
     planned_start = clock.now() + timedelta(days=3)
     operation_id = app.plan_operation(
-        "Operation Pakari", "Southern", "Mataura", "meth supply network", planned_start,
-        PLANNER, "intelligence case 17",
+        "Operation Pakari",
+        "Southern",
+        "Mataura",
+        "meth supply network",
+        planned_start,
+        PLANNER,
+        "intelligence case 17",
     )
     clock.advance(timedelta(days=3))
     app.launch_operation(operation_id, PLANNER)
@@ -123,9 +128,7 @@ def test_unknown_operation_is_not_found(app: ClearApplication):
 
 def test_a_refused_command_records_nothing(app: ClearApplication, clock: SimulatedClock):
     """An arrest before launch is refused and the notification log stays as it was."""
-    operation_id = app.plan_operation(
-        "Op", "Eastern", "Kawerau", "group", clock.now(), PLANNER
-    )
+    operation_id = app.plan_operation("Op", "Eastern", "Kawerau", "group", clock.now(), PLANNER)
     with pytest.raises(OperationNotLaunched):
         app.record_arrest(operation_id, "p", "h", ["c"], [], False, PLANNER)
     assert len(app.recorder.select_notifications(start=1, limit=100)) == 1

@@ -1,0 +1,92 @@
+"""Fixtures shared by every layer: a real nats-server per test session, and stores per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import nats
+import psycopg
+import pytest
+
+from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.settings import Settings
+from services.runtime.store import ensure_postgres_database, postgres_conninfo
+from services.runtime.topology import SERVICES, stream_name
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    """Our own nats-server (never the machine's one on 4222), durable like production."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats"), sync_always=True).start()
+    yield server
+    server.stop()
+
+
+async def delete_streams(url: str) -> None:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    for service in SERVICES:
+        try:
+            await js.delete_stream(stream_name(service))
+        except nats.js.errors.NotFoundError:
+            pass
+    await nc.close()
+
+
+@pytest.fixture
+async def clean_nats(nats_server: EmbeddedNats) -> AsyncIterator[EmbeddedNats]:
+    """Each test starts with no streams and no consumers."""
+    await delete_streams(nats_server.url)
+    yield nats_server
+
+
+def postgres_available(settings: Settings) -> str | None:
+    try:
+        with psycopg.connect(postgres_conninfo(settings, "postgres"), connect_timeout=3):
+            return None
+    except psycopg.Error as error:
+        return str(error).strip()
+
+
+def drop_schemas(settings: Settings) -> None:
+    with psycopg.connect(postgres_conninfo(settings), autocommit=True) as conn:
+        for service in SERVICES:
+            conn.execute(
+                psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    psycopg.sql.Identifier(settings.postgres_schema(service))
+                )
+            )
+
+
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORES)
+def settings(
+    request: pytest.FixtureRequest, tmp_path: Path, clean_nats: EmbeddedNats
+) -> Iterator[Settings]:
+    """Settings for one test: its own SQLite files, or its own PostgreSQL schemas."""
+    store = request.param
+    base = Settings(
+        nats_url=clean_nats.url,
+        data_dir=tmp_path / "stores",
+        store=store,
+        postgres_schema_prefix=f"t{uuid4().hex[:10]}_",
+        ack_wait_seconds=3.0,
+        relay_batch=256,
+        consumer_batch=64,
+    )
+    if store == "postgres":
+        problem = postgres_available(base)
+        if problem:
+            # In CI PostgreSQL must be there (make test starts it): a skip would hide a gap.
+            if os.environ.get("CI"):
+                pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
+            pytest.skip(f"PostgreSQL not reachable: {problem}")
+        ensure_postgres_database(base)
+    yield base
+    if store == "postgres":
+        drop_schemas(base)
