@@ -1,0 +1,80 @@
+"""Services as real processes (``chb serve``), to kill and restart like an operator would not."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from services.runtime.process import status_subject
+from services.runtime.settings import Settings
+
+
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CHB_NATS_URL": settings.nats_url,
+        "CHB_DATA_DIR": str(settings.data_dir),
+        "CHB_STORE": settings.store,
+        "CHB_POSTGRES_SCHEMA_PREFIX": settings.postgres_schema_prefix,
+        "CHB_POSTGRES_DBNAME": settings.postgres_dbname,
+        "CHB_ACK_WAIT_SECONDS": str(settings.ack_wait_seconds),
+        "CHB_CONSUMER_BATCH": str(settings.consumer_batch),
+        "CHB_LOG_LEVEL": "warning",
+        **extra,
+    }
+
+
+@dataclass
+class Processes:
+    settings: Settings
+    logs: Path
+    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    started: int = 0
+
+    def start(self, name: str, **env: str) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.started += 1
+        with open(self.logs / f"{self.started:02d}-{name}.log", "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "serve", name],
+                env=process_env(self.settings, **env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.running[name] = process
+        return process
+
+    def kill(self, name: str) -> None:
+        process = self.running[name]
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.running.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.running.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def status(nc: nats.aio.client.Client, service: str) -> dict[str, Any] | None:
+    try:
+        reply = await nc.request(status_subject(service), b"", timeout=0.5)
+    except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+        return None
+    result: dict[str, Any] = json.loads(reply.data)
+    return result

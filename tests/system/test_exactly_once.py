@@ -1,0 +1,230 @@
+"""Exactly-once effects against real processes that are killed while work flows.
+
+hold and build run as their own processes and are SIGKILLed repeatedly: just before a batch's
+transaction commits, after it commits but before the acks go out, and at random moments. After
+they are restarted, every arrest has exactly the expected case, tasks and milestones, in the
+stores and on the streams: none missing, none twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from contracts import parse_event
+from services.build.application import BuildApplication
+from services.build.domain import Milestone, ResiliencePlan
+from services.hold.application import HoldApplication
+from services.hold.domain import SupportTask, WhanauCase
+from services.runtime.settings import Settings
+from services.runtime.store import store_env
+from services.runtime.topology import command_subject, stream_name, subjects
+from tests.system.processes import Processes, status
+from tests.system.support import eventually
+
+pytestmark = pytest.mark.system
+
+ARRESTS = 200
+PLACES = ["Ōpōtiki", "Mataura", "Ōpōtiki", "Gore"]
+ACTOR = {"id": "test-planner", "agency": "police", "role": "planner"}
+
+# What happens to each service, in order: a fault point (after N batches of this incarnation),
+# or a SIGKILL from outside after a random pause.
+HOLD_SCHEDULE = [("before_commit", 2), ("after_commit", 2), ("random", 0), ("after_commit", 3)]
+BUILD_SCHEDULE = [("after_commit", 2), ("before_commit", 3), ("random", 0)]
+
+
+@dataclass
+class Sent:
+    arrests: list[dict[str, Any]] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
+
+
+async def command(nc: nats.aio.client.Client, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(50):  # clear may still be starting: no responders yet
+        try:
+            reply = await nc.request(
+                command_subject("clear", name),
+                json.dumps(body | {"actor": ACTOR}).encode(),
+                timeout=5,
+            )
+        except nats.errors.NoRespondersError:
+            await asyncio.sleep(0.1)
+            continue
+        result: dict[str, Any] = json.loads(reply.data)
+        assert result["status"] < 400, result
+        return result["result"]
+    raise AssertionError(f"clear never answered {name}")
+
+
+async def produce(nc: nats.aio.client.Client, sent: Sent) -> None:
+    for place in PLACES:
+        op = (
+            await command(
+                nc,
+                "plan_operation",
+                {
+                    "name": "Operation Highwater",
+                    "district": "Eastern",
+                    "place": place,
+                    "target_group": "supply network",
+                    "planned_start": "2026-03-01T05:00:00+13:00",
+                },
+            )
+        )["operation_id"]
+        await command(nc, "launch_operation", {"operation_id": op})
+        sent.operations.append(op)
+    for i in range(ARRESTS):
+        index = i % len(sent.operations)
+        arrest = {
+            "operation_id": sent.operations[index],
+            "person_ref": f"P-{i}",
+            # arrests i and i+4 share a household: two carers of the same children
+            "household_ref": f"H-{i // 8}",
+            "charges": ["supply"],
+            "children": [{"child_ref": f"C-{i // 8}", "age": 6}] if i % 3 else [],
+            "only_carer_present": i % 5 == 0,
+        }
+        arrest["arrest_id"] = (await command(nc, "record_arrest", arrest))["arrest_id"]
+        sent.arrests.append(arrest)
+        await asyncio.sleep(0.02)
+    for op in sent.operations:
+        await command(nc, "conclude_operation", {"operation_id": op})
+
+
+async def torment(
+    procs: Processes, name: str, schedule: list[tuple[str, int]], kills: Counter[str]
+) -> None:
+    """Run ``name`` through its schedule of deaths, restarting it after each."""
+    rng = random.Random(7)
+    for point, after in schedule:
+        if point == "random":
+            process = procs.start(name)
+            await asyncio.sleep(rng.uniform(1.5, 3.0))
+            procs.kill(name)
+        else:
+            process = procs.start(name, CHB_FAULT_POINT=point, CHB_FAULT_AFTER_BATCHES=str(after))
+            for _ in range(300):  # it kills itself when the point comes round
+                if process.poll() is not None:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                procs.kill(name)  # no more work reached the point: kill it anyway
+                point = "random"
+        assert process.returncode == -9, f"{name} exited with {process.returncode}, not SIGKILL"
+        kills[f"{name}:{point}"] += 1
+    procs.start(name)
+
+
+async def caught_up(nc: nats.aio.client.Client) -> bool:
+    clear, hold, build = [await status(nc, s) for s in ("clear", "hold", "build")]
+    if not (clear and hold and build):
+        return False
+    upstream = clear["relay"]["published_notification_id"]
+    return all(
+        c["tracking_position"] == upstream for s in (hold, build) for c in s["consumers"].values()
+    ) and bool(upstream)
+
+
+def expected_effects(sent: Sent) -> tuple[int, int]:
+    cases: dict[tuple[str, str], bool] = {}
+    for a in sent.arrests:
+        key = (a["operation_id"], a["household_ref"])
+        cases[key] = cases.get(key, False) or bool(a["children"])
+    tasks = sum(3 if has_children else 2 for has_children in cases.values())
+    return len(cases), tasks
+
+
+def stored_events(app: Any) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    originators: Counter[tuple[str, Any]] = Counter()
+    start = 1
+    while notifications := app.recorder.select_notifications(start, 500):
+        for n in notifications:
+            event = app.mapper.to_domain_event(n)
+            name = type(event).__qualname__
+            counts[name] += 1
+            if name.endswith((".Opened", ".Scheduled")):
+                originators[(name, event.originator_id)] += 1
+        start = notifications[-1].id + 1
+    assert max(originators.values(), default=1) == 1, "an aggregate was created twice"
+    return counts
+
+
+async def stream_events(nc: nats.aio.client.Client, service: str) -> Counter[str]:
+    js = nc.jetstream()
+    info = await js.stream_info(stream_name(service))
+    sub = await js.pull_subscribe(subjects(service), stream=stream_name(service))
+    counts: Counter[str] = Counter()
+    ids: Counter[str] = Counter()
+    remaining = info.state.messages
+    while remaining:
+        for msg in await sub.fetch(min(remaining, 256), timeout=5):
+            event = parse_event(msg.data)
+            counts[event.event_type] += 1
+            ids[str(event.event_id)] += 1
+            await msg.ack()
+            remaining -= 1
+    await sub.unsubscribe()
+    assert max(ids.values(), default=1) == 1, "an integration event was published twice"
+    return counts
+
+
+async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """200 arrests across four operations while hold and build are killed at least five times
+    (before commit, after commit before ack, and at random): afterwards every case, task and
+    milestone exists exactly once, in the stores and on the streams."""
+    procs = Processes(settings, tmp_path / "logs")
+    nc = await nats.connect(settings.nats_url)
+    kills: Counter[str] = Counter()
+    sent = Sent()
+    try:
+        procs.start("clear")
+        await asyncio.gather(
+            produce(nc, sent),
+            torment(procs, "hold", HOLD_SCHEDULE, kills),
+            torment(procs, "build", BUILD_SCHEDULE, kills),
+        )
+
+        async def settled() -> bool:
+            return await caught_up(nc)
+
+        await eventually(settled, bool, timeout=90, what="hold and build to catch up")
+    finally:
+        procs.stop_all()
+
+    assert sum(kills.values()) >= 5, kills
+    assert kills["hold:before_commit"] and kills["hold:after_commit"], kills
+    assert len(sent.arrests) == ARRESTS
+    cases, tasks = expected_effects(sent)
+
+    hold = HoldApplication(env=store_env(settings, "hold"))
+    held = stored_events(hold)
+    hold.close()
+    assert held[f"{WhanauCase.__qualname__}.Opened"] == cases
+    assert held[f"{WhanauCase.__qualname__}.ArrestLinked"] == ARRESTS
+    assert held[f"{SupportTask.__qualname__}.Opened"] == tasks
+
+    build = BuildApplication(env=store_env(settings, "build"))
+    built = stored_events(build)
+    build.close()
+    assert built[f"{ResiliencePlan.__qualname__}.Opened"] == len(set(PLACES))
+    assert built[f"{Milestone.__qualname__}.Scheduled"] == 4 * len(PLACES)
+
+    on_hold_stream = await stream_events(nc, "hold")
+    assert on_hold_stream["WhanauCaseOpened"] == cases
+    assert on_hold_stream["ArrestLinkedToCase"] == ARRESTS
+    assert on_hold_stream["SupportTaskOpened"] == tasks
+    on_build_stream = await stream_events(nc, "build")
+    assert on_build_stream["MilestoneScheduled"] == 4 * len(PLACES)
+    await nc.close()
