@@ -44,7 +44,8 @@ def run_demo(api: str, console: Console, wait: float, call: Call) -> None:
     say("  clear recorded OperationLaunched")
 
     say(
-        "[bold]Clear[/bold]: two adults of household HH-DEMO-1 are arrested; three children live there"
+        "[bold]Clear[/bold]: two adults of household HH-DEMO-1 are arrested; "
+        "three children live there"
     )
     first = call(
         "POST",
@@ -96,7 +97,8 @@ def run_demo(api: str, console: Console, wait: float, call: Call) -> None:
     say(f"[bold]Build[/bold] (seen after {took * 1000:.0f} ms):")
     for m in sorted(milestones, key=lambda m: m["days_after_conclusion"]):
         say(
-            f"  milestone +{m['days_after_conclusion']:>3} days  {m['label']}  (owner {m['owner_agency']})"
+            f"  milestone +{m['days_after_conclusion']:>3} days  {m['label']}"
+            f"  (owner {m['owner_agency']})"
         )
     say(f"Every item carries correlation_id {op} and the causation_id of the event behind it.")
     if len(tasks) < 3 or len(milestones) < 4:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,10 +30,8 @@ async def delete_streams(url: str) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     for service in SERVICES:
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(stream_name(service))
-        except nats.js.errors.NotFoundError:
-            pass
     await nc.close()
 
 

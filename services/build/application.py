@@ -12,7 +12,7 @@ from eventsourcing.application import ProcessingEvent
 from services.build.commands import PlanFollowUp
 from services.build.domain import Milestone, ResiliencePlan
 from services.build.milestones import TEMPLATE
-from services.runtime.application import ServiceApplication
+from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock, SystemClock
 
 
@@ -52,6 +52,4 @@ class BuildApplication(ServiceApplication):
             )
 
     def get_plan(self, place: str) -> ResiliencePlan:
-        plan = self.repository.get(ResiliencePlan.create_id(place))
-        assert isinstance(plan, ResiliencePlan)
-        return plan
+        return fetch(self, ResiliencePlan.create_id(place), ResiliencePlan)

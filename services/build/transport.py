@@ -28,20 +28,18 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
 
 
 def translate(domain_event: Any) -> IntegrationEvent | None:
-    e, f = domain_event, vars(domain_event)
+    e = domain_event
     if isinstance(e, ResiliencePlan.Opened):
-        return ResiliencePlanOpened(
-            **envelope("build", e), plan_id=e.originator_id, place=f["place"]
-        )
+        return ResiliencePlanOpened(**envelope("build", e), plan_id=e.originator_id, place=e.place)
     if isinstance(e, Milestone.Scheduled):
         return MilestoneScheduled(
             **envelope("build", e),
             milestone_id=e.originator_id,
-            plan_id=f["plan_id"],
-            place=f["place"],
-            label=f["label"],
-            days_after_conclusion=f["days_after_conclusion"],
-            owner_agency=f["owner_agency"],
-            due_at=f["due_at"],
+            plan_id=e.plan_id,
+            place=e.place,
+            label=e.label,
+            days_after_conclusion=e.days_after_conclusion,
+            owner_agency=e.owner_agency,
+            due_at=e.due_at,
         )
     return translate_dead_letter("build", e)

@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder
 
 from services.clear.domain import Operation
-from services.runtime.application import register_chb_transcodings
+from services.runtime.application import fetch, register_chb_transcodings
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.meta import Actor, Meta
 
@@ -37,11 +37,9 @@ class ClearApplication(Application[UUID]):
 
     def get_operation(self, operation_id: UUID) -> Operation:
         try:
-            operation = self.repository.get(operation_id)
+            return fetch(self, operation_id, Operation)
         except AggregateNotFoundError:
             raise OperationNotFound(f"no operation {operation_id}") from None
-        assert isinstance(operation, Operation)
-        return operation
 
     def plan_operation(
         self,

@@ -30,7 +30,43 @@ class OperationAlreadyConcluded(OperationRuleBroken):
 
 
 class Operation(Aggregate):
-    @event("Planned")
+    class Planned(Aggregate.Created):
+        name: str
+        district: str
+        place: str
+        target_group: str
+        planned_start: datetime
+        meta: Meta
+
+    class Launched(Aggregate.Event):
+        place: str
+        meta: Meta
+
+    class ArrestRecorded(Aggregate.Event):
+        place: str
+        arrest_id: UUID
+        person_ref: str
+        household_ref: str
+        charges: list[str]
+        children: list[dict[str, Any]]
+        only_carer_present: bool
+        meta: Meta
+
+    class SeizureRecorded(Aggregate.Event):
+        place: str
+        seizure_id: UUID
+        kind: str
+        description: str
+        quantity: float
+        unit: str
+        meta: Meta
+
+    class Concluded(Aggregate.Event):
+        place: str
+        arrests: int
+        meta: Meta
+
+    @event(Planned)
     def __init__(
         self,
         id: UUID,
@@ -73,7 +109,7 @@ class Operation(Aggregate):
         self._launched(place=self.place, meta=meta)
 
     # Events after the first repeat the place, so each can be read on its own downstream.
-    @event("Launched")
+    @event(Launched)
     def _launched(self, place: str, meta: Meta) -> None:
         self.status = LAUNCHED
         self.launched_at = meta.occurred_at
@@ -100,7 +136,7 @@ class Operation(Aggregate):
             meta=meta,
         )
 
-    @event("ArrestRecorded")
+    @event(ArrestRecorded)
     def _arrest_recorded(
         self,
         place: str,
@@ -136,7 +172,7 @@ class Operation(Aggregate):
             meta=meta,
         )
 
-    @event("SeizureRecorded")
+    @event(SeizureRecorded)
     def _seizure_recorded(
         self,
         place: str,
@@ -155,7 +191,7 @@ class Operation(Aggregate):
         self.check_launched()
         self._concluded(place=self.place, arrests=len(self.arrests), meta=meta)
 
-    @event("Concluded")
+    @event(Concluded)
     def _concluded(self, place: str, arrests: int, meta: Meta) -> None:
         self.status = CONCLUDED
         self.concluded_at = meta.occurred_at

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from faststream import ExceptionMiddleware
 from faststream.nats import NatsRouter
+from pydantic import ValidationError
 
 from contracts import (
     ArrestRecorded,
@@ -41,45 +43,45 @@ log = structlog.get_logger()
 
 def translate(domain_event: Any) -> IntegrationEvent | None:
     """A stored clear event as the integration event other services see."""
-    e, f = domain_event, vars(domain_event)
+    e = domain_event
     if isinstance(e, Operation.Planned):
         return OperationPlanned(
             **envelope("clear", e),
-            name=f["name"],
-            district=f["district"],
-            place=f["place"],
-            target_group=f["target_group"],
-            planned_start=f["planned_start"],
+            name=e.name,
+            district=e.district,
+            place=e.place,
+            target_group=e.target_group,
+            planned_start=e.planned_start,
         )
     if isinstance(e, Operation.Launched):
-        return OperationLaunched(**envelope("clear", e), place=f["place"])
+        return OperationLaunched(**envelope("clear", e), place=e.place)
     if isinstance(e, Operation.ArrestRecorded):
         return ArrestRecorded(
             **envelope("clear", e),
-            arrest_id=f["arrest_id"],
-            place=f["place"],
-            person_ref=f["person_ref"],
-            household_ref=f["household_ref"],
-            charges=tuple(f["charges"]),
-            children=tuple(f["children"]),
-            only_carer_present=f["only_carer_present"],
+            arrest_id=e.arrest_id,
+            place=e.place,
+            person_ref=e.person_ref,
+            household_ref=e.household_ref,
+            charges=tuple(e.charges),
+            children=tuple(e.children),
+            only_carer_present=e.only_carer_present,
         )
     if isinstance(e, Operation.SeizureRecorded):
         return SeizureRecorded(
             **envelope("clear", e),
-            seizure_id=f["seizure_id"],
-            place=f["place"],
-            kind=f["kind"],
-            description=f["description"],
-            quantity=f["quantity"],
-            unit=f["unit"],
+            seizure_id=e.seizure_id,
+            place=e.place,
+            kind=e.kind,
+            description=e.description,
+            quantity=e.quantity,
+            unit=e.unit,
         )
     if isinstance(e, Operation.Concluded):
         return OperationConcluded(
             **envelope("clear", e),
-            place=f["place"],
-            arrests=f["arrests"],
-            concluded_at=f["meta"].occurred_at,
+            place=e.place,
+            arrests=e.arrests,
+            concluded_at=e.meta.occurred_at,
         )
     return translate_dead_letter("clear", e)
 
@@ -88,9 +90,24 @@ def _actor(actor: ActorContract) -> Actor:
     return Actor(id=actor.id, agency=actor.agency, role=actor.role)
 
 
+def _refuse_invalid_commands() -> ExceptionMiddleware:
+    """A command that does not validate gets a 422 reply naming the field, not silence."""
+    middleware = ExceptionMiddleware()
+
+    @middleware.add_handler(ValidationError, publish=True)
+    async def invalid(error: ValidationError) -> CommandReply:
+        first = error.errors()[0]
+        # The first element of the location is the handler's parameter name: not the caller's.
+        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
+        log.info("command refused: invalid", field=where, reason=first["msg"])
+        return CommandReply(status=422, error=f"{where}: {first['msg']}")
+
+    return middleware
+
+
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
     """Command handlers: each runs the application method in a thread and replies."""
-    router = NatsRouter()
+    router = NatsRouter(middlewares=[_refuse_invalid_commands()])
 
     async def run(
         operation_id: Any, call: Callable[[], Any], ok: Callable[[Any], CommandReply]

@@ -11,7 +11,7 @@ from eventsourcing.application import ProcessingEvent
 from services.hold.commands import SupportArrestedPersonsHousehold
 from services.hold.domain import SupportTask, WhanauCase
 from services.hold.rules import tasks_for_arrest
-from services.runtime.application import ServiceApplication
+from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock, SystemClock
 
 
@@ -53,11 +53,7 @@ class HoldApplication(ServiceApplication):
             pe.collect_events(task)
 
     def get_case(self, case_id: UUID) -> WhanauCase:
-        case = self.repository.get(case_id)
-        assert isinstance(case, WhanauCase)
-        return case
+        return fetch(self, case_id, WhanauCase)
 
     def get_task(self, task_id: UUID) -> SupportTask:
-        task = self.repository.get(task_id)
-        assert isinstance(task, SupportTask)
-        return task
+        return fetch(self, task_id, SupportTask)

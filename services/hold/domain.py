@@ -14,11 +14,24 @@ from services.runtime.meta import Meta, derived_id
 class WhanauCase(Aggregate):
     """One case per household per operation, however many of its adults are arrested."""
 
+    class Opened(Aggregate.Created):
+        operation_id: UUID
+        household_ref: str
+        place: str
+        meta: Meta
+
+    class ArrestLinked(Aggregate.Event):
+        arrest_id: UUID
+        children: list[dict[str, Any]]
+        children_total: int
+        only_carer_present: bool
+        meta: Meta
+
     @staticmethod
     def create_id(operation_id: UUID, household_ref: str) -> UUID:
         return derived_id("case", operation_id, household_ref)
 
-    @event("Opened")
+    @event(Opened)
     def __init__(self, operation_id: UUID, household_ref: str, place: str, meta: Meta) -> None:
         self.operation_id = operation_id
         self.household_ref = household_ref
@@ -43,7 +56,7 @@ class WhanauCase(Aggregate):
             meta=meta,
         )
 
-    @event("ArrestLinked")
+    @event(ArrestLinked)
     def _arrest_linked(
         self,
         arrest_id: UUID,
@@ -61,11 +74,23 @@ class WhanauCase(Aggregate):
 class SupportTask(Aggregate):
     """A piece of support work with a lead agency and a due time."""
 
+    class Opened(Aggregate.Created):
+        case_id: UUID
+        kind: str
+        lead_agency: str
+        due_at: datetime
+        meta: Meta
+
+    class Rescheduled(Aggregate.Event):
+        case_id: UUID
+        due_at: datetime
+        meta: Meta
+
     @staticmethod
     def create_id(case_id: UUID, kind: str) -> UUID:
         return derived_id("task", case_id, kind)
 
-    @event("Opened")
+    @event(Opened)
     def __init__(
         self,
         case_id: UUID,
@@ -86,6 +111,6 @@ class SupportTask(Aggregate):
         if due_at < self.due_at:
             self._rescheduled(case_id=self.case_id, due_at=due_at, meta=meta)
 
-    @event("Rescheduled")
+    @event(Rescheduled)
     def _rescheduled(self, case_id: UUID, due_at: datetime, meta: Meta) -> None:
         self.due_at = due_at

@@ -40,36 +40,36 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
 
 
 def translate(domain_event: Any) -> IntegrationEvent | None:
-    e, f = domain_event, vars(domain_event)
+    e = domain_event
     if isinstance(e, WhanauCase.Opened):
         return WhanauCaseOpened(
             **envelope("hold", e),
             case_id=e.originator_id,
-            household_ref=f["household_ref"],
-            place=f["place"],
+            household_ref=e.household_ref,
+            place=e.place,
         )
     if isinstance(e, WhanauCase.ArrestLinked):
         return ArrestLinkedToCase(
             **envelope("hold", e),
             case_id=e.originator_id,
-            arrest_id=f["arrest_id"],
-            children_total=f["children_total"],
-            only_carer_present=f["only_carer_present"],
+            arrest_id=e.arrest_id,
+            children_total=e.children_total,
+            only_carer_present=e.only_carer_present,
         )
     if isinstance(e, SupportTask.Opened):
         return SupportTaskOpened(
             **envelope("hold", e),
             task_id=e.originator_id,
-            case_id=f["case_id"],
-            kind=f["kind"],
-            lead_agency=f["lead_agency"],
-            due_at=f["due_at"],
+            case_id=e.case_id,
+            kind=e.kind,
+            lead_agency=e.lead_agency,
+            due_at=e.due_at,
         )
     if isinstance(e, SupportTask.Rescheduled):
         return SupportTaskRescheduled(
             **envelope("hold", e),
             task_id=e.originator_id,
-            case_id=f["case_id"],
-            due_at=f["due_at"],
+            case_id=e.case_id,
+            due_at=e.due_at,
         )
     return translate_dead_letter("hold", e)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Tracking
 from eventsourcing.projection import EventSourcedProjection
@@ -23,6 +23,14 @@ from services.runtime.meta import MetaAsDict
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
 
 Job = tuple[object, Tracking | None]
+
+
+def fetch(app: Application[UUID], aggregate_id: UUID, cls: type[TAggregate]) -> TAggregate:
+    """The stored aggregate, typed; raises ``AggregateNotFoundError`` if there is none."""
+    stored: object = app.repository.get(aggregate_id)
+    if not isinstance(stored, cls):
+        raise TypeError(f"{aggregate_id} is a {type(stored).__name__}, not a {cls.__name__}")
+    return stored
 
 
 def register_chb_transcodings(transcoder: JSONTranscoder) -> None:
@@ -81,8 +89,6 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             assert isinstance(pending, cls)
             return pending
         try:
-            stored = self.repository.get(aggregate_id)
+            return fetch(self, aggregate_id, cls)
         except AggregateNotFoundError:
             return None
-        assert isinstance(stored, cls)
-        return stored

@@ -31,7 +31,16 @@ class RecordDeadLetter:
 
 
 class DeadLetter(Aggregate):
-    @event("Recorded")
+    class Recorded(Aggregate.Created):
+        consumer: str
+        subject: str
+        stream_sequence: int | None
+        notification_id: int | None
+        error: str
+        body: str
+        meta: Meta
+
+    @event(Recorded)
     def __init__(
         self,
         consumer: str,

@@ -90,9 +90,19 @@ class ServiceProcess:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _status_handler(self) -> dict[str, Any]:
-        return self.status()
+        return await self.status()
 
-    def status(self) -> dict[str, Any]:
+    async def store_open(self) -> bool:
+        """A cheap query: the store answers (file readable, database reachable)."""
+        try:
+            await asyncio.to_thread(self.app.recorder.max_notification_id)
+        except Exception as error:
+            log.warning("store not answering", error=repr(error))
+            return False
+        return True
+
+    async def status(self) -> dict[str, Any]:
+        store_open = await self.store_open()
         connected = bool(self.broker._connection and self.broker._connection.is_connected)
         consumers = {
             c.durable: {
@@ -106,6 +116,7 @@ class ServiceProcess:
         }
         ready = (
             connected
+            and store_open
             and self.provisioned
             and self.relay.synced
             and all(c.bound for c in self.consumers)
@@ -117,6 +128,7 @@ class ServiceProcess:
             "nats_connected": connected,
             "provisioned": self.provisioned,
             "store": self.settings.store,
+            "store_open": store_open,
             "relay": {
                 "synced": self.relay.synced,
                 "published_notification_id": self.relay.position.published_id,

@@ -33,15 +33,15 @@ def envelope(service: str, domain_event: Any) -> dict[str, Any]:
 
 
 def translate_dead_letter(service: str, domain_event: Any) -> IntegrationEvent | None:
-    if not isinstance(domain_event, DeadLetter.Recorded):
+    e = domain_event
+    if not isinstance(e, DeadLetter.Recorded):
         return None
-    f = vars(domain_event)
     return DeadLetterRecorded(
-        **envelope(service, domain_event),
-        consumer=f["consumer"],
-        subject=f["subject"],
-        stream_sequence=f["stream_sequence"],
-        notification_id=f["notification_id"],
-        error=f["error"],
-        body=f["body"],
+        **envelope(service, e),
+        consumer=e.consumer,
+        subject=e.subject,
+        stream_sequence=e.stream_sequence,
+        notification_id=e.notification_id,
+        error=e.error,
+        body=e.body,
     )

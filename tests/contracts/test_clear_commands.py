@@ -171,3 +171,15 @@ async def test_an_unknown_operation_is_answered_404(clear: Clear, command: str, 
     assert reply.status == 404
     assert reply.error is not None and str(unknown) in reply.error
     assert clear.recorded == 0
+
+
+async def test_a_command_that_does_not_validate_is_answered_422_naming_the_field(clear: Clear):
+    """Callers that bypass the HTTP API still get an answer, not a timeout: 422 and the field."""
+    op = await clear.plan()
+    reply = await clear.send(
+        "record_arrest",
+        {"operation_id": op, "person_ref": "P-1", "household_ref": "H-1", "charges": []},
+    )
+    assert reply.status == 422
+    assert reply.error is not None and reply.error.startswith("charges: ")
+    assert clear.recorded == 1, "nothing was recorded for the refused command"

@@ -24,12 +24,12 @@ T = TypeVar("T")
 async def eventually(
     probe: Callable[[], Awaitable[T]],
     check: Callable[[T], bool],
-    timeout: float = 15.0,
+    within: float = 15.0,
     what: str = "condition",
 ) -> T:
     """Poll ``probe`` until ``check`` holds. The effects are asynchronous; the deadline only
     bounds how long a broken system is waited for, it asserts nothing about speed."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await probe()
         if check(value):

@@ -199,7 +199,7 @@ async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
         async def settled() -> bool:
             return await caught_up(nc)
 
-        await eventually(settled, bool, timeout=90, what="hold and build to catch up")
+        await eventually(settled, bool, within=90, what="hold and build to catch up")
     finally:
         procs.stop_all()
 
