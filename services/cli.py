@@ -33,7 +33,9 @@ app.add_typer(seizure_app, name="seizure")
 app.add_typer(contracts_app, name="contracts")
 
 console = Console()
-err = Console(stderr=True)
+if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+    console = Console(width=220)
+err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 220)
 
 ApiUrl = Annotated[
     str, typer.Option("--api", envvar="CHB_API_URL", help="Base URL of a running API.")

@@ -38,6 +38,7 @@ from contracts.commands import (
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
 from services.runtime.process import status_subject
+from services.runtime.provisioning import ensure_stream
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, command_subject
 
@@ -65,6 +66,10 @@ class FrontDoor:
 
     async def start(self) -> None:
         await self.broker.connect()
+        js = self.broker.connection.jetstream()
+        # The services may not have started yet; declaring the streams here too is idempotent.
+        for service in SERVICES:
+            await ensure_stream(js, service, self.settings)
         await self.projector.start(self.broker.connection)
         self.started = True
 

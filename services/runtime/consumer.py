@@ -24,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import PersistenceError, Tracking
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -122,6 +122,7 @@ class TrackedConsumer:
         processed: list[Msg] = []
         duplicates: list[Msg] = []
         deferred: list[Msg] = []
+        failure: Exception | None = None
         expected_previous = self.high_water
         for index, msg in enumerate(msgs):
             nid = _int_header(msg, H_NOTIFICATION_ID)
@@ -150,7 +151,12 @@ class TrackedConsumer:
                     previous=previous,
                 )
                 break
-            jobs.append((self._command_for(msg, nid, bound), Tracking(self.upstream, nid)))
+            try:
+                command = self._command_for(msg, nid, bound)
+            except Exception as error:  # a bug in the policy's input side: same as a failed batch
+                failure, deferred = error, msgs[index:]
+                break
+            jobs.append((command, Tracking(self.upstream, nid)))
             processed.append(msg)
             expected_previous = nid
 
@@ -159,7 +165,7 @@ class TrackedConsumer:
             try:
                 await asyncio.to_thread(self.app.process_batch, jobs)
             except Exception as error:
-                await self._failed(processed + deferred, jobs, error)
+                await self._failed(processed + deferred, error, alone=len(processed) == 1)
                 return
             self.faults.reached("after_commit")
             self.high_water = expected_previous
@@ -168,6 +174,11 @@ class TrackedConsumer:
             self.on_recorded()
         await self._ack(duplicates + processed)
         self.duplicates += len(duplicates)
+        if failure is not None:
+            # The failing message is first in line now; it comes back alone, so a message that
+            # can never be processed is recognised by its delivery count and dead-lettered.
+            await self._failed(deferred, failure, alone=not jobs)
+            return
         for msg in deferred:
             await msg.nak(delay=self.retry_delay)
 
@@ -202,31 +213,37 @@ class TrackedConsumer:
             ),
         )
 
-    async def _failed(self, msgs: list[Msg], jobs: list[Job], error: Exception) -> None:
-        """Nothing was recorded: let every message come back, one at a time, to find the cause."""
+    async def _failed(self, msgs: list[Msg], error: Exception, *, alone: bool) -> None:
+        """Nothing of this batch was recorded: let every message come back, one at a time.
+
+        ``alone`` says the first message failed on its own; once it has been delivered
+        ``POISON_DELIVERIES`` times it is recorded as a dead letter (with its tracking position),
+        so that one bad message cannot stop the consumer for ever.
+        """
         self.high_water = await asyncio.to_thread(self.app.max_tracking_id, self.upstream)
-        if len(jobs) == 1 and msgs and msgs[0].metadata.num_delivered >= POISON_DELIVERIES:
-            msg = msgs[0]
-            nid = _int_header(msg, H_NOTIFICATION_ID)
+        first = msgs[0] if msgs else None
+        # A store that cannot be reached is not the message's fault: retry it for as long as it
+        # takes, never dead-letter a good message because the database was restarting.
+        if isinstance(error, PersistenceError):
+            alone = False
+        if alone and first is not None and first.metadata.num_delivered >= POISON_DELIVERIES:
+            nid = _int_header(first, H_NOTIFICATION_ID)
             tracking = Tracking(self.upstream, nid) if nid is not None else None
-            reason = f"processing failed {msg.metadata.num_delivered} times: {error!r}"
+            reason = f"processing failed {first.metadata.num_delivered} times: {error!r}"
             log.error("dead-lettering poison message", consumer=self.durable, error=reason)
             try:
                 await asyncio.to_thread(
-                    self.app.process_batch, [(self._dead_letter(msg, nid, reason), tracking)]
+                    self.app.process_batch, [(self._dead_letter(first, nid, reason), tracking)]
                 )
             except Exception as again:  # the store itself is failing: retry later
                 log.error("could not record dead letter", error=repr(again))
             else:
                 if nid is not None:
                     self.high_water = nid
-                await self._ack([msg])
-                for rest in msgs[1:]:
-                    await rest.nak(delay=self.retry_delay)
-                return
-        log.error(
-            "batch failed; will retry", consumer=self.durable, error=repr(error), size=len(jobs)
-        )
+                await self._ack([first])
+                msgs = msgs[1:]
+                self.on_recorded()
+        log.error("batch failed; will retry", consumer=self.durable, error=repr(error))
         self._isolate = True
         for msg in msgs:
             await msg.nak(delay=self.retry_delay)
