@@ -178,4 +178,13 @@ class Relay:
         self.position.stream_sequence = acks[-1].seq
         self.position.published_id = previous
         self.published += len(acks)
-        log.debug("relay published", count=len(acks), last_notification_id=previous)
+        for (notification, event), ack in zip(outgoing, acks, strict=True):
+            log.info(
+                "published",
+                operation_id=str(event.operation_id),
+                event_id=str(event.event_id),
+                causation_id=str(event.causation_id) if event.causation_id else None,
+                event_type=event.event_type,
+                notification_id=notification.id,
+                stream_sequence=ack.seq,
+            )

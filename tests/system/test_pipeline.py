@@ -169,6 +169,7 @@ class _Unreadable:
         self.event_type = event.event_type
         self.event_id = event.event_id
         self.operation_id = event.operation_id
+        self.causation_id = event.causation_id
         self._body = body
 
     def model_dump_json(self) -> str:
