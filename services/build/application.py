@@ -13,15 +13,10 @@ from services.build.commands import PlanFollowUp
 from services.build.domain import Milestone, ResiliencePlan
 from services.build.milestones import TEMPLATE
 from services.runtime.application import ServiceApplication, fetch
-from services.runtime.clock import Clock, SystemClock
 
 
 class BuildApplication(ServiceApplication):
     name = "build"
-
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
-        super().__init__(env)
-        self.clock = clock or SystemClock()
 
     @singledispatchmethod
     def handle(self, command: Any, processing_event: ProcessingEvent[UUID]) -> None:

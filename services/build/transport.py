@@ -8,8 +8,7 @@ from contracts import IntegrationEvent, MilestoneScheduled, OperationConcluded, 
 from services.build.commands import PlanFollowUp
 from services.build.domain import Milestone, ResiliencePlan
 from services.runtime.clock import Clock
-from services.runtime.meta import SERVICE_ACTORS, Meta
-from services.runtime.translation import envelope, translate_dead_letter
+from services.runtime.translation import caused_by, envelope, translate_dead_letter
 
 
 def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
@@ -17,12 +16,7 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
         return PlanFollowUp(
             place=event.place,
             concluded_at=event.concluded_at,
-            meta=Meta(
-                occurred_at=clock.now(),
-                operation_id=event.operation_id,
-                actor=SERVICE_ACTORS["build"],
-                causation_id=event.event_id,
-            ),
+            meta=caused_by(event, "build", clock),
         )
     return None
 

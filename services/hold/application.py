@@ -12,15 +12,10 @@ from services.hold.commands import SupportArrestedPersonsHousehold
 from services.hold.domain import SupportTask, WhanauCase
 from services.hold.rules import tasks_for_arrest
 from services.runtime.application import ServiceApplication, fetch
-from services.runtime.clock import Clock, SystemClock
 
 
 class HoldApplication(ServiceApplication):
     name = "hold"
-
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
-        super().__init__(env)
-        self.clock = clock or SystemClock()
 
     @singledispatchmethod
     def handle(self, command: Any, processing_event: ProcessingEvent[UUID]) -> None:

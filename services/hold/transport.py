@@ -15,8 +15,7 @@ from contracts import (
 from services.hold.commands import SupportArrestedPersonsHousehold
 from services.hold.domain import SupportTask, WhanauCase
 from services.runtime.clock import Clock
-from services.runtime.meta import SERVICE_ACTORS, Meta
-from services.runtime.translation import envelope, translate_dead_letter
+from services.runtime.translation import caused_by, envelope, translate_dead_letter
 
 
 def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
@@ -29,12 +28,7 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             arrested_at=event.occurred_at,
             children=[child.model_dump() for child in event.children],
             only_carer_present=event.only_carer_present,
-            meta=Meta(
-                occurred_at=clock.now(),
-                operation_id=event.operation_id,
-                actor=SERVICE_ACTORS["hold"],
-                causation_id=event.event_id,
-            ),
+            meta=caused_by(event, "hold", clock),
         )
     return None
 

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Tracking
 from eventsourcing.projection import EventSourcedProjection
 
+from services.runtime.clock import Clock, SystemClock
 from services.runtime.dead_letters import DeadLetter, RecordDeadLetter
 from services.runtime.meta import MetaAsDict
 
@@ -39,6 +40,10 @@ def register_chb_transcodings(transcoder: JSONTranscoder) -> None:
 
 class ServiceApplication(EventSourcedProjection[UUID]):
     """A service's event store plus the policy that reacts to its upstream's events."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        super().__init__(env)
+        self.clock = clock or SystemClock()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -6,10 +6,21 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts import DeadLetterRecorded, IntegrationEvent
+from services.runtime.clock import Clock
 from services.runtime.dead_letters import DeadLetter
-from services.runtime.meta import Meta, derived_id
+from services.runtime.meta import SERVICE_ACTORS, Meta, derived_id
 
 Translator = Callable[[Any], IntegrationEvent | None]
+
+
+def caused_by(event: IntegrationEvent, service: str, clock: Clock) -> Meta:
+    """The meta of what ``service`` does now because of an upstream ``event``."""
+    return Meta(
+        occurred_at=clock.now(),
+        operation_id=event.operation_id,
+        actor=SERVICE_ACTORS[service],
+        causation_id=event.event_id,
+    )
 
 
 def envelope(service: str, domain_event: Any) -> dict[str, Any]:
