@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder
 
-from services.clear.domain import Operation
+from services.clear.domain import Operation, OperationRuleBroken
 from services.runtime.application import fetch, register_chb_transcodings
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.meta import Actor, Meta
@@ -21,10 +23,47 @@ class OperationNotFound(LookupError):
 
 class ClearApplication(Application[UUID]):
     name = "clear"
+    # Every arrest loads its operation. The cache (fast-forwarded from the store on each get, and
+    # copied out so a failed save cannot leave a changed aggregate behind) keeps that from
+    # replaying the operation's whole history; snapshots bound the replay after a restart.
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Operation: 100}
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env)
         self.clock = clock or SystemClock()
+        # The batch being decided by execute_batch, per thread: queries in other threads must
+        # never see changes that are not yet recorded.
+        self._batch = threading.local()
+
+    def _unit(self) -> dict[UUID, Operation] | None:
+        unit: dict[UUID, Operation] | None = getattr(self._batch, "unit", None)
+        return unit
+
+    def _save(self, operation: Operation) -> None:
+        unit = self._unit()
+        if unit is None:
+            self.save(operation)
+        else:
+            unit[operation.id] = operation
+
+    def execute_batch(self, calls: Sequence[Callable[[], Any]]) -> list[Any]:
+        """Decide commands in order, each seeing the ones before it, and record all their
+        events in one transaction. A refused command's outcome is its error; it records
+        nothing. Any other failure raises, and nothing of the batch is recorded."""
+        unit: dict[UUID, Operation] = {}
+        self._batch.unit = unit
+        outcomes: list[Any] = []
+        try:
+            for call in calls:
+                try:
+                    outcomes.append(call())
+                except (OperationNotFound, OperationRuleBroken) as refused:
+                    outcomes.append(refused)
+            self.save(*unit.values())
+        finally:
+            self._batch.unit = None
+        return outcomes
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -36,10 +75,16 @@ class ClearApplication(Application[UUID]):
         )
 
     def get_operation(self, operation_id: UUID) -> Operation:
+        unit = self._unit()
+        if unit is not None and operation_id in unit:
+            return unit[operation_id]
         try:
-            return fetch(self, operation_id, Operation)
+            operation = fetch(self, operation_id, Operation)
         except AggregateNotFoundError:
             raise OperationNotFound(f"no operation {operation_id}") from None
+        if unit is not None:
+            unit[operation_id] = operation
+        return operation
 
     def plan_operation(
         self,
@@ -61,13 +106,13 @@ class ClearApplication(Application[UUID]):
             planned_start=planned_start,
             meta=self._meta(operation_id, actor, reason),
         )
-        self.save(operation)
+        self._save(operation)
         return operation_id
 
     def launch_operation(self, operation_id: UUID, actor: Actor, reason: str | None = None) -> None:
         operation = self.get_operation(operation_id)
         operation.launch(self._meta(operation_id, actor, reason))
-        self.save(operation)
+        self._save(operation)
 
     def record_arrest(
         self,
@@ -91,7 +136,7 @@ class ClearApplication(Application[UUID]):
             only_carer_present=only_carer_present,
             meta=self._meta(operation_id, actor, reason),
         )
-        self.save(operation)
+        self._save(operation)
         return arrest_id
 
     def record_seizure(
@@ -114,7 +159,7 @@ class ClearApplication(Application[UUID]):
             unit=unit,
             meta=self._meta(operation_id, actor, reason),
         )
-        self.save(operation)
+        self._save(operation)
         return seizure_id
 
     def conclude_operation(
@@ -122,4 +167,4 @@ class ClearApplication(Application[UUID]):
     ) -> None:
         operation = self.get_operation(operation_id)
         operation.conclude(self._meta(operation_id, actor, reason))
-        self.save(operation)
+        self._save(operation)

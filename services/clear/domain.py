@@ -85,8 +85,10 @@ class Operation(Aggregate):
         self.status = PLANNED
         self.launched_at: datetime | None = None
         self.concluded_at: datetime | None = None
-        self.arrests: list[dict[str, Any]] = []
-        self.seizures: list[dict[str, Any]] = []
+        # Counts, not lists: the aggregate is loaded for every arrest, and its state (and so its
+        # snapshot and each copy from the cache) must not grow with the operation.
+        self.arrests = 0
+        self.seizures = 0
 
     # Guards: named errors, raised before any event is triggered.
     def check_not_concluded(self) -> None:
@@ -148,9 +150,7 @@ class Operation(Aggregate):
         only_carer_present: bool,
         meta: Meta,
     ) -> None:
-        self.arrests.append(
-            {"arrest_id": arrest_id, "household_ref": household_ref, "charges": len(charges)}
-        )
+        self.arrests += 1
 
     def record_seizure(
         self,
@@ -183,13 +183,11 @@ class Operation(Aggregate):
         unit: str,
         meta: Meta,
     ) -> None:
-        self.seizures.append(
-            {"seizure_id": seizure_id, "kind": kind, "quantity": quantity, "unit": unit}
-        )
+        self.seizures += 1
 
     def conclude(self, meta: Meta) -> None:
         self.check_launched()
-        self._concluded(place=self.place, arrests=len(self.arrests), meta=meta)
+        self._concluded(place=self.place, arrests=self.arrests, meta=meta)
 
     @event(Concluded)
     def _concluded(self, place: str, arrests: int, meta: Meta) -> None:

@@ -6,10 +6,11 @@ The only module of the service that imports both the contracts and the aggregate
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 import structlog
+from eventsourcing.persistence import RecordConflictError
 from faststream import ExceptionMiddleware
 from faststream.nats import NatsRouter
 from pydantic import ValidationError
@@ -34,6 +35,7 @@ from contracts.commands import (
 from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication, OperationNotFound
 from services.clear.domain import Operation, OperationRuleBroken
+from services.runtime.group_commit import GroupCommit
 from services.runtime.meta import Actor
 from services.runtime.topology import command_subject
 from services.runtime.translation import envelope, translate_dead_letter
@@ -90,6 +92,20 @@ def _actor(actor: ActorContract) -> Actor:
     return Actor(id=actor.id, agency=actor.agency, role=actor.role)
 
 
+def _with_retry_on_conflict(call: Callable[[], Any], attempts: int = 5) -> Any:
+    """Within one process the group commit's single writer never races itself, but a second
+    clear process on the same store (a rolling deploy) can save first; the store then refuses
+    our save. Decide again from a fresh load: on the state the commands will really follow."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except RecordConflictError:
+            if attempt == attempts:
+                raise
+            log.info("version conflict; retrying command", attempt=attempt)
+    raise AssertionError("unreachable")
+
+
 def _refuse_invalid_commands() -> ExceptionMiddleware:
     """A command that does not validate gets a 422 reply naming the field, not silence."""
     middleware = ExceptionMiddleware()
@@ -105,9 +121,23 @@ def _refuse_invalid_commands() -> ExceptionMiddleware:
     return middleware
 
 
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[CommandReply]])
+
+# Commands handled at once per command type: they queue for the group commit together.
+CONCURRENT_COMMANDS = 64
+
+
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
     """Command handlers: each runs the application method in a thread and replies."""
     router = NatsRouter(middlewares=[_refuse_invalid_commands()])
+
+    def handles(command: str) -> Callable[[Handler], Handler]:
+        subscriber = router.subscriber(
+            command_subject("clear", command), max_workers=CONCURRENT_COMMANDS
+        )
+        return cast(Callable[[Handler], Handler], subscriber)
+
+    writer = GroupCommit(lambda calls: _with_retry_on_conflict(lambda: app.execute_batch(calls)))
 
     async def run(
         operation_id: Any, call: Callable[[], Any], ok: Callable[[Any], CommandReply]
@@ -116,7 +146,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             operation_id=str(operation_id) if operation_id else None
         )
         try:
-            result = await asyncio.to_thread(call)
+            result = await writer.submit(call)
         except OperationNotFound as error:
             return CommandReply(status=404, error=str(error))
         except OperationRuleBroken as error:
@@ -127,7 +157,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
         on_recorded()
         return ok(result)
 
-    @router.subscriber(command_subject("clear", "plan_operation"))
+    @handles("plan_operation")
     async def plan(cmd: PlanOperation) -> CommandReply:
         return await run(
             None,
@@ -143,7 +173,9 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             lambda op_id: CommandReply(status=201, result={"operation_id": str(op_id)}),
         )
 
-    @router.subscriber(command_subject("clear", "launch_operation"))
+    @router.subscriber(
+        command_subject("clear", "launch_operation"), max_workers=CONCURRENT_COMMANDS
+    )
     async def launch(cmd: LaunchOperation) -> CommandReply:
         return await run(
             cmd.operation_id,
@@ -153,7 +185,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             ),
         )
 
-    @router.subscriber(command_subject("clear", "record_arrest"))
+    @handles("record_arrest")
     async def arrest(cmd: RecordArrest) -> CommandReply:
         return await run(
             cmd.operation_id,
@@ -170,7 +202,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),
         )
 
-    @router.subscriber(command_subject("clear", "record_seizure"))
+    @handles("record_seizure")
     async def seizure(cmd: RecordSeizure) -> CommandReply:
         return await run(
             cmd.operation_id,
@@ -186,7 +218,9 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
         )
 
-    @router.subscriber(command_subject("clear", "conclude_operation"))
+    @router.subscriber(
+        command_subject("clear", "conclude_operation"), max_workers=CONCURRENT_COMMANDS
+    )
     async def conclude(cmd: ConcludeOperation) -> CommandReply:
         return await run(
             cmd.operation_id,
@@ -196,7 +230,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             ),
         )
 
-    @router.subscriber(command_subject("clear", "get_operation"))
+    @handles("get_operation")
     async def get(query: GetOperation) -> CommandReply:
         try:
             operation = await asyncio.to_thread(app.get_operation, query.operation_id)
@@ -218,7 +252,7 @@ def operation_view(operation: Operation) -> dict[str, Any]:
         "status": operation.status,
         "launched_at": operation.launched_at.isoformat() if operation.launched_at else None,
         "concluded_at": operation.concluded_at.isoformat() if operation.concluded_at else None,
-        "arrests": len(operation.arrests),
-        "seizures": len(operation.seizures),
+        "arrests": operation.arrests,
+        "seizures": operation.seizures,
         "version": operation.version,
     }

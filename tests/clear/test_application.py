@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -187,3 +188,50 @@ def test_event_ids_differ_between_services():
     """The same aggregate id and version in two services cannot collide."""
     originator = uuid4()
     assert derived_id("clear", originator, 1) != derived_id("hold", originator, 1)
+
+
+def test_a_long_operation_is_loaded_from_a_snapshot_not_replayed_from_the_start(
+    tmp_path: Path,
+) -> None:
+    """After a hundred events an operation is snapshotted, so a restarted service loads it
+    from the snapshot and the events after it, with the same state."""
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "c.db")}
+    actor = Actor("p", "police", "planner")
+    app = ClearApplication(env=env, clock=SimulatedClock())
+    op = app.plan_operation("Highwater", "Eastern", "Ōpōtiki", "gang", app.clock.now(), actor)
+    app.launch_operation(op, actor)
+    for i in range(120):
+        app.record_arrest(op, f"P-{i}", f"H-{i}", ["supply"], [], False, actor)
+    app.close()
+
+    restarted = ClearApplication(env=env, clock=SimulatedClock())
+    assert restarted.snapshots is not None
+    snapshots = list(restarted.snapshots.get(op))
+    assert [s.originator_version for s in snapshots] == [100]
+    operation = restarted.get_operation(op)
+    assert operation.arrests == 120 and operation.version == 122
+    restarted.close()
+
+
+def test_a_command_that_loses_a_version_race_is_decided_again() -> None:
+    """A save refused because another command saved first is retried from a fresh load; a
+    command that keeps losing gives up with the conflict."""
+    from eventsourcing.persistence import IntegrityError
+
+    from services.clear.transport import _with_retry_on_conflict
+
+    attempts = []
+
+    def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise IntegrityError("version taken")
+        return "saved"
+
+    assert _with_retry_on_conflict(flaky) == "saved" and len(attempts) == 3
+
+    def hopeless() -> None:
+        raise IntegrityError("version taken")
+
+    with pytest.raises(IntegrityError):
+        _with_retry_on_conflict(hopeless)
