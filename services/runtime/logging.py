@@ -26,7 +26,7 @@ def configure_logging(service: str, level: str = "info") -> structlog.stdlib.Bou
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     # Libraries that log through the standard library (FastStream, uvicorn) go to the same place.
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
