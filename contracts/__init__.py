@@ -18,6 +18,8 @@ from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import Actor, IntegrationEvent
 from contracts.hold import (
     ArrestLinkedToCase,
+    PlaybookAdopted,
+    SupportTaskChanged,
     SupportTaskOpened,
     SupportTaskRescheduled,
     WhanauCaseOpened,
@@ -46,8 +48,10 @@ __all__ = [
     "OperationConcluded",
     "OperationLaunched",
     "OperationPlanned",
+    "PlaybookAdopted",
     "ResiliencePlanOpened",
     "SeizureRecorded",
+    "SupportTaskChanged",
     "SupportTaskOpened",
     "SupportTaskRescheduled",
     "UnknownEventType",

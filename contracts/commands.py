@@ -77,3 +77,36 @@ class CommandReply(Contract):
     status: int
     result: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+
+
+TaskAction = Literal[
+    "accept", "decline", "offer", "assign", "start", "consent", "complete", "close", "note"
+]
+
+
+class TaskActionDetails(Contract):
+    """What a step in a task's life needs; which fields depends on the action."""
+
+    reason: str | None = Field(default=None, max_length=1000)
+    worker_ref: str | None = Field(
+        default=None, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+    )
+    outcome: str | None = Field(default=None, max_length=1000)
+    referral_agency: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    consent: Literal["given", "override"] | None = None
+    override_role: str | None = Field(default=None, max_length=64)
+    text: str | None = Field(default=None, max_length=4000)
+    to_agency: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class ChangeTask(Command, TaskActionDetails):
+    task_id: UUID
+    action: TaskAction
+
+
+class AdoptPlaybook(Command):
+    """Put a playbook in force nationally, for a place, or for one operation (at most one)."""
+
+    place: str | None = Field(default=None, min_length=1, max_length=100)
+    operation_id: UUID | None = None
+    document: dict[str, Any]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from contracts.envelope import IntegrationEvent
 
-TaskKind = Literal["child_safety_check", "family_liaison_contact", "needs_assessment"]
+# Playbooks name their own task kinds and agencies: codes, never free text or names.
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+TaskStatus = Literal[
+    "offered", "accepted", "assigned", "in_progress", "completed", "closed", "unplaced"
+]
 
 
 class WhanauCaseOpened(IntegrationEvent):
@@ -39,9 +43,15 @@ class SupportTaskOpened(IntegrationEvent):
     schema_version: Literal[1] = 1
     task_id: UUID
     case_id: UUID
-    kind: TaskKind
-    lead_agency: str
+    kind: Code
+    lead_agency: Code
+    fallback_agencies: tuple[Code, ...] = ()
     due_at: AwareDatetime
+    reminders_before_seconds: tuple[int, ...] = ()
+    escalations_after_seconds: tuple[int, ...] = ()
+    # Which playbook (name@vN) and which of its rules created the task: why it exists.
+    playbook: str
+    rule_id: str
 
 
 class SupportTaskRescheduled(IntegrationEvent):
@@ -53,3 +63,40 @@ class SupportTaskRescheduled(IntegrationEvent):
     task_id: UUID
     case_id: UUID
     due_at: AwareDatetime
+
+
+class SupportTaskChanged(IntegrationEvent):
+    """A step in a task's life: its new status, who holds it, and the detail of the step."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["SupportTaskChanged"] = "SupportTaskChanged"
+    schema_version: Literal[1] = 1
+    task_id: UUID
+    change: Literal[
+        "accepted",
+        "declined",
+        "offered",
+        "unplaced",
+        "assigned",
+        "started",
+        "consent_recorded",
+        "completed",
+        "closed",
+        "note_added",
+    ]
+    status: TaskStatus | None
+    agency: Code | None
+    worker_ref: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlaybookAdopted(IntegrationEvent):
+    """A playbook was put in force for a scope (national, a place, or one operation)."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["PlaybookAdopted"] = "PlaybookAdopted"
+    schema_version: Literal[1] = 1
+    scope: str
+    name: str
+    version: int
+    rules: int

@@ -20,6 +20,8 @@ from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import IntegrationEvent
 from contracts.hold import (
     ArrestLinkedToCase,
+    PlaybookAdopted,
+    SupportTaskChanged,
     SupportTaskOpened,
     SupportTaskRescheduled,
     WhanauCaseOpened,
@@ -35,6 +37,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     ArrestLinkedToCase,
     SupportTaskOpened,
     SupportTaskRescheduled,
+    SupportTaskChanged,
+    PlaybookAdopted,
     ResiliencePlanOpened,
     MilestoneScheduled,
     DeadLetterRecorded,

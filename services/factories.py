@@ -9,6 +9,7 @@ from services.clear.application import ClearApplication
 from services.clear.transport import build_router as clear_router
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
+from services.hold.transport import build_router as hold_router
 from services.hold.transport import command_from as hold_command_from
 from services.hold.transport import translate as hold_translate
 from services.runtime.clock import Clock, SystemClock
@@ -36,9 +37,14 @@ def build_clear(
 def build_hold(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
     clock = clock or SystemClock()
     app = HoldApplication(env=store_env(settings, "hold"), clock=clock)
-    return ServiceProcess(
-        ServiceSpec("hold", app, hold_translate, hold_command_from), settings, clock
+    spec = ServiceSpec(
+        "hold",
+        app,
+        hold_translate,
+        hold_command_from,
+        router=lambda on_recorded: hold_router(app, on_recorded),
     )
+    return ServiceProcess(spec, settings, clock)
 
 
 def build_build(settings: Settings, clock: Clock | None = None) -> ServiceProcess:

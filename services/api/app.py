@@ -20,11 +20,13 @@ from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts import Actor
 from contracts.commands import (
+    AdoptPlaybook,
     ArrestDetails,
+    ChangeTask,
     CommandReply,
     ConcludeOperation,
     GetOperation,
@@ -34,15 +36,28 @@ from contracts.commands import (
     RecordArrest,
     RecordSeizure,
     SeizureDetails,
+    TaskAction,
+    TaskActionDetails,
 )
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
+from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.process import status_subject
 from services.runtime.provisioning import ensure_stream
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, command_subject
 
 log = structlog.get_logger()
+
+
+TASK_STATUSES = "^(offered|accepted|assigned|in_progress|completed|closed|unplaced)$"
+
+
+class PlaybookAdoptionBody(BaseModel):
+    toml: str = Field(min_length=1, max_length=200_000, description="the playbook, as TOML")
+    place: str | None = Field(default=None, min_length=1, max_length=100)
+    operation_id: UUID | None = None
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 class ServiceUnavailable(Exception):
@@ -133,6 +148,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     def reply(result: CommandReply) -> JSONResponse:
         if result.status >= 400:
+            if result.result:  # e.g. the list of a refused playbook's errors
+                return JSONResponse(
+                    status_code=result.status, content={"detail": result.error, **result.result}
+                )
             raise HTTPException(status_code=result.status, detail=result.error)
         return JSONResponse(status_code=result.status, content=result.result)
 
@@ -205,10 +224,59 @@ def create_app(settings: Settings) -> FastAPI:
     async def list_tasks(
         operation_id: UUID | None = None,
         agency: str | None = None,
-        status: Annotated[str | None, Query(pattern="^(open|done|closed)$")] = None,
+        status: Annotated[str | None, Query(pattern=TASK_STATUSES)] = None,
         case_id: UUID | None = None,
     ) -> list[dict[str, Any]]:
+        """Tasks, filtered by operation, the agency holding them, status and case."""
         return door.read_model.list_tasks(operation_id, agency, status, case_id)
+
+    @app.get("/tasks/{task_id}")
+    async def get_task(task_id: UUID) -> dict[str, Any]:
+        """A task and its whole history: each step with who, when, why and its causation."""
+        task = door.read_model.tasks.get(task_id)
+        if task is None:
+            raise HTTPException(status_code=404, detail=f"no task {task_id}")
+        return {**task, "history": door.read_model.task_history.get(task_id, [])}
+
+    @app.post("/tasks/{task_id}/{action}")
+    async def change_task(
+        task_id: UUID,
+        action: TaskAction,
+        body: TaskActionDetails | None = None,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        """A step in the task's life, by someone at the agency named in X-Actor-Agency."""
+        details = body.model_dump() if body else {}
+        command = ChangeTask(task_id=task_id, action=action, **details, actor=actor_from(a, g, r))
+        return reply(await door.send("hold", "change_task", command))
+
+    @app.post("/playbooks", status_code=201)
+    async def adopt_playbook(
+        body: PlaybookAdoptionBody, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        """Adopt a playbook (TOML text) nationally, for a place, or for one operation. An
+        invalid one is refused with every error listed, and the one in force stays."""
+        try:
+            playbook = load_playbook_text(body.toml)
+        except PlaybookInvalid as error:
+            return JSONResponse(
+                status_code=422, content={"detail": str(error), "errors": error.errors}
+            )
+        command = AdoptPlaybook(
+            place=body.place,
+            operation_id=body.operation_id,
+            document=playbook.model_dump(),
+            actor=actor_from(a, g, r),
+            reason=body.reason,
+        )
+        return reply(await door.send("hold", "adopt_playbook", command))
+
+    @app.get("/playbooks")
+    async def list_playbooks() -> list[dict[str, Any]]:
+        """The playbooks adopted, by scope; where none is, the national default is in force."""
+        return list(door.read_model.playbooks.values())
 
     @app.get("/milestones")
     async def list_milestones(operation_id: UUID | None = None) -> list[dict[str, Any]]:

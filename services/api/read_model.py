@@ -20,11 +20,25 @@ from contracts import (
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
+    PlaybookAdopted,
     SeizureRecorded,
+    SupportTaskChanged,
     SupportTaskOpened,
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
+
+
+def _step(event: IntegrationEvent, change: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """One line of a task's history: what, when, who (person, agency, role), why."""
+    return {
+        "change": change,
+        "at": event.occurred_at.isoformat(),
+        "actor": event.actor.model_dump(),
+        "reason": event.reason,
+        "detail": {k: v for k, v in detail.items() if v is not None},
+        **_trace(event),
+    }
 
 
 def _trace(event: IntegrationEvent) -> dict[str, Any]:
@@ -41,6 +55,8 @@ class ReadModel:
     cases: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     milestones: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    task_history: dict[UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    playbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     seen: set[UUID] = field(default_factory=set)
     applied: int = 0
@@ -111,15 +127,50 @@ class ReadModel:
             "operation_id": str(e.operation_id),
             "kind": e.kind,
             "lead_agency": e.lead_agency,
+            "agency": e.lead_agency,
+            "fallback_agencies": list(e.fallback_agencies),
             "due_at": e.due_at.isoformat(),
-            "status": "open",
+            "status": "offered",
+            "worker_ref": None,
+            "playbook": e.playbook,
+            "rule_id": e.rule_id,
             "opened_at": e.occurred_at.isoformat(),
+            **_trace(e),
+        }
+        self.task_history[e.task_id] = [_step(e, "opened", {"agency": e.lead_agency})]
+
+    def _on_SupportTaskChanged(self, e: SupportTaskChanged) -> None:
+        task = self.tasks.get(e.task_id)
+        if task is None:
+            return
+        if e.status is not None:
+            task["status"] = e.status
+        if e.change in ("accepted", "offered"):
+            task["agency"] = e.agency
+        elif e.change in ("declined", "unplaced"):
+            task["agency"] = None
+        if e.worker_ref is not None or e.change == "offered":
+            task["worker_ref"] = e.worker_ref
+        self.task_history[e.task_id].append(
+            _step(e, e.change, {"agency": e.agency, "worker_ref": e.worker_ref, **e.detail})
+        )
+
+    def _on_PlaybookAdopted(self, e: PlaybookAdopted) -> None:
+        self.playbooks[e.scope] = {
+            "scope": e.scope,
+            "playbook": f"{e.name}@v{e.version}",
+            "rules": e.rules,
+            "adopted_at": e.occurred_at.isoformat(),
+            "adopted_by": e.actor.model_dump(),
             **_trace(e),
         }
 
     def _on_SupportTaskRescheduled(self, e: SupportTaskRescheduled) -> None:
         if task := self.tasks.get(e.task_id):
             task["due_at"] = e.due_at.isoformat()
+            self.task_history[e.task_id].append(
+                _step(e, "rescheduled", {"due_at": e.due_at.isoformat()})
+            )
 
     # build
     def _on_MilestoneScheduled(self, e: MilestoneScheduled) -> None:
@@ -155,9 +206,7 @@ class ReadModel:
         return [
             t
             for t in self.tasks.values()
-            if _match(
-                t, operation_id=operation_id, lead_agency=agency, status=status, case_id=case_id
-            )
+            if _match(t, operation_id=operation_id, agency=agency, status=status, case_id=case_id)
         ]
 
     def list_milestones(self, operation_id: UUID | None = None) -> list[dict[str, Any]]:

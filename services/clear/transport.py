@@ -6,14 +6,11 @@ The only module of the service that imports both the contracts and the aggregate
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from collections.abc import Callable
+from typing import Any, cast
 
 import structlog
-from eventsourcing.persistence import RecordConflictError
-from faststream import ExceptionMiddleware
 from faststream.nats import NatsRouter
-from pydantic import ValidationError
 
 from contracts import (
     ArrestRecorded,
@@ -35,6 +32,12 @@ from contracts.commands import (
 from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication, OperationNotFound
 from services.clear.domain import Operation, OperationRuleBroken
+from services.runtime.commands import (
+    CONCURRENT_COMMANDS,
+    Handler,
+    refuse_invalid_commands,
+    with_retry_on_conflict,
+)
 from services.runtime.group_commit import GroupCommit
 from services.runtime.meta import Actor
 from services.runtime.topology import command_subject
@@ -92,44 +95,9 @@ def _actor(actor: ActorContract) -> Actor:
     return Actor(id=actor.id, agency=actor.agency, role=actor.role)
 
 
-def _with_retry_on_conflict(call: Callable[[], Any], attempts: int = 5) -> Any:
-    """Within one process the group commit's single writer never races itself, but a second
-    clear process on the same store (a rolling deploy) can save first; the store then refuses
-    our save. Decide again from a fresh load: on the state the commands will really follow."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return call()
-        except RecordConflictError:
-            if attempt == attempts:
-                raise
-            log.info("version conflict; retrying command", attempt=attempt)
-    raise AssertionError("unreachable")
-
-
-def _refuse_invalid_commands() -> ExceptionMiddleware:
-    """A command that does not validate gets a 422 reply naming the field, not silence."""
-    middleware = ExceptionMiddleware()
-
-    @middleware.add_handler(ValidationError, publish=True)
-    async def invalid(error: ValidationError) -> CommandReply:
-        first = error.errors()[0]
-        # The first element of the location is the handler's parameter name: not the caller's.
-        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
-        log.info("command refused: invalid", field=where, reason=first["msg"])
-        return CommandReply(status=422, error=f"{where}: {first['msg']}")
-
-    return middleware
-
-
-Handler = TypeVar("Handler", bound=Callable[..., Awaitable[CommandReply]])
-
-# Commands handled at once per command type: they queue for the group commit together.
-CONCURRENT_COMMANDS = 64
-
-
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
     """Command handlers: each runs the application method in a thread and replies."""
-    router = NatsRouter(middlewares=[_refuse_invalid_commands()])
+    router = NatsRouter(middlewares=[refuse_invalid_commands()])
 
     def handles(command: str) -> Callable[[Handler], Handler]:
         subscriber = router.subscriber(
@@ -137,7 +105,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
         )
         return cast(Callable[[Handler], Handler], subscriber)
 
-    writer = GroupCommit(lambda calls: _with_retry_on_conflict(lambda: app.execute_batch(calls)))
+    writer = GroupCommit(lambda calls: with_retry_on_conflict(lambda: app.execute_batch(calls)))
 
     async def run(
         operation_id: Any, call: Callable[[], Any], ok: Callable[[Any], CommandReply]

@@ -1,4 +1,4 @@
-"""The hold application: reacts to arrests by opening whanau cases and support tasks."""
+"""The hold application: whanau cases and support tasks, as the playbook in force says."""
 
 from __future__ import annotations
 
@@ -6,16 +6,49 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
-from services.hold.commands import SupportArrestedPersonsHousehold
-from services.hold.domain import SupportTask, WhanauCase
+from services.hold.commands import AdoptPlaybook, ChangeTask, SupportArrestedPersonsHousehold
+from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
+from services.hold.playbook import Playbook, national_playbook, parse_playbook
 from services.hold.rules import tasks_for_arrest
+from services.hold.task import SupportTask, WrongTaskState
 from services.runtime.application import ServiceApplication, fetch
+from services.runtime.clock import Clock
+
+
+class TaskNotFound(LookupError):
+    pass
 
 
 class HoldApplication(ServiceApplication):
     name = "hold"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        super().__init__(env, clock)
+        # Parsed playbooks by scope (None: nothing adopted there). Filled from the store on first
+        # use and dropped when an adoption is recorded, so it never outlives the store.
+        self._playbooks: dict[str, Playbook | None] = {}
+
+    def playbook_in_force(self, operation_id: UUID, place: str) -> Playbook:
+        """The operation's own playbook, else the place's, else the adopted national one, else
+        the national default that ships with the project."""
+        for scope in (playbook_scope(operation_id=operation_id), playbook_scope(place=place)):
+            found = self._adopted(scope)
+            if found is not None:
+                return found
+        return self._adopted("national") or national_playbook()
+
+    def _adopted(self, scope: str) -> Playbook | None:
+        if scope not in self._playbooks:
+            try:
+                adoption = fetch(self, PlaybookAdoption.create_id(scope), PlaybookAdoption)
+            except AggregateNotFoundError:
+                self._playbooks[scope] = None
+            else:
+                document = adoption.document
+                self._playbooks[scope] = parse_playbook(document) if document else None
+        return self._playbooks[scope]
 
     @singledispatchmethod
     def handle(self, command: Any, processing_event: ProcessingEvent[UUID]) -> None:
@@ -32,7 +65,9 @@ class HoldApplication(ServiceApplication):
             return
         case.link_arrest(c.arrest_id, c.children, c.only_carer_present, c.meta)
         pe.collect_events(case)
-        for plan in tasks_for_arrest(c.arrested_at, len(c.children), c.only_carer_present):
+        playbook = self.playbook_in_force(operation_id, c.place)
+        ages = [child["age"] for child in c.children]
+        for plan in tasks_for_arrest(c.arrested_at, ages, c.only_carer_present, playbook):
             task_id = SupportTask.create_id(case_id, plan.kind)
             task = self.get_in_batch(pe, task_id, SupportTask)
             if task is None:
@@ -40,15 +75,78 @@ class HoldApplication(ServiceApplication):
                     case_id=case_id,
                     kind=plan.kind,
                     lead_agency=plan.lead_agency,
+                    fallback_agencies=plan.fallback_agencies,
                     due_at=plan.due_at,
+                    reminders_before=plan.reminders_before,
+                    escalations_after=plan.escalations_after,
+                    playbook=plan.playbook,
+                    rule_id=plan.rule_id,
                     meta=c.meta,
                 )
             else:
                 task.bring_forward(plan.due_at, c.meta)
             pe.collect_events(task)
 
+    @handle.register
+    def _(self, c: AdoptPlaybook, pe: ProcessingEvent[UUID]) -> None:
+        playbook = parse_playbook(c.document)  # refuses an invalid document, listing every error
+        adoption_id = PlaybookAdoption.create_id(c.scope)
+        adoption = self.get_in_batch(pe, adoption_id, PlaybookAdoption) or PlaybookAdoption(
+            scope=c.scope
+        )
+        adoption.adopt(playbook.name, playbook.version, c.document, c.meta)
+        pe.collect_events(adoption)
+        self._playbooks.pop(c.scope, None)
+
+    @handle.register
+    def _(self, c: ChangeTask, pe: ProcessingEvent[UUID]) -> None:
+        task = self.get_in_batch(pe, c.task_id, SupportTask)
+        if task is None:
+            raise TaskNotFound(f"no task {c.task_id}")
+        apply_change(task, c)
+        pe.collect_events(task)
+
     def get_case(self, case_id: UUID) -> WhanauCase:
         return fetch(self, case_id, WhanauCase)
 
     def get_task(self, task_id: UUID) -> SupportTask:
         return fetch(self, task_id, SupportTask)
+
+
+def _required(value: str | None, what: str) -> str:
+    if not value:
+        raise WrongTaskState(f"{what} is required")
+    return value
+
+
+def apply_change(task: SupportTask, c: ChangeTask) -> None:
+    """One step of a task's life, checked by the task itself."""
+    m, agency = c.meta, c.agency
+    match c.action:
+        case "accept":
+            task.accept(agency, m)
+        case "decline":
+            task.decline(agency, _required(c.reason, "reason"), m)
+        case "offer":
+            task.offer(_required(c.to_agency, "to_agency"), m)
+        case "assign":
+            task.assign(agency, _required(c.worker_ref, "worker_ref"), m)
+        case "start":
+            task.start(agency, m)
+        case "consent":
+            task.record_consent(
+                agency,
+                _required(c.referral_agency, "referral_agency"),
+                _required(c.consent, "consent"),
+                m,
+                override_role=c.override_role,
+                override_reason=c.reason,
+            )
+        case "complete":
+            task.complete(agency, _required(c.outcome, "outcome"), m, c.referral_agency)
+        case "close":
+            task.close_unable(agency, _required(c.reason, "reason"), m)
+        case "note":
+            task.add_note(_required(c.text, "text"), m)
+        case _:
+            raise WrongTaskState(f"unknown action {c.action!r}")

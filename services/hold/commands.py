@@ -21,3 +21,34 @@ class SupportArrestedPersonsHousehold:
     children: list[dict[str, Any]]
     only_carer_present: bool
     meta: Meta
+
+
+@dataclass(frozen=True)
+class AdoptPlaybook:
+    """Put a validated playbook in force for a scope (see ``domain.playbook_scope``)."""
+
+    scope: str
+    document: dict[str, Any]
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class ChangeTask:
+    """One step in a task's life, asked for by someone at an agency.
+
+    ``action`` is one of accept, decline, offer, assign, start, consent, complete, close, note;
+    the fields each needs are checked by the task itself.
+    """
+
+    task_id: UUID
+    action: str
+    agency: str
+    meta: Meta
+    reason: str | None = None
+    worker_ref: str | None = None
+    outcome: str | None = None
+    referral_agency: str | None = None
+    consent: str | None = None
+    override_role: str | None = None
+    text: str | None = None
+    to_agency: str | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -71,46 +70,47 @@ class WhanauCase(Aggregate):
                 self.child_refs.append(child["child_ref"])
 
 
-class SupportTask(Aggregate):
-    """A piece of support work with a lead agency and a due time."""
+class PlaybookAdoption(Aggregate):
+    """Which playbook is in force for a scope: ``national``, ``place:<name>``, ``operation:<id>``.
 
-    class Opened(Aggregate.Created):
-        case_id: UUID
-        kind: str
-        lead_agency: str
-        due_at: datetime
-        meta: Meta
+    Each adoption is an event holding the whole validated document, so an auditor can see which
+    rules were in force when any task was created (every task records the playbook's label).
+    """
 
-    class Rescheduled(Aggregate.Event):
-        case_id: UUID
-        due_at: datetime
+    class Started(Aggregate.Created):
+        scope: str
+
+    class Adopted(Aggregate.Event):
+        scope: str
+        name: str
+        version: int
+        document: dict[str, Any]
         meta: Meta
 
     @staticmethod
-    def create_id(case_id: UUID, kind: str) -> UUID:
-        return derived_id("task", case_id, kind)
+    def create_id(scope: str) -> UUID:
+        return derived_id("playbook", scope)
 
-    @event(Opened)
-    def __init__(
-        self,
-        case_id: UUID,
-        kind: str,
-        lead_agency: str,
-        due_at: datetime,
-        meta: Meta,
+    @event(Started)
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.document: dict[str, Any] | None = None
+        self.label: str | None = None
+
+    def adopt(self, name: str, version: int, document: dict[str, Any], meta: Meta) -> None:
+        self._adopted(scope=self.scope, name=name, version=version, document=document, meta=meta)
+
+    @event(Adopted)
+    def _adopted(
+        self, scope: str, name: str, version: int, document: dict[str, Any], meta: Meta
     ) -> None:
-        self.case_id = case_id
-        self.operation_id = meta.operation_id
-        self.kind = kind
-        self.lead_agency = lead_agency
-        self.due_at = due_at
-        self.status = "open"
+        self.document = document
+        self.label = f"{name}@v{version}"
 
-    def bring_forward(self, due_at: datetime, meta: Meta) -> None:
-        """Only ever earlier: whichever arrest comes first, the tightest deadline wins."""
-        if due_at < self.due_at:
-            self._rescheduled(case_id=self.case_id, due_at=due_at, meta=meta)
 
-    @event(Rescheduled)
-    def _rescheduled(self, case_id: UUID, due_at: datetime, meta: Meta) -> None:
-        self.due_at = due_at
+def playbook_scope(place: str | None = None, operation_id: UUID | None = None) -> str:
+    if operation_id is not None:
+        return f"operation:{operation_id}"
+    if place is not None:
+        return f"place:{place.strip().casefold()}"
+    return "national"

@@ -1,4 +1,4 @@
-"""What an arrest sets in motion for the household it affects.
+"""What an arrest sets in motion for the household it affects, as the playbook in force says.
 
 Due times run from the moment of the arrest (its ``occurred_at``), not from when hold happened to
 process it, so a hold service that was down does not push deadlines back.
@@ -7,31 +7,44 @@ process it, so a hold service that was down does not push deadlines back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+
+from services.hold.playbook import Playbook, national_playbook, parse_duration
 
 
 @dataclass(frozen=True)
 class TaskPlan:
     kind: str
     lead_agency: str
+    fallback_agencies: list[str]
     due_at: datetime
-
-
-CHILD_SAFETY_ONLY_CARER = timedelta(hours=2)
-CHILD_SAFETY_OTHER_CARER = timedelta(hours=24)
-FAMILY_LIAISON_WITH_CHILDREN = timedelta(hours=4)
-FAMILY_LIAISON_NO_CHILDREN = timedelta(hours=24)
-NEEDS_ASSESSMENT = timedelta(hours=72)
+    reminders_before: list[int]  # seconds before the due time
+    escalations_after: list[int]  # seconds after the due time
+    playbook: str
+    rule_id: str
 
 
 def tasks_for_arrest(
-    arrested_at: datetime, children: int, only_carer_present: bool
+    arrested_at: datetime,
+    children_ages: list[int],
+    only_carer_present: bool,
+    playbook: Playbook | None = None,
 ) -> list[TaskPlan]:
-    tasks = []
-    if children:
-        wait = CHILD_SAFETY_ONLY_CARER if only_carer_present else CHILD_SAFETY_OTHER_CARER
-        tasks.append(TaskPlan("child_safety_check", "oranga_tamariki", arrested_at + wait))
-    liaison = FAMILY_LIAISON_WITH_CHILDREN if children else FAMILY_LIAISON_NO_CHILDREN
-    tasks.append(TaskPlan("family_liaison_contact", "police", arrested_at + liaison))
-    tasks.append(TaskPlan("needs_assessment", "iwi_provider", arrested_at + NEEDS_ASSESSMENT))
-    return tasks
+    playbook = playbook or national_playbook()
+    return [
+        TaskPlan(
+            kind=kind,
+            lead_agency=template.lead_agency,
+            fallback_agencies=list(template.fallback_agencies),
+            due_at=arrested_at + template.due,
+            reminders_before=[int(parse_duration(r).total_seconds()) for r in template.reminders],
+            escalations_after=[
+                int(parse_duration(e).total_seconds()) for e in template.escalations
+            ],
+            playbook=playbook.label,
+            rule_id=rule.id,
+        )
+        for kind, (rule, template) in playbook.tasks_for_arrest(
+            children_ages, only_carer_present
+        ).items()
+    ]

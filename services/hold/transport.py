@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+from faststream.nats import NatsRouter
 
 from contracts import (
     ArrestLinkedToCase,
     ArrestRecorded,
     IntegrationEvent,
+    PlaybookAdopted,
+    SupportTaskChanged,
     SupportTaskOpened,
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
-from services.hold.commands import SupportArrestedPersonsHousehold
-from services.hold.domain import SupportTask, WhanauCase
+from contracts.commands import AdoptPlaybook as AdoptPlaybookCommand
+from contracts.commands import ChangeTask as ChangeTaskCommand
+from contracts.commands import CommandReply
+from services.hold.application import HoldApplication, TaskNotFound
+from services.hold.commands import AdoptPlaybook, ChangeTask, SupportArrestedPersonsHousehold
+from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
+from services.hold.playbook import PlaybookInvalid, parse_playbook
+from services.hold.task import SupportTask, TaskRuleBroken
 from services.runtime.clock import Clock
+from services.runtime.commands import (
+    CONCURRENT_COMMANDS,
+    refuse_invalid_commands,
+    with_retry_on_conflict,
+)
+from services.runtime.dead_letters import NIL
+from services.runtime.meta import Actor, Meta
+from services.runtime.topology import command_subject
 from services.runtime.translation import caused_by, envelope, translate_dead_letter
+
+log = structlog.get_logger()
 
 
 def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
@@ -31,6 +56,57 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             meta=caused_by(event, "hold", clock),
         )
     return None
+
+
+def _task_change(e: Any) -> SupportTaskChanged | None:
+    """A step in a task's life as the integration event other services see.
+
+    ``status`` is the task's status after the step, or None where the step leaves it as it was
+    (a decline is always followed, in the same transaction, by an offer or by ``unplaced``).
+    ``agency`` is who the step concerns, where the event says.
+    """
+    T = SupportTask
+    step: tuple[str, str | None, dict[str, Any]]
+    match e:
+        case T.Accepted():
+            step = ("accepted", "accepted", {})
+        case T.Declined():
+            step = ("declined", None, {"reason": e.reason})
+        case T.Offered():
+            step = ("offered", "offered", {})
+        case T.Unplaced():
+            step = ("unplaced", "unplaced", {})
+        case T.Assigned():
+            step = ("assigned", e.status, {})
+        case T.Started():
+            step = ("started", "in_progress", {})
+        case T.ConsentRecorded():
+            detail = {
+                "referral_agency": e.referral_agency,
+                "consent": e.consent,
+                "override_role": e.override_role,
+                "override_reason": e.override_reason,
+            }
+            step = ("consent_recorded", None, detail)
+        case T.Completed():
+            detail = {"outcome": e.outcome, "referral_agency": e.referral_agency}
+            step = ("completed", "completed", detail)
+        case T.Closed():
+            step = ("closed", "closed", {"reason": e.reason})
+        case T.NoteAdded():
+            step = ("note_added", None, {"text": e.text})
+        case _:
+            return None
+    change, status, detail = step
+    return SupportTaskChanged(
+        **envelope("hold", e),
+        task_id=e.originator_id,
+        change=change,
+        status=status,
+        agency=getattr(e, "agency", None),
+        worker_ref=getattr(e, "worker_ref", None),
+        detail=detail,
+    )
 
 
 def translate(domain_event: Any) -> IntegrationEvent | None:
@@ -57,8 +133,24 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             case_id=e.case_id,
             kind=e.kind,
             lead_agency=e.lead_agency,
+            fallback_agencies=tuple(e.fallback_agencies),
             due_at=e.due_at,
+            reminders_before_seconds=tuple(e.reminders_before),
+            escalations_after_seconds=tuple(e.escalations_after),
+            playbook=e.playbook,
+            rule_id=e.rule_id,
         )
+    if isinstance(e, PlaybookAdoption.Adopted):
+        return PlaybookAdopted(
+            **envelope("hold", e),
+            scope=e.scope,
+            name=e.name,
+            version=e.version,
+            rules=len(e.document.get("rules", [])),
+        )
+    change = _task_change(e)
+    if change is not None:
+        return change
     if isinstance(e, SupportTask.Rescheduled):
         return SupportTaskRescheduled(
             **envelope("hold", e),
@@ -67,3 +159,82 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             due_at=e.due_at,
         )
     return translate_dead_letter("hold", e)
+
+
+def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsRouter:
+    """Hold's commands: steps in a task's life, and adopting a playbook."""
+    router = NatsRouter(middlewares=[refuse_invalid_commands()])
+
+    async def record(command: object, operation_id: UUID | None) -> CommandReply | None:
+        structlog.contextvars.bind_contextvars(operation_id=str(operation_id or ""))
+        try:
+            await asyncio.to_thread(
+                with_retry_on_conflict, lambda: app.process_batch([(command, None)])
+            )
+        except TaskNotFound as error:
+            return CommandReply(status=404, error=str(error))
+        except TaskRuleBroken as error:
+            log.info("command refused", reason=str(error))
+            return CommandReply(status=409, error=str(error))
+        except PlaybookInvalid as error:
+            return CommandReply(status=422, error=str(error), result={"errors": error.errors})
+        finally:
+            structlog.contextvars.unbind_contextvars("operation_id")
+        on_recorded()
+        return None
+
+    @router.subscriber(command_subject("hold", "change_task"), max_workers=CONCURRENT_COMMANDS)
+    async def change_task(cmd: ChangeTaskCommand) -> CommandReply:
+        actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)
+        try:
+            task = await asyncio.to_thread(app.get_task, cmd.task_id)
+        except AggregateNotFoundError:
+            return CommandReply(status=404, error=f"no task {cmd.task_id}")
+        meta = Meta(
+            occurred_at=app.clock.now(),
+            operation_id=task.operation_id,
+            actor=actor,
+            reason=cmd.reason,
+        )
+        change = ChangeTask(
+            task_id=cmd.task_id,
+            action=cmd.action,
+            agency=actor.agency,
+            meta=meta,
+            reason=cmd.reason,
+            worker_ref=cmd.worker_ref,
+            outcome=cmd.outcome,
+            referral_agency=cmd.referral_agency,
+            consent=cmd.consent,
+            override_role=cmd.override_role,
+            text=cmd.text,
+            to_agency=cmd.to_agency,
+        )
+        refused = await record(change, task.operation_id)
+        if refused is not None:
+            return refused
+        task = await asyncio.to_thread(app.get_task, cmd.task_id)
+        return CommandReply(
+            status=200,
+            result={"task_id": str(task.id), "status": task.status, "agency": task.agency},
+        )
+
+    @router.subscriber(command_subject("hold", "adopt_playbook"), max_workers=CONCURRENT_COMMANDS)
+    async def adopt_playbook(cmd: AdoptPlaybookCommand) -> CommandReply:
+        if cmd.place and cmd.operation_id:
+            return CommandReply(status=422, error="give a place or an operation, not both")
+        scope = playbook_scope(place=cmd.place, operation_id=cmd.operation_id)
+        actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)
+        meta = Meta(
+            occurred_at=app.clock.now(),
+            operation_id=cmd.operation_id or NIL,
+            actor=actor,
+            reason=cmd.reason,
+        )
+        refused = await record(AdoptPlaybook(scope, cmd.document, meta), cmd.operation_id)
+        if refused is not None:
+            return refused
+        playbook = parse_playbook(cmd.document)
+        return CommandReply(status=201, result={"scope": scope, "playbook": playbook.label})
+
+    return router

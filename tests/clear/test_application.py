@@ -218,7 +218,7 @@ def test_a_command_that_loses_a_version_race_is_decided_again() -> None:
     command that keeps losing gives up with the conflict."""
     from eventsourcing.persistence import IntegrityError
 
-    from services.clear.transport import _with_retry_on_conflict
+    from services.runtime.commands import with_retry_on_conflict
 
     attempts = []
 
@@ -228,10 +228,10 @@ def test_a_command_that_loses_a_version_race_is_decided_again() -> None:
             raise IntegrityError("version taken")
         return "saved"
 
-    assert _with_retry_on_conflict(flaky) == "saved" and len(attempts) == 3
+    assert with_retry_on_conflict(flaky) == "saved" and len(attempts) == 3
 
     def hopeless() -> None:
         raise IntegrityError("version taken")
 
     with pytest.raises(IntegrityError):
-        _with_retry_on_conflict(hopeless)
+        with_retry_on_conflict(hopeless)

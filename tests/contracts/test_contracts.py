@@ -23,8 +23,10 @@ from contracts import (
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
+    PlaybookAdopted,
     ResiliencePlanOpened,
     SeizureRecorded,
+    SupportTaskChanged,
     SupportTaskOpened,
     SupportTaskRescheduled,
     UnknownEventType,
@@ -102,7 +104,23 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         case_id=CASE_ID,
         kind="child_safety_check",
         lead_agency="oranga_tamariki",
+        fallback_agencies=("iwi_provider", "police"),
         due_at=AT + timedelta(hours=2),
+        reminders_before_seconds=(3600,),
+        escalations_after_seconds=(900, 3600, 7200),
+        playbook="national@v1",
+        rule_id="child-safety-no-carer-left",
+    ),
+    SupportTaskChanged: SupportTaskChanged(
+        **envelope(),
+        task_id=uuid4(),
+        change="declined",
+        status=None,
+        agency="oranga_tamariki",
+        detail={"reason": "no staff on tonight"},
+    ),
+    PlaybookAdopted: PlaybookAdopted(
+        **envelope(), scope="place:mataura", name="southland", version=3, rules=4
     ),
     SupportTaskRescheduled: SupportTaskRescheduled(
         **envelope(), task_id=uuid4(), case_id=CASE_ID, due_at=AT + timedelta(hours=1)

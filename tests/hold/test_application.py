@@ -26,8 +26,9 @@ from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
-from services.hold.domain import SupportTask, WhanauCase
+from services.hold.domain import WhanauCase
 from services.hold.rules import tasks_for_arrest
+from services.hold.task import SupportTask
 from services.hold.transport import command_from
 from services.hold.transport import translate as hold_translate
 from services.runtime.application import Job

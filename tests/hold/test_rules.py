@@ -7,9 +7,11 @@ from uuid import uuid4
 
 import pytest
 
-from services.hold.domain import SupportTask, WhanauCase
+from services.hold.domain import WhanauCase
 from services.hold.rules import tasks_for_arrest
+from services.hold.task import SupportTask
 from services.runtime.meta import SERVICE_ACTORS, Meta
+from tests.hold.test_task import new_task
 
 pytestmark = pytest.mark.domain
 
@@ -19,7 +21,7 @@ ARRESTED_AT = datetime(2026, 3, 1, 5, 30, tzinfo=UTC)
 def due(children: int, only_carer_present: bool) -> dict[str, tuple[str, datetime]]:
     return {
         t.kind: (t.lead_agency, t.due_at)
-        for t in tasks_for_arrest(ARRESTED_AT, children, only_carer_present)
+        for t in tasks_for_arrest(ARRESTED_AT, [5] * children, only_carer_present)
     }
 
 
@@ -59,13 +61,7 @@ def test_a_task_is_only_ever_brought_forward() -> None:
     """bring_forward records a Rescheduled event for an earlier time, nothing for a later or
     equal one."""
     m = meta()
-    task = SupportTask(
-        case_id=uuid4(),
-        kind="family_liaison_contact",
-        lead_agency="police",
-        due_at=ARRESTED_AT + timedelta(hours=24),
-        meta=m,
-    )
+    task = new_task(due_at=ARRESTED_AT + timedelta(hours=24), meta=m)
     task.collect_events()
     task.bring_forward(ARRESTED_AT + timedelta(hours=30), m)
     task.bring_forward(ARRESTED_AT + timedelta(hours=24), m)

@@ -19,7 +19,9 @@ ACTOR = Actor("p", "police", "planner")
 
 
 def clear_app() -> ClearApplication:
-    return ClearApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=SimulatedClock())
+    return ClearApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=SimulatedClock()
+    )
 
 
 async def test_commands_submitted_together_share_a_transaction_and_keep_their_order() -> None:

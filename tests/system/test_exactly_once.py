@@ -23,7 +23,8 @@ from contracts import parse_event
 from services.build.application import BuildApplication
 from services.build.domain import Milestone, ResiliencePlan
 from services.hold.application import HoldApplication
-from services.hold.domain import SupportTask, WhanauCase
+from services.hold.domain import WhanauCase
+from services.hold.task import SupportTask
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
 from services.runtime.topology import command_subject, stream_name, subjects

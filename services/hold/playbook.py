@@ -1,0 +1,199 @@
+"""Playbooks: what an enforcement event sets in motion, as a versioned, validated document.
+
+Regions tailor their response, so the rules are data, not code. A playbook that does not
+validate is refused with every error listed; the one in force stays in force.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+CODE = r"^[a-z][a-z0-9_]*$"
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration such as '90m', '2h' or '3d'")
+    amount, unit = int(match.group(1)), match.group(2)
+    if amount <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return timedelta(**{_UNITS[unit]: amount})
+
+
+def _duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Code = Annotated[str, Field(pattern=CODE, max_length=64)]
+
+# Who an overdue task goes to, step by step, after its due time.
+ESCALATION_LEVELS = ("agency_lead", "leadership_group_member", "leadership_group_chair")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class When(_Strict):
+    """Conditions on the event; all given must hold. Only arrests trigger tasks so far."""
+
+    event: Literal["arrest"]
+    children: bool | None = None
+    only_carer_present: bool | None = None
+    youngest_under: int | None = Field(default=None, ge=1, le=18)
+
+    def matches(self, children_ages: list[int], only_carer_present: bool) -> bool:
+        if self.children is not None and self.children != bool(children_ages):
+            return False
+        if self.only_carer_present is not None and self.only_carer_present != only_carer_present:
+            return False
+        return self.youngest_under is None or any(a < self.youngest_under for a in children_ages)
+
+
+class TaskTemplate(_Strict):
+    kind: Code
+    lead_agency: Code
+    fallback_agencies: list[Code] = Field(default_factory=list, max_length=10)
+    due_within: Duration
+    reminders: list[Duration] = Field(default_factory=list, max_length=5)
+    escalations: list[Duration] = Field(default_factory=list, max_length=len(ESCALATION_LEVELS))
+
+    @model_validator(mode="after")
+    def _agencies_and_steps(self) -> TaskTemplate:
+        chain = [self.lead_agency, *self.fallback_agencies]
+        if len(set(chain)) != len(chain):
+            raise ValueError("an agency appears twice in lead_agency and fallback_agencies")
+        due = parse_duration(self.due_within)
+        for reminder in self.reminders:
+            if parse_duration(reminder) >= due:
+                raise ValueError(f"reminder {reminder!r} is not before the due time")
+        steps = [parse_duration(e) for e in self.escalations]
+        if steps != sorted(steps) or len(set(steps)) != len(steps):
+            raise ValueError("escalations must be in increasing order")
+        return self
+
+    @property
+    def due(self) -> timedelta:
+        return parse_duration(self.due_within)
+
+
+class Rule(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+    description: str = ""
+    when: When
+    task: TaskTemplate
+
+
+class Playbook(_Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+    version: int = Field(ge=1)
+    description: str = ""
+    rules: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> Playbook:
+        message = _duplicate_rule_ids([rule.id for rule in self.rules])
+        if message:
+            raise ValueError(message)
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    def tasks_for_arrest(
+        self, children_ages: list[int], only_carer_present: bool
+    ) -> dict[str, tuple[Rule, TaskTemplate]]:
+        """One task per kind: where several rules ask for the same kind, the soonest due wins."""
+        chosen: dict[str, tuple[Rule, TaskTemplate]] = {}
+        for rule in self.rules:
+            if rule.when.matches(children_ages, only_carer_present):
+                held = chosen.get(rule.task.kind)
+                if held is None or rule.task.due < held[1].due:
+                    chosen[rule.task.kind] = (rule, rule.task)
+        return chosen
+
+
+def _duplicate_rule_ids(ids: list[Any]) -> str | None:
+    duplicates = sorted({str(i) for i in ids if ids.count(i) > 1})
+    return f"rule ids must be unique: {', '.join(duplicates)}" if duplicates else None
+
+
+class PlaybookInvalid(ValueError):
+    """The document does not validate; ``errors`` lists every problem, one line each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(f"playbook refused: {len(errors)} error(s): " + "; ".join(errors))
+        self.errors = errors
+
+
+def _where(loc: tuple[Any, ...], document: dict[str, Any]) -> str:
+    """rules.2.task.due_within -> rules[2] (id 'x').task.due_within"""
+    parts: list[str] = []
+    node: Any = document
+    for key in loc:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            if isinstance(node, list) and key < len(node) and isinstance(node[key], dict):
+                rule_id = node[key].get("id")
+                if rule_id:
+                    label += f" (id {rule_id!r})"
+            parts.append(label)
+        else:
+            parts.append(f".{key}" if parts else str(key))
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return "".join(parts) or "document"
+
+
+def parse_playbook(document: dict[str, Any]) -> Playbook:
+    try:
+        return Playbook.model_validate(document)
+    except ValidationError as error:
+        errors = [f"{_where(e['loc'], document)}: {e['msg']}" for e in error.errors()]
+    # Whole-document checks run only once every field is valid; say them now too, so the
+    # author sees every problem at once.
+    rules = document.get("rules")
+    if isinstance(rules, list):
+        message = _duplicate_rule_ids([r.get("id") for r in rules if isinstance(r, dict)])
+        if message and not any(message in e for e in errors):
+            errors.append(f"rules: {message}")
+    raise PlaybookInvalid(errors)
+
+
+def load_playbook_text(text: str) -> Playbook:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PlaybookInvalid([f"not valid TOML: {error}"]) from None
+    return parse_playbook(document)
+
+
+def load_playbook_file(path: Path) -> Playbook:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PlaybookInvalid([f"cannot read {path}: {error.strerror}"]) from None
+    return load_playbook_text(text)
+
+
+@cache
+def national_playbook() -> Playbook:
+    """The default that ships with the project, in force until another is adopted."""
+    text = resources.files("services.hold.playbooks").joinpath("national.toml").read_text("utf-8")
+    return load_playbook_text(text)

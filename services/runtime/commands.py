@@ -1,0 +1,49 @@
+"""Command handling shared by the services that take commands over NATS request/reply."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from eventsourcing.persistence import RecordConflictError
+from faststream import ExceptionMiddleware
+from pydantic import ValidationError
+
+from contracts.commands import CommandReply
+
+log = structlog.get_logger()
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[CommandReply]])
+
+# Commands handled at once per command type (they queue for a group commit together).
+CONCURRENT_COMMANDS = 64
+
+
+def with_retry_on_conflict(call: Callable[[], Any], attempts: int = 5) -> Any:
+    """Run a get-change-save ``call`` again when the store refuses the save because another
+    writer saved the same aggregate first (hold's consumer and its command handlers; a second
+    clear process during a rolling deploy): decide again on the state it will really follow."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except RecordConflictError:
+            if attempt == attempts:
+                raise
+            log.info("version conflict; retrying command", attempt=attempt)
+    raise AssertionError("unreachable")
+
+
+def refuse_invalid_commands() -> ExceptionMiddleware:
+    """A command that does not validate gets a 422 reply naming the field, not silence."""
+    middleware = ExceptionMiddleware()
+
+    @middleware.add_handler(ValidationError, publish=True)
+    async def invalid(error: ValidationError) -> CommandReply:
+        first = error.errors()[0]
+        # The first element of the location is the handler's parameter name: not the caller's.
+        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
+        log.info("command refused: invalid", field=where, reason=first["msg"])
+        return CommandReply(status=422, error=f"{where}: {first['msg']}")
+
+    return middleware

@@ -1,0 +1,147 @@
+"""Hold's tasks and playbooks through the front door, on real NATS and real stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.hold.playbook import national_playbook
+from services.runtime.settings import Settings
+from tests.system.support import InProcessSystem, eventually, running_system
+from tests.system.test_pipeline import arrest, plan_and_launch
+
+pytestmark = pytest.mark.integration
+
+
+def as_agency(agency: str, role: str = "agency_worker") -> dict[str, str]:
+    return {"X-Actor-Id": f"{agency}-person-1", "X-Actor-Agency": agency, "X-Actor-Role": role}
+
+
+async def act(
+    system: InProcessSystem, task_id: str, action: str, agency: str, **body: Any
+) -> dict[str, Any]:
+    response = await system.api.post(
+        f"/tasks/{task_id}/{action}", json=body or None, headers=as_agency(agency)
+    )
+    return {**response.json(), "http": response.status_code}
+
+
+async def child_check(system: InProcessSystem, op: str) -> dict[str, Any]:
+    tasks = await eventually(
+        lambda: system.get("/tasks", operation_id=op),
+        lambda t: any(x["kind"] == "child_safety_check" for x in t),
+        what="child safety check",
+    )
+    task: dict[str, Any] = next(t for t in tasks if t["kind"] == "child_safety_check")
+    return task
+
+
+async def test_a_declined_task_goes_down_the_chain_then_to_the_leadership_group(
+    settings: Settings,
+) -> None:
+    """Each agency in the chain declines with a reason; the task reaches the leadership group
+    unplaced, is placed with another agency, and is worked to completion; its history shows
+    every step with who did it and why."""
+    async with running_system(settings) as system:
+        op = await plan_and_launch(system)
+        await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 4}], only_carer=True)
+        task = await child_check(system, op)
+        assert (task["agency"], task["playbook"]) == ("oranga_tamariki", "national@v1")
+        tid = task["task_id"]
+
+        wrong = await act(system, tid, "accept", "police")
+        assert wrong["http"] == 409 and "held by oranga_tamariki" in wrong["detail"]
+        for agency in ("oranga_tamariki", "iwi_provider", "police"):
+            declined = await act(system, tid, "decline", agency, reason=f"{agency} has no one")
+            assert declined["http"] == 200, declined
+        assert declined["status"] == "unplaced" and declined["agency"] is None
+        unplaced = await eventually(
+            lambda: system.get(f"/tasks/{tid}"), lambda t: t["status"] == "unplaced"
+        )
+        assert unplaced["agency"] is None
+
+        placed = await act(system, tid, "offer", "rocc", to_agency="msd")
+        assert placed["http"] == 200 and placed["agency"] == "msd"
+        for action, body in (
+            ("accept", {}),
+            ("assign", {"worker_ref": "W-12"}),
+            ("start", {}),
+            ("note", {"text": "children with their grandmother"}),
+            ("complete", {"outcome": "children safe with whanau"}),
+        ):
+            done = await act(system, tid, action, "msd", **body)
+            assert done["http"] == 200, (action, done)
+
+        final = await eventually(
+            lambda: system.get(f"/tasks/{tid}"), lambda t: t["status"] == "completed"
+        )
+        changes = [step["change"] for step in final["history"]]
+        assert changes == [
+            "opened",
+            "declined",
+            "offered",
+            "declined",
+            "offered",
+            "declined",
+            "unplaced",
+            "offered",
+            "accepted",
+            "assigned",
+            "started",
+            "note_added",
+            "completed",
+        ]
+        first_decline = final["history"][1]
+        assert first_decline["actor"]["agency"] == "oranga_tamariki"
+        assert first_decline["detail"]["reason"] == "oranga_tamariki has no one"
+        assert all(step["correlation_id"] == op for step in final["history"])
+
+
+async def test_a_place_adopts_its_own_playbook_and_an_invalid_one_changes_nothing(
+    settings: Settings,
+) -> None:
+    """A playbook adopted for a place governs the tasks of arrests there (each task names it);
+    an invalid one is refused with every error listed and the one in force stays."""
+    async with running_system(settings) as system:
+        toml = (
+            'name = "southland"\nversion = 3\n'
+            "[[rules]]\n"
+            'id = "child-safety-fast"\n'
+            'when = { event = "arrest", children = true }\n'
+            "[rules.task]\n"
+            'kind = "child_safety_check"\nlead_agency = "iwi_provider"\n'
+            'fallback_agencies = ["oranga_tamariki"]\ndue_within = "90m"\n'
+        )
+        adopted = await system.api.post("/playbooks", json={"toml": toml, "place": "Mataura"})
+        assert adopted.status_code == 201, adopted.text
+        assert adopted.json() == {"scope": "place:mataura", "playbook": "southland@v3"}
+
+        broken = toml.replace('due_within = "90m"', 'due_within = "soon"').replace(
+            "version = 3", "version = 0"
+        )
+        refused = await system.api.post("/playbooks", json={"toml": broken, "place": "Mataura"})
+        assert refused.status_code == 422
+        assert len(refused.json()["errors"]) == 2
+        assert any("due_within" in e for e in refused.json()["errors"])
+
+        op = await plan_and_launch(system, place="Mataura")
+        await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 4}])
+        task = await child_check(system, op)
+        assert (task["playbook"], task["rule_id"]) == ("southland@v3", "child-safety-fast")
+        assert task["agency"] == "iwi_provider"
+        arrested = datetime.fromisoformat(task["opened_at"])
+        due = datetime.fromisoformat(task["due_at"])
+        assert timedelta(minutes=89) < due - arrested <= timedelta(minutes=90)
+        kinds = {t["kind"] for t in await system.get("/tasks", operation_id=op)}
+        assert kinds == {"child_safety_check"}, "only the place's rules apply"
+
+        elsewhere = await plan_and_launch(system, place="Gore")
+        await arrest(system, elsewhere, "P-2", "HH-2", [{"child_ref": "C-2", "age": 4}])
+        other = await child_check(system, elsewhere)
+        assert other["playbook"] == national_playbook().label
+
+        listed = await system.get("/playbooks")
+        assert [p["playbook"] for p in listed] == ["southland@v3"]
+        assert datetime.fromisoformat(listed[0]["adopted_at"]) <= datetime.now(UTC)
