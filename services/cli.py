@@ -27,10 +27,16 @@ operation_app = typer.Typer(help="Plan, launch and conclude operations.", no_arg
 arrest_app = typer.Typer(help="Record arrests.", no_args_is_help=True)
 seizure_app = typer.Typer(help="Record seizures.", no_args_is_help=True)
 contracts_app = typer.Typer(help="Integration event contracts.", no_args_is_help=True)
+playbook_app = typer.Typer(help="Check and adopt hold playbooks.", no_args_is_help=True)
+task_app = typer.Typer(
+    help="Work support tasks: accept, decline, assign, ...", no_args_is_help=True
+)
 app.add_typer(operation_app, name="operation")
 app.add_typer(arrest_app, name="arrest")
 app.add_typer(seizure_app, name="seizure")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(playbook_app, name="playbook")
+app.add_typer(task_app, name="task")
 
 console = Console()
 if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
@@ -213,10 +219,16 @@ def contracts_export(
 
 
 def call(
-    method: str, url: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Any:
     try:
-        response = httpx.request(method, url, json=body, params=params, timeout=10.0)
+        response = httpx.request(
+            method, url, json=body, params=params, headers=headers, timeout=10.0
+        )
     except httpx.HTTPError as error:
         fail(f"cannot reach {url}: {error}")
     if response.status_code >= 400:
@@ -224,6 +236,14 @@ def call(
             detail = response.json().get("detail")
         except ValueError:
             detail = response.text
+        errors = (
+            response.json().get("errors")
+            if "json" in response.headers.get("content-type", "")
+            else None
+        )
+        if errors:  # a refused playbook: every error, one per line
+            for line in errors:
+                err.print(line, highlight=False, markup=False)
         if isinstance(detail, list):  # a 422: name each field and why
             detail = "; ".join(
                 f"{'.'.join(str(p) for p in d['loc'][1:])}: {d['msg']}" for d in detail
@@ -412,6 +432,171 @@ def milestones(
         as_json,
         "milestones",
     )
+
+
+@playbook_app.command("check")
+def playbook_check(file: Path) -> None:
+    """Validate a playbook offline; lists every error and exits 1 if it is invalid."""
+    from services.hold.playbook import PlaybookInvalid, load_playbook_file
+
+    try:
+        playbook = load_playbook_file(file)
+    except PlaybookInvalid as error:
+        for line in error.errors:
+            err.print(f"{file}: {line}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    console.print(f"{file}: valid: {playbook.label}, {len(playbook.rules)} rules")
+
+
+@playbook_app.command("adopt")
+def playbook_adopt(
+    file: Path,
+    place: Annotated[str | None, typer.Option(help="Adopt for this place")] = None,
+    operation: Annotated[str | None, typer.Option(help="Adopt for this operation id")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (kept on the record)")] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Adopt a playbook nationally (default), for a place, or for one operation."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror}", 2)
+    body = {"toml": text, "place": place, "operation_id": operation, "reason": reason}
+    result = call("POST", f"{api}/playbooks", body)
+    console.print(f"{result['playbook']} in force for {result['scope']}")
+
+
+def _task_action(action: str, task_id: str, agency: str, api: str, **details: Any) -> None:
+    headers = {"X-Actor-Agency": agency}
+    body = {k: v for k, v in details.items() if v is not None}
+    result = call("POST", f"{api}/tasks/{task_id}/{action}", body or None, headers=headers)
+    console.print(f"{result['task_id']}: {result['status']} ({result['agency'] or 'no agency'})")
+
+
+Agency = Annotated[str, typer.Option(help="Your agency (the one holding the task)")]
+
+
+@task_app.command("accept")
+def task_accept(task_id: str, agency: Agency, api: ApiUrl = "http://127.0.0.1:8080") -> None:
+    """Accept a task offered to your agency."""
+    _task_action("accept", task_id, agency, api)
+
+
+@task_app.command("decline")
+def task_decline(
+    task_id: str,
+    agency: Agency,
+    reason: Annotated[str, typer.Option()],
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Decline with a reason: the task goes to the next agency in its chain."""
+    _task_action("decline", task_id, agency, api, reason=reason)
+
+
+@task_app.command("offer")
+def task_offer(
+    task_id: str,
+    to_agency: Annotated[str, typer.Option(help="The agency to place it with")],
+    agency: Agency = "rocc",
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Place a task with an agency (the leadership group, when the chain has run out)."""
+    _task_action("offer", task_id, agency, api, to_agency=to_agency)
+
+
+@task_app.command("assign")
+def task_assign(
+    task_id: str,
+    agency: Agency,
+    worker: Annotated[str, typer.Option(help="Worker reference")],
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Assign (or reassign) to a worker of your agency."""
+    _task_action("assign", task_id, agency, api, worker_ref=worker)
+
+
+@task_app.command("start")
+def task_start(task_id: str, agency: Agency, api: ApiUrl = "http://127.0.0.1:8080") -> None:
+    """Mark the work as in progress."""
+    _task_action("start", task_id, agency, api)
+
+
+@task_app.command("consent")
+def task_consent(
+    task_id: str,
+    agency: Agency,
+    referral_agency: Annotated[str, typer.Option()],
+    override_role: Annotated[str | None, typer.Option(help="For an override: your role")] = None,
+    reason: Annotated[str | None, typer.Option(help="For an override: why")] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Record consent to a referral (or, with --override-role and --reason, an override)."""
+    consent = "override" if override_role else "given"
+    _task_action(
+        "consent",
+        task_id,
+        agency,
+        api,
+        referral_agency=referral_agency,
+        consent=consent,
+        override_role=override_role,
+        reason=reason,
+    )
+
+
+@task_app.command("complete")
+def task_complete(
+    task_id: str,
+    agency: Agency,
+    outcome: Annotated[str, typer.Option()],
+    referral_agency: Annotated[str | None, typer.Option(help="Referred on to")] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Complete with an outcome."""
+    _task_action("complete", task_id, agency, api, outcome=outcome, referral_agency=referral_agency)
+
+
+@task_app.command("close")
+def task_close(
+    task_id: str,
+    agency: Agency,
+    reason: Annotated[str, typer.Option()],
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Close as unable to complete, with the reason."""
+    _task_action("close", task_id, agency, api, reason=reason)
+
+
+@task_app.command("note")
+def task_note(
+    task_id: str, agency: Agency, text: str, api: ApiUrl = "http://127.0.0.1:8080"
+) -> None:
+    """Add a note to a task."""
+    _task_action("note", task_id, agency, api, text=text)
+
+
+@task_app.command("show")
+def task_show(task_id: str, api: ApiUrl = "http://127.0.0.1:8080", as_json: AsJson = False) -> None:
+    """A task and its whole history."""
+    task = call("GET", f"{api}/tasks/{task_id}")
+    if as_json:
+        console.print_json(json.dumps(task))
+        return
+    console.print(
+        f"{task['kind']} for case {task['case_id']}: {task['status']}, held by "
+        f"{task['agency'] or 'no agency'}, due {task['due_at']} ({task['playbook']} "
+        f"rule {task['rule_id']})"
+    )
+    rows = [
+        {
+            "at": step["at"],
+            "change": step["change"],
+            "who": f"{step['actor']['id']} ({step['actor']['agency']}, {step['actor']['role']})",
+            "detail": ", ".join(f"{k}={v}" for k, v in step["detail"].items()),
+        }
+        for step in task["history"]
+    ]
+    show(rows, ["at", "change", "who", "detail"], False, "history")
 
 
 @app.command()
