@@ -83,6 +83,8 @@ class SupportTaskChanged(IntegrationEvent):
         "completed",
         "closed",
         "note_added",
+        "reminded",
+        "escalated",
     ]
     status: TaskStatus | None
     agency: Code | None

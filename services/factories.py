@@ -9,6 +9,7 @@ from services.clear.application import ClearApplication
 from services.clear.transport import build_router as clear_router
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
+from services.hold.deadlines import DeadlineScheduler
 from services.hold.transport import build_router as hold_router
 from services.hold.transport import command_from as hold_command_from
 from services.hold.transport import translate as hold_translate
@@ -43,6 +44,7 @@ def build_hold(settings: Settings, clock: Clock | None = None) -> ServiceProcess
         hold_translate,
         hold_command_from,
         router=lambda on_recorded: hold_router(app, on_recorded),
+        loops=lambda on_recorded: [DeadlineScheduler(app, clock, on_recorded).run],
     )
     return ServiceProcess(spec, settings, clock)
 

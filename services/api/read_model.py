@@ -134,6 +134,7 @@ class ReadModel:
             "worker_ref": None,
             "playbook": e.playbook,
             "rule_id": e.rule_id,
+            "escalation_level": None,
             "opened_at": e.occurred_at.isoformat(),
             **_trace(e),
         }
@@ -151,6 +152,8 @@ class ReadModel:
             task["agency"] = None
         if e.worker_ref is not None or e.change == "offered":
             task["worker_ref"] = e.worker_ref
+        if e.change == "escalated":
+            task["escalation_level"] = e.detail.get("level")
         self.task_history[e.task_id].append(
             _step(e, e.change, {"agency": e.agency, "worker_ref": e.worker_ref, **e.detail})
         )

@@ -8,13 +8,19 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
-from services.hold.commands import AdoptPlaybook, ChangeTask, SupportArrestedPersonsHousehold
+from services.hold.commands import (
+    AdoptPlaybook,
+    ChangeTask,
+    FireDeadlines,
+    SupportArrestedPersonsHousehold,
+)
 from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
 from services.hold.playbook import Playbook, national_playbook, parse_playbook
 from services.hold.rules import tasks_for_arrest
 from services.hold.task import SupportTask, WrongTaskState
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock
+from services.runtime.meta import SERVICE_ACTORS, Meta
 
 
 class TaskNotFound(LookupError):
@@ -105,6 +111,20 @@ class HoldApplication(ServiceApplication):
             raise TaskNotFound(f"no task {c.task_id}")
         apply_change(task, c)
         pe.collect_events(task)
+
+    @handle.register
+    def _(self, c: FireDeadlines, pe: ProcessingEvent[UUID]) -> None:
+        task = self.get_in_batch(pe, c.task_id, SupportTask)
+        if task is None:
+            raise TaskNotFound(f"no task {c.task_id}")
+        meta = Meta(
+            occurred_at=c.now,
+            operation_id=task.operation_id,
+            actor=SERVICE_ACTORS["hold"],
+            reason=f"deadline passed (due {task.due_at.isoformat()})",
+        )
+        if task.fire_deadlines(c.now, meta):
+            pe.collect_events(task)
 
     def get_case(self, case_id: UUID) -> WhanauCase:
         return fetch(self, case_id, WhanauCase)

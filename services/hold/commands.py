@@ -52,3 +52,11 @@ class ChangeTask:
     override_role: str | None = None
     text: str | None = None
     to_agency: str | None = None
+
+
+@dataclass(frozen=True)
+class FireDeadlines:
+    """Fire whatever reminders and escalations of a task have fallen due by ``now``."""
+
+    task_id: UUID
+    now: datetime

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from services.hold.task import ESCALATION_LEVELS
+
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 CODE = r"^[a-z][a-z0-9_]*$"
@@ -38,9 +40,6 @@ def _duration(text: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_duration)]
 Code = Annotated[str, Field(pattern=CODE, max_length=64)]
-
-# Who an overdue task goes to, step by step, after its due time.
-ESCALATION_LEVELS = ("agency_lead", "leadership_group_member", "leadership_group_chair")
 
 
 class _Strict(BaseModel):

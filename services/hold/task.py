@@ -21,6 +21,8 @@ OFFERED, ACCEPTED, ASSIGNED, IN_PROGRESS = "offered", "accepted", "assigned", "i
 COMPLETED, CLOSED, UNPLACED = "completed", "closed", "unplaced"
 FINISHED = (COMPLETED, CLOSED)
 POLICE = "police"
+# Who hears of an overdue task, step by step after its due time.
+ESCALATION_LEVELS = ("worker", "agency_lead", "leadership_group_chair")
 
 
 class TaskRuleBroken(Exception):
@@ -109,6 +111,23 @@ class SupportTask(Aggregate):
         text: str
         meta: Meta
 
+    class Reminded(Aggregate.Event):
+        """A reminder before the due time, to whoever holds the task."""
+
+        step: int
+        due_at: datetime
+        agency: str | None
+        meta: Meta
+
+    class Escalated(Aggregate.Event):
+        """The task is overdue: told to the next level up (worker, agency lead, chair)."""
+
+        step: int
+        level: str
+        due_at: datetime
+        agency: str | None
+        meta: Meta
+
     @staticmethod
     def create_id(case_id: UUID, kind: str) -> UUID:
         return derived_id("task", case_id, kind)
@@ -142,6 +161,8 @@ class SupportTask(Aggregate):
         self.worker_ref: str | None = None
         self.consented_agencies: list[str] = []
         self.outcome: str | None = None
+        self.reminders_sent = 0
+        self.escalations_sent = 0
 
     @property
     def lead_agency(self) -> str:
@@ -172,8 +193,51 @@ class SupportTask(Aggregate):
     def _rescheduled(self, case_id: UUID, due_at: datetime, meta: Meta) -> None:
         self.due_at = due_at
 
+    def reminder_times(self) -> list[datetime]:
+        return sorted(self.due_at - timedelta(seconds=s) for s in self.reminders_before)
+
     def escalation_times(self) -> list[datetime]:
         return [self.due_at + timedelta(seconds=s) for s in self.escalations_after]
+
+    def next_deadline(self) -> datetime | None:
+        """When this task next needs something to happen, if ever."""
+        if self.status in FINISHED:
+            return None
+        pending = self.reminder_times()[self.reminders_sent :]
+        pending += self.escalation_times()[self.escalations_sent :]
+        return min(pending, default=None)
+
+    def fire_deadlines(self, now: datetime, meta: Meta) -> int:
+        """Everything that has fallen due by ``now`` and not yet fired, in order, once each.
+
+        The task itself records how far it has got, so firing again (after a restart, or by a
+        second scheduler) finds nothing more to do.
+        """
+        if self.status in FINISHED:
+            return 0
+        fired = 0
+        for step, at in enumerate(self.reminder_times()):
+            if step >= self.reminders_sent and at <= now:
+                self._reminded(step=step, due_at=self.due_at, agency=self.agency, meta=meta)
+                fired += 1
+        for step, at in enumerate(self.escalation_times()):
+            if step >= self.escalations_sent and at <= now:
+                level = ESCALATION_LEVELS[min(step, len(ESCALATION_LEVELS) - 1)]
+                self._escalated(
+                    step=step, level=level, due_at=self.due_at, agency=self.agency, meta=meta
+                )
+                fired += 1
+        return fired
+
+    @event(Reminded)
+    def _reminded(self, step: int, due_at: datetime, agency: str | None, meta: Meta) -> None:
+        self.reminders_sent = step + 1
+
+    @event(Escalated)
+    def _escalated(
+        self, step: int, level: str, due_at: datetime, agency: str | None, meta: Meta
+    ) -> None:
+        self.escalations_sent = step + 1
 
     # the offer
     def accept(self, agency: str, meta: Meta) -> None:

@@ -81,7 +81,7 @@ def _task_change(e: Any) -> SupportTaskChanged | None:
         case T.Started():
             step = ("started", "in_progress", {})
         case T.ConsentRecorded():
-            detail = {
+            detail: dict[str, Any] = {
                 "referral_agency": e.referral_agency,
                 "consent": e.consent,
                 "override_role": e.override_role,
@@ -95,6 +95,11 @@ def _task_change(e: Any) -> SupportTaskChanged | None:
             step = ("closed", "closed", {"reason": e.reason})
         case T.NoteAdded():
             step = ("note_added", None, {"text": e.text})
+        case T.Reminded():
+            step = ("reminded", None, {"step": e.step, "due_at": e.due_at.isoformat()})
+        case T.Escalated():
+            detail = {"step": e.step, "level": e.level, "due_at": e.due_at.isoformat()}
+            step = ("escalated", None, detail)
         case _:
             return None
     change, status, detail = step

@@ -32,6 +32,9 @@ from services.runtime.translation import Translator
 log = structlog.get_logger()
 
 
+Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+
 def status_subject(service: str) -> str:
     return f"status.{service}"
 
@@ -44,6 +47,8 @@ class ServiceSpec:
     to_command: Callable[[IntegrationEvent, Clock], object | None] | None = None
     # Builds command handlers given a callback that wakes the relay after a save.
     router: Callable[[Callable[[], None]], NatsRouter] | None = None
+    # Further loops the service runs (e.g. hold's deadline scheduler), given the same callback.
+    loops: Callable[[Callable[[], None]], list[Loop]] | None = None
     follows: tuple[str, ...] = field(default=())
 
 
@@ -86,6 +91,7 @@ class ServiceProcess:
         )
         if spec.router is not None:
             self.broker.include_router(spec.router(self.relay.wake))
+        self.loops: list[Loop] = spec.loops(self.relay.wake) if spec.loops else []
         self.broker.subscriber(status_subject(spec.service))(self._status_handler)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -148,6 +154,10 @@ class ServiceProcess:
         for consumer in self.consumers:
             self._tasks.append(
                 self._supervise(consumer.durable, lambda c=consumer: c.run(js, self.stopping))  # type: ignore[misc]
+            )
+        for index, loop in enumerate(self.loops):
+            self._tasks.append(
+                self._supervise(f"loop-{index}", lambda run=loop: run(self.stopping))  # type: ignore[misc]
             )
         log.info("service started", nats_url=self.settings.nats_url, store=self.settings.store)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from services.hold.deadlines import DeadlineScheduler
 from services.hold.playbook import national_playbook
+from services.runtime.clock import SimulatedClock
 from services.runtime.settings import Settings
 from tests.system.support import InProcessSystem, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
@@ -145,3 +148,59 @@ async def test_a_place_adopts_its_own_playbook_and_an_invalid_one_changes_nothin
         listed = await system.get("/playbooks")
         assert [p["playbook"] for p in listed] == ["southland@v3"]
         assert datetime.fromisoformat(listed[0]["adopted_at"]) <= datetime.now(UTC)
+
+
+async def test_a_hold_service_down_for_36_hours_fires_each_overdue_step_once_on_restart(
+    settings: Settings,
+) -> None:
+    """Hold stops right after a raid and simulated time moves on 36 hours. Restarted, it fires
+    every reminder and escalation that fell due meanwhile, once: a second scheduler pass and a
+    second restart add nothing."""
+    clock = SimulatedClock(datetime.now(UTC))
+    async with running_system(settings, clock=clock) as system:
+        op = await plan_and_launch(system)
+        await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 4}], only_carer=True)
+        tasks = await eventually(
+            lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 3, what="tasks"
+        )
+        await system.stop_service("hold")
+        clock.advance(timedelta(hours=36))
+
+        hold = await system.start_service("hold", clock)
+        # By +36 h (national playbook): the child safety check (due +2 h) has had its 2 reminders
+        # and 3 escalations; the family liaison contact (due +4 h) its reminder and 3
+        # escalations; the needs assessment (due +72 h, reminder at +48 h) nothing yet.
+        expected = (2 + 3) + (1 + 3) + 0
+        await eventually(
+            lambda: _steps(system, tasks), lambda n: n == expected, within=20, what="all steps"
+        )
+        scheduler: DeadlineScheduler = hold.loops[0].__self__  # type: ignore[attr-defined]
+        assert await asyncio.to_thread(scheduler.fire_due) == 0
+
+        await system.stop_service("hold")
+        hold = await system.start_service("hold", clock)
+        again: DeadlineScheduler = hold.loops[0].__self__  # type: ignore[attr-defined]
+        await eventually(
+            lambda: _value(again.passes), lambda p: p > 0, what="a pass after the restart"
+        )
+        assert again.fired == 0
+        assert await _steps(system, tasks) == expected
+        child = next(t for t in tasks if t["kind"] == "child_safety_check")
+        history = (await system.get(f"/tasks/{child['task_id']}"))["history"]
+        levels = [s["detail"]["level"] for s in history if s["change"] == "escalated"]
+        assert levels == ["worker", "agency_lead", "leadership_group_chair"]
+        assert (await system.get(f"/tasks/{child['task_id']}"))["escalation_level"] == (
+            "leadership_group_chair"
+        )
+
+
+async def _value(value: int) -> int:
+    return value
+
+
+async def _steps(system: InProcessSystem, tasks: list[dict[str, Any]]) -> int:
+    total = 0
+    for task in tasks:
+        history = (await system.get(f"/tasks/{task['task_id']}"))["history"]
+        total += sum(1 for s in history if s["change"] in ("reminded", "escalated"))
+    return total
