@@ -388,24 +388,37 @@ def cases(
 @app.command("tasks")
 def tasks(
     operation: Annotated[str | None, typer.Option()] = None,
-    agency: Annotated[str | None, typer.Option()] = None,
+    agency: Annotated[str | None, typer.Option(help="The agency holding the task now")] = None,
     status: Annotated[str | None, typer.Option()] = None,
+    place: Annotated[str | None, typer.Option()] = None,
+    overdue: Annotated[
+        bool, typer.Option(help="Only unfinished tasks past their due time")
+    ] = False,
     api: ApiUrl = "http://127.0.0.1:8080",
     as_json: AsJson = False,
 ) -> None:
-    """List support tasks."""
-    params = {
+    """The task board."""
+    params: dict[str, Any] = {
         k: v
-        for k, v in {"operation_id": operation, "agency": agency, "status": status}.items()
+        for k, v in {
+            "operation_id": operation,
+            "agency": agency,
+            "status": status,
+            "place": place,
+        }.items()
         if v
     }
+    if overdue:
+        params["overdue"] = "true"
     rows = call("GET", f"{api}/tasks", params=params)
-    show(
-        rows,
-        ["task_id", "kind", "lead_agency", "due_at", "status", "causation_id", "correlation_id"],
-        as_json,
-        "tasks",
-    )
+    columns = ["task_id", "kind", "place", "agency", "status", "due_at", "escalation_level"]
+    show(rows, [*columns, "playbook", "causation_id", "correlation_id"], as_json, "tasks")
+
+
+@app.command("hold-summary")
+def hold_summary(operation_id: str, api: ApiUrl = "http://127.0.0.1:8080") -> None:
+    """An operation's Hold phase: households, children, tasks, timeliness, escalations."""
+    console.print_json(json.dumps(call("GET", f"{api}/operations/{operation_id}/hold")))
 
 
 @app.command("milestones")

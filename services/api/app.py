@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -226,9 +227,14 @@ def create_app(settings: Settings) -> FastAPI:
         agency: str | None = None,
         status: Annotated[str | None, Query(pattern=TASK_STATUSES)] = None,
         case_id: UUID | None = None,
+        place: str | None = None,
+        overdue: bool = False,
     ) -> list[dict[str, Any]]:
-        """Tasks, filtered by operation, the agency holding them, status and case."""
-        return door.read_model.list_tasks(operation_id, agency, status, case_id)
+        """The task board: filter by operation, the agency holding the task, status, case,
+        place, and overdue (unfinished and past its due time)."""
+        return door.read_model.list_tasks(
+            operation_id, agency, status, case_id, place, datetime.now(UTC) if overdue else None
+        )
 
     @app.get("/tasks/{task_id}")
     async def get_task(task_id: UUID) -> dict[str, Any]:
@@ -277,6 +283,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def list_playbooks() -> list[dict[str, Any]]:
         """The playbooks adopted, by scope; where none is, the national default is in force."""
         return list(door.read_model.playbooks.values())
+
+    @app.get("/operations/{operation_id}/hold")
+    async def hold_summary(operation_id: UUID) -> dict[str, Any]:
+        """Households, children, tasks by status, share done within due time, overdue tasks
+        and open escalations for one operation."""
+        return door.read_model.hold_summary(operation_id, datetime.now(UTC))
 
     @app.get("/milestones")
     async def list_milestones(operation_id: UUID | None = None) -> list[dict[str, Any]]:

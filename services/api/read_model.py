@@ -7,7 +7,9 @@ It never opens a service's store. Every item keeps the id of the event that crea
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -135,6 +137,8 @@ class ReadModel:
             "playbook": e.playbook,
             "rule_id": e.rule_id,
             "escalation_level": None,
+            "place": self.cases.get(e.case_id, {}).get("place"),
+            "completed_at": None,
             "opened_at": e.occurred_at.isoformat(),
             **_trace(e),
         }
@@ -154,6 +158,8 @@ class ReadModel:
             task["worker_ref"] = e.worker_ref
         if e.change == "escalated":
             task["escalation_level"] = e.detail.get("level")
+        if e.change == "completed":
+            task["completed_at"] = e.occurred_at.isoformat()
         self.task_history[e.task_id].append(
             _step(e, e.change, {"agency": e.agency, "worker_ref": e.worker_ref, **e.detail})
         )
@@ -205,15 +211,50 @@ class ReadModel:
         agency: str | None = None,
         status: str | None = None,
         case_id: UUID | None = None,
+        place: str | None = None,
+        overdue_at: datetime | None = None,
     ) -> list[dict[str, Any]]:
+        """``agency`` matches the agency holding the task now; ``place`` ignores case;
+        ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment."""
         return [
             t
             for t in self.tasks.values()
             if _match(t, operation_id=operation_id, agency=agency, status=status, case_id=case_id)
+            and (place is None or (t["place"] or "").casefold() == place.casefold())
+            and (overdue_at is None or _overdue(t, overdue_at))
         ]
+
+    def hold_summary(self, operation_id: UUID, now: datetime) -> dict[str, Any]:
+        """What a leadership group asks of an operation's Hold phase, in one answer."""
+        cases = self.list_cases(operation_id)
+        tasks = self.list_tasks(operation_id)
+        completed = [t for t in tasks if t["status"] == "completed"]
+        on_time = [t for t in completed if t["completed_at"] <= t["due_at"]]
+        return {
+            "operation_id": str(operation_id),
+            "households": len(cases),
+            "children": sum(c["children"] for c in cases),
+            "tasks": len(tasks),
+            "tasks_by_status": dict(Counter(t["status"] for t in tasks)),
+            "completed_within_due_time": len(on_time),
+            "share_done_within_due_time": round(len(on_time) / len(tasks), 3) if tasks else None,
+            "overdue": sum(1 for t in tasks if _overdue(t, now)),
+            "open_escalations": [
+                {"task_id": t["task_id"], "kind": t["kind"], "level": t["escalation_level"]}
+                for t in tasks
+                if t["escalation_level"] and t["status"] not in FINISHED
+            ],
+        }
 
     def list_milestones(self, operation_id: UUID | None = None) -> list[dict[str, Any]]:
         return [m for m in self.milestones.values() if _match(m, operation_id=operation_id)]
+
+
+FINISHED = ("completed", "closed")
+
+
+def _overdue(task: dict[str, Any], now: datetime) -> bool:
+    return task["status"] not in FINISHED and datetime.fromisoformat(task["due_at"]) < now
 
 
 def _match(item: dict[str, Any], **criteria: Any) -> bool:
