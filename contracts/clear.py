@@ -21,11 +21,20 @@ class OperationPlanned(IntegrationEvent):
     planned_start: AwareDatetime
 
 
+class StagedHousehold(Contract):
+    """A household the planning cell expects to need support, released at launch."""
+
+    household_ref: str = Field(min_length=1, max_length=128)
+    expected_children: int = Field(ge=0, le=50)
+    only_carer_expected: bool = False
+
+
 class OperationLaunched(IntegrationEvent):
     source: ClassVar[str] = "clear"
     event_type: Literal["OperationLaunched"] = "OperationLaunched"
     schema_version: Literal[1] = 1
     place: str
+    staged_support: tuple[StagedHousehold, ...] = ()
 
 
 class Child(Contract):

@@ -110,3 +110,18 @@ class AdoptPlaybook(Command):
     place: str | None = Field(default=None, min_length=1, max_length=100)
     operation_id: UUID | None = None
     document: dict[str, Any]
+
+
+class StagedSupportDetails(Contract):
+    household_ref: str = Ref
+    expected_children: int = Field(ge=0, le=50)
+    only_carer_expected: bool = False
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class StageSupport(Command, StagedSupportDetails):
+    operation_id: UUID
+
+
+class GetStagedSupport(Contract):
+    operation_id: UUID

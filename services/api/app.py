@@ -31,12 +31,15 @@ from contracts.commands import (
     CommandReply,
     ConcludeOperation,
     GetOperation,
+    GetStagedSupport,
     LaunchOperation,
     OperationDetails,
     PlanOperation,
     RecordArrest,
     RecordSeizure,
     SeizureDetails,
+    StagedSupportDetails,
+    StageSupport,
     TaskAction,
     TaskActionDetails,
 )
@@ -51,6 +54,7 @@ from services.runtime.topology import SERVICES, command_subject
 log = structlog.get_logger()
 
 
+PLANNING_CELL_ROLES = ("planner", "operation_commander")
 TASK_STATUSES = "^(offered|accepted|assigned|in_progress|completed|closed|unplaced)$"
 
 
@@ -202,6 +206,42 @@ def create_app(settings: Settings) -> FastAPI:
             operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
         )
         return reply(await door.send("clear", "record_seizure", command))
+
+    def require_planning_cell(actor: Actor) -> None:
+        # Identities arrive with issue 6; until then the caller's declared role decides, and
+        # this is the one place that rule lives.
+        if actor.agency != "police" or actor.role not in PLANNING_CELL_ROLES:
+            raise HTTPException(
+                status_code=403,
+                detail="staged support is visible only to the operation's planning cell "
+                f"(police {', '.join(PLANNING_CELL_ROLES)}), not to {actor.agency} {actor.role}",
+            )
+
+    @app.post("/operations/{operation_id}/staged-support", status_code=201)
+    async def stage_support(
+        operation_id: UUID,
+        body: StagedSupportDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        """Before launch, the planning cell stages the support it expects to need; agencies
+        see nothing of it until the operation launches, then it is theirs at once."""
+        actor = actor_from(a, g, r)
+        require_planning_cell(actor)
+        command = StageSupport(operation_id=operation_id, **body.model_dump(), actor=actor)
+        return reply(await door.send("clear", "stage_support", command))
+
+    @app.get("/operations/{operation_id}/staged-support")
+    async def staged_support(
+        operation_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> dict[str, Any]:
+        require_planning_cell(actor_from(a, g, r))
+        query = GetStagedSupport(operation_id=operation_id)
+        result = await door.send("clear", "get_staged_support", query)
+        if result.status >= 400:
+            raise HTTPException(status_code=result.status, detail=result.error)
+        return result.result
 
     @app.get("/operations")
     async def list_operations() -> list[dict[str, Any]]:

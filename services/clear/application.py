@@ -162,6 +162,26 @@ class ClearApplication(Application[UUID]):
         self._save(operation)
         return seizure_id
 
+    def stage_support(
+        self,
+        operation_id: UUID,
+        household_ref: str,
+        expected_children: int,
+        only_carer_expected: bool,
+        note: str | None,
+        actor: Actor,
+        reason: str | None = None,
+    ) -> None:
+        operation = self.get_operation(operation_id)
+        operation.stage_support(
+            household_ref,
+            expected_children,
+            only_carer_expected,
+            note,
+            self._meta(operation_id, actor, reason),
+        )
+        self._save(operation)
+
     def conclude_operation(
         self, operation_id: UUID, actor: Actor, reason: str | None = None
     ) -> None:

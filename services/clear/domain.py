@@ -38,8 +38,19 @@ class Operation(Aggregate):
         planned_start: datetime
         meta: Meta
 
+    class SupportStaged(Aggregate.Event):
+        """Expected support, known only to the planning cell until launch."""
+
+        household_ref: str
+        expected_children: int
+        only_carer_expected: bool
+        note: str | None
+        meta: Meta
+
     class Launched(Aggregate.Event):
         place: str
+        # The staged support, released to the agencies with the launch.
+        staged: list[dict[str, Any]]
         meta: Meta
 
     class ArrestRecorded(Aggregate.Event):
@@ -89,6 +100,7 @@ class Operation(Aggregate):
         # snapshot and each copy from the cache) must not grow with the operation.
         self.arrests = 0
         self.seizures = 0
+        self.staged: list[dict[str, Any]] = []
 
     # Guards: named errors, raised before any event is triggered.
     def check_not_concluded(self) -> None:
@@ -108,11 +120,51 @@ class Operation(Aggregate):
             raise OperationAlreadyLaunched(
                 f"operation {self.id} was launched at {self.launched_at}"
             )
-        self._launched(place=self.place, meta=meta)
+        self._launched(place=self.place, staged=self.staged, meta=meta)
+
+    def stage_support(
+        self,
+        household_ref: str,
+        expected_children: int,
+        only_carer_expected: bool,
+        note: str | None,
+        meta: Meta,
+    ) -> None:
+        """Only before launch: after it, support follows the arrests themselves."""
+        self.check_not_concluded()
+        if self.status != PLANNED:
+            raise OperationAlreadyLaunched(
+                f"operation {self.id} is {self.status}: support is staged before launch"
+            )
+        self._support_staged(
+            household_ref=household_ref,
+            expected_children=expected_children,
+            only_carer_expected=only_carer_expected,
+            note=note,
+            meta=meta,
+        )
+
+    @event(SupportStaged)
+    def _support_staged(
+        self,
+        household_ref: str,
+        expected_children: int,
+        only_carer_expected: bool,
+        note: str | None,
+        meta: Meta,
+    ) -> None:
+        self.staged = [s for s in self.staged if s["household_ref"] != household_ref]
+        self.staged.append(
+            {
+                "household_ref": household_ref,
+                "expected_children": expected_children,
+                "only_carer_expected": only_carer_expected,
+            }
+        )
 
     # Events after the first repeat the place, so each can be read on its own downstream.
     @event(Launched)
-    def _launched(self, place: str, meta: Meta) -> None:
+    def _launched(self, place: str, staged: list[dict[str, Any]], meta: Meta) -> None:
         self.status = LAUNCHED
         self.launched_at = meta.occurred_at
 

@@ -24,10 +24,12 @@ from contracts.commands import (
     CommandReply,
     ConcludeOperation,
     GetOperation,
+    GetStagedSupport,
     LaunchOperation,
     PlanOperation,
     RecordArrest,
     RecordSeizure,
+    StageSupport,
 )
 from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication, OperationNotFound
@@ -59,7 +61,9 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             planned_start=e.planned_start,
         )
     if isinstance(e, Operation.Launched):
-        return OperationLaunched(**envelope("clear", e), place=e.place)
+        return OperationLaunched(
+            **envelope("clear", e), place=e.place, staged_support=tuple(e.staged)
+        )
     if isinstance(e, Operation.ArrestRecorded):
         return ArrestRecorded(
             **envelope("clear", e),
@@ -196,6 +200,33 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "concluded"}
             ),
+        )
+
+    @handles("stage_support")
+    async def stage(cmd: StageSupport) -> CommandReply:
+        return await run(
+            cmd.operation_id,
+            lambda: app.stage_support(
+                cmd.operation_id,
+                cmd.household_ref,
+                cmd.expected_children,
+                cmd.only_carer_expected,
+                cmd.note,
+                _actor(cmd.actor),
+                cmd.reason,
+            ),
+            lambda _: CommandReply(status=201, result={"household_ref": cmd.household_ref}),
+        )
+
+    @handles("get_staged_support")
+    async def staged(query: GetStagedSupport) -> CommandReply:
+        """Read from clear's own store: staged support never leaves it before launch."""
+        try:
+            operation = await asyncio.to_thread(app.get_operation, query.operation_id)
+        except OperationNotFound as error:
+            return CommandReply(status=404, error=str(error))
+        return CommandReply(
+            status=200, result={"status": operation.status, "staged": operation.staged}
         )
 
     @handles("get_operation")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ from services.hold.commands import (
     AdoptPlaybook,
     ChangeTask,
     FireDeadlines,
+    ReleaseStagedSupport,
     SupportArrestedPersonsHousehold,
 )
 from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
@@ -62,23 +64,52 @@ class HoldApplication(ServiceApplication):
 
     @handle.register
     def _(self, c: SupportArrestedPersonsHousehold, pe: ProcessingEvent[UUID]) -> None:
-        operation_id = c.meta.operation_id
-        case_id = WhanauCase.create_id(operation_id, c.household_ref)
-        case = self.get_in_batch(pe, case_id, WhanauCase) or WhanauCase(
-            operation_id=operation_id, household_ref=c.household_ref, place=c.place, meta=c.meta
-        )
+        case = self._case(pe, c.household_ref, c.place, c.meta)
         if case.has_arrest(c.arrest_id):
             return
         case.link_arrest(c.arrest_id, c.children, c.only_carer_present, c.meta)
         pe.collect_events(case)
-        playbook = self.playbook_in_force(operation_id, c.place)
         ages = [child["age"] for child in c.children]
-        for plan in tasks_for_arrest(c.arrested_at, ages, c.only_carer_present, playbook):
-            task_id = SupportTask.create_id(case_id, plan.kind)
+        self._open_tasks(pe, case, c.arrested_at, ages, c.only_carer_present, c.meta)
+
+    @handle.register
+    def _(self, c: ReleaseStagedSupport, pe: ProcessingEvent[UUID]) -> None:
+        for staged in c.households:
+            case = self._case(pe, staged["household_ref"], c.place, c.meta)
+            pe.collect_events(case)
+            # Ages are not known before the raid: count the children as young, the cautious
+            # reading of any rule about the youngest child.
+            ages = [0] * staged["expected_children"]
+            only_carer = staged["only_carer_expected"]
+            self._open_tasks(pe, case, c.launched_at, ages, only_carer, c.meta)
+
+    def _case(
+        self, pe: ProcessingEvent[UUID], household_ref: str, place: str, meta: Meta
+    ) -> WhanauCase:
+        """The household's case for this operation, opened if it is not open yet."""
+        case_id = WhanauCase.create_id(meta.operation_id, household_ref)
+        return self.get_in_batch(pe, case_id, WhanauCase) or WhanauCase(
+            operation_id=meta.operation_id, household_ref=household_ref, place=place, meta=meta
+        )
+
+    def _open_tasks(
+        self,
+        pe: ProcessingEvent[UUID],
+        case: WhanauCase,
+        since: datetime,
+        ages: list[int],
+        only_carer: bool,
+        meta: Meta,
+    ) -> None:
+        """The tasks the playbook in force asks for; a task already open is only ever brought
+        forward, so whichever event comes first, the tightest deadline wins."""
+        playbook = self.playbook_in_force(meta.operation_id, case.place)
+        for plan in tasks_for_arrest(since, ages, only_carer, playbook):
+            task_id = SupportTask.create_id(case.id, plan.kind)
             task = self.get_in_batch(pe, task_id, SupportTask)
             if task is None:
                 task = SupportTask(
-                    case_id=case_id,
+                    case_id=case.id,
                     kind=plan.kind,
                     lead_agency=plan.lead_agency,
                     fallback_agencies=plan.fallback_agencies,
@@ -87,10 +118,10 @@ class HoldApplication(ServiceApplication):
                     escalations_after=plan.escalations_after,
                     playbook=plan.playbook,
                     rule_id=plan.rule_id,
-                    meta=c.meta,
+                    meta=meta,
                 )
             else:
-                task.bring_forward(plan.due_at, c.meta)
+                task.bring_forward(plan.due_at, meta)
             pe.collect_events(task)
 
     @handle.register

@@ -60,3 +60,13 @@ class FireDeadlines:
 
     task_id: UUID
     now: datetime
+
+
+@dataclass(frozen=True)
+class ReleaseStagedSupport:
+    """The operation launched: open the cases and tasks its planning cell staged."""
+
+    place: str
+    launched_at: datetime
+    households: list[dict[str, Any]]
+    meta: Meta

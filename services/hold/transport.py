@@ -15,6 +15,7 @@ from contracts import (
     ArrestLinkedToCase,
     ArrestRecorded,
     IntegrationEvent,
+    OperationLaunched,
     PlaybookAdopted,
     SupportTaskChanged,
     SupportTaskOpened,
@@ -25,7 +26,12 @@ from contracts.commands import AdoptPlaybook as AdoptPlaybookCommand
 from contracts.commands import ChangeTask as ChangeTaskCommand
 from contracts.commands import CommandReply
 from services.hold.application import HoldApplication, TaskNotFound
-from services.hold.commands import AdoptPlaybook, ChangeTask, SupportArrestedPersonsHousehold
+from services.hold.commands import (
+    AdoptPlaybook,
+    ChangeTask,
+    ReleaseStagedSupport,
+    SupportArrestedPersonsHousehold,
+)
 from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
 from services.hold.playbook import PlaybookInvalid, parse_playbook
 from services.hold.task import SupportTask, TaskRuleBroken
@@ -53,6 +59,13 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             arrested_at=event.occurred_at,
             children=[child.model_dump() for child in event.children],
             only_carer_present=event.only_carer_present,
+            meta=caused_by(event, "hold", clock),
+        )
+    if isinstance(event, OperationLaunched) and event.staged_support:
+        return ReleaseStagedSupport(
+            place=event.place,
+            launched_at=event.occurred_at,
+            households=[h.model_dump() for h in event.staged_support],
             meta=caused_by(event, "hold", clock),
         )
     return None

@@ -6,12 +6,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import nats
 import pytest
 
 from services.hold.deadlines import DeadlineScheduler
 from services.hold.playbook import national_playbook
 from services.runtime.clock import SimulatedClock
 from services.runtime.settings import Settings
+from services.runtime.topology import stream_name
 from tests.system.support import InProcessSystem, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
@@ -204,3 +206,90 @@ async def _steps(system: InProcessSystem, tasks: list[dict[str, Any]]) -> int:
         history = (await system.get(f"/tasks/{task['task_id']}"))["history"]
         total += sum(1 for s in history if s["change"] in ("reminded", "escalated"))
     return total
+
+
+async def test_staged_support_is_hidden_until_launch_and_then_released_at_once(
+    settings: Settings,
+) -> None:
+    """Before launch the planning cell stages two households; an agency user sees no case and
+    no task and is refused the staged list, and nothing is on any stream. On launch the cases
+    and tasks exist at once; a later arrest in a staged household joins its case."""
+    async with running_system(settings) as system:
+        planner = {"X-Actor-Agency": "police", "X-Actor-Role": "planner"}
+        planned = await system.api.post(
+            "/operations",
+            json={
+                "name": "Operation Whakaahuru",
+                "district": "Southland",
+                "place": "Mataura",
+                "target_group": "t",
+                "planned_start": "2026-03-01T05:00:00+13:00",
+            },
+        )
+        op = planned.json()["operation_id"]
+        for ref, children, only in (("HH-A", 2, True), ("HH-B", 1, False)):
+            staged = await system.api.post(
+                f"/operations/{op}/staged-support",
+                json={
+                    "household_ref": ref,
+                    "expected_children": children,
+                    "only_carer_expected": only,
+                    "note": "address known to the cell",
+                },
+                headers=planner,
+            )
+            assert staged.status_code == 201, staged.text
+        refused = await system.api.post(
+            f"/operations/{op}/staged-support",
+            json={"household_ref": "HH-C", "expected_children": 1},
+            headers=as_agency("oranga_tamariki"),
+        )
+        assert refused.status_code == 403
+
+        seen = await system.api.get(
+            f"/operations/{op}/staged-support", headers=as_agency("oranga_tamariki")
+        )
+        assert seen.status_code == 403 and "planning cell" in seen.json()["detail"]
+        mine = await system.api.get(f"/operations/{op}/staged-support", headers=planner)
+        assert [s["household_ref"] for s in mine.json()["staged"]] == ["HH-A", "HH-B"]
+        await eventually(
+            lambda: _value(system.services["clear"].relay.position.published_id),
+            lambda n: n >= 1,
+            what="the plan published",
+        )
+        assert await system.get("/tasks", operation_id=op) == []
+        assert await system.get("/cases", operation_id=op) == []
+        nc = await nats.connect(settings.nats_url)
+        js = nc.jetstream()
+        clear_stream = await js.stream_info(stream_name("clear"))
+        assert clear_stream.state.messages == 1, "only OperationPlanned before launch"
+        planned_msg = await js.get_msg(stream_name("clear"), seq=1)
+        assert planned_msg.data is not None and b"HH-A" not in planned_msg.data
+        await nc.close()
+
+        launched = await system.api.post(f"/operations/{op}/launch", headers=planner)
+        assert launched.status_code == 200
+        tasks = await eventually(
+            lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 6, what="tasks"
+        )
+        child_checks = {t["case_id"]: t for t in tasks if t["kind"] == "child_safety_check"}
+        assert len(child_checks) == 2
+        cases = await system.get("/cases", operation_id=op)
+        assert sorted(c["household_ref"] for c in cases) == ["HH-A", "HH-B"]
+        assert all(t["correlation_id"] == op for t in tasks)
+
+        late = await system.api.post(
+            f"/operations/{op}/staged-support",
+            json={"household_ref": "HH-C", "expected_children": 1},
+            headers=planner,
+        )
+        assert late.status_code == 409
+
+        await arrest(system, op, "P-1", "HH-A", [{"child_ref": "C-1", "age": 3}], only_carer=True)
+        await eventually(
+            lambda: system.get("/cases", operation_id=op),
+            lambda c: any(x["arrest_ids"] for x in c),
+            what="the arrest linked",
+        )
+        assert len(await system.get("/cases", operation_id=op)) == 2
+        assert len(await system.get("/tasks", operation_id=op)) == 6
