@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
 
 from services.hold.application import HoldApplication
 from services.hold.commands import FireDeadlines
+from services.hold.task import FINISHED, SupportTask
 from services.runtime.clock import Clock
 from services.runtime.commands import with_retry_on_conflict
 
@@ -40,20 +42,36 @@ class DeadlineScheduler:
         self.on_recorded = on_recorded
         self.tick_seconds = tick_seconds
         self.next_deadlines: dict[UUID, datetime] = {}
+        self._open_tasks: dict[UUID, SupportTask] = {}
         self.position = 0  # last notification of hold's log read into the index
         self.fired = 0
         self.passes = 0  # completed fire_due passes
 
     def refresh(self) -> None:
-        """Bring the index up to date with every task event recorded since the last look."""
+        """Bring the index up to date with every task event recorded since the last look.
+
+        The events are applied to copies of the open tasks kept here (the library's own
+        ``mutate``), so the index costs no store reads and uses the task's own deadline rules.
+        """
         touched: set[UUID] = set()
         while notifications := self.app.recorder.select_notifications(self.position + 1, 1000):
             for notification in notifications:
                 if TASK_TOPIC in notification.topic:
-                    touched.add(UUID(str(notification.originator_id)))
+                    event: Any = self.app.mapper.to_domain_event(notification)
+                    task_id = UUID(str(event.originator_id))
+                    known = self._open_tasks.get(task_id)
+                    if known is None and not isinstance(event, SupportTask.Opened):
+                        continue  # a finished task (a late note): nothing to schedule
+                    task = event.mutate(known)
+                    if isinstance(task, SupportTask):
+                        self._open_tasks[task_id] = task
+                        touched.add(task_id)
             self.position = notifications[-1].id
         for task_id in touched:
-            deadline = self.app.get_task(task_id).next_deadline()
+            task = self._open_tasks[task_id]
+            deadline = task.next_deadline()
+            if task.status in FINISHED:  # nothing can happen to it any more: forget it
+                self._open_tasks.pop(task_id, None)
             if deadline is None:
                 self.next_deadlines.pop(task_id, None)
             else:

@@ -143,3 +143,28 @@ def test_an_operations_first_week_on_simulated_time() -> None:
     child = [at for k, w, at in steps if k == "child_safety_check" and w != "reminded"]
     assert child == [START + timedelta(hours=h, minutes=30) for h in (2, 3, 4)]
     assert scheduler.fire_due() == 0
+
+
+@pytest.mark.application
+def test_the_scheduler_forgets_finished_tasks_and_ignores_their_late_notes() -> None:
+    """A finished task leaves the index; a note added to it afterwards is harmless."""
+    clock = SimulatedClock(START)
+    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    scheduler = DeadlineScheduler(app, clock)
+    arrest(app, START, "HH-1", only_carer=False, n=1)
+    scheduler.refresh()
+    task_id = next(iter(scheduler.next_deadlines))
+    task = app.get_task(task_id)
+    agency = task.chain[0]
+    meta = Meta(START, task.operation_id, Actor("w", agency, "worker"))
+    for action, extra in (("accept", {}), ("close", {"reason": "moved away"})):
+        app.process_batch([(ChangeTask(task_id, action, agency, meta, **extra), None)])  # type: ignore[arg-type]
+    scheduler.refresh()
+    assert task_id not in scheduler.next_deadlines
+    app.process_batch([(ChangeTask(task_id, "note", agency, meta, text="followed up"), None)])
+    scheduler.refresh()
+    assert task_id not in scheduler.next_deadlines
+    clock.advance(timedelta(days=5))
+    assert scheduler.fire_due() > 0, "the household's other tasks do escalate"
+    closed = app.get_task(task_id)
+    assert (closed.reminders_sent, closed.escalations_sent) == (0, 0)
