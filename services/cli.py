@@ -480,7 +480,14 @@ def playbook_adopt(
 
 
 def _task_action(action: str, task_id: str, agency: str, api: str, **details: Any) -> None:
-    headers = {"X-Actor-Agency": agency}
+    # Until identities arrive (issue 6) the caller names themselves; CHB_ACTOR_ID sets the
+    # person reference recorded on each step.
+    role = "leadership_group_chair" if action == "offer" else "agency_worker"
+    headers = {
+        "X-Actor-Agency": agency,
+        "X-Actor-Role": role,
+        "X-Actor-Id": os.environ.get("CHB_ACTOR_ID", "local-user"),
+    }
     body = {k: v for k, v in details.items() if v is not None}
     result = call("POST", f"{api}/tasks/{task_id}/{action}", body or None, headers=headers)
     console.print(f"{result['task_id']}: {result['status']} ({result['agency'] or 'no agency'})")
