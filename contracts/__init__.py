@@ -13,6 +13,7 @@ from contracts.clear import (
     OperationLaunched,
     OperationPlanned,
     SeizureRecorded,
+    WitnessRegistered,
 )
 from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import Actor, IntegrationEvent
@@ -57,6 +58,7 @@ __all__ = [
     "UnknownEventType",
     "UnsupportedVersion",
     "WhanauCaseOpened",
+    "WitnessRegistered",
     "parse_event",
     "subject_for",
 ]

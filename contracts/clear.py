@@ -55,6 +55,8 @@ class ArrestRecorded(IntegrationEvent):
     charges: tuple[str, ...]
     children: tuple[Child, ...] = ()
     only_carer_present: bool = False
+    # The arrested person's age where known: a young person's arrest calls for youth support.
+    person_age: int | None = None
 
 
 class SeizureRecorded(IntegrationEvent):
@@ -67,6 +69,22 @@ class SeizureRecorded(IntegrationEvent):
     description: str
     quantity: float
     unit: str
+    # Where the seizure was made in a home: the household, and the children living there.
+    household_ref: str | None = None
+    children: tuple[Child, ...] = ()
+
+
+class WitnessRegistered(IntegrationEvent):
+    """A key witness (for the trial) whose safety and support the ROCC group takes on."""
+
+    source: ClassVar[str] = "clear"
+    event_type: Literal["WitnessRegistered"] = "WitnessRegistered"
+    schema_version: Literal[1] = 1
+    witness_id: UUID
+    place: str
+    witness_ref: str
+    household_ref: str
+    children: tuple[Child, ...] = ()
 
 
 class OperationConcluded(IntegrationEvent):

@@ -33,6 +33,7 @@ class ArrestDetails(Contract):
     )
     children: list[Child] = Field(default_factory=list, max_length=50)
     only_carer_present: bool = False
+    person_age: int | None = Field(default=None, ge=10, le=120)
 
 
 class SeizureDetails(Contract):
@@ -40,6 +41,10 @@ class SeizureDetails(Contract):
     description: str = Field(min_length=1, max_length=500)
     quantity: float = Field(gt=0)
     unit: str = Field(min_length=1, max_length=20)
+    household_ref: str | None = Field(
+        default=None, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+    )
+    children: list[Child] = Field(default_factory=list, max_length=50)
 
 
 class Command(Contract):
@@ -124,4 +129,14 @@ class StageSupport(Command, StagedSupportDetails):
 
 
 class GetStagedSupport(Contract):
+    operation_id: UUID
+
+
+class WitnessDetails(Contract):
+    witness_ref: str = Ref
+    household_ref: str = Ref
+    children: list[Child] = Field(default_factory=list, max_length=50)
+
+
+class RegisterWitness(Command, WitnessDetails):
     operation_id: UUID

@@ -15,6 +15,7 @@ from contracts.clear import (
     OperationLaunched,
     OperationPlanned,
     SeizureRecorded,
+    WitnessRegistered,
 )
 from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import IntegrationEvent
@@ -32,6 +33,7 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     OperationLaunched,
     ArrestRecorded,
     SeizureRecorded,
+    WitnessRegistered,
     OperationConcluded,
     WhanauCaseOpened,
     ArrestLinkedToCase,

@@ -331,12 +331,7 @@ def arrest_record(
     api: ApiUrl = "http://127.0.0.1:8080",
 ) -> None:
     """Record an arrest; prints the arrest id."""
-    children = []
-    for item in child or []:
-        ref, _, age = item.rpartition(":")
-        if not ref or not age.isdigit():
-            fail(f"--child {item!r}: expected CHILD_REF:AGE, e.g. C-1:6", 2)
-        children.append({"child_ref": ref, "age": int(age)})
+    children = _children(child)
     body = {
         "person_ref": person_ref,
         "household_ref": household_ref,
@@ -345,6 +340,16 @@ def arrest_record(
         "only_carer_present": only_carer,
     }
     console.print(call("POST", f"{api}/operations/{operation_id}/arrests", body)["arrest_id"])
+
+
+def _children(items: list[str] | None) -> list[dict[str, Any]]:
+    children = []
+    for item in items or []:
+        ref, _, age = item.rpartition(":")
+        if not ref or not age.isdigit():
+            fail(f"--child {item!r}: expected CHILD_REF:AGE, e.g. C-1:6", 2)
+        children.append({"child_ref": ref, "age": int(age)})
+    return children
 
 
 @seizure_app.command("record")
@@ -359,6 +364,27 @@ def seizure_record(
     """Record a seizure; prints the seizure id."""
     body = {"kind": kind, "description": description, "quantity": quantity, "unit": unit}
     console.print(call("POST", f"{api}/operations/{operation_id}/seizures", body)["seizure_id"])
+
+
+witness_app = typer.Typer(help="Register key witnesses.", no_args_is_help=True)
+app.add_typer(witness_app, name="witness")
+
+
+@witness_app.command("register")
+def witness_register(
+    operation_id: str,
+    witness_ref: Annotated[str, typer.Option(help="Opaque witness reference (never a name)")],
+    household_ref: Annotated[str, typer.Option(help="Opaque household reference")],
+    child: Annotated[list[str] | None, typer.Option(help="CHILD_REF:AGE; repeat")] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Register a key witness and their household for support; prints the witness id."""
+    body = {
+        "witness_ref": witness_ref,
+        "household_ref": household_ref,
+        "children": _children(child),
+    }
+    console.print(call("POST", f"{api}/operations/{operation_id}/witnesses", body)["witness_id"])
 
 
 @app.command("cases")

@@ -37,11 +37,13 @@ from contracts.commands import (
     PlanOperation,
     RecordArrest,
     RecordSeizure,
+    RegisterWitness,
     SeizureDetails,
     StagedSupportDetails,
     StageSupport,
     TaskAction,
     TaskActionDetails,
+    WitnessDetails,
 )
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
@@ -206,6 +208,20 @@ def create_app(settings: Settings) -> FastAPI:
             operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
         )
         return reply(await door.send("clear", "record_seizure", command))
+
+    @app.post("/operations/{operation_id}/witnesses", status_code=201)
+    async def register_witness(
+        operation_id: UUID,
+        body: WitnessDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        """Register a key witness (an opaque reference) and their household for support."""
+        command = RegisterWitness(
+            operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
+        )
+        return reply(await door.send("clear", "register_witness", command))
 
     def require_planning_cell(actor: Actor) -> None:
         # Identities arrive with issue 6; until then the caller's declared role decides, and

@@ -124,6 +124,7 @@ class ClearApplication(Application[UUID]):
         only_carer_present: bool,
         actor: Actor,
         reason: str | None = None,
+        person_age: int | None = None,
     ) -> UUID:
         operation = self.get_operation(operation_id)
         arrest_id = uuid4()
@@ -135,6 +136,7 @@ class ClearApplication(Application[UUID]):
             children=children,
             only_carer_present=only_carer_present,
             meta=self._meta(operation_id, actor, reason),
+            person_age=person_age,
         )
         self._save(operation)
         return arrest_id
@@ -148,6 +150,8 @@ class ClearApplication(Application[UUID]):
         unit: str,
         actor: Actor,
         reason: str | None = None,
+        household_ref: str | None = None,
+        children: list[dict[str, Any]] | None = None,
     ) -> UUID:
         operation = self.get_operation(operation_id)
         seizure_id = uuid4()
@@ -158,9 +162,32 @@ class ClearApplication(Application[UUID]):
             quantity=quantity,
             unit=unit,
             meta=self._meta(operation_id, actor, reason),
+            household_ref=household_ref,
+            children=children,
         )
         self._save(operation)
         return seizure_id
+
+    def register_witness(
+        self,
+        operation_id: UUID,
+        witness_ref: str,
+        household_ref: str,
+        children: list[dict[str, Any]],
+        actor: Actor,
+        reason: str | None = None,
+    ) -> UUID:
+        operation = self.get_operation(operation_id)
+        witness_id = uuid4()
+        operation.register_witness(
+            witness_id,
+            witness_ref,
+            household_ref,
+            children,
+            self._meta(operation_id, actor, reason),
+        )
+        self._save(operation)
+        return witness_id
 
     def stage_support(
         self,

@@ -61,6 +61,7 @@ class Operation(Aggregate):
         charges: list[str]
         children: list[dict[str, Any]]
         only_carer_present: bool
+        person_age: int | None
         meta: Meta
 
     class SeizureRecorded(Aggregate.Event):
@@ -70,6 +71,16 @@ class Operation(Aggregate):
         description: str
         quantity: float
         unit: str
+        household_ref: str | None
+        children: list[dict[str, Any]]
+        meta: Meta
+
+    class WitnessRegistered(Aggregate.Event):
+        place: str
+        witness_id: UUID
+        witness_ref: str
+        household_ref: str
+        children: list[dict[str, Any]]
         meta: Meta
 
     class Concluded(Aggregate.Event):
@@ -100,6 +111,7 @@ class Operation(Aggregate):
         # snapshot and each copy from the cache) must not grow with the operation.
         self.arrests = 0
         self.seizures = 0
+        self.witnesses = 0
         self.staged: list[dict[str, Any]] = []
 
     # Guards: named errors, raised before any event is triggered.
@@ -177,9 +189,11 @@ class Operation(Aggregate):
         children: list[dict[str, Any]],
         only_carer_present: bool,
         meta: Meta,
+        person_age: int | None = None,
     ) -> None:
         self.check_launched()
         self._arrest_recorded(
+            person_age=person_age,
             place=self.place,
             arrest_id=arrest_id,
             person_ref=person_ref,
@@ -200,6 +214,7 @@ class Operation(Aggregate):
         charges: list[str],
         children: list[dict[str, Any]],
         only_carer_present: bool,
+        person_age: int | None,
         meta: Meta,
     ) -> None:
         self.arrests += 1
@@ -212,9 +227,13 @@ class Operation(Aggregate):
         quantity: float,
         unit: str,
         meta: Meta,
+        household_ref: str | None = None,
+        children: list[dict[str, Any]] | None = None,
     ) -> None:
         self.check_launched()
         self._seizure_recorded(
+            household_ref=household_ref,
+            children=children or [],
             place=self.place,
             seizure_id=seizure_id,
             kind=kind,
@@ -233,9 +252,44 @@ class Operation(Aggregate):
         description: str,
         quantity: float,
         unit: str,
+        household_ref: str | None,
+        children: list[dict[str, Any]],
         meta: Meta,
     ) -> None:
         self.seizures += 1
+
+    def register_witness(
+        self,
+        witness_id: UUID,
+        witness_ref: str,
+        household_ref: str,
+        children: list[dict[str, Any]],
+        meta: Meta,
+    ) -> None:
+        """Key witnesses are registered once the operation is under way, and after it, for the
+        trial; a planned operation has none yet."""
+        if self.status == PLANNED:
+            raise OperationNotLaunched(f"operation {self.id} is planned, not launched")
+        self._witness_registered(
+            place=self.place,
+            witness_id=witness_id,
+            witness_ref=witness_ref,
+            household_ref=household_ref,
+            children=children,
+            meta=meta,
+        )
+
+    @event(WitnessRegistered)
+    def _witness_registered(
+        self,
+        place: str,
+        witness_id: UUID,
+        witness_ref: str,
+        household_ref: str,
+        children: list[dict[str, Any]],
+        meta: Meta,
+    ) -> None:
+        self.witnesses += 1
 
     def conclude(self, meta: Meta) -> None:
         self.check_launched()

@@ -19,6 +19,7 @@ from contracts import (
     OperationLaunched,
     OperationPlanned,
     SeizureRecorded,
+    WitnessRegistered,
 )
 from contracts.commands import (
     CommandReply,
@@ -29,6 +30,7 @@ from contracts.commands import (
     PlanOperation,
     RecordArrest,
     RecordSeizure,
+    RegisterWitness,
     StageSupport,
 )
 from contracts.envelope import Actor as ActorContract
@@ -74,6 +76,7 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             charges=tuple(e.charges),
             children=tuple(e.children),
             only_carer_present=e.only_carer_present,
+            person_age=e.person_age,
         )
     if isinstance(e, Operation.SeizureRecorded):
         return SeizureRecorded(
@@ -84,6 +87,17 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             description=e.description,
             quantity=e.quantity,
             unit=e.unit,
+            household_ref=e.household_ref,
+            children=tuple(e.children),
+        )
+    if isinstance(e, Operation.WitnessRegistered):
+        return WitnessRegistered(
+            **envelope("clear", e),
+            witness_id=e.witness_id,
+            place=e.place,
+            witness_ref=e.witness_ref,
+            household_ref=e.household_ref,
+            children=tuple(e.children),
         )
     if isinstance(e, Operation.Concluded):
         return OperationConcluded(
@@ -170,6 +184,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.only_carer_present,
                 _actor(cmd.actor),
                 cmd.reason,
+                cmd.person_age,
             ),
             lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),
         )
@@ -186,6 +201,8 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.unit,
                 _actor(cmd.actor),
                 cmd.reason,
+                cmd.household_ref,
+                [c.model_dump() for c in cmd.children],
             ),
             lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
         )
@@ -200,6 +217,21 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "concluded"}
             ),
+        )
+
+    @handles("register_witness")
+    async def witness(cmd: RegisterWitness) -> CommandReply:
+        return await run(
+            cmd.operation_id,
+            lambda: app.register_witness(
+                cmd.operation_id,
+                cmd.witness_ref,
+                cmd.household_ref,
+                [c.model_dump() for c in cmd.children],
+                _actor(cmd.actor),
+                cmd.reason,
+            ),
+            lambda witness_id: CommandReply(status=201, result={"witness_id": str(witness_id)}),
         )
 
     @handles("stage_support")

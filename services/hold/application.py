@@ -15,10 +15,11 @@ from services.hold.commands import (
     FireDeadlines,
     ReleaseStagedSupport,
     SupportArrestedPersonsHousehold,
+    SupportHousehold,
 )
 from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
-from services.hold.playbook import Playbook, national_playbook, parse_playbook
-from services.hold.rules import tasks_for_arrest
+from services.hold.playbook import Facts, Playbook, national_playbook, parse_playbook
+from services.hold.rules import tasks_for
 from services.hold.task import SupportTask, WrongTaskState
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock
@@ -69,8 +70,24 @@ class HoldApplication(ServiceApplication):
             return
         case.link_arrest(c.arrest_id, c.children, c.only_carer_present, c.meta)
         pe.collect_events(case)
-        ages = [child["age"] for child in c.children]
-        self._open_tasks(pe, case, c.arrested_at, ages, c.only_carer_present, c.meta)
+        facts = Facts(
+            "arrest",
+            tuple(child["age"] for child in c.children),
+            c.only_carer_present,
+            person_age=c.person_age,
+        )
+        self._open_tasks(pe, case, c.arrested_at, facts, c.meta)
+
+    @handle.register
+    def _(self, c: SupportHousehold, pe: ProcessingEvent[UUID]) -> None:
+        ages = tuple(child["age"] for child in c.children)
+        facts = Facts(c.event, ages, seizure_kind=c.seizure_kind)
+        playbook = self.playbook_in_force(c.meta.operation_id, c.place)
+        if not playbook.tasks_for(facts):
+            return  # nothing in the playbook for this: no case opened for it
+        case = self._case(pe, c.household_ref, c.place, c.meta)
+        pe.collect_events(case)
+        self._open_tasks(pe, case, c.at, facts, c.meta)
 
     @handle.register
     def _(self, c: ReleaseStagedSupport, pe: ProcessingEvent[UUID]) -> None:
@@ -79,9 +96,10 @@ class HoldApplication(ServiceApplication):
             pe.collect_events(case)
             # Ages are not known before the raid: count the children as young, the cautious
             # reading of any rule about the youngest child.
-            ages = [0] * staged["expected_children"]
-            only_carer = staged["only_carer_expected"]
-            self._open_tasks(pe, case, c.launched_at, ages, only_carer, c.meta)
+            facts = Facts(
+                "arrest", (0,) * staged["expected_children"], staged["only_carer_expected"]
+            )
+            self._open_tasks(pe, case, c.launched_at, facts, c.meta)
 
     def _case(
         self, pe: ProcessingEvent[UUID], household_ref: str, place: str, meta: Meta
@@ -97,14 +115,13 @@ class HoldApplication(ServiceApplication):
         pe: ProcessingEvent[UUID],
         case: WhanauCase,
         since: datetime,
-        ages: list[int],
-        only_carer: bool,
+        facts: Facts,
         meta: Meta,
     ) -> None:
         """The tasks the playbook in force asks for; a task already open is only ever brought
         forward, so whichever event comes first, the tightest deadline wins."""
         playbook = self.playbook_in_force(meta.operation_id, case.place)
-        for plan in tasks_for_arrest(since, ages, only_carer, playbook):
+        for plan in tasks_for(facts, since, playbook):
             task_id = SupportTask.create_id(case.id, plan.kind)
             task = self.get_in_batch(pe, task_id, SupportTask)
             if task is None:

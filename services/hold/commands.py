@@ -21,6 +21,7 @@ class SupportArrestedPersonsHousehold:
     children: list[dict[str, Any]]
     only_carer_present: bool
     meta: Meta
+    person_age: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,17 @@ class ReleaseStagedSupport:
     launched_at: datetime
     households: list[dict[str, Any]]
     meta: Meta
+
+
+@dataclass(frozen=True)
+class SupportHousehold:
+    """Something other than an arrest calls for support for a household: a seizure in its home,
+    or a key witness living there. ``event`` is the playbook's name for it."""
+
+    event: str  # seizure | witness_registered
+    household_ref: str
+    place: str
+    at: datetime
+    children: list[dict[str, Any]]
+    meta: Meta
+    seizure_kind: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from importlib import resources
@@ -46,20 +47,54 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class When(_Strict):
-    """Conditions on the event; all given must hold. Only arrests trigger tasks so far."""
+@dataclass(frozen=True)
+class Facts:
+    """What happened, as far as the playbook's conditions are concerned."""
 
-    event: Literal["arrest"]
+    event: str  # arrest | seizure | witness_registered
+    children_ages: tuple[int, ...] = ()
+    only_carer_present: bool = False
+    person_age: int | None = None  # the arrested person's, where known
+    seizure_kind: str | None = None
+
+
+class When(_Strict):
+    """Conditions on the event; all those given must hold."""
+
+    event: Literal["arrest", "seizure", "witness_registered"]
     children: bool | None = None
     only_carer_present: bool | None = None
     youngest_under: int | None = Field(default=None, ge=1, le=18)
+    # arrest: the arrested person is younger than this (a young person under 18, say)
+    arrested_under: int | None = Field(default=None, ge=10, le=25)
+    seizure_kind: Literal["drugs", "firearm", "cash"] | None = None
 
-    def matches(self, children_ages: list[int], only_carer_present: bool) -> bool:
-        if self.children is not None and self.children != bool(children_ages):
-            return False
-        if self.only_carer_present is not None and self.only_carer_present != only_carer_present:
-            return False
-        return self.youngest_under is None or any(a < self.youngest_under for a in children_ages)
+    @model_validator(mode="after")
+    def _conditions_fit_the_event(self) -> When:
+        if self.event != "arrest" and (
+            self.only_carer_present is not None or self.arrested_under is not None
+        ):
+            raise ValueError("only_carer_present and arrested_under apply to arrests only")
+        if self.event != "seizure" and self.seizure_kind is not None:
+            raise ValueError("seizure_kind applies to seizures only")
+        return self
+
+    def matches(self, facts: Facts) -> bool:
+        ages = facts.children_ages
+        return (
+            self.event == facts.event
+            and (self.children is None or self.children == bool(ages))
+            and (
+                self.only_carer_present is None
+                or self.only_carer_present == facts.only_carer_present
+            )
+            and (self.youngest_under is None or any(a < self.youngest_under for a in ages))
+            and (
+                self.arrested_under is None
+                or (facts.person_age is not None and facts.person_age < self.arrested_under)
+            )
+            and (self.seizure_kind is None or self.seizure_kind == facts.seizure_kind)
+        )
 
 
 class TaskTemplate(_Strict):
@@ -113,13 +148,11 @@ class Playbook(_Strict):
     def label(self) -> str:
         return f"{self.name}@v{self.version}"
 
-    def tasks_for_arrest(
-        self, children_ages: list[int], only_carer_present: bool
-    ) -> dict[str, tuple[Rule, TaskTemplate]]:
+    def tasks_for(self, facts: Facts) -> dict[str, tuple[Rule, TaskTemplate]]:
         """One task per kind: where several rules ask for the same kind, the soonest due wins."""
         chosen: dict[str, tuple[Rule, TaskTemplate]] = {}
         for rule in self.rules:
-            if rule.when.matches(children_ages, only_carer_present):
+            if rule.when.matches(facts):
                 held = chosen.get(rule.task.kind)
                 if held is None or rule.task.due < held[1].due:
                     chosen[rule.task.kind] = (rule, rule.task)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.hold.playbook import Playbook, national_playbook, parse_duration
+from services.hold.playbook import Facts, Playbook, national_playbook, parse_duration
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,19 @@ def tasks_for_arrest(
     only_carer_present: bool,
     playbook: Playbook | None = None,
 ) -> list[TaskPlan]:
+    facts = Facts("arrest", tuple(children_ages), only_carer_present)
+    return tasks_for(facts, arrested_at, playbook)
+
+
+def tasks_for(facts: Facts, since: datetime, playbook: Playbook | None = None) -> list[TaskPlan]:
+    """The tasks the playbook asks for, due from ``since`` (the moment of the event)."""
     playbook = playbook or national_playbook()
     return [
         TaskPlan(
             kind=kind,
             lead_agency=template.lead_agency,
             fallback_agencies=list(template.fallback_agencies),
-            due_at=arrested_at + template.due,
+            due_at=since + template.due,
             reminders_before=[int(parse_duration(r).total_seconds()) for r in template.reminders],
             escalations_after=[
                 int(parse_duration(e).total_seconds()) for e in template.escalations
@@ -44,7 +50,5 @@ def tasks_for_arrest(
             playbook=playbook.label,
             rule_id=rule.id,
         )
-        for kind, (rule, template) in playbook.tasks_for_arrest(
-            children_ages, only_carer_present
-        ).items()
+        for kind, (rule, template) in playbook.tasks_for(facts).items()
     ]

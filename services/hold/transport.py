@@ -17,10 +17,12 @@ from contracts import (
     IntegrationEvent,
     OperationLaunched,
     PlaybookAdopted,
+    SeizureRecorded,
     SupportTaskChanged,
     SupportTaskOpened,
     SupportTaskRescheduled,
     WhanauCaseOpened,
+    WitnessRegistered,
 )
 from contracts.commands import AdoptPlaybook as AdoptPlaybookCommand
 from contracts.commands import ChangeTask as ChangeTaskCommand
@@ -31,6 +33,7 @@ from services.hold.commands import (
     ChangeTask,
     ReleaseStagedSupport,
     SupportArrestedPersonsHousehold,
+    SupportHousehold,
 )
 from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
 from services.hold.playbook import PlaybookInvalid, parse_playbook
@@ -59,6 +62,26 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             arrested_at=event.occurred_at,
             children=[child.model_dump() for child in event.children],
             only_carer_present=event.only_carer_present,
+            meta=caused_by(event, "hold", clock),
+            person_age=event.person_age,
+        )
+    if isinstance(event, SeizureRecorded) and event.household_ref:
+        return SupportHousehold(
+            event="seizure",
+            household_ref=event.household_ref,
+            place=event.place,
+            at=event.occurred_at,
+            children=[child.model_dump() for child in event.children],
+            meta=caused_by(event, "hold", clock),
+            seizure_kind=event.kind,
+        )
+    if isinstance(event, WitnessRegistered):
+        return SupportHousehold(
+            event="witness_registered",
+            household_ref=event.household_ref,
+            place=event.place,
+            at=event.occurred_at,
+            children=[child.model_dump() for child in event.children],
             meta=caused_by(event, "hold", clock),
         )
     if isinstance(event, OperationLaunched) and event.staged_support:

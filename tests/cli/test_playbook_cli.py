@@ -17,7 +17,7 @@ def test_the_national_playbook_checks_clean() -> None:
     path = Path(__file__).parents[2] / "services/hold/playbooks/national.toml"
     result = CliRunner().invoke(app, ["playbook", "check", str(path)])
     assert result.exit_code == 0
-    assert "valid: national@v1, 5 rules" in result.output
+    assert "valid: national@v2, 9 rules" in result.output
 
 
 def test_an_invalid_playbook_lists_every_error_and_exits_1(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from contracts import (
     UnknownEventType,
     UnsupportedVersion,
     WhanauCaseOpened,
+    WitnessRegistered,
     parse_event,
     subject_for,
 )
@@ -118,6 +119,14 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         status=None,
         agency="oranga_tamariki",
         detail={"reason": "no staff on tonight"},
+    ),
+    WitnessRegistered: WitnessRegistered(
+        **envelope(),
+        witness_id=uuid4(),
+        place="Mataura",
+        witness_ref="W-17",
+        household_ref="HH-9",
+        children=(Child(child_ref="C-9", age=8),),
     ),
     PlaybookAdopted: PlaybookAdopted(
         **envelope(), scope="place:mataura", name="southland", version=3, rules=4

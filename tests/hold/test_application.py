@@ -222,7 +222,7 @@ def test_two_arrests_of_one_household_in_either_order_give_the_same_case(
     expected: dict[str, datetime] = {}
     for event in (first, second):
         for plan in tasks_for_arrest(
-            event.occurred_at, len(event.children), event.only_carer_present
+            event.occurred_at, [c.age for c in event.children], event.only_carer_present
         ):
             expected[plan.kind] = min(expected.get(plan.kind, plan.due_at), plan.due_at)
 

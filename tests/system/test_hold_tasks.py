@@ -53,7 +53,7 @@ async def test_a_declined_task_goes_down_the_chain_then_to_the_leadership_group(
         op = await plan_and_launch(system)
         await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 4}], only_carer=True)
         task = await child_check(system, op)
-        assert (task["agency"], task["playbook"]) == ("oranga_tamariki", "national@v1")
+        assert (task["agency"], task["playbook"]) == ("oranga_tamariki", national_playbook().label)
         tid = task["task_id"]
 
         wrong = await act(system, tid, "accept", "police")
@@ -293,3 +293,38 @@ async def test_staged_support_is_hidden_until_launch_and_then_released_at_once(
         )
         assert len(await system.get("/cases", operation_id=op)) == 2
         assert len(await system.get("/tasks", operation_id=op)) == 6
+
+
+async def test_a_witness_and_a_firearm_in_a_home_with_children_set_support_in_motion(
+    settings: Settings,
+) -> None:
+    """Through the front door: a registered witness gets witness support, and a firearm seized
+    where children live gets a child safety check, each in a case of its own household."""
+    async with running_system(settings) as system:
+        op = await plan_and_launch(system)
+        witness = await system.api.post(
+            f"/operations/{op}/witnesses",
+            json={"witness_ref": "W-1", "household_ref": "HH-W"},
+        )
+        assert witness.status_code == 201, witness.text
+        seizure = await system.api.post(
+            f"/operations/{op}/seizures",
+            json={
+                "kind": "firearm",
+                "description": "pistol",
+                "quantity": 1,
+                "unit": "item",
+                "household_ref": "HH-F",
+                "children": [{"child_ref": "C-F", "age": 7}],
+            },
+        )
+        assert seizure.status_code == 201, seizure.text
+        tasks = await eventually(
+            lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 2, what="tasks"
+        )
+        assert sorted((t["kind"], t["rule_id"]) for t in tasks) == [
+            ("child_safety_check", "firearm-in-home-with-children"),
+            ("witness_support", "witness-support"),
+        ]
+        households = sorted(c["household_ref"] for c in await system.get("/cases", operation_id=op))
+        assert households == ["HH-F", "HH-W"]

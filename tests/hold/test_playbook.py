@@ -1,0 +1,115 @@
+"""Playbook conditions beyond the household's children: young people, firearms, witnesses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from services.hold.application import HoldApplication
+from services.hold.commands import SupportArrestedPersonsHousehold, SupportHousehold
+from services.hold.playbook import Facts, PlaybookInvalid, national_playbook, parse_playbook
+from services.runtime.meta import SERVICE_ACTORS, Meta
+
+AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
+
+
+def kinds(facts: Facts) -> dict[str, str]:
+    return {kind: rule.id for kind, (rule, _) in national_playbook().tasks_for(facts).items()}
+
+
+@pytest.mark.domain
+def test_a_young_person_arrested_gets_youth_justice_support() -> None:
+    """An arrested 16-year-old adds youth justice support; a 30-year-old does not; an unknown
+    age never matches an age condition."""
+    assert kinds(Facts("arrest", person_age=16))["youth_justice_support"] == "young-person-arrested"
+    assert "youth_justice_support" not in kinds(Facts("arrest", person_age=30))
+    assert "youth_justice_support" not in kinds(Facts("arrest"))
+
+
+@pytest.mark.domain
+def test_a_firearm_seized_in_a_home_with_children_calls_for_a_child_safety_check() -> None:
+    """A firearm where children live: a child safety check; drugs, or no children: nothing."""
+    assert kinds(Facts("seizure", (6,), seizure_kind="firearm")) == {
+        "child_safety_check": "firearm-in-home-with-children"
+    }
+    assert kinds(Facts("seizure", (6,), seizure_kind="drugs")) == {}
+    assert kinds(Facts("seizure", (), seizure_kind="firearm")) == {}
+
+
+@pytest.mark.domain
+def test_a_registered_witness_gets_support_and_their_children_a_check() -> None:
+    assert kinds(Facts("witness_registered")) == {"witness_support": "witness-support"}
+    assert set(kinds(Facts("witness_registered", (9,)))) == {
+        "witness_support",
+        "child_safety_check",
+    }
+
+
+@pytest.mark.domain
+def test_conditions_that_do_not_fit_the_event_are_refused() -> None:
+    """seizure_kind on an arrest rule, or only_carer_present on a witness rule, is an error."""
+    document = {
+        "name": "x",
+        "version": 1,
+        "rules": [
+            {
+                "id": "a",
+                "when": {"event": "arrest", "seizure_kind": "firearm"},
+                "task": {"kind": "k", "lead_agency": "msd", "due_within": "1h"},
+            },
+            {
+                "id": "b",
+                "when": {"event": "witness_registered", "only_carer_present": True},
+                "task": {"kind": "k", "lead_agency": "msd", "due_within": "1h"},
+            },
+        ],
+    }
+    with pytest.raises(PlaybookInvalid) as refused:
+        parse_playbook(document)
+    assert len(refused.value.errors) == 2
+    assert "seizure_kind applies to seizures only" in refused.value.errors[0]
+
+
+def meta() -> Meta:
+    return Meta(occurred_at=AT, operation_id=uuid4(), actor=SERVICE_ACTORS["hold"])
+
+
+def opened(app: HoldApplication) -> list[str]:
+    return [
+        app.mapper.to_domain_event(n).kind
+        for n in app.recorder.select_notifications(1, 1000)
+        if n.topic.endswith("SupportTask.Opened")
+    ]
+
+
+@pytest.mark.application
+def test_hold_acts_on_seizures_and_witnesses_only_where_the_playbook_says() -> None:
+    """A firearm seized in a home with children opens a case with a child safety check; a
+    drugs seizure opens nothing; a witness gets witness support; a young person's arrest adds
+    youth justice support to the usual tasks."""
+    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    child = [{"child_ref": "C-1", "age": 5}]
+    jobs = [
+        SupportHousehold("seizure", "HH-1", "Gore", AT, child, meta(), seizure_kind="firearm"),
+        SupportHousehold("seizure", "HH-2", "Gore", AT, child, meta(), seizure_kind="drugs"),
+        SupportHousehold("witness_registered", "HH-3", "Gore", AT, [], meta()),
+        SupportArrestedPersonsHousehold(uuid4(), "HH-4", "Gore", AT, [], False, meta(), 16),
+    ]
+    app.process_batch([(job, Tracking("clear", n)) for n, job in enumerate(jobs, 1)])
+    assert sorted(opened(app)) == sorted(
+        [
+            "child_safety_check",
+            "witness_support",
+            "family_liaison_contact",
+            "needs_assessment",
+            "youth_justice_support",
+        ]
+    )
+    cases = [
+        n for n in app.recorder.select_notifications(1, 1000) if "WhanauCase.Opened" in n.topic
+    ]
+    assert len(cases) == 3, "no case for the drugs seizure"
+    assert app.max_tracking_id("clear") == 4
