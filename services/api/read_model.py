@@ -239,10 +239,18 @@ class ReadModel:
             "completed_within_due_time": len(on_time),
             "share_done_within_due_time": round(len(on_time) / len(tasks), 3) if tasks else None,
             "overdue": sum(1 for t in tasks if _overdue(t, now)),
+            # Overdue tasks escalated up the levels, and tasks every agency in the chain declined
+            # (they wait on the leadership group to place them).
             "open_escalations": [
-                {"task_id": t["task_id"], "kind": t["kind"], "level": t["escalation_level"]}
+                {
+                    "task_id": t["task_id"],
+                    "kind": t["kind"],
+                    "level": t["escalation_level"] or "leadership_group",
+                    "unplaced": t["status"] == "unplaced",
+                }
                 for t in tasks
-                if t["escalation_level"] and t["status"] not in FINISHED
+                if t["status"] not in FINISHED
+                and (t["escalation_level"] or t["status"] == "unplaced")
             ],
         }
 

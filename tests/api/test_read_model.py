@@ -107,5 +107,24 @@ def test_the_board_filters_by_place_agency_and_overdue_and_the_summary_adds_up()
     assert summary["share_done_within_due_time"] == pytest.approx(1 / 3, abs=0.001)
     assert summary["overdue"] == 1
     assert summary["open_escalations"] == [
-        {"task_id": str(left), "kind": "child_safety_check", "level": "leadership_group_chair"}
+        {
+            "task_id": str(left),
+            "kind": "child_safety_check",
+            "level": "leadership_group_chair",
+            "unplaced": False,
+        }
     ]
+
+
+def test_a_task_every_agency_declined_is_an_open_escalation_to_the_leadership_group() -> None:
+    model = ReadModel()
+    case = household(model, "HH-1", "Gore", children=1)
+    stuck = task(model, case, "child_safety_check", "oranga_tamariki", timedelta(hours=2))
+    change(model, stuck, "unplaced", "unplaced", AT + timedelta(minutes=20))
+    (escalation,) = model.hold_summary(OP, AT + timedelta(minutes=30))["open_escalations"]
+    assert escalation == {
+        "task_id": str(stuck),
+        "kind": "child_safety_check",
+        "level": "leadership_group",
+        "unplaced": True,
+    }
