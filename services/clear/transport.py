@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from faststream.nats import NatsRouter
@@ -37,14 +37,12 @@ from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication, OperationNotFound
 from services.clear.domain import Operation, OperationRuleBroken
 from services.runtime.commands import (
-    CONCURRENT_COMMANDS,
-    Handler,
+    command_handlers,
     refuse_invalid_commands,
     with_retry_on_conflict,
 )
 from services.runtime.group_commit import GroupCommit
 from services.runtime.meta import Actor
-from services.runtime.topology import command_subject
 from services.runtime.translation import envelope, translate_dead_letter
 
 log = structlog.get_logger()
@@ -117,11 +115,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
     """Command handlers: each runs the application method in a thread and replies."""
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
 
-    def handles(command: str) -> Callable[[Handler], Handler]:
-        subscriber = router.subscriber(
-            command_subject("clear", command), max_workers=CONCURRENT_COMMANDS
-        )
-        return cast(Callable[[Handler], Handler], subscriber)
+    handles = command_handlers(router, "clear")
 
     writer = GroupCommit(lambda calls: with_retry_on_conflict(lambda: app.execute_batch(calls)))
 
@@ -159,9 +153,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             lambda op_id: CommandReply(status=201, result={"operation_id": str(op_id)}),
         )
 
-    @router.subscriber(
-        command_subject("clear", "launch_operation"), max_workers=CONCURRENT_COMMANDS
-    )
+    @handles("launch_operation")
     async def launch(cmd: LaunchOperation) -> CommandReply:
         return await run(
             cmd.operation_id,
@@ -207,9 +199,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
         )
 
-    @router.subscriber(
-        command_subject("clear", "conclude_operation"), max_workers=CONCURRENT_COMMANDS
-    )
+    @handles("conclude_operation")
     async def conclude(cmd: ConcludeOperation) -> CommandReply:
         return await run(
             cmd.operation_id,

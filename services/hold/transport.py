@@ -40,13 +40,12 @@ from services.hold.playbook import PlaybookInvalid, parse_playbook
 from services.hold.task import SupportTask, TaskRuleBroken
 from services.runtime.clock import Clock
 from services.runtime.commands import (
-    CONCURRENT_COMMANDS,
+    command_handlers,
     refuse_invalid_commands,
     with_retry_on_conflict,
 )
 from services.runtime.dead_letters import NIL
 from services.runtime.meta import Actor, Meta
-from services.runtime.topology import command_subject
 from services.runtime.translation import caused_by, envelope, translate_dead_letter
 
 log = structlog.get_logger()
@@ -205,6 +204,7 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
 def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsRouter:
     """Hold's commands: steps in a task's life, and adopting a playbook."""
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
+    handles = command_handlers(router, "hold")
 
     async def record(command: object, operation_id: UUID | None) -> CommandReply | None:
         structlog.contextvars.bind_contextvars(operation_id=str(operation_id or ""))
@@ -224,7 +224,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         on_recorded()
         return None
 
-    @router.subscriber(command_subject("hold", "change_task"), max_workers=CONCURRENT_COMMANDS)
+    @handles("change_task")
     async def change_task(cmd: ChangeTaskCommand) -> CommandReply:
         actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)
         try:
@@ -260,7 +260,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
             result={"task_id": str(task.id), "status": task.status, "agency": task.agency},
         )
 
-    @router.subscriber(command_subject("hold", "adopt_playbook"), max_workers=CONCURRENT_COMMANDS)
+    @handles("adopt_playbook")
     async def adopt_playbook(cmd: AdoptPlaybookCommand) -> CommandReply:
         if cmd.place and cmd.operation_id:
             return CommandReply(status=422, error="give a place or an operation, not both")

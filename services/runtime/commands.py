@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import structlog
 from eventsourcing.persistence import RecordConflictError
 from faststream import ExceptionMiddleware
+from faststream.nats import NatsRouter
 from pydantic import ValidationError
 
 from contracts.commands import CommandReply
+from services.runtime.topology import command_subject
 
 log = structlog.get_logger()
 
@@ -18,6 +20,20 @@ Handler = TypeVar("Handler", bound=Callable[..., Awaitable[CommandReply]])
 
 # Commands handled at once per command type (they queue for a group commit together).
 CONCURRENT_COMMANDS = 64
+
+
+def command_handlers(
+    router: NatsRouter, service: str
+) -> Callable[[str], Callable[[Handler], Handler]]:
+    """``@handles("name")`` registers a handler for ``cmd.<service>.<name>``, several at once."""
+
+    def handles(command: str) -> Callable[[Handler], Handler]:
+        subscriber = router.subscriber(
+            command_subject(service, command), max_workers=CONCURRENT_COMMANDS
+        )
+        return cast(Callable[[Handler], Handler], subscriber)
+
+    return handles
 
 
 def with_retry_on_conflict(call: Callable[[], Any], attempts: int = 5) -> Any:
