@@ -5,7 +5,12 @@ fields, and carry a ``schema_version`` so that a consumer can refuse (dead-lette
 does not understand instead of misreading it.
 """
 
-from contracts.build import MilestoneScheduled, ResiliencePlanOpened
+from contracts.build import (
+    MilestoneChanged,
+    MilestoneScheduled,
+    PlanGateDecided,
+    ResiliencePlanOpened,
+)
 from contracts.clear import (
     ArrestRecorded,
     Child,
@@ -45,10 +50,12 @@ __all__ = [
     "DeadLetterRecorded",
     "IntegrationEvent",
     "MalformedEvent",
+    "MilestoneChanged",
     "MilestoneScheduled",
     "OperationConcluded",
     "OperationLaunched",
     "OperationPlanned",
+    "PlanGateDecided",
     "PlaybookAdopted",
     "ResiliencePlanOpened",
     "SeizureRecorded",

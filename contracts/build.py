@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from contracts.envelope import IntegrationEvent
 
@@ -30,3 +30,28 @@ class MilestoneScheduled(IntegrationEvent):
     owner_agency: str
     due_at: AwareDatetime
     status: Literal["scheduled"] = "scheduled"
+
+
+class PlanGateDecided(IntegrationEvent):
+    """The leadership group moved a place's plan from Hold to Build: who, when, on what."""
+
+    source: ClassVar[str] = "build"
+    event_type: Literal["PlanGateDecided"] = "PlanGateDecided"
+    schema_version: Literal[1] = 1
+    plan_id: UUID
+    place: str
+    to_phase: Literal["build"]
+    signed_off_by: tuple[dict[str, str], ...]
+    evidence: tuple[str, ...]
+
+
+class MilestoneChanged(IntegrationEvent):
+    """A check-in on a milestone, or its escalation when overdue."""
+
+    source: ClassVar[str] = "build"
+    event_type: Literal["MilestoneChanged"] = "MilestoneChanged"
+    schema_version: Literal[1] = 1
+    milestone_id: UUID
+    change: Literal["checked_in", "escalated"]
+    status: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)

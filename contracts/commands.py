@@ -140,3 +140,40 @@ class WitnessDetails(Contract):
 
 class RegisterWitness(Command, WitnessDetails):
     operation_id: UUID
+
+
+class SignOff(Contract):
+    """A leadership-group member's agreement: opaque person reference, agency, role."""
+
+    id: str = Ref
+    agency: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    role: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+
+
+class GateDetails(Contract):
+    signed_off_by: list[SignOff] = Field(min_length=1, max_length=30)
+    evidence: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(max_length=50)
+
+
+class DecideGate(Command, GateDetails):
+    place: str = Field(min_length=1, max_length=100)
+
+
+class MilestoneDetails(Contract):
+    label: str = Field(min_length=1, max_length=200)
+    owner_agency: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    due_at: AwareDatetime
+
+
+class AddMilestone(Command, MilestoneDetails):
+    place: str = Field(min_length=1, max_length=100)
+
+
+class CheckInDetails(Contract):
+    status: Literal["on_track", "at_risk", "off_track", "met"]
+    note: str = Field(min_length=1, max_length=4000)
+    evidence_link: str | None = Field(default=None, max_length=2000)
+
+
+class CheckInMilestone(Command, CheckInDetails):
+    milestone_id: UUID

@@ -8,7 +8,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.build import MilestoneScheduled, ResiliencePlanOpened
+from contracts.build import (
+    MilestoneChanged,
+    MilestoneScheduled,
+    PlanGateDecided,
+    ResiliencePlanOpened,
+)
 from contracts.clear import (
     ArrestRecorded,
     OperationConcluded,
@@ -43,6 +48,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     PlaybookAdopted,
     ResiliencePlanOpened,
     MilestoneScheduled,
+    PlanGateDecided,
+    MilestoneChanged,
     DeadLetterRecorded,
 )
 

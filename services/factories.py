@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from services.build.application import BuildApplication
+from services.build.transport import build_router, milestone_scheduler
 from services.build.transport import command_from as build_command_from
 from services.build.transport import translate as build_translate
 from services.clear.application import ClearApplication
 from services.clear.transport import build_router as clear_router
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
-from services.hold.deadlines import DeadlineScheduler
+from services.hold.deadlines import task_scheduler
 from services.hold.transport import build_router as hold_router
 from services.hold.transport import command_from as hold_command_from
 from services.hold.transport import translate as hold_translate
@@ -44,7 +45,7 @@ def build_hold(settings: Settings, clock: Clock | None = None) -> ServiceProcess
         hold_translate,
         hold_command_from,
         router=lambda on_recorded: hold_router(app, on_recorded),
-        loops=lambda on_recorded: [DeadlineScheduler(app, clock, on_recorded).run],
+        loops=lambda on_recorded: [task_scheduler(app, clock, on_recorded).run],
     )
     return ServiceProcess(spec, settings, clock)
 
@@ -52,9 +53,15 @@ def build_hold(settings: Settings, clock: Clock | None = None) -> ServiceProcess
 def build_build(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
     clock = clock or SystemClock()
     app = BuildApplication(env=store_env(settings, "build"), clock=clock)
-    return ServiceProcess(
-        ServiceSpec("build", app, build_translate, build_command_from), settings, clock
+    spec = ServiceSpec(
+        "build",
+        app,
+        build_translate,
+        build_command_from,
+        router=lambda on_recorded: build_router(app, on_recorded),
+        loops=lambda on_recorded: [milestone_scheduler(app, clock, on_recorded).run],
     )
+    return ServiceProcess(spec, settings, clock)
 
 
 FACTORIES = {"clear": build_clear, "hold": build_hold, "build": build_build}

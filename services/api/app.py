@@ -25,14 +25,20 @@ from pydantic import BaseModel, Field
 
 from contracts import Actor
 from contracts.commands import (
+    AddMilestone,
     AdoptPlaybook,
     ArrestDetails,
     ChangeTask,
+    CheckInDetails,
+    CheckInMilestone,
     CommandReply,
     ConcludeOperation,
+    DecideGate,
+    GateDetails,
     GetOperation,
     GetStagedSupport,
     LaunchOperation,
+    MilestoneDetails,
     OperationDetails,
     PlanOperation,
     RecordArrest,
@@ -347,8 +353,55 @@ def create_app(settings: Settings) -> FastAPI:
         return door.read_model.hold_summary(operation_id, datetime.now(UTC))
 
     @app.get("/milestones")
-    async def list_milestones(operation_id: UUID | None = None) -> list[dict[str, Any]]:
-        return door.read_model.list_milestones(operation_id)
+    async def list_milestones(
+        operation_id: UUID | None = None, place: str | None = None
+    ) -> list[dict[str, Any]]:
+        return door.read_model.list_milestones(operation_id, place)
+
+    @app.get("/plans")
+    async def list_plans() -> list[dict[str, Any]]:
+        return list(door.read_model.plans.values())
+
+    @app.get("/plans/{place}")
+    async def get_plan(place: str) -> dict[str, Any]:
+        """A place's resilience plan: its phase, the gate decision, and its milestones."""
+        plan = door.read_model.plans.get(place.casefold())
+        if plan is None:
+            raise HTTPException(status_code=404, detail=f"no resilience plan for {place}")
+        return {**plan, "milestones": door.read_model.list_milestones(place=place)}
+
+    @app.post("/plans/{place}/gate")
+    async def decide_gate(
+        place: str, body: GateDetails, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        """The leadership group moves the plan from Hold to Build: refused (409, naming what
+        is missing) without the chair's sign-off, three agencies including iwi, and evidence."""
+        command = DecideGate(place=place, **body.model_dump(), actor=actor_from(a, g, r))
+        return reply(await door.send("build", "decide_gate", command))
+
+    @app.post("/plans/{place}/milestones", status_code=201)
+    async def add_milestone(
+        place: str,
+        body: MilestoneDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        command = AddMilestone(place=place, **body.model_dump(), actor=actor_from(a, g, r))
+        return reply(await door.send("build", "add_milestone", command))
+
+    @app.post("/milestones/{milestone_id}/check-ins")
+    async def check_in_milestone(
+        milestone_id: UUID,
+        body: CheckInDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        command = CheckInMilestone(
+            milestone_id=milestone_id, **body.model_dump(), actor=actor_from(a, g, r)
+        )
+        return reply(await door.send("build", "check_in_milestone", command))
 
     @app.get("/dead-letters")
     async def list_dead_letters() -> list[dict[str, Any]]:

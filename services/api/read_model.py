@@ -18,11 +18,14 @@ from contracts import (
     ArrestRecorded,
     DeadLetterRecorded,
     IntegrationEvent,
+    MilestoneChanged,
     MilestoneScheduled,
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
+    PlanGateDecided,
     PlaybookAdopted,
+    ResiliencePlanOpened,
     SeizureRecorded,
     SupportTaskChanged,
     SupportTaskOpened,
@@ -59,6 +62,7 @@ class ReadModel:
     milestones: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     task_history: dict[UUID, list[dict[str, Any]]] = field(default_factory=dict)
     playbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     seen: set[UUID] = field(default_factory=set)
     applied: int = 0
@@ -182,6 +186,47 @@ class ReadModel:
             )
 
     # build
+    def _on_ResiliencePlanOpened(self, e: ResiliencePlanOpened) -> None:
+        self.plans[e.place.casefold()] = {
+            "plan_id": str(e.plan_id),
+            "place": e.place,
+            "phase": "hold",
+            "gate": None,
+            "opened_at": e.occurred_at.isoformat(),
+            **_trace(e),
+        }
+
+    def _on_PlanGateDecided(self, e: PlanGateDecided) -> None:
+        if plan := self.plans.get(e.place.casefold()):
+            plan["phase"] = e.to_phase
+            plan["gate"] = {
+                "decided_at": e.occurred_at.isoformat(),
+                "recorded_by": e.actor.model_dump(),
+                "signed_off_by": list(e.signed_off_by),
+                "evidence": list(e.evidence),
+                "reason": e.reason,
+                "event_id": str(e.event_id),
+            }
+
+    def _on_MilestoneChanged(self, e: MilestoneChanged) -> None:
+        milestone = self.milestones.get(e.milestone_id)
+        if milestone is None:
+            return
+        if e.status is not None:
+            milestone["status"] = e.status
+        if e.change == "escalated":
+            milestone["escalation_level"] = e.detail.get("level")
+        milestone.setdefault("history", []).append(
+            {
+                "change": e.change,
+                "at": e.occurred_at.isoformat(),
+                "actor": e.actor.model_dump(),
+                "status": e.status,
+                "detail": e.detail,
+                **_trace(e),
+            }
+        )
+
     def _on_MilestoneScheduled(self, e: MilestoneScheduled) -> None:
         self.milestones[e.milestone_id] = {
             "milestone_id": str(e.milestone_id),
@@ -254,8 +299,15 @@ class ReadModel:
             ],
         }
 
-    def list_milestones(self, operation_id: UUID | None = None) -> list[dict[str, Any]]:
-        return [m for m in self.milestones.values() if _match(m, operation_id=operation_id)]
+    def list_milestones(
+        self, operation_id: UUID | None = None, place: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in self.milestones.values()
+            if _match(m, operation_id=operation_id)
+            and (place is None or m["place"].casefold() == place.casefold())
+        ]
 
 
 FINISHED = ("completed", "closed")

@@ -9,10 +9,22 @@ from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 
-from services.build.commands import PlanFollowUp
-from services.build.domain import Milestone, ResiliencePlan
+from services.build.commands import (
+    AddMilestone,
+    CheckInMilestone,
+    DecideGate,
+    FireMilestoneDeadlines,
+    PlanFollowUp,
+)
+from services.build.domain import Milestone, PlanRuleBroken, ResiliencePlan
 from services.build.milestones import TEMPLATE
 from services.runtime.application import ServiceApplication, fetch
+from services.runtime.dead_letters import NIL
+from services.runtime.meta import SERVICE_ACTORS, Meta
+
+
+class PlanNotFound(LookupError):
+    pass
 
 
 class BuildApplication(ServiceApplication):
@@ -45,6 +57,61 @@ class BuildApplication(ServiceApplication):
                     meta=c.meta,
                 )
             )
+
+    @handle.register
+    def _(self, c: DecideGate, pe: ProcessingEvent[UUID]) -> None:
+        plan = self._plan(pe, c.place)
+        plan.decide_gate(c.signed_off_by, c.evidence, c.meta)
+        pe.collect_events(plan)
+
+    @handle.register
+    def _(self, c: AddMilestone, pe: ProcessingEvent[UUID]) -> None:
+        plan = self._plan(pe, c.place)
+        milestone_id = Milestone.create_id(plan.id, NIL, 0, c.label)
+        if self.get_in_batch(pe, milestone_id, Milestone) is not None:
+            raise PlanRuleBroken(f"the plan for {plan.place} already has {c.label!r}")
+        pe.collect_events(
+            Milestone(
+                plan_id=plan.id,
+                operation_id=NIL,
+                place=plan.place,
+                label=c.label,
+                days_after_conclusion=0,
+                owner_agency=c.owner_agency,
+                due_at=c.due_at,
+                meta=c.meta,
+            )
+        )
+
+    @handle.register
+    def _(self, c: CheckInMilestone, pe: ProcessingEvent[UUID]) -> None:
+        milestone = self.get_in_batch(pe, c.milestone_id, Milestone)
+        if milestone is None:
+            raise PlanNotFound(f"no milestone {c.milestone_id}")
+        milestone.check_in(c.status, c.note, c.evidence_link, c.meta)
+        pe.collect_events(milestone)
+
+    @handle.register
+    def _(self, c: FireMilestoneDeadlines, pe: ProcessingEvent[UUID]) -> None:
+        milestone = self.get_in_batch(pe, c.milestone_id, Milestone)
+        if milestone is None:
+            raise PlanNotFound(f"no milestone {c.milestone_id}")
+        meta = Meta(
+            occurred_at=c.now,
+            operation_id=milestone.operation_id,
+            actor=SERVICE_ACTORS["build"],
+            reason=f"milestone overdue (due {milestone.due_at.isoformat()})",
+        )
+        if milestone.fire_deadlines(c.now, meta):
+            pe.collect_events(milestone)
+
+    def _plan(self, pe: ProcessingEvent[UUID], place: str) -> ResiliencePlan:
+        plan = self.get_in_batch(pe, ResiliencePlan.create_id(place), ResiliencePlan)
+        if plan is None:
+            raise PlanNotFound(
+                f"no resilience plan for {place}: one opens when an operation there concludes"
+            )
+        return plan
 
     def get_plan(self, place: str) -> ResiliencePlan:
         return fetch(self, ResiliencePlan.create_id(place), ResiliencePlan)

@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from contracts import IntegrationEvent, MilestoneScheduled, OperationConcluded, ResiliencePlanOpened
-from services.build.commands import PlanFollowUp
-from services.build.domain import Milestone, ResiliencePlan
+import structlog
+from faststream.nats import NatsRouter
+
+from contracts import (
+    IntegrationEvent,
+    MilestoneChanged,
+    MilestoneScheduled,
+    OperationConcluded,
+    PlanGateDecided,
+    ResiliencePlanOpened,
+)
+from contracts.commands import AddMilestone as AddMilestoneCommand
+from contracts.commands import CheckInMilestone as CheckInCommand
+from contracts.commands import Command as BuildCommand
+from contracts.commands import CommandReply
+from contracts.commands import DecideGate as DecideGateCommand
+from services.build.application import BuildApplication, PlanNotFound
+from services.build.commands import (
+    AddMilestone,
+    CheckInMilestone,
+    DecideGate,
+    FireMilestoneDeadlines,
+    PlanFollowUp,
+)
+from services.build.domain import Milestone, PlanRuleBroken, ResiliencePlan
 from services.runtime.clock import Clock
+from services.runtime.commands import (
+    command_handlers,
+    refuse_invalid_commands,
+    with_retry_on_conflict,
+)
+from services.runtime.dead_letters import NIL
+from services.runtime.deadlines import DeadlineScheduler
+from services.runtime.meta import Actor, Meta
 from services.runtime.translation import caused_by, envelope, translate_dead_letter
+
+log = structlog.get_logger()
 
 
 def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
@@ -36,4 +70,90 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             owner_agency=e.owner_agency,
             due_at=e.due_at,
         )
+    if isinstance(e, ResiliencePlan.GateDecided):
+        return PlanGateDecided(
+            **envelope("build", e),
+            plan_id=e.originator_id,
+            place=e.place,
+            to_phase="build",
+            signed_off_by=tuple(e.signed_off_by),
+            evidence=tuple(e.evidence),
+        )
+    if isinstance(e, Milestone.CheckedIn):
+        return MilestoneChanged(
+            **envelope("build", e),
+            milestone_id=e.originator_id,
+            change="checked_in",
+            status=e.status,
+            detail={"note": e.note, "evidence_link": e.evidence_link},
+        )
+    if isinstance(e, Milestone.Escalated):
+        return MilestoneChanged(
+            **envelope("build", e),
+            milestone_id=e.originator_id,
+            change="escalated",
+            detail={"step": e.step, "level": e.level},
+        )
     return translate_dead_letter("build", e)
+
+
+def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> NatsRouter:
+    """Build's commands: the gate decision, the leadership group's milestones, check-ins."""
+    router = NatsRouter(middlewares=[refuse_invalid_commands()])
+    handles = command_handlers(router, "build")
+
+    async def record(command: object) -> CommandReply | None:
+        try:
+            await asyncio.to_thread(
+                with_retry_on_conflict, lambda: app.process_batch([(command, None)])
+            )
+        except PlanNotFound as error:
+            return CommandReply(status=404, error=str(error))
+        except PlanRuleBroken as error:
+            log.info("command refused", reason=str(error))
+            return CommandReply(status=409, error=str(error))
+        on_recorded()
+        return None
+
+    def meta_of(cmd: BuildCommand) -> Meta:
+        actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)
+        return Meta(occurred_at=app.clock.now(), operation_id=NIL, actor=actor, reason=cmd.reason)
+
+    @handles("decide_gate")
+    async def decide_gate(cmd: DecideGateCommand) -> CommandReply:
+        signed = [s.model_dump() for s in cmd.signed_off_by]
+        refused = await record(DecideGate(cmd.place, signed, list(cmd.evidence), meta_of(cmd)))
+        return refused or CommandReply(status=200, result={"place": cmd.place, "phase": "build"})
+
+    @handles("add_milestone")
+    async def add_milestone(cmd: AddMilestoneCommand) -> CommandReply:
+        command = AddMilestone(cmd.place, cmd.label, cmd.owner_agency, cmd.due_at, meta_of(cmd))
+        refused = await record(command)
+        milestone_id = Milestone.create_id(ResiliencePlan.create_id(cmd.place), NIL, 0, cmd.label)
+        return refused or CommandReply(status=201, result={"milestone_id": str(milestone_id)})
+
+    @handles("check_in_milestone")
+    async def check_in(cmd: CheckInCommand) -> CommandReply:
+        command = CheckInMilestone(
+            cmd.milestone_id, cmd.status, cmd.note, cmd.evidence_link, meta_of(cmd)
+        )
+        refused = await record(command)
+        return refused or CommandReply(
+            status=200, result={"milestone_id": str(cmd.milestone_id), "status": cmd.status}
+        )
+
+    return router
+
+
+def milestone_scheduler(
+    app: BuildApplication, clock: Clock, on_recorded: Callable[[], None] = lambda: None
+) -> DeadlineScheduler:
+    """Overdue milestones escalate as hold's tasks do: stored, and fired once each."""
+    return DeadlineScheduler(
+        app,
+        clock,
+        kind=Milestone,
+        finished=lambda milestone: milestone.status == "met",
+        fire=lambda milestone_id, now: FireMilestoneDeadlines(milestone_id=milestone_id, now=now),
+        on_recorded=on_recorded,
+    )

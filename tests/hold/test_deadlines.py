@@ -11,7 +11,7 @@ from eventsourcing.persistence import Tracking
 
 from services.hold.application import HoldApplication
 from services.hold.commands import ChangeTask, SupportArrestedPersonsHousehold
-from services.hold.deadlines import DeadlineScheduler
+from services.hold.deadlines import task_scheduler
 from services.hold.task import SupportTask
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta
@@ -97,7 +97,7 @@ def test_an_operations_first_week_on_simulated_time() -> None:
     escalate, each step once, at the first tick after its time."""
     clock = SimulatedClock(START)
     app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    scheduler = DeadlineScheduler(app, clock)
+    scheduler = task_scheduler(app, clock)
     arrest(app, START, "HH-DONE", only_carer=True, n=1)
     arrest(app, START, "HH-LEFT", only_carer=True, n=2)
 
@@ -150,7 +150,7 @@ def test_the_scheduler_forgets_finished_tasks_and_ignores_their_late_notes() -> 
     """A finished task leaves the index; a note added to it afterwards is harmless."""
     clock = SimulatedClock(START)
     app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    scheduler = DeadlineScheduler(app, clock)
+    scheduler = task_scheduler(app, clock)
     arrest(app, START, "HH-1", only_carer=False, n=1)
     scheduler.refresh()
     task_id = next(iter(scheduler.next_deadlines))

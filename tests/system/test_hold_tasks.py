@@ -9,9 +9,9 @@ from typing import Any
 import nats
 import pytest
 
-from services.hold.deadlines import DeadlineScheduler
 from services.hold.playbook import national_playbook
 from services.runtime.clock import SimulatedClock
+from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.settings import Settings
 from services.runtime.topology import stream_name
 from tests.system.support import InProcessSystem, eventually, running_system

@@ -1,0 +1,109 @@
+"""Keeps deadlines: reminders and escalations fire from stored time, never from a timer.
+
+The schedule lives in the aggregates' own events (due time, offsets, and the steps already
+fired): hold's support tasks, build's milestones. This scheduler only keeps an index of each
+open one's next deadline, built from the service's own notification log, and on each tick asks
+every one whose deadline has passed to fire what is due. Each records the steps it fires, so a
+restart, a crash or a service that was down for a day fires everything that fell due, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.domain import Aggregate
+
+from services.runtime.application import ServiceApplication
+from services.runtime.clock import Clock
+from services.runtime.commands import with_retry_on_conflict
+
+log = structlog.get_logger()
+
+
+class DeadlineScheduler:
+    """``kind`` is the aggregate class with deadlines (it has ``next_deadline()``); ``finished``
+    says one can never change again; ``fire`` makes the command that fires one's deadlines."""
+
+    def __init__(
+        self,
+        app: ServiceApplication,
+        clock: Clock,
+        kind: type[Aggregate],
+        finished: Callable[[Any], bool],
+        fire: Callable[[UUID, datetime], object],
+        on_recorded: Callable[[], None] = lambda: None,
+        tick_seconds: float = 1.0,
+    ) -> None:
+        self.app = app
+        self.clock = clock
+        self.kind = kind
+        self.topic = f"{kind.__name__}."
+        self.finished = finished
+        self.fire = fire
+        self.on_recorded = on_recorded
+        self.tick_seconds = tick_seconds
+        self.next_deadlines: dict[UUID, datetime] = {}
+        self._open: dict[UUID, Any] = {}
+        self.position = 0  # last notification of hold's log read into the index
+        self.fired = 0
+        self.passes = 0  # completed fire_due passes
+
+    def refresh(self) -> None:
+        """Bring the index up to date with every task event recorded since the last look.
+
+        The events are applied to copies of the open aggregates kept here (the library's own
+        ``mutate``), so the index costs no store reads and uses the aggregate's own rules.
+        """
+        touched: set[UUID] = set()
+        while notifications := self.app.recorder.select_notifications(self.position + 1, 1000):
+            for notification in notifications:
+                if self.topic in notification.topic:
+                    event: Any = self.app.mapper.to_domain_event(notification)
+                    item_id = UUID(str(event.originator_id))
+                    known = self._open.get(item_id)
+                    if known is None and not isinstance(event, Aggregate.Created):
+                        continue  # a finished one (a late note): nothing to schedule
+                    item = event.mutate(known)
+                    if isinstance(item, self.kind):
+                        self._open[item_id] = item
+                        touched.add(item_id)
+            self.position = notifications[-1].id
+        for item_id in touched:
+            item = self._open[item_id]
+            deadline = item.next_deadline()
+            if self.finished(item):  # nothing can happen to it any more: forget it
+                self._open.pop(item_id, None)
+            if deadline is None:
+                self.next_deadlines.pop(item_id, None)
+            else:
+                self.next_deadlines[item_id] = deadline
+
+    def fire_due(self) -> int:
+        """Fire everything due by now; returns how many reminders and escalations fired."""
+        self.refresh()
+        now = self.clock.now()
+        fired = 0
+        for item_id in sorted(t for t, at in self.next_deadlines.items() if at <= now):
+            fired += with_retry_on_conflict(self._firing(self.fire(item_id, now)))
+        if fired:
+            self.fired += fired
+            log.info("deadlines fired", count=fired, at=now.isoformat())
+            self.refresh()
+        self.passes += 1
+        return fired
+
+    def _firing(self, command: object) -> Callable[[], int]:
+        return lambda: self.app.process_batch([(command, None)])
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            if await asyncio.to_thread(self.fire_due):
+                self.on_recorded()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.tick_seconds)
