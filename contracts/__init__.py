@@ -9,6 +9,8 @@ from contracts.build import (
     MilestoneChanged,
     MilestoneScheduled,
     PlanGateDecided,
+    ProgrammeChanged,
+    ProgrammeRegistered,
     ResiliencePlanOpened,
 )
 from contracts.clear import (
@@ -57,6 +59,8 @@ __all__ = [
     "OperationPlanned",
     "PlanGateDecided",
     "PlaybookAdopted",
+    "ProgrammeChanged",
+    "ProgrammeRegistered",
     "ResiliencePlanOpened",
     "SeizureRecorded",
     "SupportTaskChanged",

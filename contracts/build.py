@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
@@ -54,4 +55,38 @@ class MilestoneChanged(IntegrationEvent):
     milestone_id: UUID
     change: Literal["checked_in", "escalated"]
     status: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProgrammeRegistered(IntegrationEvent):
+    source: ClassVar[str] = "build"
+    event_type: Literal["ProgrammeRegistered"] = "ProgrammeRegistered"
+    schema_version: Literal[1] = 1
+    programme_id: UUID
+    name: str
+    provider: str
+    place: str
+    focus_area: str
+    funding_source: str
+    agreement_kind: str
+
+
+class ProgrammeChanged(IntegrationEvent):
+    """A panel decision, a spend or a result; money as exact decimals (strings in JSON).
+    ``committed`` / ``spent`` are the programme's running totals after the change, given where
+    the change moved them (None: unchanged)."""
+
+    source: ClassVar[str] = "build"
+    event_type: Literal["ProgrammeChanged"] = "ProgrammeChanged"
+    schema_version: Literal[1] = 1
+    programme_id: UUID
+    change: Literal["panel_decided", "spend_recorded", "result_reported"]
+    committed: Decimal | None = None
+    spent: Decimal | None = None
+    amount: Decimal | None = None
+    decision: str | None = None
+    period: str | None = None
+    people_engaged: int | None = None
+    cost: Decimal | None = None
+    outcome_value: Decimal | None = None
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -6,6 +6,7 @@ naming it before anything reaches NATS.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -177,3 +178,52 @@ class CheckInDetails(Contract):
 
 class CheckInMilestone(Command, CheckInDetails):
     milestone_id: UUID
+
+
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+class ProgrammeDetails(Contract):
+    name: str = Field(min_length=1, max_length=200)
+    provider: str = Field(min_length=1, max_length=200)
+    place: str = Field(min_length=1, max_length=100)
+    focus_area: Literal["at_risk_of_organised_crime", "methamphetamine_harm", "rangatahi_pathway"]
+    funding_source: str = Field(min_length=1, max_length=200)
+    agreement_kind: Literal["outcome_agreement", "conditional_grant"]
+
+
+class RegisterProgramme(Command, ProgrammeDetails):
+    programme_id: UUID
+
+
+class PanelDecisionDetails(Contract):
+    decision: Literal["approved", "declined"]
+    amount: Money = Field(gt=0)
+    panel: list[SignOff] = Field(min_length=1, max_length=20)
+
+
+class SpendDetails(Contract):
+    amount: Money = Field(gt=0)
+    period: str = Field(min_length=1, max_length=20)
+
+
+class ResultDetails(Contract):
+    period: str = Field(min_length=1, max_length=20)
+    people_engaged: int = Field(ge=0)
+    cost: Money | None = None
+    outcome_value: Money | None = None
+    note: str = Field(default="", max_length=4000)
+
+
+class ChangeProgrammeCommand(Command):
+    programme_id: UUID
+    action: Literal["decide", "spend", "report"]
+    decision: Literal["approved", "declined"] | None = None
+    amount: Money | None = None
+    panel: list[SignOff] | None = None
+    period: str | None = None
+    people_engaged: int | None = None
+    cost: Money | None = None
+    outcome_value: Money | None = None
+    note: str | None = None

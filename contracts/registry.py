@@ -12,6 +12,8 @@ from contracts.build import (
     MilestoneChanged,
     MilestoneScheduled,
     PlanGateDecided,
+    ProgrammeChanged,
+    ProgrammeRegistered,
     ResiliencePlanOpened,
 )
 from contracts.clear import (
@@ -50,6 +52,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     MilestoneScheduled,
     PlanGateDecided,
     MilestoneChanged,
+    ProgrammeRegistered,
+    ProgrammeChanged,
     DeadLetterRecorded,
 )
 

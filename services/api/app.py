@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 from fastapi import FastAPI, Header, HTTPException, Query, Request
@@ -28,6 +28,7 @@ from contracts.commands import (
     AddMilestone,
     AdoptPlaybook,
     ArrestDetails,
+    ChangeProgrammeCommand,
     ChangeTask,
     CheckInDetails,
     CheckInMilestone,
@@ -40,11 +41,16 @@ from contracts.commands import (
     LaunchOperation,
     MilestoneDetails,
     OperationDetails,
+    PanelDecisionDetails,
     PlanOperation,
+    ProgrammeDetails,
     RecordArrest,
     RecordSeizure,
+    RegisterProgramme,
     RegisterWitness,
+    ResultDetails,
     SeizureDetails,
+    SpendDetails,
     StagedSupportDetails,
     StageSupport,
     TaskAction,
@@ -357,6 +363,70 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID | None = None, place: str | None = None
     ) -> list[dict[str, Any]]:
         return door.read_model.list_milestones(operation_id, place)
+
+    @app.post("/programmes", status_code=201)
+    async def register_programme(
+        body: ProgrammeDetails, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        """A funded programme: provider, focus area, funding source, kind of agreement."""
+        command = RegisterProgramme(
+            programme_id=uuid4(), **body.model_dump(), actor=actor_from(a, g, r)
+        )
+        return reply(await door.send("build", "register_programme", command))
+
+    async def change_programme(
+        programme_id: UUID, action: str, details: dict[str, Any], actor: Actor
+    ) -> JSONResponse:
+        command = ChangeProgrammeCommand(
+            programme_id=programme_id, action=action, **details, actor=actor
+        )
+        return reply(await door.send("build", "change_programme", command))
+
+    @app.post("/programmes/{programme_id}/panel-decisions")
+    async def panel_decision(
+        programme_id: UUID,
+        body: PanelDecisionDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        """A commissioning-panel decision; an approval commits its amount (exact decimal)."""
+        return await change_programme(
+            programme_id, "decide", body.model_dump(), actor_from(a, g, r)
+        )
+
+    @app.post("/programmes/{programme_id}/spend")
+    async def record_spend(
+        programme_id: UUID,
+        body: SpendDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        """Money spent; refused (409) if it would pass what the panel committed."""
+        actor = actor_from(a, g, r)
+        return await change_programme(programme_id, "spend", body.model_dump(), actor)
+
+    @app.post("/programmes/{programme_id}/results")
+    async def report_result(
+        programme_id: UUID,
+        body: ResultDetails,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        """Reported results: people engaged, and cost with outcome value for the social return."""
+        return await change_programme(
+            programme_id, "report", body.model_dump(), actor_from(a, g, r)
+        )
+
+    @app.get("/programmes")
+    async def list_programmes(place: str | None = None) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in door.read_model.programmes.values()
+            if place is None or p["place"].casefold() == place.casefold()
+        ]
 
     @app.get("/plans")
     async def list_plans() -> list[dict[str, Any]]:

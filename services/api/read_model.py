@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +26,8 @@ from contracts import (
     OperationPlanned,
     PlanGateDecided,
     PlaybookAdopted,
+    ProgrammeChanged,
+    ProgrammeRegistered,
     ResiliencePlanOpened,
     SeizureRecorded,
     SupportTaskChanged,
@@ -63,6 +66,7 @@ class ReadModel:
     task_history: dict[UUID, list[dict[str, Any]]] = field(default_factory=dict)
     playbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    programmes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     seen: set[UUID] = field(default_factory=set)
     applied: int = 0
@@ -223,6 +227,63 @@ class ReadModel:
                 "actor": e.actor.model_dump(),
                 "status": e.status,
                 "detail": e.detail,
+                **_trace(e),
+            }
+        )
+
+    def _on_ProgrammeRegistered(self, e: ProgrammeRegistered) -> None:
+        self.programmes[e.programme_id] = {
+            "programme_id": str(e.programme_id),
+            "name": e.name,
+            "provider": e.provider,
+            "place": e.place,
+            "focus_area": e.focus_area,
+            "funding_source": e.funding_source,
+            "agreement_kind": e.agreement_kind,
+            "committed": "0.00",
+            "spent": "0.00",
+            "people_engaged": 0,
+            "reported_cost": "0.00",
+            "reported_value": "0.00",
+            "social_return": None,
+            "history": [],
+            **_trace(e),
+        }
+
+    def _on_ProgrammeChanged(self, e: ProgrammeChanged) -> None:
+        programme = self.programmes.get(e.programme_id)
+        if programme is None:
+            return
+        if e.committed is not None:
+            programme["committed"] = str(e.committed)
+        if e.spent is not None:
+            programme["spent"] = str(e.spent)
+        if e.change == "result_reported":
+            programme["people_engaged"] += e.people_engaged or 0
+            if e.cost is not None and e.outcome_value is not None:
+                cost = Decimal(programme["reported_cost"]) + e.cost
+                value = Decimal(programme["reported_value"]) + e.outcome_value
+                programme["reported_cost"], programme["reported_value"] = str(cost), str(value)
+                programme["social_return"] = str((value / cost).quantize(Decimal("0.01")))
+        programme["history"].append(
+            {
+                "change": e.change,
+                "at": e.occurred_at.isoformat(),
+                "actor": e.actor.model_dump(),
+                **{
+                    k: str(v) if isinstance(v, Decimal) else v
+                    for k, v in e.model_dump(
+                        include={
+                            "amount",
+                            "decision",
+                            "period",
+                            "people_engaged",
+                            "cost",
+                            "outcome_value",
+                        }
+                    ).items()
+                    if v is not None
+                },
                 **_trace(e),
             }
         )

@@ -11,13 +11,16 @@ from eventsourcing.application import ProcessingEvent
 
 from services.build.commands import (
     AddMilestone,
+    ChangeProgramme,
     CheckInMilestone,
     DecideGate,
     FireMilestoneDeadlines,
     PlanFollowUp,
+    RegisterProgramme,
 )
 from services.build.domain import Milestone, PlanRuleBroken, ResiliencePlan
 from services.build.milestones import TEMPLATE
+from services.build.programme import Programme, ProgrammeRuleBroken
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.dead_letters import NIL
 from services.runtime.meta import SERVICE_ACTORS, Meta
@@ -105,6 +108,40 @@ class BuildApplication(ServiceApplication):
         if milestone.fire_deadlines(c.now, meta):
             pe.collect_events(milestone)
 
+    @handle.register
+    def _(self, c: RegisterProgramme, pe: ProcessingEvent[UUID]) -> None:
+        if self.get_in_batch(pe, c.programme_id, Programme) is not None:
+            raise ProgrammeRuleBroken(f"programme {c.programme_id} is already registered")
+        pe.collect_events(
+            Programme.register(
+                c.programme_id,
+                c.name,
+                c.provider,
+                c.place,
+                c.focus_area,
+                c.funding_source,
+                c.agreement_kind,
+                c.meta,
+            )
+        )
+
+    @handle.register
+    def _(self, c: ChangeProgramme, pe: ProcessingEvent[UUID]) -> None:
+        programme = self.get_in_batch(pe, c.programme_id, Programme)
+        if programme is None:
+            raise PlanNotFound(f"no programme {c.programme_id}")
+        if c.action == "decide" and c.decision and c.amount is not None:
+            programme.decide(c.decision, c.amount, c.panel or [], c.meta)
+        elif c.action == "spend" and c.amount is not None and c.period:
+            programme.record_spend(c.amount, c.period, c.meta)
+        elif c.action == "report" and c.period and c.people_engaged is not None:
+            programme.report_result(
+                c.period, c.people_engaged, c.cost, c.outcome_value, c.note or "", c.meta
+            )
+        else:
+            raise ProgrammeRuleBroken(f"{c.action!r} is missing what it needs")
+        pe.collect_events(programme)
+
     def _plan(self, pe: ProcessingEvent[UUID], place: str) -> ResiliencePlan:
         plan = self.get_in_batch(pe, ResiliencePlan.create_id(place), ResiliencePlan)
         if plan is None:
@@ -112,6 +149,9 @@ class BuildApplication(ServiceApplication):
                 f"no resilience plan for {place}: one opens when an operation there concludes"
             )
         return plan
+
+    def get_programme(self, programme_id: UUID) -> Programme:
+        return fetch(self, programme_id, Programme)
 
     def get_plan(self, place: str) -> ResiliencePlan:
         return fetch(self, ResiliencePlan.create_id(place), ResiliencePlan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from services.runtime.meta import Meta
@@ -52,3 +53,32 @@ class CheckInMilestone:
 class FireMilestoneDeadlines:
     milestone_id: UUID
     now: datetime
+
+
+@dataclass(frozen=True)
+class RegisterProgramme:
+    programme_id: UUID
+    name: str
+    provider: str
+    place: str
+    focus_area: str
+    funding_source: str
+    agreement_kind: str
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class ChangeProgramme:
+    """A panel decision, a spend, or a reported result (``action``: decide, spend, report)."""
+
+    programme_id: UUID
+    action: str
+    meta: Meta
+    decision: str | None = None
+    amount: Decimal | None = None
+    panel: list[dict[str, str]] | None = None
+    period: str | None = None
+    people_engaged: int | None = None
+    cost: Decimal | None = None
+    outcome_value: Decimal | None = None
+    note: str | None = None

@@ -15,22 +15,28 @@ from contracts import (
     MilestoneScheduled,
     OperationConcluded,
     PlanGateDecided,
+    ProgrammeChanged,
+    ProgrammeRegistered,
     ResiliencePlanOpened,
 )
 from contracts.commands import AddMilestone as AddMilestoneCommand
+from contracts.commands import ChangeProgrammeCommand, CommandReply
 from contracts.commands import CheckInMilestone as CheckInCommand
 from contracts.commands import Command as BuildCommand
-from contracts.commands import CommandReply
 from contracts.commands import DecideGate as DecideGateCommand
+from contracts.commands import RegisterProgramme as RegisterProgrammeCommand
 from services.build.application import BuildApplication, PlanNotFound
 from services.build.commands import (
     AddMilestone,
+    ChangeProgramme,
     CheckInMilestone,
     DecideGate,
     FireMilestoneDeadlines,
     PlanFollowUp,
+    RegisterProgramme,
 )
 from services.build.domain import Milestone, PlanRuleBroken, ResiliencePlan
+from services.build.programme import Programme, ProgrammeRuleBroken
 from services.runtime.clock import Clock
 from services.runtime.commands import (
     command_handlers,
@@ -94,7 +100,47 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             change="escalated",
             detail={"step": e.step, "level": e.level},
         )
+    if isinstance(e, Programme.Registered):
+        return ProgrammeRegistered(
+            **envelope("build", e),
+            programme_id=e.originator_id,
+            name=e.name,
+            provider=e.provider,
+            place=e.place,
+            focus_area=e.focus_area,
+            funding_source=e.funding_source,
+            agreement_kind=e.agreement_kind,
+        )
+    if isinstance(e, Programme.PanelDecided):
+        return _programme_change(
+            e,
+            "panel_decided",
+            committed=e.committed_total,
+            amount=e.amount,
+            decision=e.decision,
+            detail={"panel": e.panel},
+        )
+    if isinstance(e, Programme.SpendRecorded):
+        return _programme_change(
+            e, "spend_recorded", spent=e.spent_total, amount=e.amount, period=e.period
+        )
+    if isinstance(e, Programme.ResultReported):
+        return _programme_change(
+            e,
+            "result_reported",
+            period=e.period,
+            people_engaged=e.people_engaged,
+            cost=e.cost,
+            outcome_value=e.outcome_value,
+            detail={"note": e.note},
+        )
     return translate_dead_letter("build", e)
+
+
+def _programme_change(e: Any, change: Any, **fields: Any) -> ProgrammeChanged:
+    return ProgrammeChanged(
+        **envelope("build", e), programme_id=e.originator_id, change=change, **fields
+    )
 
 
 def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> NatsRouter:
@@ -109,7 +155,7 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
             )
         except PlanNotFound as error:
             return CommandReply(status=404, error=str(error))
-        except PlanRuleBroken as error:
+        except (PlanRuleBroken, ProgrammeRuleBroken) as error:
             log.info("command refused", reason=str(error))
             return CommandReply(status=409, error=str(error))
         on_recorded()
@@ -142,7 +188,53 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
             status=200, result={"milestone_id": str(cmd.milestone_id), "status": cmd.status}
         )
 
+    @handles("register_programme")
+    async def register_programme(cmd: RegisterProgrammeCommand) -> CommandReply:
+        command = RegisterProgramme(
+            cmd.programme_id,
+            cmd.name,
+            cmd.provider,
+            cmd.place,
+            cmd.focus_area,
+            cmd.funding_source,
+            cmd.agreement_kind,
+            meta_of(cmd),
+        )
+        refused = await record(command)
+        return refused or CommandReply(status=201, result={"programme_id": str(cmd.programme_id)})
+
+    @handles("change_programme")
+    async def change_programme(cmd: ChangeProgrammeCommand) -> CommandReply:
+        command = ChangeProgramme(
+            programme_id=cmd.programme_id,
+            action=cmd.action,
+            meta=meta_of(cmd),
+            decision=cmd.decision,
+            amount=cmd.amount,
+            panel=[p.model_dump() for p in cmd.panel] if cmd.panel else None,
+            period=cmd.period,
+            people_engaged=cmd.people_engaged,
+            cost=cmd.cost,
+            outcome_value=cmd.outcome_value,
+            note=cmd.note,
+        )
+        refused = await record(command)
+        if refused:
+            return refused
+        programme = await asyncio.to_thread(app.get_programme, cmd.programme_id)
+        return CommandReply(status=200, result=programme_view(programme))
+
     return router
+
+
+def programme_view(programme: Programme) -> dict[str, Any]:
+    return {
+        "programme_id": str(programme.id),
+        "committed": str(programme.committed),
+        "spent": str(programme.spent),
+        "people_engaged": programme.people_engaged,
+        "social_return": None if programme.social_return is None else str(programme.social_return),
+    }
 
 
 def milestone_scheduler(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,6 +27,8 @@ from contracts import (
     OperationPlanned,
     PlanGateDecided,
     PlaybookAdopted,
+    ProgrammeChanged,
+    ProgrammeRegistered,
     ResiliencePlanOpened,
     SeizureRecorded,
     SupportTaskChanged,
@@ -144,6 +147,24 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         change="checked_in",
         status="at_risk",
         detail={"note": "provider not chosen", "evidence_link": None},
+    ),
+    ProgrammeRegistered: ProgrammeRegistered(
+        **envelope(),
+        programme_id=uuid4(),
+        name="Rangatahi mentoring",
+        provider="Te Rūnanga",
+        place="West Coast",
+        focus_area="rangatahi_pathway",
+        funding_source="CRWS fund",
+        agreement_kind="outcome_agreement",
+    ),
+    ProgrammeChanged: ProgrammeChanged(
+        **envelope(),
+        programme_id=uuid4(),
+        change="spend_recorded",
+        spent=Decimal("1300000.10"),
+        amount=Decimal("0.10"),
+        period="Q1",
     ),
     PlaybookAdopted: PlaybookAdopted(
         **envelope(), scope="place:mataura", name="southland", version=3, rules=4

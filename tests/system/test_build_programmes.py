@@ -1,0 +1,78 @@
+"""Funded programmes through the front door: exact money from the panel to the results."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.runtime.settings import Settings
+from tests.system.support import eventually, running_system
+
+pytestmark = pytest.mark.integration
+
+PANEL = [{"id": "p-1", "agency": "iwi", "role": "commissioning_panel"}]
+
+
+async def test_a_programme_is_commissioned_paid_and_reports_its_social_return(
+    settings: Settings,
+) -> None:
+    """Registered, approved by the panel for $2,600,000.00, paid in cents-exact amounts,
+    refused an overspend, and reporting results worth $4.60 per $1: the read side agrees."""
+    async with running_system(settings) as system:
+        registered = await system.api.post(
+            "/programmes",
+            json={
+                "name": "Rangatahi mentoring",
+                "provider": "Te Rūnanga",
+                "place": "West Coast",
+                "focus_area": "rangatahi_pathway",
+                "funding_source": "CRWS fund",
+                "agreement_kind": "outcome_agreement",
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        pid = registered.json()["programme_id"]
+        base = f"/programmes/{pid}"
+        approved = await system.api.post(
+            f"{base}/panel-decisions",
+            json={"decision": "approved", "amount": "2600000.00", "panel": PANEL},
+        )
+        assert approved.status_code == 200 and approved.json()["committed"] == "2600000.00"
+        for amount in ("0.10", "0.20", "1299999.70"):
+            spent = await system.api.post(f"{base}/spend", json={"amount": amount, "period": "Q1"})
+            assert spent.status_code == 200, spent.text
+        assert spent.json()["spent"] == "1300000.00"
+        over = await system.api.post(f"{base}/spend", json={"amount": "1300000.01", "period": "Q2"})
+        assert over.status_code == 409 and "over the 2600000.00 committed" in over.json()["detail"]
+        fraction = await system.api.post(f"{base}/spend", json={"amount": "0.001", "period": "Q2"})
+        assert fraction.status_code == 422
+        result = await system.api.post(
+            f"{base}/results",
+            json={
+                "period": "2026-H1",
+                "people_engaged": 40,
+                "cost": "250000.00",
+                "outcome_value": "1150000.00",
+            },
+        )
+        assert result.json()["social_return"] == "4.60"
+
+        async def programme() -> dict[str, Any]:
+            listed = await system.get("/programmes", place="west coast")
+            return listed[0] if listed else {}
+
+        seen = await eventually(programme, lambda p: p.get("social_return") == "4.60")
+        assert (Decimal(seen["committed"]), Decimal(seen["spent"])) == (
+            Decimal("2600000.00"),
+            Decimal("1300000.00"),
+        )
+        assert seen["people_engaged"] == 40
+        assert [h["change"] for h in seen["history"]] == [
+            "panel_decided",
+            "spend_recorded",
+            "spend_recorded",
+            "spend_recorded",
+            "result_reported",
+        ]
