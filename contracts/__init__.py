@@ -32,6 +32,7 @@ from contracts.hold import (
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
+from contracts.indicators import IndicatorImportCommitted, IndicatorRowsAdded
 from contracts.registry import (
     REGISTRY,
     ContractError,
@@ -50,6 +51,8 @@ __all__ = [
     "Child",
     "ContractError",
     "DeadLetterRecorded",
+    "IndicatorImportCommitted",
+    "IndicatorRowsAdded",
     "IntegrationEvent",
     "MalformedEvent",
     "MilestoneChanged",

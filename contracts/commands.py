@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts.clear import Child
 from contracts.envelope import Actor, Contract
+from contracts.indicators import IndicatorRow
 
 Ref = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 
@@ -227,3 +228,24 @@ class ChangeProgrammeCommand(Command):
     cost: Money | None = None
     outcome_value: Money | None = None
     note: str | None = None
+
+
+# Rows per chunk of an indicator import: keeps each message well under NATS's 1 MB payload.
+IMPORT_CHUNK_ROWS = 500
+
+
+class StartIndicatorImport(Contract):
+    file_name: str = Field(min_length=1, max_length=200)
+    rows_expected: int = Field(ge=1, le=10_000_000)
+
+
+class IndicatorRowsChunk(Contract):
+    rows: list[IndicatorRow] = Field(min_length=1, max_length=IMPORT_CHUNK_ROWS)
+
+
+class ImportIndicatorsCommand(Command):
+    import_id: UUID
+    step: Literal["start", "rows", "commit"]
+    file_name: str = ""
+    rows_expected: int = 0
+    rows: list[IndicatorRow] = Field(default_factory=list, max_length=IMPORT_CHUNK_ROWS)

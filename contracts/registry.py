@@ -34,6 +34,7 @@ from contracts.hold import (
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
+from contracts.indicators import IndicatorImportCommitted, IndicatorRowsAdded
 
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     OperationPlanned,
@@ -54,6 +55,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     MilestoneChanged,
     ProgrammeRegistered,
     ProgrammeChanged,
+    IndicatorRowsAdded,
+    IndicatorImportCommitted,
     DeadLetterRecorded,
 )
 

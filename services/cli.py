@@ -387,6 +387,57 @@ def witness_register(
     console.print(call("POST", f"{api}/operations/{operation_id}/witnesses", body)["witness_id"])
 
 
+indicators_app = typer.Typer(help="Outcome indicators per place.", no_args_is_help=True)
+app.add_typer(indicators_app, name="indicators")
+
+
+@indicators_app.command("import")
+def indicators_import(
+    file: Path,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Import an indicator CSV (place, indicator, series, period_start, value, unit, source).
+
+    The whole file is checked first: any bad row is reported (row, column, reason) and nothing
+    is imported. A good file goes in chunks with a progress bar, and counts only once all of it
+    has arrived.
+    """
+    from rich.progress import Progress
+
+    from contracts.commands import IMPORT_CHUNK_ROWS
+    from services.build.indicators import read_indicator_csv
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror}", 2)
+    rows, rejected = read_indicator_csv(text)
+    if rejected:
+        err.print(f"{file}: {len(rejected)} problem(s); nothing imported", soft_wrap=True)
+        table = Table()
+        for column in ("row", "column", "reason"):
+            table.add_column(column)
+        for problem in rejected:
+            table.add_row(str(problem.row), problem.column, problem.reason)
+        err.print(table)
+        raise typer.Exit(1)
+    if not rows:
+        fail(f"{file} has no rows to import", 1)
+    started = call(
+        "POST", f"{api}/indicator-imports", {"file_name": file.name, "rows_expected": len(rows)}
+    )
+    import_id = started["import_id"]
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task(f"importing {file.name}", total=len(rows))
+        for first in range(0, len(rows), IMPORT_CHUNK_ROWS):
+            chunk = rows[first : first + IMPORT_CHUNK_ROWS]
+            body = {"rows": [row.model_dump(mode="json") for row in chunk]}
+            call("POST", f"{api}/indicator-imports/{import_id}/rows", body)
+            progress.advance(bar, len(chunk))
+    call("POST", f"{api}/indicator-imports/{import_id}/commit")
+    console.print(f"imported {len(rows)} rows from {file.name} (import {import_id})")
+
+
 @app.command("cases")
 def cases(
     operation: Annotated[str | None, typer.Option()] = None,

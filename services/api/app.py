@@ -38,6 +38,8 @@ from contracts.commands import (
     GateDetails,
     GetOperation,
     GetStagedSupport,
+    ImportIndicatorsCommand,
+    IndicatorRowsChunk,
     LaunchOperation,
     MilestoneDetails,
     OperationDetails,
@@ -53,12 +55,14 @@ from contracts.commands import (
     SpendDetails,
     StagedSupportDetails,
     StageSupport,
+    StartIndicatorImport,
     TaskAction,
     TaskActionDetails,
     WitnessDetails,
 )
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
+from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.process import status_subject
 from services.runtime.provisioning import ensure_stream
@@ -427,6 +431,97 @@ def create_app(settings: Settings) -> FastAPI:
             for p in door.read_model.programmes.values()
             if place is None or p["place"].casefold() == place.casefold()
         ]
+
+    @app.post("/indicator-imports", status_code=201)
+    async def start_import(
+        body: StartIndicatorImport, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        """Start an indicator import; send its rows in chunks, then commit it. Until it is
+        committed none of its rows count (nothing is half imported)."""
+        command = ImportIndicatorsCommand(
+            import_id=uuid4(), step="start", **body.model_dump(), actor=actor_from(a, g, r)
+        )
+        result = await door.send("build", "import_indicators", command)
+        if result.status >= 400:
+            raise HTTPException(status_code=result.status, detail=result.error)
+        return JSONResponse(status_code=201, content=result.result)
+
+    @app.post("/indicator-imports/{import_id}/rows")
+    async def add_import_rows(
+        import_id: UUID,
+        body: IndicatorRowsChunk,
+        a: ActorId = None,
+        g: ActorAgency = None,
+        r: ActorRole = None,
+    ) -> JSONResponse:
+        command = ImportIndicatorsCommand(
+            import_id=import_id, step="rows", rows=body.rows, actor=actor_from(a, g, r)
+        )
+        return reply(await door.send("build", "import_indicators", command))
+
+    @app.post("/indicator-imports/{import_id}/commit")
+    async def commit_import(
+        import_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+    ) -> JSONResponse:
+        command = ImportIndicatorsCommand(
+            import_id=import_id, step="commit", actor=actor_from(a, g, r)
+        )
+        return reply(await door.send("build", "import_indicators", command))
+
+    @app.get("/indicators")
+    async def list_indicators(
+        place: str, indicator: str | None = None, series: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A place's committed indicator readings, oldest first."""
+        readings = door.read_model.indicator_readings(place, indicator, series)
+        return [r.model_dump(mode="json") for r in readings]
+
+    @app.get("/places/{place}/outcomes")
+    async def outcomes(
+        place: str,
+        indicator: str,
+        series: str | None = None,
+        before_months: Annotated[int, Query(ge=1, le=60)] = 6,
+    ) -> dict[str, Any]:
+        """For each operation in the place: the indicator's mean in the months before it
+        launched against 3, 6 and 12 months after it concluded; and the place's programmes'
+        social return where they report cost and outcome value."""
+        readings = [
+            (r.period_start, r.value)
+            for r in door.read_model.indicator_readings(place, indicator, series)
+        ]
+        operations = []
+        for op in door.read_model.operations.values():
+            if op["place"].casefold() != place.casefold() or "concluded_at" not in op:
+                continue
+            launched = datetime.fromisoformat(op.get("launched_at", op["planned_start"])).date()
+            concluded = datetime.fromisoformat(op["concluded_at"]).date()
+            comparison = before_after(readings, launched, concluded, before_months)
+            operations.append(
+                {
+                    "operation_id": op["operation_id"],
+                    "name": op["name"],
+                    "launched": launched.isoformat(),
+                    "concluded": concluded.isoformat(),
+                    **comparison,
+                }
+            )
+        programmes = [
+            {
+                "programme_id": p["programme_id"],
+                "name": p["name"],
+                "social_return": p["social_return"],
+            }
+            for p in door.read_model.programmes.values()
+            if p["place"].casefold() == place.casefold()
+        ]
+        return {
+            "place": place,
+            "indicator": indicator,
+            "series": series,
+            "operations": operations,
+            "programmes": programmes,
+        }
 
     @app.get("/plans")
     async def list_plans() -> list[dict[str, Any]]:

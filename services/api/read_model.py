@@ -35,6 +35,7 @@ from contracts import (
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
+from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
 
 
 def _step(event: IntegrationEvent, change: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +68,9 @@ class ReadModel:
     playbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     programmes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    indicators: list[IndicatorRow] = field(default_factory=list)
+    pending_imports: dict[UUID, list[IndicatorRow]] = field(default_factory=dict)
+    imports: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     seen: set[UUID] = field(default_factory=set)
     applied: int = 0
@@ -286,6 +290,36 @@ class ReadModel:
                 },
                 **_trace(e),
             }
+        )
+
+    def _on_IndicatorRowsAdded(self, e: IndicatorRowsAdded) -> None:
+        self.pending_imports.setdefault(e.import_id, []).extend(e.rows)
+
+    def _on_IndicatorImportCommitted(self, e: IndicatorImportCommitted) -> None:
+        """Only now do the import's rows count, all together."""
+        self.indicators.extend(self.pending_imports.pop(e.import_id, []))
+        self.imports.append(
+            {
+                "import_id": str(e.import_id),
+                "file_name": e.file_name,
+                "rows": e.rows,
+                "committed_at": e.occurred_at.isoformat(),
+                **_trace(e),
+            }
+        )
+
+    def indicator_readings(
+        self, place: str, indicator: str | None = None, series: str | None = None
+    ) -> list[IndicatorRow]:
+        return sorted(
+            (
+                r
+                for r in self.indicators
+                if r.place.casefold() == place.casefold()
+                and (indicator is None or r.indicator == indicator)
+                and (series is None or r.series == series)
+            ),
+            key=lambda r: (r.indicator, r.series, r.period_start),
         )
 
     def _on_MilestoneScheduled(self, e: MilestoneScheduled) -> None:

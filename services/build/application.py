@@ -15,10 +15,11 @@ from services.build.commands import (
     CheckInMilestone,
     DecideGate,
     FireMilestoneDeadlines,
+    ImportIndicators,
     PlanFollowUp,
     RegisterProgramme,
 )
-from services.build.domain import Milestone, PlanRuleBroken, ResiliencePlan
+from services.build.domain import IndicatorImport, Milestone, PlanRuleBroken, ResiliencePlan
 from services.build.milestones import TEMPLATE
 from services.build.programme import Programme, ProgrammeRuleBroken
 from services.runtime.application import ServiceApplication, fetch
@@ -141,6 +142,23 @@ class BuildApplication(ServiceApplication):
         else:
             raise ProgrammeRuleBroken(f"{c.action!r} is missing what it needs")
         pe.collect_events(programme)
+
+    @handle.register
+    def _(self, c: ImportIndicators, pe: ProcessingEvent[UUID]) -> None:
+        batch = self.get_in_batch(pe, c.import_id, IndicatorImport)
+        if c.step == "start":
+            if batch is not None:
+                raise PlanRuleBroken(f"import {c.import_id} is already started")
+            batch = IndicatorImport(
+                id=c.import_id, file_name=c.file_name, rows_expected=c.rows_expected, meta=c.meta
+            )
+        elif batch is None:
+            raise PlanNotFound(f"no import {c.import_id}")
+        elif c.step == "rows":
+            batch.add_rows(c.rows or [], c.meta)
+        else:
+            batch.commit(c.meta)
+        pe.collect_events(batch)
 
     def _plan(self, pe: ProcessingEvent[UUID], place: str) -> ResiliencePlan:
         plan = self.get_in_batch(pe, ResiliencePlan.create_id(place), ResiliencePlan)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from services.runtime.meta import Meta
@@ -82,3 +83,15 @@ class ChangeProgramme:
     cost: Decimal | None = None
     outcome_value: Decimal | None = None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportIndicators:
+    """One step of an indicator import: start it, add a chunk of rows, or commit it."""
+
+    import_id: UUID
+    step: str  # start | rows | commit
+    meta: Meta
+    file_name: str = ""
+    rows_expected: int = 0
+    rows: list[dict[str, Any]] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -212,3 +213,63 @@ class Milestone(Aggregate):
     @event(Escalated)
     def _escalated(self, step: int, level: str, meta: Meta) -> None:
         self.escalations_sent = step + 1
+
+
+class IndicatorImport(Aggregate):
+    """One indicator file, imported in chunks and committed whole: until it is committed none
+    of its rows count, so an import that stops half way leaves nothing half imported."""
+
+    class Started(Aggregate.Created):
+        file_name: str
+        rows_expected: int
+        meta: Meta
+
+    class RowsAdded(Aggregate.Event):
+        rows: list[dict[str, Any]]
+        meta: Meta
+
+    class Committed(Aggregate.Event):
+        file_name: str
+        rows: int
+        meta: Meta
+
+    @event(Started)
+    def __init__(
+        self,
+        id: UUID,
+        file_name: str,
+        rows_expected: int,
+        meta: Meta,
+    ) -> None:
+        self.file_name = file_name
+        self.rows_expected = rows_expected
+        self.rows_received = 0
+        self.committed = False
+
+    def add_rows(self, rows: list[dict[str, Any]], meta: Meta) -> None:
+        if self.committed:
+            raise PlanRuleBroken(f"import {self.id} is already committed")
+        if self.rows_received + len(rows) > self.rows_expected:
+            raise PlanRuleBroken(
+                f"import {self.id} expected {self.rows_expected} rows, would have "
+                f"{self.rows_received + len(rows)}"
+            )
+        self._rows_added(rows=rows, meta=meta)
+
+    @event(RowsAdded)
+    def _rows_added(self, rows: list[dict[str, Any]], meta: Meta) -> None:
+        self.rows_received += len(rows)
+
+    def commit(self, meta: Meta) -> None:
+        if self.committed:
+            return
+        if self.rows_received != self.rows_expected:
+            raise PlanRuleBroken(
+                f"import {self.id} has {self.rows_received} of {self.rows_expected} rows: "
+                "not committed, so none of them count"
+            )
+        self._committed(file_name=self.file_name, rows=self.rows_received, meta=meta)
+
+    @event(Committed)
+    def _committed(self, file_name: str, rows: int, meta: Meta) -> None:
+        self.committed = True

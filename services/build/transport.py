@@ -10,6 +10,8 @@ import structlog
 from faststream.nats import NatsRouter
 
 from contracts import (
+    IndicatorImportCommitted,
+    IndicatorRowsAdded,
     IntegrationEvent,
     MilestoneChanged,
     MilestoneScheduled,
@@ -20,7 +22,7 @@ from contracts import (
     ResiliencePlanOpened,
 )
 from contracts.commands import AddMilestone as AddMilestoneCommand
-from contracts.commands import ChangeProgrammeCommand, CommandReply
+from contracts.commands import ChangeProgrammeCommand, CommandReply, ImportIndicatorsCommand
 from contracts.commands import CheckInMilestone as CheckInCommand
 from contracts.commands import Command as BuildCommand
 from contracts.commands import DecideGate as DecideGateCommand
@@ -32,10 +34,11 @@ from services.build.commands import (
     CheckInMilestone,
     DecideGate,
     FireMilestoneDeadlines,
+    ImportIndicators,
     PlanFollowUp,
     RegisterProgramme,
 )
-from services.build.domain import Milestone, PlanRuleBroken, ResiliencePlan
+from services.build.domain import IndicatorImport, Milestone, PlanRuleBroken, ResiliencePlan
 from services.build.programme import Programme, ProgrammeRuleBroken
 from services.runtime.clock import Clock
 from services.runtime.commands import (
@@ -99,6 +102,14 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             milestone_id=e.originator_id,
             change="escalated",
             detail={"step": e.step, "level": e.level},
+        )
+    if isinstance(e, IndicatorImport.RowsAdded):
+        return IndicatorRowsAdded(
+            **envelope("build", e), import_id=e.originator_id, rows=tuple(e.rows)
+        )
+    if isinstance(e, IndicatorImport.Committed):
+        return IndicatorImportCommitted(
+            **envelope("build", e), import_id=e.originator_id, file_name=e.file_name, rows=e.rows
         )
     if isinstance(e, Programme.Registered):
         return ProgrammeRegistered(
@@ -186,6 +197,21 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
         refused = await record(command)
         return refused or CommandReply(
             status=200, result={"milestone_id": str(cmd.milestone_id), "status": cmd.status}
+        )
+
+    @handles("import_indicators")
+    async def import_indicators(cmd: ImportIndicatorsCommand) -> CommandReply:
+        command = ImportIndicators(
+            import_id=cmd.import_id,
+            step=cmd.step,
+            meta=meta_of(cmd),
+            file_name=cmd.file_name,
+            rows_expected=cmd.rows_expected,
+            rows=[row.model_dump(mode="json") for row in cmd.rows],
+        )
+        refused = await record(command)
+        return refused or CommandReply(
+            status=200, result={"import_id": str(cmd.import_id), "step": cmd.step}
         )
 
     @handles("register_programme")

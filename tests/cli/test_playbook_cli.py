@@ -43,3 +43,20 @@ def test_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["playbook", "check", str(tmp_path / "nope.toml")])
     assert result.exit_code == 1
     assert "cannot read" in result.output
+
+
+def test_an_indicator_file_with_bad_rows_imports_nothing_and_says_why(tmp_path: Path) -> None:
+    """The file is refused before anything is sent (no API is even running here): each bad row
+    by row, column and reason; exit 1."""
+    path = tmp_path / "loads.csv"
+    path.write_text(
+        "place,indicator,series,period_start,value,unit,source\n"
+        "Ōpōtiki,wastewater_drug_load,meth,2025-09-01,120,mg,ESR\n"
+        "Ōpōtiki,wastewater_drug_load,meth,2025-09-31,110,mg,ESR\n"
+    )
+    result = CliRunner().invoke(
+        app, ["indicators", "import", str(path), "--api", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 1
+    assert "1 problem(s); nothing imported" in result.output
+    assert "period_start" in result.output and "3" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -43,6 +43,7 @@ from contracts import (
 )
 from contracts.envelope import Actor
 from contracts.export import DEFAULT_DIRECTORY, check_schemas, render, write_schemas
+from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
 from contracts.registry import ALL_EVENTS, REGISTRY, SERVICES
 
 pytestmark = pytest.mark.contract
@@ -165,6 +166,23 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         spent=Decimal("1300000.10"),
         amount=Decimal("0.10"),
         period="Q1",
+    ),
+    IndicatorRowsAdded: IndicatorRowsAdded(
+        **envelope(),
+        import_id=uuid4(),
+        rows=(
+            IndicatorRow(
+                place="Ōpōtiki",
+                indicator="wastewater_drug_load",
+                series="meth",
+                period_start=date(2026, 1, 1),
+                value=Decimal("120.5"),
+                unit="mg/1000 people/day",
+            ),
+        ),
+    ),
+    IndicatorImportCommitted: IndicatorImportCommitted(
+        **envelope(), import_id=uuid4(), file_name="loads.csv", rows=1
     ),
     PlaybookAdopted: PlaybookAdopted(
         **envelope(), scope="place:mataura", name="southland", version=3, rules=4

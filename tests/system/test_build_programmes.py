@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from services.build.indicators import add_months
 from services.runtime.settings import Settings
 from tests.system.support import eventually, running_system
+from tests.system.test_pipeline import plan_and_launch
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +79,64 @@ async def test_a_programme_is_commissioned_paid_and_reports_its_social_return(
             "spend_recorded",
             "result_reported",
         ]
+
+
+async def test_indicators_count_only_once_committed_and_compare_before_and_after(
+    settings: Settings,
+) -> None:
+    """An import's rows are invisible until it is committed; an import whose commit is refused
+    (rows missing) never counts. With the operation's dates, the outcomes endpoint gives the
+    baseline against each window after it."""
+    async with running_system(settings) as system:
+        op = await plan_and_launch(system, place="Ōpōtiki")
+        assert (await system.api.post(f"/operations/{op}/conclude")).status_code == 200
+        launched = date.today()
+        rows = []
+        for months_back, load in ((5, 120), (4, 120), (3, 120), (2, 120), (1, 120)):
+            rows.append((add_months(launched, -months_back), load))
+        for months_on, load in ((1, 60), (2, 60)):
+            rows.append((add_months(launched, months_on), load))
+        body = [
+            {
+                "place": "Ōpōtiki",
+                "indicator": "wastewater_drug_load",
+                "series": "meth",
+                "period_start": d.isoformat(),
+                "value": str(v),
+                "unit": "mg/1000 people/day",
+            }
+            for d, v in rows
+        ]
+
+        started = await system.api.post(
+            "/indicator-imports", json={"file_name": "loads.csv", "rows_expected": len(body)}
+        )
+        assert started.status_code == 201, started.text
+        iid = started.json()["import_id"]
+        assert (
+            await system.api.post(f"/indicator-imports/{iid}/rows", json={"rows": body[:4]})
+        ).status_code == 200
+        early = await system.api.post(f"/indicator-imports/{iid}/commit")
+        assert early.status_code == 409 and "none of them count" in early.json()["detail"]
+        assert (
+            await system.api.post(f"/indicator-imports/{iid}/rows", json={"rows": body[4:]})
+        ).status_code == 200
+        assert await system.get("/indicators", place="Ōpōtiki") == []
+        assert (await system.api.post(f"/indicator-imports/{iid}/commit")).status_code == 200
+
+        readings = await eventually(
+            lambda: system.get("/indicators", place="ōpōtiki"), lambda r: len(r) == 7
+        )
+        assert readings[0]["value"] == "120"
+        outcome = await system.get(
+            "/places/Ōpōtiki/outcomes", indicator="wastewater_drug_load", series="meth"
+        )
+        (comparison,) = outcome["operations"]
+        assert comparison["baseline"]["mean"] == "120.000"
+        assert comparison["baseline"]["readings"] == 5
+        three = comparison["after"][0]
+        assert (three["months_after"], three["mean"], three["change_percent"]) == (
+            3,
+            "60.000",
+            "-50.0",
+        )

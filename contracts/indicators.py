@@ -1,0 +1,62 @@
+"""Outcome indicators: time series per place, imported from CSV."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.envelope import Contract, IntegrationEvent
+
+INDICATORS = (
+    "wastewater_drug_load",
+    "recorded_crime",
+    "referrals_made",
+    "referrals_completed",
+    "tasks_done_on_time",
+    "people_engaged",
+)
+Indicator = Literal[
+    "wastewater_drug_load",
+    "recorded_crime",
+    "referrals_made",
+    "referrals_completed",
+    "tasks_done_on_time",
+    "people_engaged",
+]
+
+
+class IndicatorRow(Contract):
+    """One reading: a place's indicator (and series, e.g. a wastewater catchment) on a date."""
+
+    place: str = Field(min_length=1, max_length=100)
+    indicator: Indicator
+    series: str = Field(default="", max_length=100)
+    period_start: date
+    value: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
+    unit: str = Field(min_length=1, max_length=50)
+    source: str = Field(default="", max_length=200)
+
+
+class IndicatorRowsAdded(IntegrationEvent):
+    """A chunk of an import; not in force until the import is committed."""
+
+    source: ClassVar[str] = "build"
+    event_type: Literal["IndicatorRowsAdded"] = "IndicatorRowsAdded"
+    schema_version: Literal[1] = 1
+    import_id: UUID
+    rows: tuple[IndicatorRow, ...]
+
+
+class IndicatorImportCommitted(IntegrationEvent):
+    """Every row of the import arrived: its rows are now part of the record, together."""
+
+    source: ClassVar[str] = "build"
+    event_type: Literal["IndicatorImportCommitted"] = "IndicatorImportCommitted"
+    schema_version: Literal[1] = 1
+    import_id: UUID
+    file_name: str
+    rows: int
