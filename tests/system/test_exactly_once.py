@@ -66,7 +66,9 @@ async def command(nc: nats.aio.client.Client, name: str, body: dict[str, Any]) -
     raise AssertionError(f"clear never answered {name}")
 
 
-async def produce(nc: nats.aio.client.Client, sent: Sent) -> None:
+async def produce(nc: nats.aio.client.Client, sent: Sent, faults_done: asyncio.Event) -> None:
+    """At least ARRESTS arrests, and on until every scheduled fault has happened: a fault point
+    is only reached while work flows, so the work must not run out before the faults do."""
     for place in PLACES:
         op = (
             await command(
@@ -83,7 +85,8 @@ async def produce(nc: nats.aio.client.Client, sent: Sent) -> None:
         )["operation_id"]
         await command(nc, "launch_operation", {"operation_id": op})
         sent.operations.append(op)
-    for i in range(ARRESTS):
+    i = 0
+    while i < ARRESTS or not faults_done.is_set():
         index = i % len(sent.operations)
         arrest = {
             "operation_id": sent.operations[index],
@@ -96,6 +99,7 @@ async def produce(nc: nats.aio.client.Client, sent: Sent) -> None:
         }
         arrest["arrest_id"] = (await command(nc, "record_arrest", arrest))["arrest_id"]
         sent.arrests.append(arrest)
+        i += 1
         await asyncio.sleep(0.02)
     for op in sent.operations:
         await command(nc, "conclude_operation", {"operation_id": op})
@@ -182,7 +186,7 @@ async def stream_events(nc: nats.aio.client.Client, service: str) -> Counter[str
 async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """200 arrests across four operations while hold and build are killed at least five times
+    """At least 200 arrests across four operations while hold and build are killed 7 times
     (before commit, after commit before ack, and at random): afterwards every case, task and
     milestone exists exactly once, in the stores and on the streams."""
     procs = Processes(settings, tmp_path / "logs")
@@ -191,11 +195,16 @@ async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
     sent = Sent()
     try:
         procs.start("clear")
-        await asyncio.gather(
-            produce(nc, sent),
-            torment(procs, "hold", HOLD_SCHEDULE, kills),
-            torment(procs, "build", BUILD_SCHEDULE, kills),
-        )
+        faults_done = asyncio.Event()
+
+        async def faults() -> None:
+            await asyncio.gather(
+                torment(procs, "hold", HOLD_SCHEDULE, kills),
+                torment(procs, "build", BUILD_SCHEDULE, kills),
+            )
+            faults_done.set()
+
+        await asyncio.gather(produce(nc, sent, faults_done), faults())
 
         async def settled() -> bool:
             return await caught_up(nc)
@@ -206,14 +215,15 @@ async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
 
     assert sum(kills.values()) >= 5, kills
     assert kills["hold:before_commit"] and kills["hold:after_commit"], kills
-    assert len(sent.arrests) == ARRESTS
+    assert len(sent.arrests) >= ARRESTS
+    arrests = len(sent.arrests)
     cases, tasks = expected_effects(sent)
 
     hold = HoldApplication(env=store_env(settings, "hold"))
     held = stored_events(hold)
     hold.close()
     assert held[f"{WhanauCase.__qualname__}.Opened"] == cases
-    assert held[f"{WhanauCase.__qualname__}.ArrestLinked"] == ARRESTS
+    assert held[f"{WhanauCase.__qualname__}.ArrestLinked"] == arrests
     assert held[f"{SupportTask.__qualname__}.Opened"] == tasks
 
     build = BuildApplication(env=store_env(settings, "build"))
@@ -224,7 +234,7 @@ async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
 
     on_hold_stream = await stream_events(nc, "hold")
     assert on_hold_stream["WhanauCaseOpened"] == cases
-    assert on_hold_stream["ArrestLinkedToCase"] == ARRESTS
+    assert on_hold_stream["ArrestLinkedToCase"] == arrests
     assert on_hold_stream["SupportTaskOpened"] == tasks
     on_build_stream = await stream_events(nc, "build")
     assert on_build_stream["MilestoneScheduled"] == 4 * len(PLACES)
