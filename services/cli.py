@@ -438,6 +438,47 @@ def indicators_import(
     console.print(f"imported {len(rows)} rows from {file.name} (import {import_id})")
 
 
+report_app = typer.Typer(help="Reports per place (HTML and PNG charts).", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("place")
+def report_place(
+    name: str,
+    out: Annotated[Path, typer.Option(help="Directory to write index.html and charts into")],
+    public: Annotated[bool, typer.Option(help="Aggregates only, small counts suppressed")] = False,
+    threshold: Annotated[int, typer.Option(help="Counts under this are suppressed")] = 5,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Write a place's report: indicators around each operation, milestones, programme spend."""
+    from services.build.report import write_place_report
+
+    operations = []
+    for op in call("GET", f"{api}/operations"):
+        if op["place"].casefold() != name.casefold() or "concluded_at" not in op:
+            continue
+        hold = call("GET", f"{api}/operations/{op['operation_id']}/hold")
+        operations.append(
+            {
+                "name": op["name"],
+                "launched": op.get("launched_at", op["planned_start"])[:10],
+                "concluded": op["concluded_at"][:10],
+                "hold": hold,
+            }
+        )
+    data = {
+        "operations": operations,
+        "indicators": call("GET", f"{api}/indicators", params={"place": name}),
+        "milestones": call("GET", f"{api}/milestones", params={"place": name}),
+        "programmes": call("GET", f"{api}/programmes", params={"place": name}),
+        "cases": []
+        if public
+        else [c for c in call("GET", f"{api}/cases") if c["place"].casefold() == name.casefold()],
+    }
+    page = write_place_report(name, data, out, public=public, threshold=threshold)
+    console.print(f"{'public ' if public else ''}report for {name}: {page}")
+
+
 @app.command("cases")
 def cases(
     operation: Annotated[str | None, typer.Option()] = None,
