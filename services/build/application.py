@@ -24,7 +24,6 @@ from services.build.milestones import TEMPLATE
 from services.build.programme import Programme, ProgrammeRuleBroken
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.dead_letters import NIL
-from services.runtime.meta import SERVICE_ACTORS, Meta
 
 
 class PlanNotFound(LookupError):
@@ -97,17 +96,7 @@ class BuildApplication(ServiceApplication):
 
     @handle.register
     def _(self, c: FireMilestoneDeadlines, pe: ProcessingEvent[UUID]) -> None:
-        milestone = self.get_in_batch(pe, c.milestone_id, Milestone)
-        if milestone is None:
-            raise PlanNotFound(f"no milestone {c.milestone_id}")
-        meta = Meta(
-            occurred_at=c.now,
-            operation_id=milestone.operation_id,
-            actor=SERVICE_ACTORS["build"],
-            reason=f"milestone overdue (due {milestone.due_at.isoformat()})",
-        )
-        if milestone.fire_deadlines(c.now, meta):
-            pe.collect_events(milestone)
+        self.fire_deadlines_of(pe, c.milestone_id, Milestone, c.now)
 
     @handle.register
     def _(self, c: RegisterProgramme, pe: ProcessingEvent[UUID]) -> None:

@@ -43,8 +43,8 @@ from services.build.programme import Programme, ProgrammeRuleBroken
 from services.runtime.clock import Clock
 from services.runtime.commands import (
     command_handlers,
+    record_command,
     refuse_invalid_commands,
-    with_retry_on_conflict,
 )
 from services.runtime.dead_letters import NIL
 from services.runtime.deadlines import DeadlineScheduler
@@ -159,18 +159,14 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
     handles = command_handlers(router, "build")
 
+    refusals: dict[type[Exception], int] = {
+        PlanNotFound: 404,
+        PlanRuleBroken: 409,
+        ProgrammeRuleBroken: 409,
+    }
+
     async def record(command: object) -> CommandReply | None:
-        try:
-            await asyncio.to_thread(
-                with_retry_on_conflict, lambda: app.process_batch([(command, None)])
-            )
-        except PlanNotFound as error:
-            return CommandReply(status=404, error=str(error))
-        except (PlanRuleBroken, ProgrammeRuleBroken) as error:
-            log.info("command refused", reason=str(error))
-            return CommandReply(status=409, error=str(error))
-        on_recorded()
-        return None
+        return await record_command(app, command, on_recorded, refusals)
 
     def meta_of(cmd: BuildCommand) -> Meta:
         actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)

@@ -23,7 +23,7 @@ from services.hold.rules import tasks_for
 from services.hold.task import SupportTask, WrongTaskState
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock
-from services.runtime.meta import SERVICE_ACTORS, Meta
+from services.runtime.meta import Meta
 
 
 class TaskNotFound(LookupError):
@@ -162,17 +162,7 @@ class HoldApplication(ServiceApplication):
 
     @handle.register
     def _(self, c: FireDeadlines, pe: ProcessingEvent[UUID]) -> None:
-        task = self.get_in_batch(pe, c.task_id, SupportTask)
-        if task is None:
-            raise TaskNotFound(f"no task {c.task_id}")
-        meta = Meta(
-            occurred_at=c.now,
-            operation_id=task.operation_id,
-            actor=SERVICE_ACTORS["hold"],
-            reason=f"deadline passed (due {task.due_at.isoformat()})",
-        )
-        if task.fire_deadlines(c.now, meta):
-            pe.collect_events(task)
+        self.fire_deadlines_of(pe, c.task_id, SupportTask, c.now)
 
     def get_case(self, case_id: UUID) -> WhanauCase:
         return fetch(self, case_id, WhanauCase)

@@ -41,8 +41,8 @@ from services.hold.task import SupportTask, TaskRuleBroken
 from services.runtime.clock import Clock
 from services.runtime.commands import (
     command_handlers,
+    record_command,
     refuse_invalid_commands,
-    with_retry_on_conflict,
 )
 from services.runtime.dead_letters import NIL
 from services.runtime.meta import Actor, Meta
@@ -206,23 +206,15 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
     handles = command_handlers(router, "hold")
 
+    refusals: dict[type[Exception], int] = {
+        TaskNotFound: 404,
+        TaskRuleBroken: 409,
+        PlaybookInvalid: 422,
+    }
+
     async def record(command: object, operation_id: UUID | None) -> CommandReply | None:
-        structlog.contextvars.bind_contextvars(operation_id=str(operation_id or ""))
-        try:
-            await asyncio.to_thread(
-                with_retry_on_conflict, lambda: app.process_batch([(command, None)])
-            )
-        except TaskNotFound as error:
-            return CommandReply(status=404, error=str(error))
-        except TaskRuleBroken as error:
-            log.info("command refused", reason=str(error))
-            return CommandReply(status=409, error=str(error))
-        except PlaybookInvalid as error:
-            return CommandReply(status=422, error=str(error), result={"errors": error.errors})
-        finally:
-            structlog.contextvars.unbind_contextvars("operation_id")
-        on_recorded()
-        return None
+        with structlog.contextvars.bound_contextvars(operation_id=str(operation_id or "")):
+            return await record_command(app, command, on_recorded, refusals)
 
     @handles("change_task")
     async def change_task(cmd: ChangeTaskCommand) -> CommandReply:

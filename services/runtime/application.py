@@ -9,6 +9,7 @@ of the last, which is where the throughput is (DESIGN.md, "Batching is the lever
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -19,7 +20,7 @@ from eventsourcing.projection import EventSourcedProjection
 
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.dead_letters import DeadLetter, RecordDeadLetter
-from services.runtime.meta import MetaAsDict
+from services.runtime.meta import SERVICE_ACTORS, Meta, MetaAsDict
 
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
 
@@ -84,6 +85,27 @@ class ServiceApplication(EventSourcedProjection[UUID]):
 
     def handle(self, command: Any, processing_event: ProcessingEvent[UUID]) -> None:
         raise NotImplementedError(f"{type(self).__name__} has no handler for {type(command)}")
+
+    def fire_deadlines_of(
+        self,
+        processing_event: ProcessingEvent[UUID],
+        item_id: UUID,
+        cls: type[Aggregate],
+        now: datetime,
+    ) -> None:
+        """Ask one aggregate with deadlines (a task, a milestone) to fire what is due by now;
+        recorded as this service, with the due time as the reason."""
+        item: Any = self.get_in_batch(processing_event, item_id, cls)
+        if item is None:
+            raise LookupError(f"no {cls.__name__} {item_id}")
+        meta = Meta(
+            occurred_at=now,
+            operation_id=item.operation_id,
+            actor=SERVICE_ACTORS[self.name],
+            reason=f"deadline passed (due {item.due_at.isoformat()})",
+        )
+        if item.fire_deadlines(now, meta):
+            processing_event.collect_events(item)
 
     def get_in_batch(
         self, processing_event: ProcessingEvent[UUID], aggregate_id: UUID, cls: type[TAggregate]

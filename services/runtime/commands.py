@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -12,6 +13,7 @@ from faststream.nats import NatsRouter
 from pydantic import ValidationError
 
 from contracts.commands import CommandReply
+from services.runtime.application import ServiceApplication
 from services.runtime.topology import command_subject
 
 log = structlog.get_logger()
@@ -63,3 +65,27 @@ def refuse_invalid_commands() -> ExceptionMiddleware:
         return CommandReply(status=422, error=f"{where}: {first['msg']}")
 
     return middleware
+
+
+async def record_command(
+    app: ServiceApplication,
+    command: object,
+    on_recorded: Callable[[], None],
+    refusals: dict[type[Exception], int],
+) -> CommandReply | None:
+    """Record one command in its own transaction (retried on a version conflict). ``None`` when
+    it was recorded; otherwise the reply for the refusal, by the status ``refusals`` gives its
+    exception type (an exception with ``errors`` lists them in the reply)."""
+    try:
+        await asyncio.to_thread(
+            with_retry_on_conflict, lambda: app.process_batch([(command, None)])
+        )
+    except tuple(refusals) as error:
+        status = next(code for kind, code in refusals.items() if isinstance(error, kind))
+        log.info("command refused", status=status, reason=str(error))
+        errors = getattr(error, "errors", None)
+        return CommandReply(
+            status=status, error=str(error), result={"errors": errors} if errors else {}
+        )
+    on_recorded()
+    return None
