@@ -479,6 +479,62 @@ def report_place(
     console.print(f"{'public ' if public else ''}report for {name}: {page}")
 
 
+audit_app = typer.Typer(help="Replay and examine the record.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("timeline")
+def audit_timeline(
+    operation: Annotated[str | None, typer.Option(help="One operation's timeline")] = None,
+    place: Annotated[str | None, typer.Option(help="Every operation in a place")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="The stores' directory (SQLite)")] = None,
+    store: Annotated[str | None, typer.Option(help="sqlite or postgres (CHB_STORE)")] = None,
+    jsonl: Annotated[Path | None, typer.Option(help="Also write the timeline as JSONL")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write it as CSV")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Every service's history merged into one timeline: when, who (person, agency, role),
+    why, what caused each entry and what it caused. Reads the stores directly."""
+
+    from dataclasses import asdict
+
+    from rich.progress import Progress
+
+    from services.audit.timeline import timeline, to_csv, to_jsonl, total_notifications
+
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"data_dir": data_dir, "store": store}.items() if v is not None
+    }
+    settings = Settings(**overrides)
+    if settings.store == "sqlite" and not (settings.data_dir / "clear.sqlite").exists():
+        fail(f"no clear store in {settings.data_dir}: pass --data-dir (the one `chb up` used)", 2)
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("replaying", total=total_notifications(settings))
+        entries = timeline(settings, operation, place, progress=lambda n: progress.advance(bar, n))
+    if jsonl:
+        jsonl.write_text(to_jsonl(entries), encoding="utf-8")
+    if csv_file:
+        csv_file.write_text(to_csv(entries), encoding="utf-8")
+    if as_json:
+        console.print_json(json.dumps([asdict(e) for e in entries], ensure_ascii=False))
+        return
+    rows = [
+        {
+            "recorded_at": e.recorded_at[:23],
+            "service": e.service,
+            "event": e.event_type,
+            "who": f"{e.actor_id} ({e.actor_agency}, {e.actor_role})",
+            "why": e.reason or "",
+            "caused by": (e.causation_id or "")[:8],
+            "caused": len(e.caused),
+            "event_id": e.event_id[:8],
+        }
+        for e in entries
+    ]
+    columns = ["recorded_at", "service", "event", "who", "why", "caused by", "caused", "event_id"]
+    show(rows, columns, False, f"timeline: {len(entries)} entries")
+
+
 @app.command("cases")
 def cases(
     operation: Annotated[str | None, typer.Option()] = None,

@@ -1,0 +1,52 @@
+"""The audit timeline: every service's history from its store, merged, with causes both ways."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from services.audit.timeline import timeline, to_csv, to_jsonl
+from services.runtime.settings import Settings
+from tests.system.support import eventually, running_system
+from tests.system.test_pipeline import arrest, plan_and_launch
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_operations_timeline_merges_all_three_services_with_causes_both_ways(
+    settings: Settings,
+) -> None:
+    """Plan, launch, an arrest, conclude: the timeline holds clear's, hold's and build's
+    entries in the order they were recorded; each hold entry names the arrest as its cause and
+    the arrest lists them as what it caused; another operation's entries are left out."""
+    async with running_system(settings) as system:
+        op = await plan_and_launch(system, place="Mataura")
+        other = await plan_and_launch(system, place="Gore")
+        await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 5}], only_carer=True)
+        assert (await system.api.post(f"/operations/{op}/conclude")).status_code == 200
+        await eventually(lambda: system.get("/milestones", operation_id=op), lambda m: len(m) == 4)
+
+    entries = timeline(settings, operation_id=op)
+    assert {e.operation_id for e in entries} == {op}
+    assert [e.recorded_at for e in entries] == sorted(e.recorded_at for e in entries)
+    assert {e.service for e in entries} == {"clear", "hold", "build"}
+    kinds = [e.event_type for e in entries]
+    assert kinds[:3] == ["OperationPlanned", "OperationLaunched", "ArrestRecorded"]
+    assert kinds.count("SupportTaskOpened") == 3 and kinds.count("MilestoneScheduled") == 4
+
+    the_arrest = next(e for e in entries if e.event_type == "ArrestRecorded")
+    held = [e for e in entries if e.service == "hold"]
+    assert all(e.causation_id == the_arrest.event_id for e in held)
+    assert sorted(the_arrest.caused) == sorted(e.event_id for e in held)
+    assert the_arrest.actor_role == "planner" and held[0].actor_id == "hold-service"
+
+    in_gore = timeline(settings, place="gore")
+    assert {e.operation_id for e in in_gore} == {other}
+
+    lines = [json.loads(line) for line in to_jsonl(entries).splitlines()]
+    assert [line["event_id"] for line in lines] == [e.event_id for e in entries]
+    rows = list(csv.DictReader(io.StringIO(to_csv(entries))))
+    assert len(rows) == len(entries) and rows[2]["caused"] == " ".join(the_arrest.caused)
