@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 
 import httpx
 import typer
@@ -533,6 +534,87 @@ def audit_timeline(
     ]
     columns = ["recorded_at", "service", "event", "who", "why", "caused by", "caused", "event_id"]
     show(rows, columns, False, f"timeline: {len(entries)} entries")
+
+
+def _audit_settings(data_dir: Path | None, store: str | None) -> Settings:
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"data_dir": data_dir, "store": store}.items() if v is not None
+    }
+    settings = Settings(**overrides)
+    if settings.store == "sqlite" and not (settings.data_dir / "clear.sqlite").exists():
+        fail(f"no clear store in {settings.data_dir}: pass --data-dir (the one `chb up` used)", 2)
+    return settings
+
+
+DataDir = Annotated[Path | None, typer.Option(help="The stores' directory (SQLite)")]
+StoreKind = Annotated[str | None, typer.Option(help="sqlite or postgres (CHB_STORE)")]
+
+
+@audit_app.command("as-of")
+def audit_as_of(
+    at: Annotated[str, typer.Option(help="The moment, ISO 8601 with a zone")],
+    operation: Annotated[str | None, typer.Option(help="Show this operation")] = None,
+    data_dir: DataDir = None,
+    store: StoreKind = None,
+    as_json: AsJson = False,
+) -> None:
+    """What the system said at a moment: an operation, its cases, tasks and milestones, as they
+    were then, rebuilt from the history up to that moment."""
+    from rich.progress import Progress
+
+    from services.audit.timeline import replay, total_notifications
+
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        fail(f"--at {at!r}: not an ISO 8601 time, e.g. 2026-03-01T14:05:00+13:00", 2)
+    if moment.tzinfo is None:
+        fail(f"--at {at!r}: give the time zone, e.g. +13:00 or Z", 2)
+    settings = _audit_settings(data_dir, store)
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("replaying", total=total_notifications(settings))
+        model = replay(settings, until=moment, progress=lambda n: progress.advance(bar, n))
+    op_id = UUID(operation) if operation else None
+    the_operation = model.operations.get(op_id) if op_id else None
+    tasks = model.list_tasks(op_id)
+    if as_json:
+        state = {
+            "as_of": moment.isoformat(),
+            "operation": the_operation,
+            "cases": model.list_cases(op_id),
+            "tasks": tasks,
+            "milestones": model.list_milestones(op_id),
+        }
+        console.print_json(json.dumps(state, default=str))
+        return
+    when = moment.isoformat()
+    if the_operation:
+        columns = ["operation_id", "name", "place", "status", "arrests"]
+        show(the_operation, columns, False, f"operation as of {when}")
+    show(tasks, ["task_id", "kind", "agency", "status", "due_at"], False, f"tasks as of {when}")
+
+
+@audit_app.command("rebuild")
+def audit_rebuild(
+    data_dir: DataDir = None,
+    store: StoreKind = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Rebuild every read model from the event history alone and compare it with the live
+    one: identical, or every difference listed (exit 1)."""
+    from services.audit.compare import LISTS, differences, rebuilt_lists
+    from services.audit.timeline import replay
+
+    settings = _audit_settings(data_dir, store)
+    rebuilt = rebuilt_lists(replay(settings))
+    live = {path: call("GET", f"{api}{path}") for path in LISTS}
+    found = differences(live, rebuilt)
+    items = sum(len(v) for v in rebuilt.values())
+    if found:
+        for line in found:
+            err.print(line, highlight=False, markup=False)
+        fail(f"{len(found)} difference(s) between the live views and the history")
+    console.print(f"identical: {items} items in {len(LISTS)} views rebuilt from the history")
 
 
 @app.command("cases")

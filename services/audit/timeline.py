@@ -13,12 +13,14 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 
 from contracts import IntegrationEvent
+from services.api.read_model import ReadModel
 from services.build.application import BuildApplication
 from services.build.transport import translate as build_translate
 from services.clear.application import ClearApplication
@@ -104,6 +106,42 @@ def history(
                 yield Entry.of(service, notification.id, event)
         progress(len(notifications))
         start = notifications[-1].id + 1
+
+
+def published(
+    service: str, app: Application[UUID], progress: Callable[[int], None] = lambda n: None
+) -> Iterator[IntegrationEvent]:
+    """A service's published events, in the order they were recorded, page by page."""
+    _, translate = SOURCES[service]
+    start = 1
+    while notifications := app.recorder.select_notifications(start, PAGE):
+        for notification in notifications:
+            event = translate(app.mapper.to_domain_event(notification))
+            if event is not None:
+                yield event
+        progress(len(notifications))
+        start = notifications[-1].id + 1
+
+
+def replay(
+    settings: Settings,
+    until: datetime | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+) -> ReadModel:
+    """The read model the front door serves, rebuilt from the stores alone: as it is now, or
+    as it was at ``until`` (every event recorded up to and including that moment)."""
+    model = ReadModel()
+    apps = {service: open_store(service, settings) for service in SOURCES}
+    try:
+        streams = [published(s, app, progress) for s, app in apps.items()]
+        for event in heapq.merge(*streams, key=lambda e: e.recorded_at):
+            if until is not None and event.recorded_at > until:
+                break
+            model.apply(event)
+    finally:
+        for app in apps.values():
+            app.close()
+    return model
 
 
 def merged(histories: list[Iterator[Entry]]) -> Iterator[Entry]:

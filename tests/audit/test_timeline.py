@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from uuid import UUID
 
 import pytest
 
@@ -50,3 +51,52 @@ async def test_an_operations_timeline_merges_all_three_services_with_causes_both
     assert [line["event_id"] for line in lines] == [e.event_id for e in entries]
     rows = list(csv.DictReader(io.StringIO(to_csv(entries))))
     assert len(rows) == len(entries) and rows[2]["caused"] == " ".join(the_arrest.caused)
+
+
+async def test_the_state_at_a_moment_and_a_rebuild_that_matches_the_live_views(
+    settings: Settings,
+) -> None:
+    """As of a moment between two steps, a task shows the status it had then; rebuilt from the
+    whole history, every list the front door serves is identical to the live one."""
+    from datetime import UTC, datetime
+
+    from services.audit.compare import LISTS, differences, rebuilt_lists
+    from services.audit.timeline import replay
+
+    async with running_system(settings) as system:
+        op = await plan_and_launch(system)
+        await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 5}], only_carer=True)
+        tasks = await eventually(
+            lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 3
+        )
+        moment = datetime.now(UTC)
+        child = next(t for t in tasks if t["kind"] == "child_safety_check")
+        accepted = await system.api.post(
+            f"/tasks/{child['task_id']}/accept",
+            headers={"X-Actor-Agency": "oranga_tamariki", "X-Actor-Role": "agency_worker"},
+        )
+        assert accepted.status_code == 200
+        await eventually(
+            lambda: system.get(f"/tasks/{child['task_id']}"), lambda t: t["status"] == "accepted"
+        )
+        live = {path: await system.get(path) for path in LISTS}
+
+    then = replay(settings, until=moment)
+    now = replay(settings)
+    task_id = UUID(child["task_id"])
+    assert then.tasks[task_id]["status"] == "offered"
+    assert now.tasks[task_id]["status"] == "accepted"
+    assert differences(live, rebuilt_lists(now)) == []
+
+
+def test_every_difference_between_live_and_rebuilt_views_is_named() -> None:
+    """A missing item, an extra item and a changed field each get their own line."""
+    from services.audit.compare import differences
+
+    live = {"/tasks": [{"task_id": "a", "status": "offered"}, {"task_id": "x", "status": "?"}]}
+    rebuilt = {"/tasks": [{"task_id": "a", "status": "accepted"}, {"task_id": "b", "status": "o"}]}
+    assert differences(live, rebuilt) == [
+        "/tasks b: in the history, missing from the live view",
+        "/tasks x: in the live view, not in the history",
+        "/tasks a.status: live 'offered', history 'accepted'",
+    ]

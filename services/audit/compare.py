@@ -1,0 +1,50 @@
+"""Compare the live read models with ones rebuilt from the event history alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.api.read_model import ReadModel
+
+# What the front door lists, and the key of each item.
+LISTS = {
+    "/operations": "operation_id",
+    "/cases": "case_id",
+    "/tasks": "task_id",
+    "/milestones": "milestone_id",
+    "/programmes": "programme_id",
+    "/plans": "plan_id",
+}
+
+
+def rebuilt_lists(model: ReadModel) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "/operations": list(model.operations.values()),
+        "/cases": list(model.cases.values()),
+        "/tasks": list(model.tasks.values()),
+        "/milestones": list(model.milestones.values()),
+        "/programmes": list(model.programmes.values()),
+        "/plans": list(model.plans.values()),
+    }
+
+
+def differences(
+    live: dict[str, list[dict[str, Any]]], rebuilt: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    """Every difference, one line each: missing, extra, or a field that differs."""
+    found = []
+    for path, key in LISTS.items():
+        have = {str(item[key]): item for item in live.get(path, [])}
+        want = {str(item[key]): item for item in rebuilt.get(path, [])}
+        for item_id in sorted(want.keys() - have.keys()):
+            found.append(f"{path} {item_id}: in the history, missing from the live view")
+        for item_id in sorted(have.keys() - want.keys()):
+            found.append(f"{path} {item_id}: in the live view, not in the history")
+        for item_id in sorted(have.keys() & want.keys()):
+            for field in sorted(have[item_id].keys() | want[item_id].keys()):
+                if have[item_id].get(field) != want[item_id].get(field):
+                    found.append(
+                        f"{path} {item_id}.{field}: live {have[item_id].get(field)!r}, "
+                        f"history {want[item_id].get(field)!r}"
+                    )
+    return found
