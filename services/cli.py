@@ -594,6 +594,25 @@ def audit_as_of(
     show(tasks, ["task_id", "kind", "agency", "status", "due_at"], False, f"tasks as of {when}")
 
 
+@audit_app.command("figures")
+def audit_figures(
+    operation: Annotated[str | None, typer.Option(help="One operation")] = None,
+    place: Annotated[str | None, typer.Option(help="Every operation in a place")] = None,
+    data_dir: DataDir = None,
+    store: StoreKind = None,
+) -> None:
+    """Accountability figures from the events alone (replay gives the same): time from arrest
+    to first contact, share of tasks done within their due time, escalations, declines by
+    reason, milestones met."""
+    from services.audit.figures import figures
+    from services.audit.timeline import timeline
+
+    settings = _audit_settings(data_dir, store)
+    entries = timeline(settings, operation_id=operation, place=place)
+    scope = {"operation_id": operation, "place": place}
+    console.print_json(json.dumps({**scope, **figures(entries)}))
+
+
 @audit_app.command("rebuild")
 def audit_rebuild(
     data_dir: DataDir = None,

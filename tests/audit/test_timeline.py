@@ -100,3 +100,76 @@ def test_every_difference_between_live_and_rebuilt_views_is_named() -> None:
         "/tasks x: in the live view, not in the history",
         "/tasks a.status: live 'offered', history 'accepted'",
     ]
+
+
+async def test_accountability_figures_from_the_events_against_figures_worked_by_hand(
+    settings: Settings,
+) -> None:
+    """Two households arrested at 05:00. HH-1's child safety check is declined once ("no
+    staff"), accepted by the iwi provider, started at 05:45 and completed at 06:30 (due 07:00):
+    first contact 45 minutes after the arrest, one of six tasks done within its due time. HH-2
+    is left alone for 36 hours: its child safety check and family liaison contact (and HH-1's
+    liaison contact) escalate through all three levels; replaying gives the same figures."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.audit.figures import figures
+    from services.runtime.clock import SimulatedClock
+
+    clock = SimulatedClock(datetime(2026, 3, 1, 5, 0, tzinfo=UTC))
+    async with running_system(settings, clock=clock) as system:
+        op = await plan_and_launch(system)
+        for household in ("HH-1", "HH-2"):
+            await arrest(
+                system,
+                op,
+                f"P-{household}",
+                household,
+                [{"child_ref": f"C-{household}", "age": 5}],
+                only_carer=True,
+            )
+        tasks = await eventually(
+            lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 6
+        )
+        cases = {c["case_id"]: c["household_ref"] for c in await system.get("/cases")}
+        child = next(
+            t for t in tasks if t["kind"] == "child_safety_check" and cases[t["case_id"]] == "HH-1"
+        )
+
+        async def step(action: str, agency: str, **body: str) -> None:
+            response = await system.api.post(
+                f"/tasks/{child['task_id']}/{action}",
+                json=body or None,
+                headers={"X-Actor-Agency": agency, "X-Actor-Role": "agency_worker"},
+            )
+            assert response.status_code == 200, response.text
+
+        await step("decline", "oranga_tamariki", reason="no staff")
+        await step("accept", "iwi_provider")
+        await step("assign", "iwi_provider", worker_ref="NAV-1")
+        clock.advance(timedelta(minutes=45))
+        await step("start", "iwi_provider")
+        clock.advance(timedelta(minutes=45))
+        await step("complete", "iwi_provider", outcome="children safe")
+        clock.advance(timedelta(hours=36))
+        await eventually(
+            lambda: system.get("/operations/" + op + "/hold"),
+            lambda s: len(s["open_escalations"]) == 3,
+            what="escalations",
+        )
+        await eventually(
+            lambda: system.get(f"/tasks/{child['task_id']}"), lambda t: t["status"] == "completed"
+        )
+
+    result = figures(timeline(settings, operation_id=op))
+    assert result["households"] == 2 and result["households_contacted"] == 1
+    assert result["households_not_yet_contacted"] == 1
+    assert result["minutes_from_arrest_to_first_contact"] == {"median": 45.0, "max": 45.0}
+    assert result["tasks"] == 6 and result["tasks_completed_within_due_time"] == 1
+    assert result["share_done_within_due_time"] == round(1 / 6, 3)
+    assert result["declines_by_reason"] == {"no staff": 1}
+    assert result["escalations_by_level"] == {
+        "agency_lead": 3,
+        "leadership_group_chair": 3,
+        "worker": 3,
+    }
+    assert figures(timeline(settings, operation_id=op)) == result, "replay gives the same"
