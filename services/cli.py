@@ -613,6 +613,43 @@ def audit_figures(
     console.print_json(json.dumps({**scope, **figures(entries)}))
 
 
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="Directory for timeline.jsonl and timeline.csv")],
+    operation: Annotated[str | None, typer.Option(help="One operation")] = None,
+    place: Annotated[str | None, typer.Option(help="Every operation in a place")] = None,
+    data_dir: DataDir = None,
+    store: StoreKind = None,
+) -> None:
+    """Export the record (everything, or an operation or a place) as JSONL and CSV, with a
+    manifest of counts and the SHA-256 of each file."""
+    import hashlib
+
+    from rich.progress import Progress
+
+    from services.audit.timeline import timeline, to_csv, to_jsonl, total_notifications
+
+    settings = _audit_settings(data_dir, store)
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("replaying", total=total_notifications(settings))
+        entries = timeline(settings, operation, place, progress=lambda n: progress.advance(bar, n))
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"timeline.jsonl": to_jsonl(entries), "timeline.csv": to_csv(entries)}
+    manifest: dict[str, Any] = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "scope": {"operation_id": operation, "place": place},
+        "entries": len(entries),
+        "by_service": {s: sum(1 for e in entries if e.service == s) for s in SERVICES_AND_API[:3]},
+        "files": {},
+    }
+    for name, text in files.items():
+        data = text.encode("utf-8")
+        (out / name).write_bytes(data)
+        manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    console.print(f"exported {len(entries)} entries to {out}")
+
+
 @audit_app.command("rebuild")
 def audit_rebuild(
     data_dir: DataDir = None,

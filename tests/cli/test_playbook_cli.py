@@ -60,3 +60,41 @@ def test_an_indicator_file_with_bad_rows_imports_nothing_and_says_why(tmp_path: 
     assert result.exit_code == 1
     assert "1 problem(s); nothing imported" in result.output
     assert "period_start" in result.output and "3" in result.output
+
+
+def test_audit_export_writes_the_record_with_a_manifest_of_hashes(tmp_path: Path) -> None:
+    """From a data directory alone: JSONL and CSV of the record, and a manifest whose SHA-256
+    matches each file."""
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    from services.clear.application import ClearApplication
+    from services.runtime.meta import Actor
+
+    stores = tmp_path / "data"
+    stores.mkdir()
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(stores / "clear.sqlite"),
+    }
+    clear = ClearApplication(env=env)
+    actor = Actor("p", "police", "planner")
+    op = clear.plan_operation("Pakari", "Southland", "Mataura", "g", datetime.now(UTC), actor)
+    clear.launch_operation(op, actor)
+    clear.close()
+
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        app, ["audit", "export", "--out", str(out), "--data-dir", str(stores)]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["entries"] == 2 and manifest["by_service"]["clear"] == 2
+    for name, facts in manifest["files"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == facts["sha256"]
+    lines = (out / "timeline.jsonl").read_text().splitlines()
+    assert [json.loads(line)["event_type"] for line in lines] == [
+        "OperationPlanned",
+        "OperationLaunched",
+    ]
