@@ -492,6 +492,7 @@ def audit_timeline(
     store: Annotated[str | None, typer.Option(help="sqlite or postgres (CHB_STORE)")] = None,
     jsonl: Annotated[Path | None, typer.Option(help="Also write the timeline as JSONL")] = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write it as CSV")] = None,
+    nats_url: NatsUrl = None,
     as_json: AsJson = False,
 ) -> None:
     """Every service's history merged into one timeline: when, who (person, agency, role),
@@ -503,15 +504,13 @@ def audit_timeline(
 
     from services.audit.timeline import timeline, to_csv, to_jsonl, total_notifications
 
-    overrides: dict[str, Any] = {
-        k: v for k, v in {"data_dir": data_dir, "store": store}.items() if v is not None
-    }
-    settings = Settings(**overrides)
-    if settings.store == "sqlite" and not (settings.data_dir / "clear.sqlite").exists():
-        fail(f"no clear store in {settings.data_dir}: pass --data-dir (the one `chb up` used)", 2)
+    settings, histories = _audit_source(data_dir, store, nats_url)
     with Progress(console=err, transient=True) as progress:
-        bar = progress.add_task("replaying", total=total_notifications(settings))
-        entries = timeline(settings, operation, place, progress=lambda n: progress.advance(bar, n))
+        total = None if histories is not None else total_notifications(settings)
+        bar = progress.add_task("replaying", total=total)
+        entries = timeline(
+            settings, operation, place, lambda n: progress.advance(bar, n), histories
+        )
     if jsonl:
         jsonl.write_text(to_jsonl(entries), encoding="utf-8")
     if csv_file:
@@ -536,17 +535,37 @@ def audit_timeline(
     show(rows, columns, False, f"timeline: {len(entries)} entries")
 
 
-def _audit_settings(data_dir: Path | None, store: str | None) -> Settings:
+def _audit_source(
+    data_dir: Path | None, store: str | None, nats_url: str | None
+) -> tuple[Settings, Any]:
+    """Where the record is read from: a running system's streams (``--nats-url``), or the
+    stores directly (``--data-dir``, or PostgreSQL by settings)."""
     overrides: dict[str, Any] = {
         k: v for k, v in {"data_dir": data_dir, "store": store}.items() if v is not None
     }
     settings = Settings(**overrides)
+    if nats_url:
+        from services.audit.timeline import stream_histories
+
+        try:
+            return settings, asyncio.run(stream_histories(nats_url))
+        except (OSError, nats_errors()) as error:
+            fail(f"cannot read the streams at {nats_url}: {error!r}", 2)
     if settings.store == "sqlite" and not (settings.data_dir / "clear.sqlite").exists():
         fail(f"no clear store in {settings.data_dir}: pass --data-dir (the one `chb up` used)", 2)
-    return settings
+    return settings, None
+
+
+def nats_errors() -> type[Exception]:
+    import nats.errors
+
+    return nats.errors.Error
 
 
 DataDir = Annotated[Path | None, typer.Option(help="The stores' directory (SQLite)")]
+NatsUrl = Annotated[
+    str | None, typer.Option(help="Read a running system's streams instead of the stores")
+]
 StoreKind = Annotated[str | None, typer.Option(help="sqlite or postgres (CHB_STORE)")]
 
 
@@ -556,6 +575,7 @@ def audit_as_of(
     operation: Annotated[str | None, typer.Option(help="Show this operation")] = None,
     data_dir: DataDir = None,
     store: StoreKind = None,
+    nats_url: NatsUrl = None,
     as_json: AsJson = False,
 ) -> None:
     """What the system said at a moment: an operation, its cases, tasks and milestones, as they
@@ -570,10 +590,11 @@ def audit_as_of(
         fail(f"--at {at!r}: not an ISO 8601 time, e.g. 2026-03-01T14:05:00+13:00", 2)
     if moment.tzinfo is None:
         fail(f"--at {at!r}: give the time zone, e.g. +13:00 or Z", 2)
-    settings = _audit_settings(data_dir, store)
+    settings, histories = _audit_source(data_dir, store, nats_url)
     with Progress(console=err, transient=True) as progress:
-        bar = progress.add_task("replaying", total=total_notifications(settings))
-        model = replay(settings, until=moment, progress=lambda n: progress.advance(bar, n))
+        total = None if histories is not None else total_notifications(settings)
+        bar = progress.add_task("replaying", total=total)
+        model = replay(settings, moment, lambda n: progress.advance(bar, n), histories)
     op_id = UUID(operation) if operation else None
     the_operation = model.operations.get(op_id) if op_id else None
     tasks = model.list_tasks(op_id)
@@ -600,6 +621,7 @@ def audit_figures(
     place: Annotated[str | None, typer.Option(help="Every operation in a place")] = None,
     data_dir: DataDir = None,
     store: StoreKind = None,
+    nats_url: NatsUrl = None,
 ) -> None:
     """Accountability figures from the events alone (replay gives the same): time from arrest
     to first contact, share of tasks done within their due time, escalations, declines by
@@ -607,8 +629,8 @@ def audit_figures(
     from services.audit.figures import figures
     from services.audit.timeline import timeline
 
-    settings = _audit_settings(data_dir, store)
-    entries = timeline(settings, operation_id=operation, place=place)
+    settings, histories = _audit_source(data_dir, store, nats_url)
+    entries = timeline(settings, operation, place, histories=histories)
     scope = {"operation_id": operation, "place": place}
     console.print_json(json.dumps({**scope, **figures(entries)}))
 
@@ -620,6 +642,7 @@ def audit_export(
     place: Annotated[str | None, typer.Option(help="Every operation in a place")] = None,
     data_dir: DataDir = None,
     store: StoreKind = None,
+    nats_url: NatsUrl = None,
 ) -> None:
     """Export the record (everything, or an operation or a place) as JSONL and CSV, with a
     manifest of counts and the SHA-256 of each file."""
@@ -629,10 +652,13 @@ def audit_export(
 
     from services.audit.timeline import timeline, to_csv, to_jsonl, total_notifications
 
-    settings = _audit_settings(data_dir, store)
+    settings, histories = _audit_source(data_dir, store, nats_url)
     with Progress(console=err, transient=True) as progress:
-        bar = progress.add_task("replaying", total=total_notifications(settings))
-        entries = timeline(settings, operation, place, progress=lambda n: progress.advance(bar, n))
+        total = None if histories is not None else total_notifications(settings)
+        bar = progress.add_task("replaying", total=total)
+        entries = timeline(
+            settings, operation, place, lambda n: progress.advance(bar, n), histories
+        )
     out.mkdir(parents=True, exist_ok=True)
     files = {"timeline.jsonl": to_jsonl(entries), "timeline.csv": to_csv(entries)}
     manifest: dict[str, Any] = {
@@ -654,6 +680,7 @@ def audit_export(
 def audit_rebuild(
     data_dir: DataDir = None,
     store: StoreKind = None,
+    nats_url: NatsUrl = None,
     api: ApiUrl = "http://127.0.0.1:8080",
 ) -> None:
     """Rebuild every read model from the event history alone and compare it with the live
@@ -661,8 +688,8 @@ def audit_rebuild(
     from services.audit.compare import LISTS, differences, rebuilt_lists
     from services.audit.timeline import replay
 
-    settings = _audit_settings(data_dir, store)
-    rebuilt = rebuilt_lists(replay(settings))
+    settings, histories = _audit_source(data_dir, store, nats_url)
+    rebuilt = rebuilt_lists(replay(settings, histories=histories))
     live = {path: call("GET", f"{api}{path}") for path in LISTS}
     found = differences(live, rebuilt)
     items = sum(len(v) for v in rebuilt.values())

@@ -11,15 +11,17 @@ import csv
 import heapq
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import nats
 from eventsourcing.application import Application
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from contracts import IntegrationEvent
+from contracts import ContractError, IntegrationEvent, parse_event
 from services.api.read_model import ReadModel
 from services.build.application import BuildApplication
 from services.build.transport import translate as build_translate
@@ -29,6 +31,7 @@ from services.hold.application import HoldApplication
 from services.hold.transport import translate as hold_translate
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
+from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
 from services.runtime.translation import Translator
 
 SOURCES: dict[str, tuple[type[Application[UUID]], Translator]] = {
@@ -92,48 +95,137 @@ def open_store(service: str, settings: Settings) -> Application[UUID]:
     return cls(env=store_env(settings, service))
 
 
-def history(
-    service: str, app: Application[UUID], progress: Callable[[int], None] = lambda n: None
-) -> Iterator[Entry]:
-    """A service's whole published history, in the order it was recorded, page by page (memory
-    stays flat however long the history is)."""
-    _, translate = SOURCES[service]
-    start = 1
-    while notifications := app.recorder.select_notifications(start, PAGE):
-        for notification in notifications:
-            event = translate(app.mapper.to_domain_event(notification))
-            if event is not None:
-                yield Entry.of(service, notification.id, event)
-        progress(len(notifications))
-        start = notifications[-1].id + 1
+def merged(histories: list[Iterator[Entry]] | list[Iterable[Entry]]) -> Iterator[Entry]:
+    """Every history merged by the time each event was recorded (each is already in order)."""
+    return heapq.merge(*histories, key=lambda e: (e.recorded_at, e.service, e.notification_id))
 
 
-def published(
-    service: str, app: Application[UUID], progress: Callable[[int], None] = lambda n: None
-) -> Iterator[IntegrationEvent]:
-    """A service's published events, in the order they were recorded, page by page."""
-    _, translate = SOURCES[service]
-    start = 1
-    while notifications := app.recorder.select_notifications(start, PAGE):
-        for notification in notifications:
-            event = translate(app.mapper.to_domain_event(notification))
-            if event is not None:
-                yield event
-        progress(len(notifications))
-        start = notifications[-1].id + 1
+Histories = Mapping[str, Iterable[tuple[int, IntegrationEvent]]]
+
+
+def store_histories(
+    settings: Settings, apps: dict[str, Application[UUID]], progress: Callable[[int], None]
+) -> Histories:
+    def numbered(service: str, app: Application[UUID]) -> Iterator[tuple[int, IntegrationEvent]]:
+        _, translate = SOURCES[service]
+        start = 1
+        while notifications := app.recorder.select_notifications(start, PAGE):
+            for notification in notifications:
+                event = translate(app.mapper.to_domain_event(notification))
+                if event is not None:
+                    yield notification.id, event
+            progress(len(notifications))
+            start = notifications[-1].id + 1
+
+    return {service: numbered(service, app) for service, app in apps.items()}
+
+
+async def stream_histories(nats_url: str) -> Histories:
+    """What a running system published, read from its three streams (not its stores)."""
+
+    async def quiet(_: Exception) -> None:
+        # The caller reports a failure in one line; nats-py would print every retry.
+        return None
+
+    nc = await nats.connect(nats_url, allow_reconnect=False, connect_timeout=5, error_cb=quiet)
+    js = nc.jetstream()
+    histories: dict[str, list[tuple[int, IntegrationEvent]]] = {}
+    try:
+        for service in SOURCES:
+            events: list[tuple[int, IntegrationEvent]] = []
+            try:
+                info = await js.stream_info(stream_name(service))
+            except nats.js.errors.NotFoundError:
+                histories[service] = events
+                continue
+            remaining = info.state.messages
+            sub = await js.pull_subscribe(
+                subjects(service),
+                stream=stream_name(service),
+                config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL),
+            )
+            while remaining > 0:
+                for msg in await sub.fetch(min(remaining, 1000), timeout=10):
+                    remaining -= 1
+                    nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
+                    if nid is None or not nid.isdigit():
+                        continue  # not from a relay: not part of the record
+                    try:
+                        events.append((int(nid), parse_event(msg.data)))
+                    except ContractError:
+                        continue
+            await sub.unsubscribe()
+            histories[service] = events
+    finally:
+        await nc.close()
+    return histories
+
+
+def timeline(
+    settings: Settings,
+    operation_id: str | None = None,
+    place: str | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+    histories: Histories | None = None,
+) -> list[Entry]:
+    """The timeline of one operation, or of every operation in a place (or everything), with
+    what each entry caused filled in; from the stores, or from ``histories`` if given."""
+    apps = (
+        {service: open_store(service, settings) for service in SOURCES} if histories is None else {}
+    )
+    try:
+        source = histories if histories is not None else store_histories(settings, apps, progress)
+        entries = assemble(source, operation_id, place)
+    finally:
+        for app in apps.values():
+            app.close()
+    return entries
+
+
+def _entries(service: str, events: Iterable[tuple[int, IntegrationEvent]]) -> Iterator[Entry]:
+    for nid, event in events:
+        yield Entry.of(service, nid, event)
+
+
+def assemble(histories: Histories, operation_id: str | None, place: str | None) -> list[Entry]:
+    streams = [_entries(service, events) for service, events in histories.items()]
+    everything = list(merged(streams))
+    operations: set[str] | None = None
+    if place is not None:
+        operations = {
+            e.operation_id
+            for e in everything
+            if e.event_type == "OperationPlanned"
+            and str(e.facts["place"]).casefold() == place.casefold()
+        }
+    if operation_id is not None:
+        operations = {operation_id} if operations is None else operations & {operation_id}
+    entries = [
+        e
+        for e in everything
+        if operations is None or e.operation_id in operations or _place_wide(e, place)
+    ]
+    by_id = {e.event_id: e for e in entries}
+    for entry in entries:
+        if entry.causation_id in by_id:
+            by_id[entry.causation_id].caused.append(entry.event_id)
+    return entries
 
 
 def replay(
     settings: Settings,
     until: datetime | None = None,
     progress: Callable[[int], None] = lambda n: None,
+    histories: Histories | None = None,
 ) -> ReadModel:
-    """The read model the front door serves, rebuilt from the stores alone: as it is now, or
-    as it was at ``until`` (every event recorded up to and including that moment)."""
+    """The read model the front door serves, rebuilt from the history alone (the stores, or
+    ``histories`` if given): as it is now, or as it was at ``until`` (every event recorded up
+    to and including that moment)."""
     model = ReadModel()
-    apps = {service: open_store(service, settings) for service in SOURCES}
+    apps = _open_stores(settings) if histories is None else {}
     try:
-        streams = [published(s, app, progress) for s, app in apps.items()]
+        source = histories if histories is not None else store_histories(settings, apps, progress)
+        streams = [(event for _, event in events) for events in source.values()]
         for event in heapq.merge(*streams, key=lambda e: e.recorded_at):
             if until is not None and event.recorded_at > until:
                 break
@@ -144,44 +236,8 @@ def replay(
     return model
 
 
-def merged(histories: list[Iterator[Entry]]) -> Iterator[Entry]:
-    """Every history merged by the time each event was recorded (each is already in order)."""
-    return heapq.merge(*histories, key=lambda e: (e.recorded_at, e.service, e.notification_id))
-
-
-def timeline(
-    settings: Settings,
-    operation_id: str | None = None,
-    place: str | None = None,
-    progress: Callable[[int], None] = lambda n: None,
-) -> list[Entry]:
-    """The timeline of one operation, or of every operation in a place, with what each entry
-    caused filled in."""
-    apps = {service: open_store(service, settings) for service in SOURCES}
-    try:
-        operations: set[str] | None = None
-        if place is not None:
-            operations = {
-                e.operation_id
-                for e in history("clear", apps["clear"])
-                if e.event_type == "OperationPlanned"
-                and str(e.facts["place"]).casefold() == place.casefold()
-            }
-        if operation_id is not None:
-            operations = {operation_id} if operations is None else operations & {operation_id}
-        entries = [
-            e
-            for e in merged([history(s, app, progress) for s, app in apps.items()])
-            if operations is None or e.operation_id in operations or _place_wide(e, place)
-        ]
-    finally:
-        for app in apps.values():
-            app.close()
-    by_id = {e.event_id: e for e in entries}
-    for entry in entries:
-        if entry.causation_id in by_id:
-            by_id[entry.causation_id].caused.append(entry.event_id)
-    return entries
+def _open_stores(settings: Settings) -> dict[str, Application[UUID]]:
+    return {service: open_store(service, settings) for service in SOURCES}
 
 
 def _place_wide(entry: Entry, place: str | None) -> bool:

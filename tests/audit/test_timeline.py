@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from services.audit.timeline import timeline, to_csv, to_jsonl
+from services.audit.timeline import stream_histories, timeline, to_csv, to_jsonl
 from services.runtime.settings import Settings
 from tests.system.support import eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
@@ -31,6 +31,12 @@ async def test_an_operations_timeline_merges_all_three_services_with_causes_both
         await eventually(lambda: system.get("/milestones", operation_id=op), lambda m: len(m) == 4)
 
     entries = timeline(settings, operation_id=op)
+    from_streams = timeline(
+        settings, operation_id=op, histories=await stream_histories(settings.nats_url)
+    )
+    assert [e.event_id for e in from_streams] == [e.event_id for e in entries], (
+        "a running system's streams tell the same story as its stores"
+    )
     assert {e.operation_id for e in entries} == {op}
     assert [e.recorded_at for e in entries] == sorted(e.recorded_at for e in entries)
     assert {e.service for e in entries} == {"clear", "hold", "build"}
