@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -62,6 +63,8 @@ from contracts.commands import (
 )
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
+from services.audit.figures import figures
+from services.audit.timeline import replay, stream_histories, timeline
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.process import status_subject
@@ -571,6 +574,55 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/dead-letters")
     async def list_dead_letters() -> list[dict[str, Any]]:
         return door.read_model.dead_letters
+
+    @app.get("/audit/timeline")
+    async def audit_timeline(
+        operation_id: UUID | None = None, place: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every service's published history merged by time, per operation or place: who,
+        why, what caused each entry and what it caused (read from the streams)."""
+        histories = await stream_histories(settings.nats_url)
+        entries = await asyncio.to_thread(
+            timeline,
+            settings,
+            str(operation_id) if operation_id else None,
+            place,
+            lambda n: None,
+            histories,
+        )
+        return [asdict(e) for e in entries]
+
+    @app.get("/audit/as-of")
+    async def audit_as_of(at: datetime, operation_id: UUID | None = None) -> dict[str, Any]:
+        """The operation, its cases, tasks and milestones as they stood at ``at``."""
+        if at.tzinfo is None:
+            raise HTTPException(status_code=422, detail="at: give the time zone, e.g. +13:00")
+        histories = await stream_histories(settings.nats_url)
+        model = await asyncio.to_thread(replay, settings, at, lambda n: None, histories)
+        return {
+            "as_of": at.isoformat(),
+            "operation": model.operations.get(operation_id) if operation_id else None,
+            "cases": model.list_cases(operation_id),
+            "tasks": model.list_tasks(operation_id),
+            "milestones": model.list_milestones(operation_id),
+        }
+
+    @app.get("/audit/figures")
+    async def audit_figures(
+        operation_id: UUID | None = None, place: str | None = None
+    ) -> dict[str, Any]:
+        """Accountability figures computed from the events (replay gives the same)."""
+        histories = await stream_histories(settings.nats_url)
+        entries = await asyncio.to_thread(
+            timeline,
+            settings,
+            str(operation_id) if operation_id else None,
+            place,
+            lambda n: None,
+            histories,
+        )
+        scope = {"operation_id": str(operation_id) if operation_id else None, "place": place}
+        return {**scope, **figures(entries)}
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -179,3 +179,30 @@ async def test_accountability_figures_from_the_events_against_figures_worked_by_
         "worker": 3,
     }
     assert figures(timeline(settings, operation_id=op)) == result, "replay gives the same"
+
+
+async def test_the_audit_routes_answer_from_a_running_systems_streams(settings: Settings) -> None:
+    """GET /audit/timeline, /audit/as-of and /audit/figures give what the commands give."""
+    from datetime import UTC, datetime
+
+    async with running_system(settings) as system:
+        op = await plan_and_launch(system)
+        await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 5}])
+        await eventually(lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 3)
+        served = await eventually(
+            lambda: system.get("/audit/timeline", operation_id=op), lambda t: len(t) == 8
+        )
+        assert [e["event_type"] for e in served][:3] == [
+            "OperationPlanned",
+            "OperationLaunched",
+            "ArrestRecorded",
+        ]
+        now = await system.get("/audit/as-of", at=datetime.now(UTC).isoformat(), operation_id=op)
+        assert now["operation"]["status"] == "launched" and len(now["tasks"]) == 3
+        naive = await system.api.get("/audit/as-of", params={"at": "2026-03-01T14:05:00"})
+        assert naive.status_code == 422
+        counted = await system.get("/audit/figures", operation_id=op)
+        assert counted["households"] == 1 and counted["tasks"] == 3
+    assert [e.event_id for e in timeline(settings, operation_id=op)] == [
+        e["event_id"] for e in served
+    ]
