@@ -500,17 +500,9 @@ def audit_timeline(
 
     from dataclasses import asdict
 
-    from rich.progress import Progress
+    from services.audit.timeline import to_csv, to_jsonl
 
-    from services.audit.timeline import timeline, to_csv, to_jsonl, total_notifications
-
-    settings, histories = _audit_source(data_dir, store, nats_url)
-    with Progress(console=err, transient=True) as progress:
-        total = None if histories is not None else total_notifications(settings)
-        bar = progress.add_task("replaying", total=total)
-        entries = timeline(
-            settings, operation, place, lambda n: progress.advance(bar, n), histories
-        )
+    entries = _replayed_timeline(data_dir, store, nats_url, operation, place)
     if jsonl:
         jsonl.write_text(to_jsonl(entries), encoding="utf-8")
     if csv_file:
@@ -554,6 +546,25 @@ def _audit_source(
     if settings.store == "sqlite" and not (settings.data_dir / "clear.sqlite").exists():
         fail(f"no clear store in {settings.data_dir}: pass --data-dir (the one `chb up` used)", 2)
     return settings, None
+
+
+def _replayed_timeline(
+    data_dir: Path | None,
+    store: str | None,
+    nats_url: str | None,
+    operation: str | None,
+    place: str | None,
+) -> list[Any]:
+    """The timeline from the stores or the streams, with a progress bar while it replays."""
+    from rich.progress import Progress
+
+    from services.audit.timeline import timeline, total_notifications
+
+    settings, histories = _audit_source(data_dir, store, nats_url)
+    with Progress(console=err, transient=True) as progress:
+        total = None if histories is not None else total_notifications(settings)
+        bar = progress.add_task("replaying", total=total)
+        return timeline(settings, operation, place, lambda n: progress.advance(bar, n), histories)
 
 
 def nats_errors() -> type[Exception]:
@@ -648,17 +659,9 @@ def audit_export(
     manifest of counts and the SHA-256 of each file."""
     import hashlib
 
-    from rich.progress import Progress
+    from services.audit.timeline import to_csv, to_jsonl
 
-    from services.audit.timeline import timeline, to_csv, to_jsonl, total_notifications
-
-    settings, histories = _audit_source(data_dir, store, nats_url)
-    with Progress(console=err, transient=True) as progress:
-        total = None if histories is not None else total_notifications(settings)
-        bar = progress.add_task("replaying", total=total)
-        entries = timeline(
-            settings, operation, place, lambda n: progress.advance(bar, n), histories
-        )
+    entries = _replayed_timeline(data_dir, store, nats_url, operation, place)
     out.mkdir(parents=True, exist_ok=True)
     files = {"timeline.jsonl": to_jsonl(entries), "timeline.csv": to_csv(entries)}
     manifest: dict[str, Any] = {

@@ -64,7 +64,7 @@ from contracts.commands import (
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
 from services.audit.figures import figures
-from services.audit.timeline import replay, stream_histories, timeline
+from services.audit.timeline import Entry, replay, stream_histories, timeline
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.process import status_subject
@@ -575,21 +575,20 @@ def create_app(settings: Settings) -> FastAPI:
     async def list_dead_letters() -> list[dict[str, Any]]:
         return door.read_model.dead_letters
 
+    async def streamed_timeline(operation_id: UUID | None, place: str | None) -> list[Entry]:
+        histories = await stream_histories(settings.nats_url)
+        operation = str(operation_id) if operation_id else None
+        return await asyncio.to_thread(
+            timeline, settings, operation, place, lambda n: None, histories
+        )
+
     @app.get("/audit/timeline")
     async def audit_timeline(
         operation_id: UUID | None = None, place: str | None = None
     ) -> list[dict[str, Any]]:
         """Every service's published history merged by time, per operation or place: who,
         why, what caused each entry and what it caused (read from the streams)."""
-        histories = await stream_histories(settings.nats_url)
-        entries = await asyncio.to_thread(
-            timeline,
-            settings,
-            str(operation_id) if operation_id else None,
-            place,
-            lambda n: None,
-            histories,
-        )
+        entries = await streamed_timeline(operation_id, place)
         return [asdict(e) for e in entries]
 
     @app.get("/audit/as-of")
@@ -612,15 +611,7 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID | None = None, place: str | None = None
     ) -> dict[str, Any]:
         """Accountability figures computed from the events (replay gives the same)."""
-        histories = await stream_histories(settings.nats_url)
-        entries = await asyncio.to_thread(
-            timeline,
-            settings,
-            str(operation_id) if operation_id else None,
-            place,
-            lambda n: None,
-            histories,
-        )
+        entries = await streamed_timeline(operation_id, place)
         scope = {"operation_id": str(operation_id) if operation_id else None, "place": place}
         return {**scope, **figures(entries)}
 
