@@ -685,6 +685,7 @@ def audit_rebuild(
     store: StoreKind = None,
     nats_url: NatsUrl = None,
     api: ApiUrl = "http://127.0.0.1:8080",
+    as_json: AsJson = False,
 ) -> None:
     """Rebuild every read model from the event history alone and compare it with the live
     one: identical, or every difference listed (exit 1)."""
@@ -696,6 +697,11 @@ def audit_rebuild(
     live = {path: call("GET", f"{api}{path}") for path in LISTS}
     found = differences(live, rebuilt)
     items = sum(len(v) for v in rebuilt.values())
+    if as_json:
+        console.print_json(
+            json.dumps({"identical": not found, "items": items, "differences": found})
+        )
+        raise typer.Exit(1 if found else 0)
     if found:
         for line in found:
             err.print(line, highlight=False, markup=False)
