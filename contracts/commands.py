@@ -13,10 +13,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from contracts.clear import Child
-from contracts.envelope import Actor, Contract
+from contracts.envelope import Actor, Code, Contract, Ref
 from contracts.indicators import IndicatorRow
-
-Ref = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 
 
 class OperationDetails(Contract):
@@ -28,8 +26,8 @@ class OperationDetails(Contract):
 
 
 class ArrestDetails(Contract):
-    person_ref: str = Ref
-    household_ref: str = Ref
+    person_ref: Ref
+    household_ref: Ref
     charges: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=200
     )
@@ -43,9 +41,7 @@ class SeizureDetails(Contract):
     description: str = Field(min_length=1, max_length=500)
     quantity: float = Field(gt=0)
     unit: str = Field(min_length=1, max_length=20)
-    household_ref: str | None = Field(
-        default=None, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-    )
+    household_ref: Ref | None = None
     children: list[Child] = Field(default_factory=list, max_length=50)
 
 
@@ -95,15 +91,13 @@ class TaskActionDetails(Contract):
     """What a step in a task's life needs; which fields depends on the action."""
 
     reason: str | None = Field(default=None, max_length=1000)
-    worker_ref: str | None = Field(
-        default=None, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-    )
+    worker_ref: Ref | None = None
     outcome: str | None = Field(default=None, max_length=1000)
-    referral_agency: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    referral_agency: Code | None = None
     consent: Literal["given", "override"] | None = None
     override_role: str | None = Field(default=None, max_length=64)
     text: str | None = Field(default=None, max_length=4000)
-    to_agency: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    to_agency: Code | None = None
 
 
 class ChangeTask(Command, TaskActionDetails):
@@ -120,7 +114,7 @@ class AdoptPlaybook(Command):
 
 
 class StagedSupportDetails(Contract):
-    household_ref: str = Ref
+    household_ref: Ref
     expected_children: int = Field(ge=0, le=50)
     only_carer_expected: bool = False
     note: str | None = Field(default=None, max_length=2000)
@@ -135,8 +129,8 @@ class GetStagedSupport(Contract):
 
 
 class WitnessDetails(Contract):
-    witness_ref: str = Ref
-    household_ref: str = Ref
+    witness_ref: Ref
+    household_ref: Ref
     children: list[Child] = Field(default_factory=list, max_length=50)
 
 
@@ -147,9 +141,9 @@ class RegisterWitness(Command, WitnessDetails):
 class SignOff(Contract):
     """A leadership-group member's agreement: opaque person reference, agency, role."""
 
-    id: str = Ref
-    agency: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
-    role: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    id: Ref
+    agency: Code
+    role: Code
 
 
 class GateDetails(Contract):
@@ -163,7 +157,7 @@ class DecideGate(Command, GateDetails):
 
 class MilestoneDetails(Contract):
     label: str = Field(min_length=1, max_length=200)
-    owner_agency: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    owner_agency: Code
     due_at: AwareDatetime
 
 
@@ -182,7 +176,6 @@ class CheckInMilestone(Command, CheckInDetails):
 
 
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
-Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
 
 class ProgrammeDetails(Contract):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -12,6 +12,12 @@ class Contract(BaseModel):
     """Base for every model that crosses the wire: frozen and strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# A code for an agency, a role or a kind of task: lower case, never free text or a name.
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+# An opaque reference to a person, household, child or worker: never a name.
+Ref = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
 class Actor(Contract):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from contracts.envelope import IntegrationEvent
+from contracts.envelope import Code, IntegrationEvent
 
-# Playbooks name their own task kinds and agencies: codes, never free text or names.
-Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 TaskStatus = Literal[
     "offered", "accepted", "assigned", "in_progress", "completed", "closed", "unplaced"
 ]

@@ -17,11 +17,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from contracts.envelope import Code
 from services.hold.task import ESCALATION_LEVELS
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-CODE = r"^[a-z][a-z0-9_]*$"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -40,7 +40,6 @@ def _duration(text: str) -> str:
 
 
 Duration = Annotated[str, AfterValidator(_duration)]
-Code = Annotated[str, Field(pattern=CODE, max_length=64)]
 
 
 class _Strict(BaseModel):
