@@ -369,7 +369,7 @@ class ReadModel:
         cases = self.list_cases(operation_id)
         tasks = self.list_tasks(operation_id)
         completed = [t for t in tasks if t["status"] == "completed"]
-        on_time = [t for t in completed if t["completed_at"] <= t["due_at"]]
+        on_time = [t for t in completed if _at(t["completed_at"]) <= _at(t["due_at"])]
         return {
             "operation_id": str(operation_id),
             "households": len(cases),
@@ -408,8 +408,13 @@ class ReadModel:
 FINISHED = ("completed", "closed")
 
 
+def _at(stamp: str) -> datetime:
+    # Compare instants, not strings: ISO text only sorts by time when every offset matches.
+    return datetime.fromisoformat(stamp)
+
+
 def _overdue(task: dict[str, Any], now: datetime) -> bool:
-    return task["status"] not in FINISHED and datetime.fromisoformat(task["due_at"]) < now
+    return task["status"] not in FINISHED and _at(task["due_at"]) < now
 
 
 def _match(item: dict[str, Any], **criteria: Any) -> bool:

@@ -50,12 +50,12 @@ class DeadlineScheduler:
         self.tick_seconds = tick_seconds
         self.next_deadlines: dict[UUID, datetime] = {}
         self._open: dict[UUID, Any] = {}
-        self.position = 0  # last notification of hold's log read into the index
+        self.position = 0  # last notification of the service's log read into the index
         self.fired = 0
         self.passes = 0  # completed fire_due passes
 
     def refresh(self) -> None:
-        """Bring the index up to date with every task event recorded since the last look.
+        """Bring the index up to date with every event of ``kind`` recorded since the last look.
 
         The events are applied to copies of the open aggregates kept here (the library's own
         ``mutate``), so the index costs no store reads and uses the aggregate's own rules.

@@ -128,3 +128,28 @@ def test_a_task_every_agency_declined_is_an_open_escalation_to_the_leadership_gr
         "level": "leadership_group",
         "unplaced": True,
     }
+
+
+def test_done_within_due_time_compares_instants_not_text_across_time_zones() -> None:
+    """Due at 20:00 NZDT (07:00 UTC), completed at 07:30 UTC: late, although the text
+    "07:30" sorts before "20:00"."""
+    from datetime import timezone
+
+    model = ReadModel()
+    case = household(model, "HH-1", "Gore", children=1)
+    task_id = uuid4()
+    nzdt = timezone(timedelta(hours=13))
+    model.apply(
+        SupportTaskOpened(
+            **env(),
+            task_id=task_id,
+            case_id=case,
+            kind="child_safety_check",
+            lead_agency="oranga_tamariki",
+            due_at=datetime(2026, 3, 1, 20, 0, tzinfo=nzdt),
+            playbook="national@v1",
+            rule_id="r",
+        )
+    )
+    change(model, task_id, "completed", "completed", datetime(2026, 3, 1, 7, 30, tzinfo=UTC))
+    assert model.hold_summary(OP, AT + timedelta(days=1))["completed_within_due_time"] == 0
