@@ -48,8 +48,8 @@ from services.runtime.commands import (
 )
 from services.runtime.dead_letters import NIL
 from services.runtime.deadlines import DeadlineScheduler
-from services.runtime.meta import Actor, Meta
-from services.runtime.translation import caused_by, envelope, translate_dead_letter
+from services.runtime.meta import Meta
+from services.runtime.translation import actor_of, caused_by, envelope, translate_dead_letter
 
 log = structlog.get_logger()
 
@@ -169,7 +169,7 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
         return await record_command(app, command, on_recorded, refusals)
 
     def meta_of(cmd: BuildCommand) -> Meta:
-        actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)
+        actor = actor_of(cmd.actor)
         return Meta(occurred_at=app.clock.now(), operation_id=NIL, actor=actor, reason=cmd.reason)
 
     @handles("decide_gate")

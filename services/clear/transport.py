@@ -33,7 +33,6 @@ from contracts.commands import (
     RegisterWitness,
     StageSupport,
 )
-from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication, OperationNotFound
 from services.clear.domain import Operation, OperationRuleBroken
 from services.runtime.commands import (
@@ -42,8 +41,7 @@ from services.runtime.commands import (
     with_retry_on_conflict,
 )
 from services.runtime.group_commit import GroupCommit
-from services.runtime.meta import Actor
-from services.runtime.translation import envelope, translate_dead_letter
+from services.runtime.translation import actor_of, envelope, translate_dead_letter
 
 log = structlog.get_logger()
 
@@ -107,10 +105,6 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
     return translate_dead_letter("clear", e)
 
 
-def _actor(actor: ActorContract) -> Actor:
-    return Actor(id=actor.id, agency=actor.agency, role=actor.role)
-
-
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
     """Command handlers: each runs the application method in a thread and replies."""
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
@@ -147,7 +141,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.place,
                 cmd.target_group,
                 cmd.planned_start,
-                _actor(cmd.actor),
+                actor_of(cmd.actor),
                 cmd.reason,
             ),
             lambda op_id: CommandReply(status=201, result={"operation_id": str(op_id)}),
@@ -157,7 +151,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
     async def launch(cmd: LaunchOperation) -> CommandReply:
         return await run(
             cmd.operation_id,
-            lambda: app.launch_operation(cmd.operation_id, _actor(cmd.actor), cmd.reason),
+            lambda: app.launch_operation(cmd.operation_id, actor_of(cmd.actor), cmd.reason),
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "launched"}
             ),
@@ -174,7 +168,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 list(cmd.charges),
                 [c.model_dump() for c in cmd.children],
                 cmd.only_carer_present,
-                _actor(cmd.actor),
+                actor_of(cmd.actor),
                 cmd.reason,
                 cmd.person_age,
             ),
@@ -191,7 +185,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.description,
                 cmd.quantity,
                 cmd.unit,
-                _actor(cmd.actor),
+                actor_of(cmd.actor),
                 cmd.reason,
                 cmd.household_ref,
                 [c.model_dump() for c in cmd.children],
@@ -203,7 +197,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
     async def conclude(cmd: ConcludeOperation) -> CommandReply:
         return await run(
             cmd.operation_id,
-            lambda: app.conclude_operation(cmd.operation_id, _actor(cmd.actor), cmd.reason),
+            lambda: app.conclude_operation(cmd.operation_id, actor_of(cmd.actor), cmd.reason),
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "concluded"}
             ),
@@ -218,7 +212,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.witness_ref,
                 cmd.household_ref,
                 [c.model_dump() for c in cmd.children],
-                _actor(cmd.actor),
+                actor_of(cmd.actor),
                 cmd.reason,
             ),
             lambda witness_id: CommandReply(status=201, result={"witness_id": str(witness_id)}),
@@ -234,7 +228,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.expected_children,
                 cmd.only_carer_expected,
                 cmd.note,
-                _actor(cmd.actor),
+                actor_of(cmd.actor),
                 cmd.reason,
             ),
             lambda _: CommandReply(status=201, result={"household_ref": cmd.household_ref}),

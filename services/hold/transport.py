@@ -45,8 +45,8 @@ from services.runtime.commands import (
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
-from services.runtime.meta import Actor, Meta
-from services.runtime.translation import caused_by, envelope, translate_dead_letter
+from services.runtime.meta import Meta
+from services.runtime.translation import actor_of, caused_by, envelope, translate_dead_letter
 
 log = structlog.get_logger()
 
@@ -218,7 +218,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
 
     @handles("change_task")
     async def change_task(cmd: ChangeTaskCommand) -> CommandReply:
-        actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)
+        actor = actor_of(cmd.actor)
         try:
             task = await asyncio.to_thread(app.get_task, cmd.task_id)
         except AggregateNotFoundError:
@@ -257,7 +257,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         if cmd.place and cmd.operation_id:
             return CommandReply(status=422, error="give a place or an operation, not both")
         scope = playbook_scope(place=cmd.place, operation_id=cmd.operation_id)
-        actor = Actor(id=cmd.actor.id, agency=cmd.actor.agency, role=cmd.actor.role)
+        actor = actor_of(cmd.actor)
         meta = Meta(
             occurred_at=app.clock.now(),
             operation_id=cmd.operation_id or NIL,

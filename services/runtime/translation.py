@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from contracts import Actor as ActorContract
 from contracts import DeadLetterRecorded, IntegrationEvent
 from services.runtime.clock import Clock
 from services.runtime.dead_letters import DeadLetter
-from services.runtime.meta import SERVICE_ACTORS, Meta, derived_id
+from services.runtime.meta import SERVICE_ACTORS, Actor, Meta, derived_id
 
 Translator = Callable[[Any], IntegrationEvent | None]
+
+
+def actor_of(actor: ActorContract) -> Actor:
+    """The person behind a command, from its contract to the domain's own record."""
+    return Actor(id=actor.id, agency=actor.agency, role=actor.role)
 
 
 def caused_by(event: IntegrationEvent, service: str, clock: Clock) -> Meta:
