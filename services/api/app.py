@@ -471,6 +471,11 @@ def create_app(settings: Settings) -> FastAPI:
         )
         return reply(await door.send("build", "import_indicators", command))
 
+    @app.get("/indicator-imports")
+    async def list_imports() -> list[dict[str, Any]]:
+        """The committed imports: file, rows, when and by whom it was recorded."""
+        return door.read_model.imports
+
     @app.get("/indicators")
     async def list_indicators(
         place: str, indicator: str | None = None, series: str | None = None

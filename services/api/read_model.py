@@ -73,14 +73,12 @@ class ReadModel:
     imports: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     seen: set[UUID] = field(default_factory=set)
-    applied: int = 0
 
     def apply(self, event: IntegrationEvent) -> None:
         """Idempotent: the same event applied twice changes nothing."""
         if event.event_id in self.seen:
             return
         self.seen.add(event.event_id)
-        self.applied += 1
         handler = getattr(self, f"_on_{type(event).__name__}", None)
         if handler is not None:
             handler(event)

@@ -24,16 +24,6 @@ class TaskPlan:
     rule_id: str
 
 
-def tasks_for_arrest(
-    arrested_at: datetime,
-    children_ages: list[int],
-    only_carer_present: bool,
-    playbook: Playbook | None = None,
-) -> list[TaskPlan]:
-    facts = Facts("arrest", tuple(children_ages), only_carer_present)
-    return tasks_for(facts, arrested_at, playbook)
-
-
 def tasks_for(facts: Facts, since: datetime, playbook: Playbook | None = None) -> list[TaskPlan]:
     """The tasks the playbook asks for, due from ``since`` (the moment of the event)."""
     playbook = playbook or national_playbook()

@@ -27,7 +27,8 @@ from services.clear.application import ClearApplication
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.domain import WhanauCase
-from services.hold.rules import tasks_for_arrest
+from services.hold.playbook import Facts
+from services.hold.rules import tasks_for
 from services.hold.task import SupportTask
 from services.hold.transport import command_from
 from services.hold.transport import translate as hold_translate
@@ -221,9 +222,9 @@ def test_two_arrests_of_one_household_in_either_order_give_the_same_case(
 
     expected: dict[str, datetime] = {}
     for event in (first, second):
-        for plan in tasks_for_arrest(
-            event.occurred_at, [c.age for c in event.children], event.only_carer_present
-        ):
+        ages = tuple(c.age for c in event.children)
+        facts = Facts("arrest", ages, event.only_carer_present)
+        for plan in tasks_for(facts, event.occurred_at):
             expected[plan.kind] = min(expected.get(plan.kind, plan.due_at), plan.due_at)
 
     case_id = WhanauCase.create_id(operation_id, "household-9")

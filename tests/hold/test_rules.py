@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from services.hold.domain import WhanauCase
-from services.hold.rules import tasks_for_arrest
+from services.hold.playbook import Facts
+from services.hold.rules import tasks_for
 from services.hold.task import SupportTask
 from services.runtime.meta import SERVICE_ACTORS, Meta
 from tests.hold.test_task import new_task
@@ -21,7 +22,7 @@ ARRESTED_AT = datetime(2026, 3, 1, 5, 30, tzinfo=UTC)
 def due(children: int, only_carer_present: bool) -> dict[str, tuple[str, datetime]]:
     return {
         t.kind: (t.lead_agency, t.due_at)
-        for t in tasks_for_arrest(ARRESTED_AT, [5] * children, only_carer_present)
+        for t in tasks_for(Facts("arrest", (5,) * children, only_carer_present), ARRESTED_AT)
     }
 
 

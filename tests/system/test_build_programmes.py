@@ -128,6 +128,8 @@ async def test_indicators_count_only_once_committed_and_compare_before_and_after
             lambda: system.get("/indicators", place="ōpōtiki"), lambda r: len(r) == 7
         )
         assert readings[0]["value"] == "120"
+        (committed,) = await system.get("/indicator-imports")
+        assert (committed["file_name"], committed["rows"]) == ("loads.csv", 7)
         outcome = await system.get(
             "/places/Ōpōtiki/outcomes", indicator="wastewater_drug_load", series="meth"
         )
