@@ -98,17 +98,18 @@ class ServiceProcess:
     async def _status_handler(self) -> dict[str, Any]:
         return await self.status()
 
-    async def store_open(self) -> bool:
-        """A cheap query: the store answers (file readable, database reachable)."""
+    async def store_position(self) -> int | None:
+        """The store's last notification id (0 when empty); None when the store does not
+        answer. A cheap query that doubles as the readiness probe of the store."""
         try:
-            await asyncio.to_thread(self.app.recorder.max_notification_id)
+            return await asyncio.to_thread(self.app.recorder.max_notification_id) or 0
         except Exception as error:
             log.warning("store not answering", error=repr(error))
-            return False
-        return True
+            return None
 
     async def status(self) -> dict[str, Any]:
-        store_open = await self.store_open()
+        store_position = await self.store_position()
+        store_open = store_position is not None
         connected = bool(self.broker._connection and self.broker._connection.is_connected)
         consumers = {
             c.durable: {
@@ -135,8 +136,11 @@ class ServiceProcess:
             "provisioned": self.provisioned,
             "store": self.settings.store,
             "store_open": store_open,
+            "store_notification_id": store_position,
             "relay": {
                 "synced": self.relay.synced,
+                # The outbox's lag is the store's position minus this one.
+                "read_notification_id": self.relay.position.read_id,
                 "published_notification_id": self.relay.position.published_id,
                 "stream_sequence": self.relay.position.stream_sequence,
                 "published": self.relay.published,

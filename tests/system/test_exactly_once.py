@@ -134,9 +134,14 @@ async def caught_up(nc: nats.aio.client.Client) -> bool:
     if not (clear and hold and build):
         return False
     upstream = clear["relay"]["published_notification_id"]
-    return all(
+    consumed = all(
         c["tracking_position"] == upstream for s in (hold, build) for c in s["consumers"].values()
-    ) and bool(upstream)
+    )
+    # ... and hold's and build's own outboxes are empty: everything they recorded is published.
+    relayed = all(
+        s["relay"]["read_notification_id"] == s["store_notification_id"] for s in (hold, build)
+    )
+    return consumed and relayed and bool(upstream)
 
 
 def expected_effects(sent: Sent) -> tuple[int, int]:
