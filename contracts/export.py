@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts import commands
+from contracts.audit import HistoryCheckpoint
 from contracts.commands import (
     CommandReply,
     ConcludeOperation,
@@ -44,7 +45,8 @@ API_VERSION = "0.1.0"
 API_TITLE = "CHB: Clear, Hold, Build"
 API_DESCRIPTION = (
     "Integration events published by the clear, hold and build services on JetStream "
-    "(subjects chb.<service>.<event>), and the commands the clear service answers over NATS "
+    "(subjects chb.<service>.<event>), each service's history checkpoints "
+    "(audit.<service>.checkpoint), and the commands the clear service answers over NATS "
     "request/reply (subjects cmd.clear.<command>, each replying with a CommandReply)."
 )
 
@@ -107,6 +109,15 @@ def asyncapi_document() -> dict[str, Any]:
                 description=f"{event_type} v{version}, published by {service}.",
             )
 
+    for service in SERVICES:
+        subject = f"audit.{service}.checkpoint"
+        broker.publisher(
+            subject,
+            schema=HistoryCheckpoint,
+            title=subject,
+            description=f"The hash chain of {service}'s history, checkpointed (stream CHB_AUDIT).",
+        )
+
     for name, model, description in CLEAR_COMMANDS:
         subject = command_subject("clear", name)
         _document_command(broker, subject, model, f"Replies with a CommandReply. {description}")
@@ -135,6 +146,9 @@ def render() -> dict[str, str]:
     for cls in ALL_EVENTS:
         event_type, version = _key(cls)
         files[f"{event_type}.v{version}.json"] = _dump(cls.model_json_schema())
+    files[
+        f"audit/HistoryCheckpoint.v{HistoryCheckpoint.model_fields['schema_version'].default}.json"
+    ] = _dump(HistoryCheckpoint.model_json_schema())
     for model in command_models():
         files[f"{COMMANDS_DIRECTORY}/{model.__name__}.json"] = _dump(model.model_json_schema())
     files[ASYNCAPI_FILE] = _dump(asyncapi_document())

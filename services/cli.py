@@ -49,6 +49,7 @@ ApiUrl = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 SERVICES_AND_API = ("clear", "hold", "build", "api")
+NATS_URL_FILE = "nats.url"
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -124,6 +125,9 @@ def up(
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     nats = EmbeddedNats(data_dir / "nats").start()
+    # Where the audit tools find this run's checkpoints (removed again at stop).
+    nats_url_file = data_dir / NATS_URL_FILE
+    nats_url_file.write_text(nats.url + "\n", encoding="utf-8")
     env = {
         **os.environ,
         "CHB_NATS_URL": nats.url,
@@ -194,6 +198,7 @@ def up(
                 child.kill()
                 child.wait()
         nats.stop()
+        nats_url_file.unlink(missing_ok=True)
         console.print("stopped")
 
 
@@ -677,6 +682,79 @@ def audit_export(
         manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     console.print(f"exported {len(entries)} entries to {out}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    data_dir: DataDir = None,
+    store: StoreKind = None,
+    nats_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the checkpoints are (default: the running `chb up` of --data-dir, "
+            "else its NATS data, started read-only for the check)"
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Walk every service's store against its hash-chain checkpoints on NATS: the first event
+    altered, removed, inserted or reordered, or a checkpoint that does not follow (exit 1)."""
+    from rich.progress import Progress
+
+    from services.audit.verify import verify_stores
+    from services.runtime.embedded_nats import EmbeddedNats
+
+    settings, _ = _audit_source(data_dir, store, None)
+    embedded: EmbeddedNats | None = None
+    url_file = settings.data_dir / NATS_URL_FILE
+    if nats_url is None and url_file.exists():
+        nats_url = url_file.read_text(encoding="utf-8").strip()
+    if nats_url is None:
+        if not (settings.data_dir / "nats" / "jetstream").is_dir():
+            fail(f"no checkpoints found for {settings.data_dir}: pass --nats-url", 2)
+        embedded = EmbeddedNats(settings.data_dir / "nats").start()
+        nats_url = embedded.url
+    try:
+        with Progress(console=err, transient=True) as progress:
+            bars: dict[str, Any] = {}
+
+            def advance(service: str, n: int) -> None:
+                if service not in bars:
+                    bars[service] = progress.add_task(f"verifying {service}", total=None)
+                progress.advance(bars[service], n)
+
+            result = asyncio.run(verify_stores(settings, nats_url, advance))
+    except (OSError, nats_errors()) as error:
+        fail(f"cannot read the checkpoints at {nats_url}: {error!r}", 2)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+        raise typer.Exit(0 if result.ok else 1)
+    rows = [
+        {
+            "service": s.service,
+            "verified": s.verified,
+            "through": s.verified_through,
+            "checkpoints": s.checkpoints,
+            "last checkpoint": (s.last_checkpoint_at or "")[:23],
+            "not yet checkpointed": s.unverified_tail,
+            "result": "ok"
+            if s.ok
+            else f"{s.finding.kind} at {s.finding.notification_id}"
+            if s.finding
+            else "",
+        }
+        for s in result.services
+    ]
+    show(rows, list(rows[0]), False, "history verified against its checkpoints")
+    problems = [s for s in result.services if s.finding is not None]
+    for s in problems:
+        assert s.finding is not None
+        err.print(f"{s.service}: {s.finding.kind}: {s.finding.detail}", markup=False)
+    if problems:
+        raise typer.Exit(1)
 
 
 @audit_app.command("rebuild")

@@ -15,7 +15,7 @@ import pytest
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.settings import Settings
 from services.runtime.store import ensure_postgres_database, postgres_conninfo
-from services.runtime.topology import SERVICES, stream_name
+from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +29,9 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNa
 async def delete_streams(url: str) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
-    for service in SERVICES:
+    for stream in [*map(stream_name, SERVICES), AUDIT_STREAM]:
         with contextlib.suppress(nats.js.errors.NotFoundError):
-            await js.delete_stream(stream_name(service))
+            await js.delete_stream(stream)
     await nc.close()
 
 

@@ -7,18 +7,20 @@ model the projector builds from the integration events. The front door never ope
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import structlog
 from fastapi import FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -63,14 +65,15 @@ from contracts.commands import (
 )
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
+from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
-from services.audit.timeline import Entry, replay, stream_histories, timeline
+from services.audit.timeline import Entry, replay, stream_histories, timeline, to_csv, to_jsonl
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.process import status_subject
 from services.runtime.provisioning import ensure_stream
 from services.runtime.settings import Settings
-from services.runtime.topology import SERVICES, command_subject
+from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
 
 log = structlog.get_logger()
 
@@ -128,6 +131,22 @@ class FrontDoor:
         except (NoRespondersError, NatsTimeoutError, TimeoutError) as error:
             raise ServiceUnavailable(f"{service} service did not answer: {error!r}") from None
         return CommandReply.model_validate_json(response.body)
+
+    async def verify(self, service: str) -> dict[str, Any]:
+        try:
+            response = await self.broker.request(
+                None, verify_subject(service), timeout=self.settings.verify_timeout_seconds
+            )
+        except (NoRespondersError, NatsTimeoutError, TimeoutError) as error:
+            raise ServiceUnavailable(f"{service} did not verify its history: {error!r}") from None
+        report: dict[str, Any] = json.loads(response.body)
+        return report
+
+    async def stream_positions(self) -> dict[str, int]:
+        js = self.broker.connection.jetstream()
+        return {
+            stream_name(s): (await js.stream_info(stream_name(s))).state.last_seq for s in SERVICES
+        }
 
     async def service_status(self, service: str) -> dict[str, Any]:
         try:
@@ -619,6 +638,59 @@ def create_app(settings: Settings) -> FastAPI:
         entries = await streamed_timeline(operation_id, place)
         scope = {"operation_id": str(operation_id) if operation_id else None, "place": place}
         return {**scope, **figures(entries)}
+
+    @app.get("/audit/verify")
+    async def audit_verify() -> dict[str, Any]:
+        """Each service walks its own store against its hash-chain checkpoints on NATS; the
+        first event altered, removed, inserted or reordered is named (``ok`` false)."""
+        reports = await asyncio.gather(*(door.verify(s) for s in SERVICES))
+        return {"ok": all(r["ok"] for r in reports), "services": reports}
+
+    @app.get("/audit/rebuild")
+    async def audit_rebuild() -> dict[str, Any]:
+        """Every list this API serves, rebuilt from the streams alone and compared with the
+        live one at the same stream positions: identical, or every difference named."""
+        targets = await door.stream_positions()
+        try:
+            async with asyncio.timeout(10.0):
+                await door.projector.wait_for(targets)
+        except TimeoutError:
+            raise HTTPException(
+                status_code=503, detail="the read model is still catching up"
+            ) from None
+        # No await between these two lines: the copy is exactly the state at these positions.
+        positions = door.projector.positions
+        live = json.loads(json.dumps(rebuilt_lists(door.read_model), default=str))
+        histories = await stream_histories(settings.nats_url, until=positions)
+        model = await asyncio.to_thread(replay, settings, None, lambda n: None, histories)
+        found = differences(live, json.loads(json.dumps(rebuilt_lists(model), default=str)))
+        return {
+            "identical": not found,
+            "items": sum(len(v) for v in live.values()),
+            "stream_positions": positions,
+            "differences": found,
+        }
+
+    @app.get("/audit/export")
+    async def audit_export(
+        operation_id: UUID | None = None,
+        place: str | None = None,
+        format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+    ) -> Response:
+        """The timeline (everything, an operation or a place) as JSONL or CSV, with its
+        SHA-256 in the ``Repr-Digest`` header."""
+        entries = await streamed_timeline(operation_id, place)
+        body = (to_jsonl(entries) if format == "jsonl" else to_csv(entries)).encode("utf-8")
+        digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        return Response(
+            body,
+            media_type="application/x-ndjson" if format == "jsonl" else "text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="timeline.{format}"',
+                "Repr-Digest": f"sha-256=:{digest}:",
+                "X-Entries": str(len(entries)),
+            },
+        )
 
     @app.get("/health")
     async def health() -> dict[str, str]:

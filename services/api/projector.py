@@ -7,6 +7,8 @@ never applied.
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -27,6 +29,7 @@ class Projector:
         self._subs: list[JetStreamContext.PushSubscription] = []
         self._targets: dict[str, int] = {}
         self._positions: dict[str, int] = {}
+        self._applied = asyncio.Event()  # set after each message: wakes wait_for
 
     async def start(self, nc: Client) -> None:
         js = nc.jetstream()
@@ -50,8 +53,20 @@ class Projector:
         """Everything that was in the streams when we started has been read."""
         return all(self._positions.get(s, 0) >= t for s, t in self._targets.items())
 
+    @property
+    def positions(self) -> dict[str, int]:
+        """The last stream sequence applied, per stream: where the read model stands."""
+        return dict(self._positions)
+
+    async def wait_for(self, targets: dict[str, int]) -> None:
+        """Return once at least ``targets`` have been applied (callers bound the wait)."""
+        while any(self._positions.get(s, 0) < t for s, t in targets.items()):
+            self._applied.clear()
+            await self._applied.wait()
+
     async def _on_message(self, msg: Msg) -> None:
         self._positions[msg.metadata.stream] = msg.metadata.sequence.stream
+        self._applied.set()
         try:
             event = parse_event(msg.data)
         except ContractError as error:

@@ -23,22 +23,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts import ContractError, IntegrationEvent, parse_event
 from services.api.read_model import ReadModel
-from services.build.application import BuildApplication
-from services.build.transport import translate as build_translate
-from services.clear.application import ClearApplication
-from services.clear.transport import translate as clear_translate
-from services.hold.application import HoldApplication
-from services.hold.transport import translate as hold_translate
+from services.audit.sources import SOURCES, open_store, open_stores
 from services.runtime.settings import Settings
-from services.runtime.store import store_env
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
-from services.runtime.translation import Translator
 
-SOURCES: dict[str, tuple[type[Application[UUID]], Translator]] = {
-    "clear": (ClearApplication, clear_translate),
-    "hold": (HoldApplication, hold_translate),
-    "build": (BuildApplication, build_translate),
-}
 ENVELOPE = {
     "event_id",
     "event_type",
@@ -90,11 +78,6 @@ class Entry:
         )
 
 
-def open_store(service: str, settings: Settings) -> Application[UUID]:
-    cls, _ = SOURCES[service]
-    return cls(env=store_env(settings, service))
-
-
 def merged(histories: list[Iterator[Entry]] | list[Iterable[Entry]]) -> Iterator[Entry]:
     """Every history merged by the time each event was recorded (each is already in order)."""
     return heapq.merge(*histories, key=lambda e: (e.recorded_at, e.service, e.notification_id))
@@ -120,8 +103,9 @@ def store_histories(
     return {service: numbered(service, app) for service, app in apps.items()}
 
 
-async def stream_histories(nats_url: str) -> Histories:
-    """What a running system published, read from its three streams (not its stores)."""
+async def stream_histories(nats_url: str, until: Mapping[str, int] | None = None) -> Histories:
+    """What a running system published, read from its three streams (not its stores); up to
+    the stream sequence ``until`` gives for a stream, if it gives one."""
 
     async def quiet(_: Exception) -> None:
         # The caller reports a failure in one line; nats-py would print every retry.
@@ -138,15 +122,18 @@ async def stream_histories(nats_url: str) -> Histories:
             except nats.js.errors.NotFoundError:
                 histories[service] = events
                 continue
-            remaining = info.state.messages
+            last = min(info.state.last_seq, (until or {}).get(stream_name(service), 1 << 62))
             sub = await js.pull_subscribe(
                 subjects(service),
                 stream=stream_name(service),
                 config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL),
             )
-            while remaining > 0:
-                for msg in await sub.fetch(min(remaining, 1000), timeout=10):
-                    remaining -= 1
+            position = info.state.first_seq - 1 if info.state.messages else last
+            while position < last:
+                for msg in await sub.fetch(min(last - position, 1000), timeout=10):
+                    position = msg.metadata.sequence.stream
+                    if position > last:
+                        break
                     nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
                     if nid is None or not nid.isdigit():
                         continue  # not from a relay: not part of the record
@@ -170,9 +157,7 @@ def timeline(
 ) -> list[Entry]:
     """The timeline of one operation, or of every operation in a place (or everything), with
     what each entry caused filled in; from the stores, or from ``histories`` if given."""
-    apps = (
-        {service: open_store(service, settings) for service in SOURCES} if histories is None else {}
-    )
+    apps = open_stores(settings) if histories is None else {}
     try:
         source = histories if histories is not None else store_histories(settings, apps, progress)
         entries = assemble(source, operation_id, place)
@@ -222,7 +207,7 @@ def replay(
     ``histories`` if given): as it is now, or as it was at ``until`` (every event recorded up
     to and including that moment)."""
     model = ReadModel()
-    apps = _open_stores(settings) if histories is None else {}
+    apps = open_stores(settings) if histories is None else {}
     try:
         source = histories if histories is not None else store_histories(settings, apps, progress)
         streams = [(event for _, event in events) for events in source.values()]
@@ -234,10 +219,6 @@ def replay(
         for app in apps.values():
             app.close()
     return model
-
-
-def _open_stores(settings: Settings) -> dict[str, Application[UUID]]:
-    return {service: open_store(service, settings) for service in SOURCES}
 
 
 def _place_wide(entry: Entry, place: str | None) -> bool:

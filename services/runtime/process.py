@@ -19,14 +19,16 @@ from eventsourcing.application import Application
 from faststream.nats import NatsBroker, NatsRouter
 
 from contracts import IntegrationEvent
+from services.audit.verify import verify_service
 from services.runtime.application import ServiceApplication
+from services.runtime.checkpoints import Notary
 from services.runtime.clock import Clock
 from services.runtime.consumer import TrackedConsumer
 from services.runtime.faults import FaultInjector
 from services.runtime.provisioning import provision
 from services.runtime.relay import Relay
 from services.runtime.settings import Settings
-from services.runtime.topology import FOLLOWS
+from services.runtime.topology import FOLLOWS, verify_subject
 from services.runtime.translation import Translator
 
 log = structlog.get_logger()
@@ -62,6 +64,13 @@ class ServiceProcess:
         self.stopping = asyncio.Event()
         self.provisioned = False
         self.relay = Relay(spec.app, spec.service, spec.translate, batch=settings.relay_batch)
+        self.notary = Notary(
+            spec.app,
+            spec.service,
+            clock,
+            size=settings.checkpoint_size,
+            interval_seconds=settings.checkpoint_interval_seconds,
+        )
         self.consumers: list[TrackedConsumer] = []
         to_command = spec.to_command
         follows = spec.follows or FOLLOWS[spec.service]
@@ -93,10 +102,17 @@ class ServiceProcess:
             self.broker.include_router(spec.router(self.relay.wake))
         self.loops: list[Loop] = spec.loops(self.relay.wake) if spec.loops else []
         self.broker.subscriber(status_subject(spec.service))(self._status_handler)
+        self.broker.subscriber(verify_subject(spec.service))(self._verify_handler)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _status_handler(self) -> dict[str, Any]:
         return await self.status()
+
+    async def _verify_handler(self) -> dict[str, Any]:
+        """Walk this service's store against its checkpoints (for the API's /audit/verify)."""
+        report = await verify_service(self.service, self.app, self.broker.connection.jetstream())
+        log.info("history verified", ok=report.ok, verified=report.verified)
+        return report.as_dict()
 
     async def store_position(self) -> int | None:
         """The store's last notification id (0 when empty); None when the store does not
@@ -145,6 +161,11 @@ class ServiceProcess:
                 "stream_sequence": self.relay.position.stream_sequence,
                 "published": self.relay.published,
             },
+            "checkpoint": {
+                "synced": self.notary.synced,
+                "notification_id": self.notary.position.notification_id,
+                "count": self.notary.position.count,
+            },
             "consumers": consumers,
         }
 
@@ -155,6 +176,7 @@ class ServiceProcess:
         self.provisioned = True
         await self.broker.start()
         self._tasks.append(self._supervise("relay", lambda: self.relay.run(js, self.stopping)))
+        self._tasks.append(self._supervise("notary", lambda: self.notary.run(js, self.stopping)))
         for consumer in self.consumers:
             self._tasks.append(
                 self._supervise(consumer.durable, lambda c=consumer: c.run(js, self.stopping))  # type: ignore[misc]

@@ -22,7 +22,13 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from services.runtime.settings import Settings
-from services.runtime.topology import durable_name, stream_name, subjects
+from services.runtime.topology import (
+    AUDIT_STREAM,
+    AUDIT_SUBJECTS,
+    durable_name,
+    stream_name,
+    subjects,
+)
 
 log = structlog.get_logger()
 
@@ -58,8 +64,26 @@ def consumer_config(upstream: str, downstream: str, settings: Settings) -> Consu
     )
 
 
+def audit_stream_config(settings: Settings) -> StreamConfig:
+    """Checkpoints are evidence: kept for ever, and JetStream refuses to delete or purge them."""
+    return StreamConfig(
+        name=AUDIT_STREAM,
+        subjects=[AUDIT_SUBJECTS],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.NEW,
+        num_replicas=settings.stream_replicas,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
 async def ensure_stream(js: JetStreamContext, service: str, settings: Settings) -> None:
-    wanted = stream_config(service, settings)
+    await ensure_stream_config(js, stream_config(service, settings))
+
+
+async def ensure_stream_config(js: JetStreamContext, wanted: StreamConfig) -> None:
     try:
         info = await js.stream_info(wanted.name or "")
     except NotFoundError:
@@ -72,7 +96,15 @@ async def ensure_stream(js: JetStreamContext, service: str, settings: Settings) 
         log.warning("stream updated", stream=wanted.name, differences=differs)
 
 
-_STREAM_KEYS = ("subjects", "retention", "storage", "num_replicas", "duplicate_window")
+_STREAM_KEYS = (
+    "subjects",
+    "retention",
+    "storage",
+    "num_replicas",
+    "duplicate_window",
+    "deny_delete",
+    "deny_purge",
+)
 _CONSUMER_KEYS = ("deliver_policy", "ack_policy", "ack_wait", "max_ack_pending", "filter_subject")
 
 
@@ -110,6 +142,7 @@ async def provision(
 ) -> None:
     """Everything a service needs before it starts: its own stream and its upstream consumers."""
     await ensure_stream(js, service, settings)
+    await ensure_stream_config(js, audit_stream_config(settings))
     for upstream in follows:
         await ensure_stream(js, upstream, settings)
         await ensure_consumer(js, upstream, service, settings)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     consumer_batch: int = Field(default=64, ge=1, le=1_000)
     # How long JetStream waits for an ack before redelivering to another (or restarted) process.
     ack_wait_seconds: float = Field(default=10.0, gt=0)
+    # The notary checkpoints each history at least this often (and every checkpoint_size events).
+    checkpoint_interval_seconds: float = Field(default=1.0, gt=0)
+    checkpoint_size: int = Field(default=1000, ge=1, le=10_000)
+    # How long the API waits for a service to walk its whole history in /audit/verify.
+    verify_timeout_seconds: float = Field(default=600.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
     command_timeout_seconds: float = Field(default=5.0, gt=0)

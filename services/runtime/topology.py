@@ -31,10 +31,25 @@ def command_subject(service: str, command: str) -> str:
     return f"cmd.{service}.{command}"
 
 
+# Each service's history checkpoints (see runtime/checkpoints.py), kept apart from its stream.
+AUDIT_STREAM = "CHB_AUDIT"
+AUDIT_SUBJECTS = "audit.*.checkpoint"
+
+
+def checkpoint_subject(service: str) -> str:
+    return f"audit.{service}.checkpoint"
+
+
+def verify_subject(service: str) -> str:
+    """Request/reply: the service verifies its own store against its checkpoints."""
+    return f"verify.{service}"
+
+
 # Headers the relay sets and the tracked consumer reads.
 H_MSG_ID = "Nats-Msg-Id"
 H_EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
 H_EXPECTED_STREAM = "Nats-Expected-Stream"
+H_EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 H_NOTIFICATION_ID = "Chb-Notification-Id"
 H_PREVIOUS_ID = "Chb-Previous-Id"
 H_EVENT_ID = "Chb-Event-Id"

@@ -396,7 +396,8 @@ def test_export_writes_what_check_expects(tmp_path):
 
 def test_the_asyncapi_document_lists_every_subject():
     """The AsyncAPI document has a channel for every published subject (dead letters on each
-    service's own) and for each clear command, with the contract as payload."""
+    service's own, and each service's history checkpoints) and for each clear command, with the
+    contract as payload."""
     document = json.loads(render()["asyncapi.json"])
     addresses = {channel["address"] for channel in document["channels"].values()}
     published = {
@@ -415,8 +416,28 @@ def test_the_asyncapi_document_lists_every_subject():
             "get_operation",
         )
     }
-    assert addresses == published | commands
+    checkpoints = {f"audit.{service}.checkpoint" for service in SERVICES}
+    assert addresses == published | commands | checkpoints
     schemas = document["components"]["schemas"]
     assert {cls.__name__ for cls in ALL_EVENTS} <= set(schemas)
     assert schemas["ArrestRecorded"]["additionalProperties"] is False
     assert {"PlanOperation", "RecordArrest", "GetOperation"} <= set(schemas)
+
+
+def test_a_history_checkpoint_round_trips_and_refuses_a_bad_digest():
+    """Checkpoints are evidence: a digest that is not 64 hex digits is refused outright."""
+    from contracts.audit import HistoryCheckpoint
+
+    checkpoint = HistoryCheckpoint(
+        service="hold",
+        first_notification_id=1,
+        last_notification_id=2,
+        count=2,
+        previous_head="0" * 64,
+        head="a" * 64,
+        checkpointed_at=datetime(2026, 3, 1, tzinfo=UTC),
+        leaves=[(1, "b" * 64), (2, "c" * 64)],
+    )
+    assert HistoryCheckpoint.model_validate_json(checkpoint.model_dump_json()) == checkpoint
+    with pytest.raises(ValidationError, match="leaves"):
+        HistoryCheckpoint.model_validate({**checkpoint.model_dump(), "leaves": [(1, "xyz")]})
