@@ -44,7 +44,7 @@ def checkpoints(leaves: list[Leaf], size: int = 4) -> list[bytes]:
 def test_an_untouched_history_verifies_to_the_checkpoints_head() -> None:
     """Every event matches; the head is the last checkpoint's; later events are the tail."""
     leaves = history(12)
-    report = check("hold", leaves + [(13, "f" * 64)], checkpoints(leaves))
+    report = check("hold", [*leaves, (13, "f" * 64)], checkpoints(leaves))
     assert report.ok and report.verified == 12 and report.verified_through == 12
     assert report.head == extend(GENESIS, leaves) and report.checkpoints == 3
     assert report.unverified_tail == 1

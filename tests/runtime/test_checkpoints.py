@@ -36,7 +36,7 @@ async def test_the_chain_continues_across_a_restart_and_a_stale_notary_is_refuse
     store = open_store("hold", settings)
     try:
         js = nc.jetstream()
-        before = (await js.stream_info(AUDIT_STREAM, subjects_filter=checkpoint_subject("hold")))
+        before = await js.stream_info(AUDIT_STREAM, subjects_filter=checkpoint_subject("hold"))
         stale = Notary(store, "hold", SystemClock())
         stale.position = NotaryPosition()  # believes nothing was ever checkpointed
         with pytest.raises(APIError, match="wrong last sequence"):
