@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -572,6 +574,25 @@ def _replayed_timeline(
         return timeline(settings, operation, place, lambda n: progress.advance(bar, n), histories)
 
 
+@contextlib.contextmanager
+def _caught_up_index(settings: Settings) -> Iterator[Any]:
+    """The audit index beside the stores, first brought up to date (with a progress bar)."""
+    from rich.progress import Progress
+
+    from services.audit.index import open_index
+
+    index = open_index(settings)
+    try:
+        backlog = index.backlog(settings)
+        if backlog:
+            with Progress(console=err, transient=True) as progress:
+                bar = progress.add_task("indexing the history", total=backlog)
+                index.catch_up(settings, lambda n: progress.advance(bar, n))
+        yield index
+    finally:
+        index.close()
+
+
 def nats_errors() -> type[Exception]:
     import nats.errors
 
@@ -596,9 +617,8 @@ def audit_as_of(
 ) -> None:
     """What the system said at a moment: an operation, its cases, tasks and milestones, as they
     were then, rebuilt from the history up to that moment."""
-    from rich.progress import Progress
 
-    from services.audit.timeline import replay, total_notifications
+    from services.audit.timeline import replay
 
     try:
         moment = datetime.fromisoformat(at)
@@ -607,10 +627,12 @@ def audit_as_of(
     if moment.tzinfo is None:
         fail(f"--at {at!r}: give the time zone, e.g. +13:00 or Z", 2)
     settings, histories = _audit_source(data_dir, store, nats_url)
-    with Progress(console=err, transient=True) as progress:
-        total = None if histories is not None else total_notifications(settings)
-        bar = progress.add_task("replaying", total=total)
-        model = replay(settings, moment, lambda n: progress.advance(bar, n), histories)
+    if histories is not None:
+        model = replay(settings, moment, histories=histories)
+    else:
+        # From the stores: through the audit index, so one operation costs its own events only.
+        with _caught_up_index(settings) as index:
+            model = index.replay(operation, moment)
     op_id = UUID(operation) if operation else None
     the_operation = model.operations.get(op_id) if op_id else None
     tasks = model.list_tasks(op_id)
@@ -767,11 +789,19 @@ def audit_rebuild(
 ) -> None:
     """Rebuild every read model from the event history alone and compare it with the live
     one: identical, or every difference listed (exit 1)."""
+    from rich.progress import Progress
+
     from services.audit.compare import LISTS, differences, rebuilt_lists
     from services.audit.timeline import replay
 
     settings, histories = _audit_source(data_dir, store, nats_url)
-    rebuilt = rebuilt_lists(replay(settings, histories=histories))
+    if histories is not None:
+        model = replay(settings, histories=histories)
+    else:
+        with _caught_up_index(settings) as index, Progress(console=err, transient=True) as bar:
+            task = bar.add_task("replaying", total=index.count())
+            model = index.replay(progress=lambda n: bar.advance(task, n))
+    rebuilt = rebuilt_lists(model)
     live = {path: call("GET", f"{api}{path}") for path in LISTS}
     found = differences(live, rebuilt)
     items = sum(len(v) for v in rebuilt.values())

@@ -1,0 +1,199 @@
+"""The audit index: every published event once, keyed for the questions auditors ask.
+
+A derived, rebuildable SQLite file (never a source of truth): one row per integration event
+with its service, notification id, recorded time (UTC, fixed width so text order is time
+order), operation, place, cause and the event's JSON. It is brought up to date incrementally
+from the stores (only notifications past the last indexed one are read), so:
+
+- the state of one operation at a moment is a query over that operation's rows only, however
+  long the whole history is;
+- a replay of everything is a single ordered scan, events parsed one by one (memory holds the
+  read model being built, not the history).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+from contracts import IntegrationEvent
+from contracts.registry import REGISTRY
+from services.api.read_model import ReadModel
+from services.audit.sources import SOURCES, open_store
+from services.runtime.settings import Settings
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    service TEXT NOT NULL,
+    notification_id INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    causation_id TEXT,
+    place TEXT,
+    event_type TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (service, notification_id)
+);
+CREATE INDEX IF NOT EXISTS events_by_operation ON events (operation_id, recorded_at);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (recorded_at, service, notification_id);
+CREATE INDEX IF NOT EXISTS events_by_cause ON events (causation_id);
+CREATE TABLE IF NOT EXISTS positions (
+    service TEXT PRIMARY KEY,
+    notification_id INTEGER NOT NULL
+);
+"""
+PAGE = 2000
+COLUMNS = "service, notification_id, recorded_at, event_type, schema_version, body"
+
+
+def utc_text(moment: datetime) -> str:
+    """Fixed-width UTC text: compares as text exactly as the instants compare."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def default_path(settings: Settings) -> Path:
+    """Beside the SQLite stores; for PostgreSQL, named after the database and schemas."""
+    if settings.store == "postgres":
+        name = f"{settings.postgres_host}-{settings.postgres_port}-{settings.postgres_dbname}"
+        return settings.data_dir / f"audit-index-{name}-{settings.postgres_schema_prefix}.sqlite"
+    return settings.data_dir / "audit-index.sqlite"
+
+
+class AuditIndex:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        # A cache that can always be rebuilt: no need to fsync every page of it.
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def clear(self) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM events")
+            self.db.execute("DELETE FROM positions")
+
+    def position(self, service: str) -> int:
+        row = self.db.execute(
+            "SELECT notification_id FROM positions WHERE service = ?", (service,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def add(self, service: str, events: Iterable[tuple[int, IntegrationEvent]], upto: int) -> int:
+        """Index events of one service (in notification order) and move its position to
+        ``upto``, in one transaction. Events already indexed are left as they are."""
+        rows = [_row(service, nid, event) for nid, event in events]
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            self.db.execute(
+                "INSERT INTO positions VALUES (?, ?) ON CONFLICT (service) DO UPDATE "
+                "SET notification_id = MAX(notification_id, excluded.notification_id)",
+                (service, upto),
+            )
+        return len(rows)
+
+    def catch_up(self, settings: Settings, progress: Callable[[int], None] = lambda n: None) -> int:
+        """Index every notification recorded since the last run; returns how many were read."""
+        read = 0
+        for service, (_, translate) in SOURCES.items():
+            app = open_store(service, settings)
+            try:
+                if self.position(service) > (app.recorder.max_notification_id() or 0):
+                    # The store was replaced by a shorter one: this index describes another.
+                    self.clear()
+                start = self.position(service) + 1
+                while notifications := app.recorder.select_notifications(start, PAGE):
+                    events = []
+                    for notification in notifications:
+                        event = translate(app.mapper.to_domain_event(notification))
+                        if event is not None:
+                            events.append((notification.id, event))
+                    self.add(service, events, notifications[-1].id)
+                    read += len(notifications)
+                    progress(len(notifications))
+                    start = notifications[-1].id + 1
+            finally:
+                app.close()
+        return read
+
+    def backlog(self, settings: Settings) -> int:
+        """How many notifications the stores hold past what is indexed."""
+        total = 0
+        for service in SOURCES:
+            app = open_store(service, settings)
+            try:
+                total += max(0, (app.recorder.max_notification_id() or 0) - self.position(service))
+            finally:
+                app.close()
+        return total
+
+    def events(
+        self,
+        operation_id: UUID | str | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[IntegrationEvent]:
+        """Events in recorded order (one operation's, or all), up to ``until`` if given;
+        read and parsed one at a time."""
+        clauses, params = [], []
+        if operation_id is not None:
+            clauses.append("operation_id = ?")
+            params.append(str(operation_id))
+        if until is not None:
+            clauses.append("recorded_at <= ?")
+            params.append(utc_text(until))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "ORDER BY recorded_at, service, notification_id"
+        cursor = self.db.execute(
+            f"SELECT event_type, schema_version, body FROM events {where} {order}", params
+        )
+        while rows := cursor.fetchmany(PAGE):
+            for event_type, version, body in rows:
+                yield REGISTRY[(event_type, version)].model_validate_json(body)
+
+    def replay(
+        self,
+        operation_id: UUID | str | None = None,
+        until: datetime | None = None,
+        progress: Callable[[int], None] = lambda n: None,
+    ) -> ReadModel:
+        """The read model as it stood at ``until`` (or now), for one operation or everything."""
+        model = ReadModel()
+        for n, event in enumerate(self.events(operation_id, until), 1):
+            model.apply(event)
+            if n % PAGE == 0:
+                progress(PAGE)
+        return model
+
+
+def _row(service: str, nid: int, event: IntegrationEvent) -> tuple[object, ...]:
+    place = getattr(event, "place", None)
+    return (
+        service,
+        nid,
+        utc_text(event.recorded_at),
+        str(event.operation_id),
+        str(event.event_id),
+        str(event.causation_id) if event.causation_id else None,
+        place.casefold() if isinstance(place, str) else None,
+        event.event_type,
+        event.schema_version,
+        event.model_dump_json(),
+    )
+
+
+def open_index(settings: Settings, path: Path | None = None) -> AuditIndex:
+    return AuditIndex(path or default_path(settings))
