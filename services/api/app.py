@@ -67,6 +67,7 @@ from services.api.projector import Projector
 from services.api.read_model import ReadModel
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
+from services.audit.index import AuditIndex
 from services.audit.timeline import Entry, replay, stream_histories, timeline, to_csv, to_jsonl
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
@@ -89,6 +90,9 @@ class PlaybookAdoptionBody(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
+API_INDEX_FILE = "api-audit-index.sqlite"
+
+
 class ServiceUnavailable(Exception):
     pass
 
@@ -105,8 +109,11 @@ class FrontDoor:
             max_reconnect_attempts=-1,
         )
         self.read_model = ReadModel()
+        self.index_path = settings.data_dir / API_INDEX_FILE
+        self.index: AuditIndex | None = None
         self.projector = Projector(self.read_model)
         self.started = False
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.broker.connect()
@@ -114,12 +121,34 @@ class FrontDoor:
         # The services may not have started yet; declaring the streams here too is idempotent.
         for service in SERVICES:
             await ensure_stream(js, service, self.settings)
+        self.index = AuditIndex(self.index_path)
+        self.projector = Projector(self.read_model, self.index)
         await self.projector.start(self.broker.connection)
+        self._flusher = asyncio.create_task(self._flush_index())
         self.started = True
 
+    async def _flush_index(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            self.projector.flush()
+
     async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
         await self.projector.stop()
         await self.broker.stop()
+        self.projector.flush()
+        if self.index is not None:
+            self.index.close()
+
+    def as_of(self, operation_id: UUID | None, at: datetime) -> ReadModel:
+        """From the audit index (flushed first): one operation costs its own events only.
+        Runs in a worker thread on its own connection (the index is in WAL mode)."""
+        index = AuditIndex(self.index_path)
+        try:
+            return index.replay(operation_id, at)
+        finally:
+            index.close()
 
     async def send(self, service: str, name: str, command: BaseModel) -> CommandReply:
         try:
@@ -620,8 +649,8 @@ def create_app(settings: Settings) -> FastAPI:
         """The operation, its cases, tasks and milestones as they stood at ``at``."""
         if at.tzinfo is None:
             raise HTTPException(status_code=422, detail="at: give the time zone, e.g. +13:00")
-        histories = await stream_histories(settings.nats_url)
-        model = await asyncio.to_thread(replay, settings, at, lambda n: None, histories)
+        door.projector.flush()
+        model = await asyncio.to_thread(door.as_of, operation_id, at)
         return {
             "as_of": at.isoformat(),
             "operation": model.operations.get(operation_id) if operation_id else None,

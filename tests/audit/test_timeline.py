@@ -182,7 +182,8 @@ async def test_accountability_figures_from_the_events_against_figures_worked_by_
 
 
 async def test_the_audit_routes_answer_from_a_running_systems_streams(settings: Settings) -> None:
-    """GET /audit/timeline, /audit/as-of and /audit/figures give what the commands give."""
+    """GET /audit/timeline, /audit/as-of and /audit/figures give what the commands give; as of
+    the arrest's recorded time the operation shows it and no task yet, as of the launch none."""
     from datetime import UTC, datetime
 
     async with running_system(settings) as system:
@@ -199,6 +200,13 @@ async def test_the_audit_routes_answer_from_a_running_systems_streams(settings: 
         ]
         now = await system.get("/audit/as-of", at=datetime.now(UTC).isoformat(), operation_id=op)
         assert now["operation"]["status"] == "launched" and len(now["tasks"]) == 3
+        arrested = next(e for e in served if e["event_type"] == "ArrestRecorded")["recorded_at"]
+        before = await system.get("/audit/as-of", at=arrested, operation_id=op)
+        assert before["operation"]["arrests"] == 1 and before["tasks"] == []
+        launched = served[1]["recorded_at"]
+        assert (await system.get("/audit/as-of", at=launched, operation_id=op))["operation"][
+            "arrests"
+        ] == 0
         naive = await system.api.get("/audit/as-of", params={"at": "2026-03-01T14:05:00"})
         assert naive.status_code == 422
         counted = await system.get("/audit/figures", operation_id=op)
