@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -562,16 +562,20 @@ def _replayed_timeline(
     operation: str | None,
     place: str | None,
 ) -> list[Any]:
-    """The timeline from the stores or the streams, with a progress bar while it replays."""
-    from rich.progress import Progress
-
-    from services.audit.timeline import timeline, total_notifications
-
+    """The timeline from the streams, or from the stores through the audit index."""
     settings, histories = _audit_source(data_dir, store, nats_url)
-    with Progress(console=err, transient=True) as progress:
-        total = None if histories is not None else total_notifications(settings)
-        bar = progress.add_task("replaying", total=total)
-        return timeline(settings, operation, place, lambda n: progress.advance(bar, n), histories)
+    return _entries(settings, histories, operation, place)
+
+
+def _entries(
+    settings: Settings, histories: Any, operation: str | None, place: str | None
+) -> list[Any]:
+    from services.audit.timeline import timeline
+
+    if histories is not None:
+        return timeline(settings, operation, place, histories=histories)
+    with _caught_up_index(settings) as index:
+        return list(index.entries(operation, place))
 
 
 @contextlib.contextmanager
@@ -665,10 +669,9 @@ def audit_figures(
     to first contact, share of tasks done within their due time, escalations, declines by
     reason, milestones met."""
     from services.audit.figures import figures
-    from services.audit.timeline import timeline
 
     settings, histories = _audit_source(data_dir, store, nats_url)
-    entries = timeline(settings, operation, place, histories=histories)
+    entries = _entries(settings, histories, operation, place)
     scope = {"operation_id": operation, "place": place}
     console.print_json(json.dumps({**scope, **figures(entries)}))
 
@@ -683,27 +686,55 @@ def audit_export(
     nats_url: NatsUrl = None,
 ) -> None:
     """Export the record (everything, or an operation or a place) as JSONL and CSV, with a
-    manifest of counts and the SHA-256 of each file."""
+    manifest of counts and the SHA-256 of each file. From the stores it is streamed through
+    the audit index: memory stays flat however long the history."""
     import hashlib
 
-    from services.audit.timeline import to_csv, to_jsonl
+    from services.audit.timeline import csv_lines, jsonl_line
 
-    entries = _replayed_timeline(data_dir, store, nats_url, operation, place)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"timeline.jsonl": to_jsonl(entries), "timeline.csv": to_csv(entries)}
+    settings, histories = _audit_source(data_dir, store, nats_url)
+    files = {name: (out / name).open("w", encoding="utf-8") for name in TIMELINE_FILES}
+    digests = {name: hashlib.sha256() for name in TIMELINE_FILES}
+    by_service: dict[str, int] = dict.fromkeys(SERVICES_AND_API[:3], 0)
+
+    def write(name: str, text: str) -> None:
+        files[name].write(text)
+        digests[name].update(text.encode("utf-8"))
+
+    def counted(entries: Iterable[Any]) -> Iterator[Any]:
+        for entry in entries:
+            by_service[entry.service] += 1
+            write("timeline.jsonl", jsonl_line(entry))
+            yield entry
+
+    try:
+        with contextlib.ExitStack() as stack:
+            if histories is not None:
+                entries: Iterable[Any] = _entries(settings, histories, operation, place)
+            else:
+                index = stack.enter_context(_caught_up_index(settings))
+                entries = index.entries(operation, place)
+            for line in csv_lines(counted(entries)):
+                write("timeline.csv", line)
+    finally:
+        for handle in files.values():
+            handle.close()
     manifest: dict[str, Any] = {
         "exported_at": datetime.now(UTC).isoformat(),
         "scope": {"operation_id": operation, "place": place},
-        "entries": len(entries),
-        "by_service": {s: sum(1 for e in entries if e.service == s) for s in SERVICES_AND_API[:3]},
-        "files": {},
+        "entries": sum(by_service.values()),
+        "by_service": by_service,
+        "files": {
+            name: {"bytes": (out / name).stat().st_size, "sha256": digests[name].hexdigest()}
+            for name in TIMELINE_FILES
+        },
     }
-    for name, text in files.items():
-        data = text.encode("utf-8")
-        (out / name).write_bytes(data)
-        manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    console.print(f"exported {len(entries)} entries to {out}")
+    console.print(f"exported {manifest['entries']} entries to {out}")
+
+
+TIMELINE_FILES = ("timeline.jsonl", "timeline.csv")
 
 
 @audit_app.command("verify")

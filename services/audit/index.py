@@ -23,6 +23,7 @@ from contracts import IntegrationEvent
 from contracts.registry import REGISTRY
 from services.api.read_model import ReadModel
 from services.audit.sources import SOURCES, open_store
+from services.audit.timeline import Entry
 from services.runtime.settings import Settings
 
 SCHEMA = """
@@ -163,6 +164,54 @@ class AuditIndex:
         while rows := cursor.fetchmany(PAGE):
             for event_type, version, body in rows:
                 yield REGISTRY[(event_type, version)].model_validate_json(body)
+
+    def entries(self, operation_id: str | None = None, place: str | None = None) -> Iterator[Entry]:
+        """Timeline entries (one operation's, a place's, or all) in recorded order, each with
+        what it caused within the same scope; streamed, so an export of everything holds one
+        page at a time. The scope is the one ``timeline.assemble`` gives."""
+        operations: set[str] | None = None
+        if place is not None:
+            operations = {
+                row[0]
+                for row in self.db.execute(
+                    "SELECT operation_id FROM events WHERE event_type = 'OperationPlanned' "
+                    "AND place = ?",
+                    (place.casefold(),),
+                )
+            }
+        if operation_id is not None:
+            op = str(operation_id)
+            operations = {op} if operations is None else operations & {op}
+        where, params = "", list[object]()
+        if operations is not None:
+            where = f"WHERE operation_id IN ({', '.join('?' * len(operations))})"
+            params = [*operations]
+            if place is not None:
+                where += " OR place = ?"
+                params.append(place.casefold())
+        cursor = self.db.execute(
+            "SELECT service, notification_id, event_type, schema_version, body, event_id "
+            f"FROM events {where} ORDER BY recorded_at, service, notification_id",
+            params,
+        )
+        causes = self.db.cursor()
+        while rows := cursor.fetchmany(PAGE):
+            for service, nid, event_type, version, body, event_id in rows:
+                event = REGISTRY[(event_type, version)].model_validate_json(body)
+                entry = Entry.of(service, nid, event)
+                children = causes.execute(
+                    "SELECT event_id, operation_id, place FROM events WHERE causation_id = ? "
+                    "ORDER BY recorded_at, service, notification_id",
+                    (event_id,),
+                )
+                entry.caused = [
+                    child
+                    for child, child_operation, child_place in children
+                    if operations is None
+                    or child_operation in operations
+                    or (place is not None and child_place == place.casefold())
+                ]
+                yield entry
 
     def replay(
         self,

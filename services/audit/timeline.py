@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts import ContractError, IntegrationEvent, parse_event
 from services.api.read_model import ReadModel
-from services.audit.sources import SOURCES, open_store, open_stores
+from services.audit.sources import SOURCES, open_stores
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
 
@@ -226,17 +226,12 @@ def _place_wide(entry: Entry, place: str | None) -> bool:
     return place is not None and str(entry.facts.get("place", "")).casefold() == place.casefold()
 
 
-def total_notifications(settings: Settings) -> int:
-    total = 0
-    for service in SOURCES:
-        app = open_store(service, settings)
-        total += app.recorder.max_notification_id() or 0
-        app.close()
-    return total
+def jsonl_line(entry: Entry) -> str:
+    return json.dumps(asdict(entry), ensure_ascii=False) + "\n"
 
 
-def to_jsonl(entries: list[Entry]) -> str:
-    return "".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in entries)
+def to_jsonl(entries: Iterable[Entry]) -> str:
+    return "".join(map(jsonl_line, entries))
 
 
 CSV_COLUMNS = (
@@ -256,7 +251,8 @@ CSV_COLUMNS = (
 )
 
 
-def to_csv(entries: list[Entry]) -> str:
+def csv_lines(entries: Iterable[Entry]) -> Iterator[str]:
+    """The CSV export line by line, header first (so it can be written as it is read)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -265,4 +261,12 @@ def to_csv(entries: list[Entry]) -> str:
         row["caused"] = " ".join(e.caused)
         row["facts"] = json.dumps(e.facts, ensure_ascii=False, sort_keys=True)
         writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
-    return buffer.getvalue()
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def to_csv(entries: Iterable[Entry]) -> str:
+    return "".join(csv_lines(entries))

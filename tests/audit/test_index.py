@@ -131,3 +131,30 @@ def test_the_command_answers_as_of_a_moment_from_a_data_directory(tmp_path: Path
         app, ["audit", "as-of", "--at", "2026-03-01T14:05:00Z", "--data-dir", str(tmp_path / "x")]
     )
     assert gone.exit_code == 2 and "no clear store" in gone.output
+
+
+def test_the_indexed_timeline_is_the_timeline(tmp_path: Path) -> None:
+    """Streamed from the index, the timeline of everything, of one operation and of a place
+    (its operations and its place-wide entries) is entry for entry the one assembled from the
+    stores, with the same causes and effects."""
+    from dataclasses import asdict
+
+    from services.audit.timeline import timeline
+
+    settings = Settings(store="sqlite", data_dir=tmp_path / "stores")
+    maker = HistoryMaker(settings)
+    for _ in range(4):
+        maker.operation(arrests=3)
+    op = maker.operations[1][0]
+    maker.close()
+    index = open_index(settings)
+    index.catch_up(settings)
+    place = index.replay().operations[op]["place"]
+    try:
+        for scope in ({}, {"operation_id": str(op)}, {"place": place.upper()}):
+            indexed = [asdict(e) for e in index.entries(**scope)]
+            assembled = [asdict(e) for e in timeline(settings, **scope)]
+            assert indexed == assembled, scope
+            assert indexed and any(e["caused"] for e in indexed)
+    finally:
+        index.close()
