@@ -24,7 +24,11 @@ def leaf(notification: Notification) -> str:
     digest = hashlib.sha256(originator_bytes)
     digest.update(struct.pack(">QI", notification.originator_version, len(topic)))
     digest.update(topic)
-    digest.update(notification.state)
+    state = notification.state
+    # Someone editing the table by hand can leave text where bytes were: still hash it.
+    digest.update(
+        state if isinstance(state, bytes | bytearray | memoryview) else str(state).encode()
+    )
     return digest.hexdigest()
 
 

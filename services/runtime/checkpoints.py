@@ -22,6 +22,7 @@ from nats.js.errors import NotFoundError
 from contracts.audit import HistoryCheckpoint
 from services.runtime.chain import GENESIS, extend, leaf
 from services.runtime.clock import Clock
+from services.runtime.follower import LogFollower
 from services.runtime.topology import (
     AUDIT_STREAM,
     H_EXPECTED_LAST_SUBJECT_SEQ,
@@ -40,7 +41,10 @@ class NotaryPosition:
     subject_sequence: int = 0  # the last checkpoint's sequence on the audit stream (0: none)
 
 
-class Notary:
+class Notary(LogFollower):
+    what = "checkpoint"
+    max_backoff_seconds = 5.0
+
     def __init__(
         self,
         app: Application,  # type: ignore[type-arg]
@@ -78,25 +82,12 @@ class Notary:
         )
         return self.position
 
-    async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
-        backoff = 0.1
-        while not stopping.is_set():
-            try:
-                if not self.synced:
-                    await self.resync(js)
-                covered = await self.checkpoint(js)
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # any doubt: re-read the position from the stream
-                self.synced = False
-                log.warning("checkpoint failed; will resync", error=repr(error))
-                covered = 0
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            if covered < self.size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), self.interval_seconds)
+    async def step(self, js: JetStreamContext) -> bool:
+        return await self.checkpoint(js) >= self.size
+
+    async def idle(self, stopping: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), self.interval_seconds)
 
     async def checkpoint(self, js: JetStreamContext) -> int:
         """Checkpoint what was recorded since the last checkpoint; returns how many."""

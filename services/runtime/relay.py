@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from contracts import IntegrationEvent, subject_for
+from services.runtime.follower import LogFollower
 from services.runtime.topology import (
     H_EVENT_ID,
     H_EXPECTED_LAST_SEQ,
@@ -44,7 +45,9 @@ class RelayPosition:
     stream_sequence: int = 0  # last sequence in the stream
 
 
-class Relay:
+class Relay(LogFollower):
+    what = "relay publish"
+
     def __init__(
         self,
         app: Application,  # type: ignore[type-arg]
@@ -104,25 +107,16 @@ class Relay:
     async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        backoff = 0.05
-        while not stopping.is_set():
-            try:
-                if not self.synced:
-                    await self.resync(js)
-                sent = await self.publish_pending(js)
-                backoff = 0.05
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # any doubt: re-read the position from the stream
-                self.synced = False
-                log.warning("relay publish failed; will resync", error=repr(error))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            if sent == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_poll_seconds)
+        await super().run(js, stopping)
+
+    async def step(self, js: JetStreamContext) -> bool:
+        return await self.publish_pending(js) > 0
+
+    async def idle(self, stopping: asyncio.Event) -> None:
+        assert self._wake is not None
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.idle_poll_seconds)
 
     async def publish_pending(self, js: JetStreamContext) -> int:
         """Publish the next batch of notifications; returns how many were read."""
