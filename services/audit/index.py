@@ -220,7 +220,7 @@ class AuditIndex:
         progress: Callable[[int], None] = lambda n: None,
     ) -> ReadModel:
         """The read model as it stood at ``until`` (or now), for one operation or everything."""
-        model = ReadModel()
+        model = ReadModel(dedupe=False)  # one row per (service, notification): no repeats
         for n, event in enumerate(self.events(operation_id, until), 1):
             model.apply(event)
             if n % PAGE == 0:
