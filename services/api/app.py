@@ -68,7 +68,7 @@ from services.api.read_model import ReadModel
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.index import AuditIndex
-from services.audit.timeline import Entry, replay, stream_histories, timeline, to_csv, to_jsonl
+from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.process import status_subject
@@ -140,6 +140,14 @@ class FrontDoor:
         self.projector.flush()
         if self.index is not None:
             self.index.close()
+
+    def timeline(self, operation_id: str | None, place: str | None) -> list[Entry]:
+        """From the audit index, on its own connection (run in a worker thread)."""
+        index = AuditIndex(self.index_path)
+        try:
+            return list(index.entries(operation_id, place))
+        finally:
+            index.close()
 
     def as_of(self, operation_id: UUID | None, at: datetime) -> ReadModel:
         """From the audit index (flushed first): one operation costs its own events only.
@@ -628,20 +636,18 @@ def create_app(settings: Settings) -> FastAPI:
     async def list_dead_letters() -> list[dict[str, Any]]:
         return door.read_model.dead_letters
 
-    async def streamed_timeline(operation_id: UUID | None, place: str | None) -> list[Entry]:
-        histories = await stream_histories(settings.nats_url)
+    async def indexed_timeline(operation_id: UUID | None, place: str | None) -> list[Entry]:
+        door.projector.flush()
         operation = str(operation_id) if operation_id else None
-        return await asyncio.to_thread(
-            timeline, settings, operation, place, lambda n: None, histories
-        )
+        return await asyncio.to_thread(door.timeline, operation, place)
 
     @app.get("/audit/timeline")
     async def audit_timeline(
         operation_id: UUID | None = None, place: str | None = None
     ) -> list[dict[str, Any]]:
         """Every service's published history merged by time, per operation or place: who,
-        why, what caused each entry and what it caused (read from the streams)."""
-        entries = await streamed_timeline(operation_id, place)
+        why, what caused each entry and what it caused (from the API's index of the streams)."""
+        entries = await indexed_timeline(operation_id, place)
         return [asdict(e) for e in entries]
 
     @app.get("/audit/as-of")
@@ -664,7 +670,7 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID | None = None, place: str | None = None
     ) -> dict[str, Any]:
         """Accountability figures computed from the events (replay gives the same)."""
-        entries = await streamed_timeline(operation_id, place)
+        entries = await indexed_timeline(operation_id, place)
         scope = {"operation_id": str(operation_id) if operation_id else None, "place": place}
         return {**scope, **figures(entries)}
 
@@ -708,7 +714,7 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> Response:
         """The timeline (everything, an operation or a place) as JSONL or CSV, with its
         SHA-256 in the ``Repr-Digest`` header."""
-        entries = await streamed_timeline(operation_id, place)
+        entries = await indexed_timeline(operation_id, place)
         body = (to_jsonl(entries) if format == "jsonl" else to_csv(entries)).encode("utf-8")
         digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
         return Response(
