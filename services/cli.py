@@ -614,14 +614,15 @@ StoreKind = Annotated[str | None, typer.Option(help="sqlite or postgres (CHB_STO
 def audit_as_of(
     at: Annotated[str, typer.Option(help="The moment, ISO 8601 with a zone")],
     operation: Annotated[str | None, typer.Option(help="Show this operation")] = None,
+    place: Annotated[str | None, typer.Option(help="Show this place's resilience plan")] = None,
     data_dir: DataDir = None,
     store: StoreKind = None,
     nats_url: NatsUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """What the system said at a moment: an operation, its cases, tasks and milestones, as they
-    were then, rebuilt from the history up to that moment."""
-
+    """What the system said at a moment: an operation, its cases, task board and milestones,
+    and a place's plan, as they were then, rebuilt from the history up to that moment."""
+    from services.audit.point_in_time import state_at, state_of
     from services.audit.timeline import replay
 
     try:
@@ -630,31 +631,28 @@ def audit_as_of(
         fail(f"--at {at!r}: not an ISO 8601 time, e.g. 2026-03-01T14:05:00+13:00", 2)
     if moment.tzinfo is None:
         fail(f"--at {at!r}: give the time zone, e.g. +13:00 or Z", 2)
+    try:
+        op_id = UUID(operation) if operation else None
+    except ValueError:
+        fail(f"--operation {operation!r}: not an operation id", 2)
     settings, histories = _audit_source(data_dir, store, nats_url)
     if histories is not None:
-        model = replay(settings, moment, histories=histories)
+        state = state_of(replay(settings, moment, histories=histories), moment, op_id, place)
     else:
         # From the stores: through the audit index, so one operation costs its own events only.
         with _caught_up_index(settings) as index:
-            model = index.replay(operation, moment)
-    op_id = UUID(operation) if operation else None
-    the_operation = model.operations.get(op_id) if op_id else None
-    tasks = model.list_tasks(op_id)
+            state = state_at(index, moment, op_id, place)
     if as_json:
-        state = {
-            "as_of": moment.isoformat(),
-            "operation": the_operation,
-            "cases": model.list_cases(op_id),
-            "tasks": tasks,
-            "milestones": model.list_milestones(op_id),
-        }
         console.print_json(json.dumps(state, default=str))
         return
     when = moment.isoformat()
-    if the_operation:
+    if state["operation"]:
         columns = ["operation_id", "name", "place", "status", "arrests"]
-        show(the_operation, columns, False, f"operation as of {when}")
-    show(tasks, ["task_id", "kind", "agency", "status", "due_at"], False, f"tasks as of {when}")
+        show(state["operation"], columns, False, f"operation as of {when}")
+    if state.get("plan"):
+        show(state["plan"], ["place", "phase", "opened_at"], False, f"plan as of {when}")
+    columns = ["task_id", "kind", "agency", "status", "due_at"]
+    show(state["tasks"], columns, False, f"tasks as of {when}")
 
 
 @audit_app.command("figures")

@@ -68,6 +68,7 @@ from services.api.read_model import ReadModel
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.index import AuditIndex
+from services.audit.point_in_time import state_at
 from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
@@ -149,12 +150,12 @@ class FrontDoor:
         finally:
             index.close()
 
-    def as_of(self, operation_id: UUID | None, at: datetime) -> ReadModel:
-        """From the audit index (flushed first): one operation costs its own events only.
-        Runs in a worker thread on its own connection (the index is in WAL mode)."""
+    def as_of(self, at: datetime, operation_id: UUID | None, place: str | None) -> dict[str, Any]:
+        """From the audit index (flushed first), on its own connection (the index is in WAL
+        mode): run in a worker thread."""
         index = AuditIndex(self.index_path)
         try:
-            return index.replay(operation_id, at)
+            return state_at(index, at, operation_id, place)
         finally:
             index.close()
 
@@ -651,19 +652,15 @@ def create_app(settings: Settings) -> FastAPI:
         return [asdict(e) for e in entries]
 
     @app.get("/audit/as-of")
-    async def audit_as_of(at: datetime, operation_id: UUID | None = None) -> dict[str, Any]:
-        """The operation, its cases, tasks and milestones as they stood at ``at``."""
+    async def audit_as_of(
+        at: datetime, operation_id: UUID | None = None, place: str | None = None
+    ) -> dict[str, Any]:
+        """The operation, its cases, task board and milestones, and the place's resilience
+        plan, as they stood at ``at`` (from the audit index: each costs its own events)."""
         if at.tzinfo is None:
             raise HTTPException(status_code=422, detail="at: give the time zone, e.g. +13:00")
         door.projector.flush()
-        model = await asyncio.to_thread(door.as_of, operation_id, at)
-        return {
-            "as_of": at.isoformat(),
-            "operation": model.operations.get(operation_id) if operation_id else None,
-            "cases": model.list_cases(operation_id),
-            "tasks": model.list_tasks(operation_id),
-            "milestones": model.list_milestones(operation_id),
-        }
+        return await asyncio.to_thread(door.as_of, at, operation_id, place)
 
     @app.get("/audit/figures")
     async def audit_figures(

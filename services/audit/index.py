@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS events (
     event_id TEXT NOT NULL,
     causation_id TEXT,
     place TEXT,
+    item_id TEXT,
     event_type TEXT NOT NULL,
     schema_version INTEGER NOT NULL,
     body TEXT NOT NULL,
@@ -43,12 +44,29 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_operation ON events (operation_id, recorded_at);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (recorded_at, service, notification_id);
 CREATE INDEX IF NOT EXISTS events_by_cause ON events (causation_id);
+CREATE INDEX IF NOT EXISTS events_by_place ON events (place, event_type);
+CREATE INDEX IF NOT EXISTS events_by_item ON events (item_id);
 CREATE TABLE IF NOT EXISTS positions (
     service TEXT PRIMARY KEY,
     notification_id INTEGER NOT NULL
 );
 """
 PAGE = 2000
+# Bumped whenever the rows' meaning changes: an index of another version is rebuilt.
+VERSION = 3
+NIL = "00000000-0000-0000-0000-000000000000"
+# The id of the thing an event is about, for the events that carry one.
+ITEM_FIELDS = ("task_id", "milestone_id", "programme_id", "case_id", "plan_id")
+PLANNED = "OperationPlanned"
+# What a place's resilience plan is made of, for the plan as it stood at a moment.
+PLAN_EVENTS = (
+    "ResiliencePlanOpened",
+    "PlanGateDecided",
+    "MilestoneScheduled",
+    "MilestoneChanged",
+    "ProgrammeRegistered",
+    "ProgrammeChanged",
+)
 COLUMNS = "service, notification_id, recorded_at, event_type, schema_version, body"
 
 
@@ -73,6 +91,9 @@ class AuditIndex:
         # A cache that can always be rebuilt: no need to fsync every page of it.
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != VERSION:
+            self.db.executescript("DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS positions;")
+            self.db.execute(f"PRAGMA user_version = {VERSION}")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -96,9 +117,26 @@ class AuditIndex:
         """Index events of one service (in notification order) and move its position to
         ``upto``, in one transaction. Events already indexed are left as they are."""
         rows = [_row(service, nid, event) for nid, event in events]
+        # An event that names no place belongs to its operation's place (filled in from the
+        # operation's plan, whichever of the two was indexed first), or for place-level work
+        # (no operation) to the place of the milestone or programme it is about.
+        by_operation = {r[3] for r in rows if r[3] != NIL and (r[6] is None or r[8] == PLANNED)}
+        by_item = {r[7] for r in rows if r[3] == NIL and r[7] is not None}
         with self.db:
             self.db.executemany(
-                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            self.db.executemany(
+                "UPDATE events SET place = (SELECT p.place FROM events p WHERE "
+                f"p.operation_id = ?1 AND p.event_type = '{PLANNED}') "
+                "WHERE operation_id = ?1 AND place IS NULL",
+                [(op,) for op in by_operation],
+            )
+            self.db.executemany(
+                "UPDATE events SET place = (SELECT p.place FROM events p WHERE "
+                "p.item_id = ?1 AND p.place IS NOT NULL LIMIT 1) "
+                "WHERE item_id = ?1 AND place IS NULL",
+                [(item,) for item in by_item],
             )
             self.db.execute(
                 "INSERT INTO positions VALUES (?, ?) ON CONFLICT (service) DO UPDATE "
@@ -146,13 +184,21 @@ class AuditIndex:
         self,
         operation_id: UUID | str | None = None,
         until: datetime | None = None,
+        place: str | None = None,
+        types: tuple[str, ...] = (),
     ) -> Iterator[IntegrationEvent]:
-        """Events in recorded order (one operation's, or all), up to ``until`` if given;
-        read and parsed one at a time."""
+        """Events in recorded order (one operation's, a place's, of some types, or all), up
+        to ``until`` if given; read and parsed one at a time."""
         clauses, params = [], []
         if operation_id is not None:
             clauses.append("operation_id = ?")
             params.append(str(operation_id))
+        if place is not None:
+            clauses.append("place = ?")
+            params.append(place.casefold())
+        if types:
+            clauses.append(f"event_type IN ({', '.join('?' * len(types))})")
+            params += types
         if until is not None:
             clauses.append("recorded_at <= ?")
             params.append(utc_text(until))
@@ -218,10 +264,13 @@ class AuditIndex:
         operation_id: UUID | str | None = None,
         until: datetime | None = None,
         progress: Callable[[int], None] = lambda n: None,
+        place: str | None = None,
+        types: tuple[str, ...] = (),
     ) -> ReadModel:
-        """The read model as it stood at ``until`` (or now), for one operation or everything."""
+        """The read model as it stood at ``until`` (or now): for one operation, a place's
+        events of some ``types`` (e.g. ``PLAN_EVENTS``), or everything."""
         model = ReadModel(dedupe=False)  # one row per (service, notification): no repeats
-        for n, event in enumerate(self.events(operation_id, until), 1):
+        for n, event in enumerate(self.events(operation_id, until, place, types), 1):
             model.apply(event)
             if n % PAGE == 0:
                 progress(PAGE)
@@ -230,6 +279,7 @@ class AuditIndex:
 
 def _row(service: str, nid: int, event: IntegrationEvent) -> tuple[object, ...]:
     place = getattr(event, "place", None)
+    item = next((getattr(event, f) for f in ITEM_FIELDS if hasattr(event, f)), None)
     return (
         service,
         nid,
@@ -238,6 +288,7 @@ def _row(service: str, nid: int, event: IntegrationEvent) -> tuple[object, ...]:
         str(event.event_id),
         str(event.causation_id) if event.causation_id else None,
         place.casefold() if isinstance(place, str) else None,
+        str(item) if item is not None else None,
         event.event_type,
         event.schema_version,
         event.model_dump_json(),

@@ -95,3 +95,22 @@ async def test_a_plan_moves_to_build_only_on_a_signed_off_gate_and_its_milestone
         mine = next(m for m in milestones if m["milestone_id"] == own)
         changes = [(h["change"], h["status"] or h["detail"].get("level")) for h in mine["history"]]
         assert changes == [("checked_in", "at_risk"), ("escalated", "owner_agency_lead")]
+
+        # The plan as it stood at a moment: before the gate, and now (the place's own
+        # milestone, a place-level item with no operation, with its check-in and escalation).
+        entries = await system.get("/audit/timeline", place="Ōpōtiki")
+        gate = next(e for e in entries if e["event_type"] == "PlanGateDecided")
+        just_before = await system.api.get(
+            "/audit/as-of",
+            params={"at": _earlier(gate["recorded_at"]), "place": "ōpōtiki"},
+        )
+        assert just_before.json()["plan"]["phase"] == "hold"
+        now = await system.get("/audit/as-of", at=datetime.now(UTC).isoformat(), place="Ōpōtiki")
+        assert now["plan"]["phase"] == "build"
+        place_own = next(m for m in now["place_milestones"] if m["milestone_id"] == own)
+        assert place_own["history"] == mine["history"]
+
+
+def _earlier(recorded_at: str) -> str:
+    """A microsecond before a recorded time."""
+    return (datetime.fromisoformat(recorded_at) - timedelta(microseconds=1)).isoformat()
