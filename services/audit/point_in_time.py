@@ -17,7 +17,8 @@ def state_at(
     """From the audit index: each part costs its own events, not the whole history."""
     if operation_id is None and place is None:
         return state_of(index.replay(until=moment), moment, None, None)
-    state = state_of(index.replay(operation_id, moment), moment, operation_id, None)
+    operation = index.replay(operation_id, moment) if operation_id else ReadModel()
+    state = state_of(operation, moment, operation_id, None)
     if place is not None:
         plan = index.replay(until=moment, place=place, types=PLAN_EVENTS)
         state.update(state_of(plan, moment, None, place, plan_only=True))
