@@ -158,3 +158,25 @@ def test_the_indexed_timeline_is_the_timeline(tmp_path: Path) -> None:
             assert indexed and any(e["caused"] for e in indexed)
     finally:
         index.close()
+
+
+def test_a_place_plan_at_a_moment_reads_only_that_places_plan(tmp_path: Path) -> None:
+    """Asked for a place alone, the answer holds its plan and milestones and nothing of any
+    operation (the whole history is not replayed for an operation nobody asked about)."""
+    from services.audit.point_in_time import state_at
+
+    settings = Settings(store="sqlite", data_dir=tmp_path / "stores")
+    maker = HistoryMaker(settings)
+    for _ in range(3):
+        maker.operation(arrests=2)
+    maker.close()
+    index = open_index(settings)
+    index.catch_up(settings)
+    try:
+        place = next(iter(index.replay().plans.values()))["place"]
+        state = state_at(index, datetime.now(UTC), None, place)
+        assert state["plan"]["place"] == place and state["place_milestones"]
+        assert state["tasks"] == [] and state["cases"] == [] and state["operation"] is None
+        assert {m["place"] for m in state["place_milestones"]} == {place}
+    finally:
+        index.close()
