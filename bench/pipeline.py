@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: import the project
     sys.path.insert(0, str(ROOT))
 
+from services.api.identity import Identity, issue_token  # noqa: E402
 from services.runtime.embedded_nats import EmbeddedNats, free_port  # noqa: E402
 
 try:
@@ -86,6 +87,7 @@ class System:
     api_restarts: int = 0
     nats: EmbeddedNats | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    token: str = ""  # a planner's bearer token, signed with this run's key
 
     @property
     def api_url(self) -> str:
@@ -99,8 +101,12 @@ class System:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self.nats = EmbeddedNats(self.data_dir / "nats", sync_always=True).start()
+        # The API takes signed bearer tokens only: a key for this run, and a planner's token.
+        key = secrets.token_urlsafe(32)
+        self.token = issue_token(key, "chb", Identity("bench-planner", "planner", "police"))
         env = {
             **os.environ,
+            "CHB_JWT_KEY": key,
             "CHB_NATS_URL": self.nats.url,
             "CHB_DATA_DIR": str(self.data_dir),
             "CHB_STORE": self.store,
@@ -317,6 +323,7 @@ async def run_load(args: argparse.Namespace, system: System) -> Results:
                 await stack.enter_async_context(
                     httpx.AsyncClient(
                         base_url=system.api_url,
+                        headers={"Authorization": f"Bearer {system.token}"},
                         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                         timeout=httpx.Timeout(30.0),
                     )

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
 import httpx
@@ -52,9 +52,10 @@ ApiUrl = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 SERVICES_AND_API = ("clear", "hold", "build", "api")
 NATS_URL_FILE = "nats.url"
+ADMIN_TOKEN_FILE = "admin.token"
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code)
 
@@ -95,8 +96,12 @@ def serve(
 
         from services.api.app import create_app
 
+        try:
+            api = create_app(settings)
+        except ValueError as error:
+            fail(str(error), 2)
         uvicorn.run(
-            create_app(settings),
+            api,
             host=settings.api_host,
             port=settings.api_port,
             log_level="warning",
@@ -122,6 +127,7 @@ def up(
 
     Ctrl-C or SIGTERM stops every process it started, cleanly.
     """
+    from services.api.identity import ADMINISTRATOR, issue_token, key_in
     from services.runtime.embedded_nats import EmbeddedNats
 
     data_dir = data_dir.resolve()
@@ -130,8 +136,17 @@ def up(
     # Where the audit tools find this run's checkpoints (removed again at stop).
     nats_url_file = data_dir / NATS_URL_FILE
     nats_url_file.write_text(nats.url + "\n", encoding="utf-8")
+    # Tokens are signed with a key kept in the data directory; the administrator's token is
+    # printed and kept beside it so the local walk-through (and `chb` commands) can use it.
+    key = key_in(data_dir)
+    admin = issue_token(key, "chb", ADMINISTRATOR, ttl=timedelta(days=30))
+    token_file = data_dir / ADMIN_TOKEN_FILE
+    token_file.touch(mode=0o600)
+    token_file.write_text(admin + "\n", encoding="utf-8")
     env = {
         **os.environ,
+        "CHB_JWT_KEY": key,
+        "CHB_JWT_ISSUER": "chb",
         "CHB_NATS_URL": nats.url,
         "CHB_DATA_DIR": str(data_dir),
         "CHB_STORE": store,
@@ -181,6 +196,11 @@ def up(
             fail(f"system did not become ready (exited: {dead or 'none'}); logs in {logs}")
         if ready:
             console.print(f"CHB is up. API: {url}  (logs in {logs}; Ctrl-C to stop)")
+            console.print(
+                f"Local administrator token (also in {token_file}; `chb` commands use it):\n"
+                f"{admin}",
+                soft_wrap=True,
+            )
         while not stopping:
             for name, child in zip(SERVICES_AND_API, children, strict=True):
                 if child.poll() is not None:
@@ -226,6 +246,22 @@ def contracts_export(
 # ---------------------------------------------------------------- talking to a running system
 
 
+def data_directory() -> Path:
+    return Path(os.environ.get("CHB_DATA_DIR", "data"))
+
+
+def bearer_token() -> str:
+    """``CHB_TOKEN``, else the administrator token the local `chb up` keeps in its data
+    directory (``CHB_DATA_DIR``, default ``data``)."""
+    token = os.environ.get("CHB_TOKEN", "").strip()
+    if token:
+        return token
+    kept = data_directory() / ADMIN_TOKEN_FILE
+    if kept.exists():
+        return kept.read_text(encoding="utf-8").strip()
+    fail(f"no token: set CHB_TOKEN (see `chb token issue`) or run `chb up` here ({kept} absent)", 2)
+
+
 def call(
     method: str,
     url: str,
@@ -233,6 +269,7 @@ def call(
     params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Any:
+    headers = {"Authorization": f"Bearer {bearer_token()}", **(headers or {})}
     try:
         response = httpx.request(
             method, url, json=body, params=params, headers=headers, timeout=10.0
@@ -489,6 +526,47 @@ def report_place(
 
 audit_app = typer.Typer(help="Replay and examine the record.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+
+
+token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("issue")
+def token_issue(
+    role: Annotated[str, typer.Option(help="planner, agency_worker, auditor, ... (see README)")],
+    agency: Annotated[str, typer.Option(help="The agency the person acts for, e.g. msd")],
+    subject: Annotated[str, typer.Option(help="The person's opaque reference, never a name")] = (
+        "local-user"
+    ),
+    place: Annotated[
+        list[str] | None, typer.Option(help="Limit to this place (repeatable)")
+    ] = None,
+    operation: Annotated[
+        list[str] | None, typer.Option(help="Limit to this operation id (repeatable)")
+    ] = None,
+    hours: Annotated[float, typer.Option(help="How long the token is valid")] = 12.0,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where `chb up` keeps its key (else CHB_JWT_KEY)")
+    ] = None,
+) -> None:
+    """Print a signed token for local use and tests: the key is CHB_JWT_KEY, else the one
+    `chb up` keeps in its data directory."""
+    from services.api.identity import ROLES, Identity, issue_token, key_in
+
+    if role not in ROLES:
+        fail(f"--role {role!r}: not one of {', '.join(ROLES)}", 2)
+    if hours <= 0:
+        fail(f"--hours {hours}: must be more than 0", 2)
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
+    key = settings.jwt_key
+    if not key:
+        if not (settings.data_dir / "jwt.key").exists():
+            fail("no key: set CHB_JWT_KEY, or pass the --data-dir `chb up` used", 2)
+        key = key_in(settings.data_dir)
+    identity = Identity(subject, role, agency, tuple(place or ()), tuple(operation or ()))
+    print(issue_token(key, settings.jwt_issuer, identity, ttl=timedelta(hours=hours)))
 
 
 @audit_app.command("timeline")
@@ -965,14 +1043,19 @@ def playbook_adopt(
 
 
 def _task_action(action: str, task_id: str, agency: str, api: str, **details: Any) -> None:
-    # Until identities arrive (issue 6) the caller names themselves; CHB_ACTOR_ID sets the
-    # person reference recorded on each step.
-    role = "leadership_group_chair" if action == "offer" else "agency_worker"
-    headers = {
-        "X-Actor-Agency": agency,
-        "X-Actor-Role": role,
-        "X-Actor-Id": os.environ.get("CHB_ACTOR_ID", "local-user"),
-    }
+    """Act as someone at ``agency``: with ``CHB_TOKEN`` the token decides who that is (and
+    must be that agency's); locally, a token for that agency is minted with the key `chb up`
+    keeps (``CHB_ACTOR_ID`` sets the person reference recorded on each step)."""
+    from services.api.identity import Identity, issue_token, key_in
+
+    headers = {}
+    if not os.environ.get("CHB_TOKEN"):
+        if not (data_directory() / "jwt.key").exists() and not os.environ.get("CHB_JWT_KEY"):
+            fail("no token: set CHB_TOKEN to a token for someone at " + agency, 2)
+        key = os.environ.get("CHB_JWT_KEY") or key_in(data_directory())
+        role = "leadership_group_chair" if action == "offer" else "agency_worker"
+        person = Identity(os.environ.get("CHB_ACTOR_ID", "local-user"), role, agency)
+        headers["Authorization"] = f"Bearer {issue_token(key, 'chb', person)}"
     body = {k: v for k, v in details.items() if v is not None}
     result = call("POST", f"{api}/tasks/{task_id}/{action}", body or None, headers=headers)
     console.print(f"{result['task_id']}: {result['status']} ({result['agency'] or 'no agency'})")

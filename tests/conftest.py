@@ -60,6 +60,8 @@ def drop_schemas(settings: Settings) -> None:
             )
 
 
+TEST_JWT_KEY = "test-signing-key-not-for-production-0123456789"
+
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -75,6 +77,7 @@ def settings(
         store=store,
         postgres_schema_prefix=f"t{uuid4().hex[:10]}_",
         ack_wait_seconds=3.0,
+        jwt_key=TEST_JWT_KEY,
         relay_batch=256,
         consumer_batch=64,
     )

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import structlog
-from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
@@ -63,6 +63,7 @@ from contracts.commands import (
     TaskActionDetails,
     WitnessDetails,
 )
+from services.api.access import Caller, authorize
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
 from services.audit.compare import differences, rebuilt_lists
@@ -195,18 +196,10 @@ class FrontDoor:
         return status
 
 
-def actor_from(actor_id: str | None, agency: str | None, role: str | None) -> Actor:
-    # Until identities arrive (issue 6), the caller says who they are; the default is the local
-    # planner used by the walk-through.
-    return Actor(id=actor_id or "local-planner", agency=agency or "police", role=role or "planner")
-
-
-ActorId = Annotated[str | None, Header(alias="X-Actor-Id")]
-ActorAgency = Annotated[str | None, Header(alias="X-Actor-Agency")]
-ActorRole = Annotated[str | None, Header(alias="X-Actor-Role")]
-
-
 def create_app(settings: Settings) -> FastAPI:
+    if not settings.jwt_key:
+        # There is no unauthenticated mode: without a key no token could be checked.
+        raise ValueError("CHB_JWT_KEY is not set: the API needs a key to check bearer tokens")
     door = FrontDoor(settings)
 
     @asynccontextmanager
@@ -222,8 +215,10 @@ def create_app(settings: Settings) -> FastAPI:
         description="Coordinates Police operations (Clear) with whanau support (Hold) and "
         "community rebuilding (Build), every step on a replayable audit trail.",
         lifespan=lifespan,
+        dependencies=[Depends(authorize)],
     )
     app.state.door = door
+    app.state.settings = settings
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(_: Request, error: ServiceUnavailable) -> JSONResponse:
@@ -240,68 +235,61 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/operations", status_code=201)
     async def plan_operation(
-        body: OperationDetails, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        body: OperationDetails,
+        who: Caller,
     ) -> JSONResponse:
-        command = PlanOperation(**body.model_dump(), actor=actor_from(a, g, r))
+        command = PlanOperation(**body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "plan_operation", command))
 
     @app.post("/operations/{operation_id}/launch")
     async def launch_operation(
-        operation_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        operation_id: UUID,
+        who: Caller,
     ) -> JSONResponse:
-        command = LaunchOperation(operation_id=operation_id, actor=actor_from(a, g, r))
+        command = LaunchOperation(operation_id=operation_id, actor=who.actor)
         return reply(await door.send("clear", "launch_operation", command))
 
     @app.post("/operations/{operation_id}/conclude")
     async def conclude_operation(
-        operation_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        operation_id: UUID,
+        who: Caller,
     ) -> JSONResponse:
-        command = ConcludeOperation(operation_id=operation_id, actor=actor_from(a, g, r))
+        command = ConcludeOperation(operation_id=operation_id, actor=who.actor)
         return reply(await door.send("clear", "conclude_operation", command))
 
     @app.post("/operations/{operation_id}/arrests", status_code=201)
     async def record_arrest(
         operation_id: UUID,
         body: ArrestDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
-        command = RecordArrest(
-            operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
-        )
+        command = RecordArrest(operation_id=operation_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "record_arrest", command))
 
     @app.post("/operations/{operation_id}/seizures", status_code=201)
     async def record_seizure(
         operation_id: UUID,
         body: SeizureDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
-        command = RecordSeizure(
-            operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
-        )
+        command = RecordSeizure(operation_id=operation_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "record_seizure", command))
 
     @app.post("/operations/{operation_id}/witnesses", status_code=201)
     async def register_witness(
         operation_id: UUID,
         body: WitnessDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
         """Register a key witness (an opaque reference) and their household for support."""
-        command = RegisterWitness(
-            operation_id=operation_id, **body.model_dump(), actor=actor_from(a, g, r)
-        )
+        command = RegisterWitness(operation_id=operation_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "register_witness", command))
 
-    def require_planning_cell(actor: Actor) -> None:
-        # Identities arrive with issue 6; until then the caller's declared role decides, and
-        # this is the one place that rule lives.
+    def require_planning_cell(actor: Actor, reading: bool = False) -> None:
+        # The matrix admits planners and commanders; the planning cell is Police's. Auditors
+        # (and the administrator) may read what was staged, never stage it.
+        if actor.role == "administrator" or (reading and actor.role == "auditor"):
+            return
         if actor.agency != "police" or actor.role not in PLANNING_CELL_ROLES:
             raise HTTPException(
                 status_code=403,
@@ -313,22 +301,21 @@ def create_app(settings: Settings) -> FastAPI:
     async def stage_support(
         operation_id: UUID,
         body: StagedSupportDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
         """Before launch, the planning cell stages the support it expects to need; agencies
         see nothing of it until the operation launches, then it is theirs at once."""
-        actor = actor_from(a, g, r)
+        actor = who.actor
         require_planning_cell(actor)
         command = StageSupport(operation_id=operation_id, **body.model_dump(), actor=actor)
         return reply(await door.send("clear", "stage_support", command))
 
     @app.get("/operations/{operation_id}/staged-support")
     async def staged_support(
-        operation_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        operation_id: UUID,
+        who: Caller,
     ) -> dict[str, Any]:
-        require_planning_cell(actor_from(a, g, r))
+        require_planning_cell(who.actor, reading=True)
         query = GetStagedSupport(operation_id=operation_id)
         result = await door.send("clear", "get_staged_support", query)
         if result.status >= 400:
@@ -380,19 +367,18 @@ def create_app(settings: Settings) -> FastAPI:
     async def change_task(
         task_id: UUID,
         action: TaskAction,
+        who: Caller,
         body: TaskActionDetails | None = None,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
     ) -> JSONResponse:
-        """A step in the task's life, by someone at the agency named in X-Actor-Agency."""
+        """A step in the task's life, by someone at the agency their token names."""
         details = body.model_dump() if body else {}
-        command = ChangeTask(task_id=task_id, action=action, **details, actor=actor_from(a, g, r))
+        command = ChangeTask(task_id=task_id, action=action, **details, actor=who.actor)
         return reply(await door.send("hold", "change_task", command))
 
     @app.post("/playbooks", status_code=201)
     async def adopt_playbook(
-        body: PlaybookAdoptionBody, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        body: PlaybookAdoptionBody,
+        who: Caller,
     ) -> JSONResponse:
         """Adopt a playbook (TOML text) nationally, for a place, or for one operation. An
         invalid one is refused with every error listed, and the one in force stays."""
@@ -406,7 +392,7 @@ def create_app(settings: Settings) -> FastAPI:
             place=body.place,
             operation_id=body.operation_id,
             document=playbook.model_dump(),
-            actor=actor_from(a, g, r),
+            actor=who.actor,
             reason=body.reason,
         )
         return reply(await door.send("hold", "adopt_playbook", command))
@@ -430,12 +416,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/programmes", status_code=201)
     async def register_programme(
-        body: ProgrammeDetails, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        body: ProgrammeDetails,
+        who: Caller,
     ) -> JSONResponse:
         """A funded programme: provider, focus area, funding source, kind of agreement."""
-        command = RegisterProgramme(
-            programme_id=uuid4(), **body.model_dump(), actor=actor_from(a, g, r)
-        )
+        command = RegisterProgramme(programme_id=uuid4(), **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "register_programme", command))
 
     async def change_programme(
@@ -450,39 +435,29 @@ def create_app(settings: Settings) -> FastAPI:
     async def panel_decision(
         programme_id: UUID,
         body: PanelDecisionDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
         """A commissioning-panel decision; an approval commits its amount (exact decimal)."""
-        return await change_programme(
-            programme_id, "decide", body.model_dump(), actor_from(a, g, r)
-        )
+        return await change_programme(programme_id, "decide", body.model_dump(), who.actor)
 
     @app.post("/programmes/{programme_id}/spend")
     async def record_spend(
         programme_id: UUID,
         body: SpendDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
         """Money spent; refused (409) if it would pass what the panel committed."""
-        actor = actor_from(a, g, r)
+        actor = who.actor
         return await change_programme(programme_id, "spend", body.model_dump(), actor)
 
     @app.post("/programmes/{programme_id}/results")
     async def report_result(
         programme_id: UUID,
         body: ResultDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
         """Reported results: people engaged, and cost with outcome value for the social return."""
-        return await change_programme(
-            programme_id, "report", body.model_dump(), actor_from(a, g, r)
-        )
+        return await change_programme(programme_id, "report", body.model_dump(), who.actor)
 
     @app.get("/programmes")
     async def list_programmes(place: str | None = None) -> list[dict[str, Any]]:
@@ -494,12 +469,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/indicator-imports", status_code=201)
     async def start_import(
-        body: StartIndicatorImport, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        body: StartIndicatorImport,
+        who: Caller,
     ) -> JSONResponse:
         """Start an indicator import; send its rows in chunks, then commit it. Until it is
         committed none of its rows count (nothing is half imported)."""
         command = ImportIndicatorsCommand(
-            import_id=uuid4(), step="start", **body.model_dump(), actor=actor_from(a, g, r)
+            import_id=uuid4(), step="start", **body.model_dump(), actor=who.actor
         )
         result = await door.send("build", "import_indicators", command)
         if result.status >= 400:
@@ -510,22 +486,19 @@ def create_app(settings: Settings) -> FastAPI:
     async def add_import_rows(
         import_id: UUID,
         body: IndicatorRowsChunk,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
         command = ImportIndicatorsCommand(
-            import_id=import_id, step="rows", rows=body.rows, actor=actor_from(a, g, r)
+            import_id=import_id, step="rows", rows=body.rows, actor=who.actor
         )
         return reply(await door.send("build", "import_indicators", command))
 
     @app.post("/indicator-imports/{import_id}/commit")
     async def commit_import(
-        import_id: UUID, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        import_id: UUID,
+        who: Caller,
     ) -> JSONResponse:
-        command = ImportIndicatorsCommand(
-            import_id=import_id, step="commit", actor=actor_from(a, g, r)
-        )
+        command = ImportIndicatorsCommand(import_id=import_id, step="commit", actor=who.actor)
         return reply(await door.send("build", "import_indicators", command))
 
     @app.get("/indicator-imports")
@@ -602,35 +575,31 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/plans/{place}/gate")
     async def decide_gate(
-        place: str, body: GateDetails, a: ActorId = None, g: ActorAgency = None, r: ActorRole = None
+        place: str,
+        body: GateDetails,
+        who: Caller,
     ) -> JSONResponse:
         """The leadership group moves the plan from Hold to Build: refused (409, naming what
         is missing) without the chair's sign-off, three agencies including iwi, and evidence."""
-        command = DecideGate(place=place, **body.model_dump(), actor=actor_from(a, g, r))
+        command = DecideGate(place=place, **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "decide_gate", command))
 
     @app.post("/plans/{place}/milestones", status_code=201)
     async def add_milestone(
         place: str,
         body: MilestoneDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
-        command = AddMilestone(place=place, **body.model_dump(), actor=actor_from(a, g, r))
+        command = AddMilestone(place=place, **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "add_milestone", command))
 
     @app.post("/milestones/{milestone_id}/check-ins")
     async def check_in_milestone(
         milestone_id: UUID,
         body: CheckInDetails,
-        a: ActorId = None,
-        g: ActorAgency = None,
-        r: ActorRole = None,
+        who: Caller,
     ) -> JSONResponse:
-        command = CheckInMilestone(
-            milestone_id=milestone_id, **body.model_dump(), actor=actor_from(a, g, r)
-        )
+        command = CheckInMilestone(milestone_id=milestone_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "check_in_milestone", command))
 
     @app.get("/dead-letters")

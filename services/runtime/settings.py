@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     checkpoint_size: int = Field(default=1000, ge=1, le=10_000)
     # How long the API waits for a service to walk its whole history in /audit/verify.
     verify_timeout_seconds: float = Field(default=600.0, gt=0)
+    # Bearer tokens: the key that signs and checks them (HS256) and the issuer they must name.
+    jwt_key: str = ""
+    jwt_issuer: str = "chb"
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
     command_timeout_seconds: float = Field(default=5.0, gt=0)

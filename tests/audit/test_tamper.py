@@ -22,7 +22,7 @@ from services.cli import app
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo
 from services.runtime.topology import AUDIT_STREAM, SERVICES
-from tests.system.support import InProcessSystem, eventually, running_system
+from tests.system.support import AUDITOR, InProcessSystem, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
 pytestmark = pytest.mark.integration
@@ -206,13 +206,13 @@ async def test_the_api_verifies_rebuilds_and_exports(settings: Settings) -> None
 
     async with running_system(settings) as system:
         op = await record_history(system)
-        clean = (await system.api.get("/audit/verify")).json()
+        clean = (await system.as_(AUDITOR).get("/audit/verify")).json()
         assert clean["ok"] and [s["service"] for s in clean["services"]] == list(SERVICES)
 
-        rebuilt = (await system.api.get("/audit/rebuild")).json()
+        rebuilt = (await system.as_(AUDITOR).get("/audit/rebuild")).json()
         assert rebuilt["identical"] and rebuilt["items"] > 10, rebuilt
 
-        exported = await system.api.get(
+        exported = await system.as_(AUDITOR).get(
             "/audit/export", params={"operation_id": op, "format": "csv"}
         )
         assert exported.status_code == 200 and exported.headers["content-type"].startswith(
@@ -222,13 +222,13 @@ async def test_the_api_verifies_rebuilds_and_exports(settings: Settings) -> None
         assert exported.headers["repr-digest"] == f"sha-256=:{digest}:"
         rows = list(csv.DictReader(io.StringIO(exported.text)))
         assert len(rows) == int(exported.headers["x-entries"]) and rows[0]["operation_id"] == op
-        bad = await system.api.get("/audit/export", params={"format": "xml"})
+        bad = await system.as_(AUDITOR).get("/audit/export", params={"format": "xml"})
         assert bad.status_code == 422 and "format" in bad.text
 
         store = Store(settings, "hold")
         target = store.ids()[5]
         store.alter(target)
-        tampered = (await system.api.get("/audit/verify")).json()
+        tampered = (await system.as_(AUDITOR).get("/audit/verify")).json()
     assert not tampered["ok"]
     hold = next(s for s in tampered["services"] if s["service"] == "hold")
     assert hold["finding"]["kind"] == "altered" and hold["finding"]["notification_id"] == target

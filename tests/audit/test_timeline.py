@@ -11,7 +11,7 @@ import pytest
 
 from services.audit.timeline import stream_histories, timeline, to_csv, to_jsonl
 from services.runtime.settings import Settings
-from tests.system.support import eventually, running_system
+from tests.system.support import AUDITOR, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
 pytestmark = pytest.mark.integration
@@ -191,25 +191,28 @@ async def test_the_audit_routes_answer_from_a_running_systems_streams(settings: 
         await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 5}])
         await eventually(lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 3)
         served = await eventually(
-            lambda: system.get("/audit/timeline", operation_id=op), lambda t: len(t) == 8
+            lambda: system.get("/audit/timeline", as_=AUDITOR, operation_id=op),
+            lambda t: len(t) == 8,
         )
         assert [e["event_type"] for e in served][:3] == [
             "OperationPlanned",
             "OperationLaunched",
             "ArrestRecorded",
         ]
-        now = await system.get("/audit/as-of", at=datetime.now(UTC).isoformat(), operation_id=op)
+        now = await system.get(
+            "/audit/as-of", as_=AUDITOR, at=datetime.now(UTC).isoformat(), operation_id=op
+        )
         assert now["operation"]["status"] == "launched" and len(now["tasks"]) == 3
         arrested = next(e for e in served if e["event_type"] == "ArrestRecorded")["recorded_at"]
-        before = await system.get("/audit/as-of", at=arrested, operation_id=op)
+        before = await system.get("/audit/as-of", as_=AUDITOR, at=arrested, operation_id=op)
         assert before["operation"]["arrests"] == 1 and before["tasks"] == []
         launched = served[1]["recorded_at"]
-        assert (await system.get("/audit/as-of", at=launched, operation_id=op))["operation"][
-            "arrests"
-        ] == 0
-        naive = await system.api.get("/audit/as-of", params={"at": "2026-03-01T14:05:00"})
+        assert (await system.get("/audit/as-of", as_=AUDITOR, at=launched, operation_id=op))[
+            "operation"
+        ]["arrests"] == 0
+        naive = await system.as_(AUDITOR).get("/audit/as-of", params={"at": "2026-03-01T14:05:00"})
         assert naive.status_code == 422
-        counted = await system.get("/audit/figures", operation_id=op)
+        counted = await system.get("/audit/figures", as_=AUDITOR, operation_id=op)
         assert counted["households"] == 1 and counted["tasks"] == 3
     assert [e.event_id for e in timeline(settings, operation_id=op)] == [
         e["event_id"] for e in served

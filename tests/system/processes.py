@@ -28,6 +28,7 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         "CHB_ACK_WAIT_SECONDS": str(settings.ack_wait_seconds),
         "CHB_CONSUMER_BATCH": str(settings.consumer_batch),
         "CHB_LOG_LEVEL": "warning",
+        "CHB_JWT_KEY": settings.jwt_key,
         **extra,
     }
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 
 from services.api.app import create_app
+from services.api.identity import Identity, issue_token
 from services.factories import FACTORIES, build_clear
 from services.runtime.clock import Clock
 from services.runtime.process import ServiceProcess
@@ -39,6 +40,64 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+def caller(role: str, agency: str, person: str | None = None) -> dict[str, str]:
+    """The test-only headers that make a request that person's (see ``signed_in``)."""
+    return {
+        "X-Actor-Id": person or f"{agency}-{role}",
+        "X-Actor-Agency": agency,
+        "X-Actor-Role": role,
+    }
+
+
+AUDITOR = caller("auditor", "oversight")
+CHAIR = caller("leadership_group_chair", "iwi")
+LEADERSHIP_MEMBER = caller("leadership_group_member", "msd")
+
+DEFAULT_CALLER = Identity(subject="local-planner", role="planner", agency="police")
+
+
+def token_for(settings: Settings, identity: Identity = DEFAULT_CALLER) -> str:
+    return issue_token(settings.jwt_key, settings.jwt_issuer, identity)
+
+
+def signed_in(settings: Settings) -> Callable[[httpx.Request], Awaitable[None]]:
+    """Every test request carries a bearer token, as a real caller's would: by default the
+    local planner's; a test that acts as someone else says who in ``X-Actor-Id``,
+    ``X-Actor-Agency`` and ``X-Actor-Role`` (test-only headers, turned into that person's
+    token here and never sent). A request that already has an Authorization header, or says
+    ``X-Anonymous``, is sent as it is."""
+
+    async def hook(request: httpx.Request) -> None:
+        headers = request.headers
+        if "x-anonymous" in headers:
+            del headers["x-anonymous"]
+            return
+        if "authorization" in headers:
+            return
+        identity = Identity(
+            subject=headers.pop("x-actor-id", None) or DEFAULT_CALLER.subject,
+            agency=headers.pop("x-actor-agency", None) or DEFAULT_CALLER.agency,
+            role=headers.pop("x-actor-role", None) or DEFAULT_CALLER.role,
+        )
+        headers["authorization"] = f"Bearer {token_for(settings, identity)}"
+
+    return hook
+
+
+@dataclass
+class ActingAs:
+    client: httpx.AsyncClient
+    who: dict[str, str]
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.who, **(kwargs.pop("headers", None) or {})}
+        return await self.client.post(url, headers=headers, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.who, **(kwargs.pop("headers", None) or {})}
+        return await self.client.get(url, headers=headers, **kwargs)
+
+
 @dataclass
 class InProcessSystem:
     settings: Settings
@@ -64,8 +123,15 @@ class InProcessSystem:
     async def stop_service(self, name: str) -> None:
         await self.services.pop(name).stop()
 
-    async def get(self, path: str, **params: Any) -> Any:
-        response = await self.api.get(path, params={k: v for k, v in params.items() if v})
+    def as_(self, who: dict[str, str]) -> ActingAs:
+        """Requests made as ``who`` (``CHAIR``, ``AUDITOR``, ``caller(...)``)."""
+        return ActingAs(self.api, who)
+
+    async def get(self, path: str, as_: dict[str, str] | None = None, **params: Any) -> Any:
+        """GET as the default caller, or as the one ``as_`` names (``AUDITOR``, ``CHAIR``...)."""
+        response = await self.api.get(
+            path, params={k: v for k, v in params.items() if v}, headers=as_
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -83,7 +149,11 @@ async def running_system(
         app = create_app(settings)
         await stack.enter_async_context(app.router.lifespan_context(app))
         system.client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://chb")
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://chb",
+                event_hooks={"request": [signed_in(settings)]},
+            )
         )
         try:
             yield system

@@ -10,7 +10,8 @@ import pytest
 
 from services.runtime.clock import SimulatedClock
 from services.runtime.settings import Settings
-from tests.system.support import eventually, running_system
+from tests.system.support import AUDITOR, eventually, running_system
+from tests.system.support import CHAIR as AS_CHAIR
 from tests.system.test_pipeline import plan_and_launch
 
 pytestmark = pytest.mark.integration
@@ -38,13 +39,13 @@ async def test_a_plan_moves_to_build_only_on_a_signed_off_gate_and_its_milestone
         assert plan is not None
         assert plan["phase"] == "hold"
 
-        refused = await system.api.post(
+        refused = await system.as_(AS_CHAIR).post(
             "/plans/Ōpōtiki/gate", json={"signed_off_by": [POLICE], "evidence": []}
         )
         assert refused.status_code == 409
         assert "chair" in refused.json()["detail"] and "iwi" in refused.json()["detail"]
 
-        moved = await system.api.post(
+        moved = await system.as_(AS_CHAIR).post(
             "/plans/ōpōtiki/gate",
             json={
                 "signed_off_by": [CHAIR, POLICE, MSD],
@@ -64,19 +65,19 @@ async def test_a_plan_moves_to_build_only_on_a_signed_off_gate_and_its_milestone
         assert plan["gate"]["recorded_by"]["role"] == "leadership_group_chair"
 
         due = (clock.now() + timedelta(days=14)).isoformat()
-        added = await system.api.post(
+        added = await system.as_(AS_CHAIR).post(
             "/plans/Ōpōtiki/milestones",
             json={"label": "Rangatahi mentoring contracted", "owner_agency": "msd", "due_at": due},
         )
         assert added.status_code == 201, added.text
         own = added.json()["milestone_id"]
-        again = await system.api.post(
+        again = await system.as_(AS_CHAIR).post(
             "/plans/Ōpōtiki/milestones",
             json={"label": "Rangatahi mentoring contracted", "owner_agency": "msd", "due_at": due},
         )
         assert again.status_code == 409
 
-        checked = await system.api.post(
+        checked = await system.as_(AS_CHAIR).post(
             f"/milestones/{own}/check-ins",
             json={
                 "status": "at_risk",
@@ -98,14 +99,16 @@ async def test_a_plan_moves_to_build_only_on_a_signed_off_gate_and_its_milestone
 
         # The plan as it stood at a moment: before the gate, and now (the place's own
         # milestone, a place-level item with no operation, with its check-in and escalation).
-        entries = await system.get("/audit/timeline", place="Ōpōtiki")
+        entries = await system.get("/audit/timeline", as_=AUDITOR, place="Ōpōtiki")
         gate = next(e for e in entries if e["event_type"] == "PlanGateDecided")
-        just_before = await system.api.get(
+        just_before = await system.as_(AUDITOR).get(
             "/audit/as-of",
             params={"at": _earlier(gate["recorded_at"]), "place": "ōpōtiki"},
         )
         assert just_before.json()["plan"]["phase"] == "hold"
-        now = await system.get("/audit/as-of", at=datetime.now(UTC).isoformat(), place="Ōpōtiki")
+        now = await system.get(
+            "/audit/as-of", as_=AUDITOR, at=datetime.now(UTC).isoformat(), place="Ōpōtiki"
+        )
         assert now["plan"]["phase"] == "build"
         place_own = next(m for m in now["place_milestones"] if m["milestone_id"] == own)
         assert place_own["history"] == mine["history"]

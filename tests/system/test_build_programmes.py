@@ -10,7 +10,7 @@ import pytest
 
 from services.build.indicators import add_months
 from services.runtime.settings import Settings
-from tests.system.support import eventually, running_system
+from tests.system.support import CHAIR, eventually, running_system
 from tests.system.test_pipeline import plan_and_launch
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ async def test_a_programme_is_commissioned_paid_and_reports_its_social_return(
     """Registered, approved by the panel for $2,600,000.00, paid in cents-exact amounts,
     refused an overspend, and reporting results worth $4.60 per $1: the read side agrees."""
     async with running_system(settings) as system:
-        registered = await system.api.post(
+        registered = await system.as_(CHAIR).post(
             "/programmes",
             json={
                 "name": "Rangatahi mentoring",
@@ -38,20 +38,26 @@ async def test_a_programme_is_commissioned_paid_and_reports_its_social_return(
         assert registered.status_code == 201, registered.text
         pid = registered.json()["programme_id"]
         base = f"/programmes/{pid}"
-        approved = await system.api.post(
+        approved = await system.as_(CHAIR).post(
             f"{base}/panel-decisions",
             json={"decision": "approved", "amount": "2600000.00", "panel": PANEL},
         )
         assert approved.status_code == 200 and approved.json()["committed"] == "2600000.00"
         for amount in ("0.10", "0.20", "1299999.70"):
-            spent = await system.api.post(f"{base}/spend", json={"amount": amount, "period": "Q1"})
+            spent = await system.as_(CHAIR).post(
+                f"{base}/spend", json={"amount": amount, "period": "Q1"}
+            )
             assert spent.status_code == 200, spent.text
         assert spent.json()["spent"] == "1300000.00"
-        over = await system.api.post(f"{base}/spend", json={"amount": "1300000.01", "period": "Q2"})
+        over = await system.as_(CHAIR).post(
+            f"{base}/spend", json={"amount": "1300000.01", "period": "Q2"}
+        )
         assert over.status_code == 409 and "over the 2600000.00 committed" in over.json()["detail"]
-        fraction = await system.api.post(f"{base}/spend", json={"amount": "0.001", "period": "Q2"})
+        fraction = await system.as_(CHAIR).post(
+            f"{base}/spend", json={"amount": "0.001", "period": "Q2"}
+        )
         assert fraction.status_code == 422
-        result = await system.api.post(
+        result = await system.as_(CHAIR).post(
             f"{base}/results",
             json={
                 "period": "2026-H1",
@@ -108,21 +114,21 @@ async def test_indicators_count_only_once_committed_and_compare_before_and_after
             for d, v in rows
         ]
 
-        started = await system.api.post(
+        started = await system.as_(CHAIR).post(
             "/indicator-imports", json={"file_name": "loads.csv", "rows_expected": len(body)}
         )
         assert started.status_code == 201, started.text
         iid = started.json()["import_id"]
         assert (
-            await system.api.post(f"/indicator-imports/{iid}/rows", json={"rows": body[:4]})
+            await system.as_(CHAIR).post(f"/indicator-imports/{iid}/rows", json={"rows": body[:4]})
         ).status_code == 200
-        early = await system.api.post(f"/indicator-imports/{iid}/commit")
+        early = await system.as_(CHAIR).post(f"/indicator-imports/{iid}/commit")
         assert early.status_code == 409 and "none of them count" in early.json()["detail"]
         assert (
-            await system.api.post(f"/indicator-imports/{iid}/rows", json={"rows": body[4:]})
+            await system.as_(CHAIR).post(f"/indicator-imports/{iid}/rows", json={"rows": body[4:]})
         ).status_code == 200
         assert await system.get("/indicators", place="Ōpōtiki") == []
-        assert (await system.api.post(f"/indicator-imports/{iid}/commit")).status_code == 200
+        assert (await system.as_(CHAIR).post(f"/indicator-imports/{iid}/commit")).status_code == 200
 
         readings = await eventually(
             lambda: system.get("/indicators", place="ōpōtiki"), lambda r: len(r) == 7

@@ -14,7 +14,7 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.settings import Settings
 from services.runtime.topology import stream_name
-from tests.system.support import InProcessSystem, eventually, running_system
+from tests.system.support import CHAIR, InProcessSystem, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
 pytestmark = pytest.mark.integration
@@ -119,14 +119,18 @@ async def test_a_place_adopts_its_own_playbook_and_an_invalid_one_changes_nothin
             'kind = "child_safety_check"\nlead_agency = "iwi_provider"\n'
             'fallback_agencies = ["oranga_tamariki"]\ndue_within = "90m"\n'
         )
-        adopted = await system.api.post("/playbooks", json={"toml": toml, "place": "Mataura"})
+        adopted = await system.as_(CHAIR).post(
+            "/playbooks", json={"toml": toml, "place": "Mataura"}
+        )
         assert adopted.status_code == 201, adopted.text
         assert adopted.json() == {"scope": "place:mataura", "playbook": "southland@v3"}
 
         broken = toml.replace('due_within = "90m"', 'due_within = "soon"').replace(
             "version = 3", "version = 0"
         )
-        refused = await system.api.post("/playbooks", json={"toml": broken, "place": "Mataura"})
+        refused = await system.as_(CHAIR).post(
+            "/playbooks", json={"toml": broken, "place": "Mataura"}
+        )
         assert refused.status_code == 422
         assert len(refused.json()["errors"]) == 2
         assert any("due_within" in e for e in refused.json()["errors"])

@@ -15,7 +15,7 @@ from services.runtime.provisioning import ensure_consumer
 from services.runtime.relay import Relay, RelayPosition
 from services.runtime.settings import Settings
 from services.runtime.topology import durable_name, stream_name
-from tests.system.support import InProcessSystem, eventually, running_system
+from tests.system.support import AUDITOR, InProcessSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
 
@@ -210,7 +210,9 @@ async def test_unreadable_messages_are_dead_lettered_and_the_consumers_go_on(
             lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 2, what="tasks"
         )
         letters = await eventually(
-            lambda: system.get("/dead-letters"), lambda d: len(d) == 6, what="6 dead letters"
+            lambda: system.get("/dead-letters", as_=AUDITOR),
+            lambda d: len(d) == 6,
+            what="6 dead letters",
         )
         by_consumer: dict[str, list[str]] = {}
         for letter in letters:

@@ -66,8 +66,12 @@ def test_verify_on_the_data_directory_of_chb_up(tmp_path: Path) -> None:
         )
     try:
         wait_for(lambda: httpx.get(f"{api}/ready", timeout=2).status_code == 200, "ready")
+        # The administrator token chb up printed, and kept beside its key.
+        admin = {"Authorization": f"Bearer {(data / 'admin.token').read_text().strip()}"}
+        assert httpx.get(f"{api}/tasks").status_code == 401
         planned = httpx.post(
             f"{api}/operations",
+            headers=admin,
             json={
                 "name": "Operation Pakari",
                 "district": "Southland",
@@ -77,7 +81,7 @@ def test_verify_on_the_data_directory_of_chb_up(tmp_path: Path) -> None:
             },
         )
         op = planned.json()["operation_id"]
-        assert httpx.post(f"{api}/operations/{op}/launch").status_code == 200
+        assert httpx.post(f"{api}/operations/{op}/launch", headers=admin).status_code == 200
         arrest = {
             "person_ref": "P-1",
             "household_ref": "HH-1",
@@ -85,7 +89,10 @@ def test_verify_on_the_data_directory_of_chb_up(tmp_path: Path) -> None:
             "children": [{"child_ref": "C-1", "age": 4}],
             "only_carer_present": True,
         }
-        assert httpx.post(f"{api}/operations/{op}/arrests", json=arrest).status_code == 201
+        assert (
+            httpx.post(f"{api}/operations/{op}/arrests", json=arrest, headers=admin).status_code
+            == 201
+        )
 
         def checkpointed() -> bool:
             services = httpx.get(f"{api}/ready", timeout=2).json()["services"].values()
@@ -95,7 +102,7 @@ def test_verify_on_the_data_directory_of_chb_up(tmp_path: Path) -> None:
                     for s in services
                     if s["service"] != "build"
                 )
-                and len(httpx.get(f"{api}/tasks").json()) == 3
+                and len(httpx.get(f"{api}/tasks", headers=admin).json()) == 3
             )
 
         wait_for(checkpointed, "every store checkpointed")

@@ -1,0 +1,125 @@
+"""Who may call what: the role x endpoint matrix, in one place, and the check every call
+passes before its handler runs.
+
+Every route of the API is either in ``OPEN`` (probes an orchestrator calls) or in ``MATRIX``
+with the roles allowed to call it; a route in neither is refused to everyone (a test checks
+that no route is left out). The administrator (the local ``chb up`` token) may call anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.routing import APIRoute
+
+from services.api.identity import Identity, InvalidToken, read_token
+
+OPEN = frozenset({"health", "ready"})
+
+PLANNING = frozenset({"planner", "operation_commander"})
+WORKERS = frozenset({"agency_worker", "agency_lead"})
+LEADERSHIP = frozenset({"leadership_group_member", "leadership_group_chair"})
+STAFF = PLANNING | WORKERS | LEADERSHIP
+READERS = STAFF | {"auditor"}  # the auditor reads everything and changes nothing
+EVERYONE = READERS | {"public"}  # the public sees aggregates only
+
+MATRIX: dict[str, frozenset[str]] = {
+    # Clear: the planning cell plans and runs operations.
+    "plan_operation": PLANNING,
+    "launch_operation": PLANNING,
+    "conclude_operation": PLANNING,
+    "record_arrest": PLANNING,
+    "record_seizure": PLANNING,
+    "register_witness": PLANNING,
+    "stage_support": PLANNING,
+    "staged_support": PLANNING | {"auditor"},
+    "list_operations": READERS,
+    "get_operation": READERS,
+    # Hold: agencies work their tasks; the leadership group places and oversees them.
+    "list_cases": READERS,
+    "list_tasks": READERS,
+    "get_task": READERS,
+    "change_task": WORKERS | LEADERSHIP,
+    "adopt_playbook": frozenset({"leadership_group_chair"}),
+    "list_playbooks": READERS,
+    "hold_summary": READERS,
+    # Build: the leadership group runs the plan and commissions programmes; agency leads
+    # report spend, results and indicators for what they provide.
+    "list_milestones": READERS,
+    "register_programme": LEADERSHIP,
+    "panel_decision": LEADERSHIP,
+    "record_spend": LEADERSHIP | {"agency_lead"},
+    "report_result": LEADERSHIP | {"agency_lead"},
+    "list_programmes": READERS,
+    "start_import": LEADERSHIP | {"agency_lead"},
+    "add_import_rows": LEADERSHIP | {"agency_lead"},
+    "commit_import": LEADERSHIP | {"agency_lead"},
+    "list_imports": READERS,
+    "list_indicators": EVERYONE,
+    "outcomes": EVERYONE,
+    "list_plans": READERS,
+    "get_plan": READERS,
+    "decide_gate": frozenset({"leadership_group_chair"}),
+    "add_milestone": LEADERSHIP,
+    "check_in_milestone": LEADERSHIP | WORKERS,
+    # Audit: auditors read the record; leadership groups see their accountability figures.
+    "list_dead_letters": frozenset({"auditor"}),
+    "audit_timeline": frozenset({"auditor"}),
+    "audit_as_of": frozenset({"auditor"}),
+    "audit_figures": LEADERSHIP | {"auditor"},
+    "audit_verify": frozenset({"auditor"}),
+    "audit_rebuild": frozenset({"auditor"}),
+    "audit_export": frozenset({"auditor"}),
+}
+
+
+# Why, where the matrix's reason is worth more than a list of roles.
+WHY = {
+    "stage_support": "staged support is visible only to the operation's planning cell",
+    "staged_support": "staged support is visible only to the operation's planning cell",
+    "decide_gate": "only the leadership group's chair records the Hold-to-Build gate",
+    "adopt_playbook": "only the leadership group's chair puts a playbook in force",
+}
+
+
+def allowed(route: str, role: str) -> bool:
+    return role == "administrator" or role in MATRIX.get(route, frozenset())
+
+
+def authorize(request: Request) -> None:
+    """Runs before every route: 401 without a valid bearer token, 403 (with the reason) when
+    the token's role may not call this route. The identity is left on ``request.state``."""
+    route = request.scope.get("route")
+    name = route.name if isinstance(route, APIRoute) else ""
+    if name in OPEN:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(
+            status_code=401,
+            detail="authentication required: send Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    settings = request.app.state.settings
+    try:
+        identity = read_token(token, settings.jwt_key, settings.jwt_issuer)
+    except InvalidToken as error:
+        raise HTTPException(
+            status_code=401,
+            detail=str(error),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
+    if not allowed(name, identity.role):
+        may = sorted(MATRIX.get(name, frozenset()) | {"administrator"})
+        why = WHY.get(name, f"the {identity.role} role may not use {name}")
+        raise HTTPException(status_code=403, detail=f"{why} (roles allowed: {', '.join(may)})")
+    request.state.identity = identity
+
+
+def caller(request: Request) -> Identity:
+    identity: Identity = request.state.identity
+    return identity
+
+
+Caller = Annotated[Identity, Depends(caller)]

@@ -1,0 +1,188 @@
+"""Who may call what: every route, every role, against the running API; and what an invalid
+token gets. The matrix itself lives in services/api/access.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import jwt
+import pytest
+from fastapi.routing import APIRoute
+from typer.testing import CliRunner
+
+from services.api.access import MATRIX, OPEN, allowed
+from services.api.app import create_app
+from services.api.identity import ROLES, Identity, issue_token, read_token
+from services.cli import app as cli
+from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.settings import Settings
+from tests.conftest import TEST_JWT_KEY
+from tests.system.support import InProcessSystem, running_system
+
+AGENCY = {"planner": "police", "operation_commander": "police", "auditor": "oversight"}
+PATH_VALUES = {"action": "accept", "place": "Mataura"}
+
+
+@pytest.fixture
+async def system(tmp_path: Path, clean_nats: EmbeddedNats) -> AsyncIterator[InProcessSystem]:
+    """One store is enough: who may call what does not depend on it."""
+    settings = Settings(
+        nats_url=clean_nats.url, data_dir=tmp_path / "stores", store="sqlite", jwt_key=TEST_JWT_KEY
+    )
+    async with running_system(settings) as running:
+        yield running
+
+
+def routes() -> list[APIRoute]:
+    app = create_app(Settings(jwt_key=TEST_JWT_KEY))
+    return [r for r in app.routes if isinstance(r, APIRoute)]
+
+
+def bearer(identity: Identity) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(TEST_JWT_KEY, 'chb', identity)}"}
+
+
+def url_of(route: APIRoute) -> str:
+    return re.sub(r"{(\w+)}", lambda m: PATH_VALUES.get(m.group(1), str(uuid4())), route.path)
+
+
+@pytest.mark.domain
+def test_every_route_is_in_the_matrix_or_open_and_nothing_else_is() -> None:
+    names = {r.name for r in routes()}
+    assert names - OPEN == set(MATRIX), "a route with no rule is refused to everyone"
+    assert names >= OPEN
+    assert all(allowed(name, "administrator") for name in MATRIX)
+    assert not any(allowed(name, "public") for name in MATRIX if "audit" in name)
+
+
+@pytest.mark.integration
+async def test_every_role_on_every_route_gets_exactly_what_the_matrix_says(
+    system: InProcessSystem,
+) -> None:
+    """9 roles x every route: a role the matrix leaves out gets 403 with the reason, before
+    anything is done; a role it lets in never gets 401 or 403 (the request may still be
+    refused for what it says: 404, 409, 422)."""
+    checked = 0
+    for route in routes():
+        if route.name in OPEN:
+            continue
+        method = next(iter(route.methods))
+        url = url_of(route)
+        for role in ROLES:
+            who = Identity(f"{role}-1", role, AGENCY.get(role, "msd"))
+            response = await system.api.request(method, url, headers=bearer(who), json={})
+            if allowed(route.name, role):
+                assert response.status_code not in (401, 403), (role, method, url, response.text)
+            else:
+                assert response.status_code == 403, (role, method, url, response.text)
+                assert "roles allowed" in response.json()["detail"]
+            checked += 1
+    assert checked == len(MATRIX) * len(ROLES)
+
+
+@pytest.mark.integration
+async def test_no_token_or_a_bad_one_gets_401_and_the_probes_stay_open(
+    system: InProcessSystem,
+) -> None:
+    planner = Identity("p-1", "planner", "police")
+    anonymous = {"X-Anonymous": "1"}
+    missing = await system.api.get("/tasks", headers=anonymous)
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    expired = issue_token(
+        TEST_JWT_KEY,
+        "chb",
+        planner,
+        ttl=timedelta(hours=1),
+        now=datetime.now(UTC) - timedelta(days=1),
+    )
+    wrong_key = issue_token("another-key-entirely-0123456789abcdef", "chb", planner)
+    wrong_issuer = issue_token(TEST_JWT_KEY, "elsewhere", planner)
+    unknown_role = jwt.encode(
+        {
+            "iss": "chb",
+            "sub": "x",
+            "role": "superuser",
+            "agency": "police",
+            "exp": datetime.now(UTC) + timedelta(hours=1),
+        },
+        TEST_JWT_KEY,
+    )
+    for token, why in [
+        (expired, "expired"),
+        (wrong_key, "Signature verification failed"),
+        (wrong_issuer, "issuer"),
+        (unknown_role, "superuser"),
+        ("not-a-jwt", "not valid"),
+    ]:
+        response = await system.api.get("/tasks", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, why
+        assert why in response.json()["detail"], response.json()
+    assert (await system.api.get("/health", headers=anonymous)).status_code == 200
+    assert (await system.api.get("/ready", headers=anonymous)).status_code in (200, 503)
+
+
+@pytest.mark.integration
+async def test_the_recorded_actor_is_the_tokens_person_not_what_the_caller_claims(
+    system: InProcessSystem,
+) -> None:
+    """Who did it comes from the signed token alone: a header claiming to be someone else
+    changes nothing on the record."""
+    token = bearer(Identity("pl-77", "planner", "police"))
+    response = await system.api.post(
+        "/operations",
+        headers={**token, "X-Actor-Id": "someone-else", "X-Actor-Role": "administrator"},
+        json={
+            "name": "Operation Pakari",
+            "district": "Southland",
+            "place": "Mataura",
+            "target_group": "supply",
+            "planned_start": "2026-03-01T05:00:00+13:00",
+        },
+    )
+    assert response.status_code == 201, response.text
+    op = response.json()["operation_id"]
+    shown = await system.api.get(f"/operations/{op}", headers=token)
+    assert shown.status_code == 200
+
+
+def test_chb_token_issue_prints_a_token_the_api_accepts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "token",
+            "issue",
+            "--role",
+            "agency_worker",
+            "--agency",
+            "msd",
+            "--place",
+            "Mataura",
+            "--subject",
+            "w-9",
+        ],
+        env={"CHB_JWT_KEY": TEST_JWT_KEY},
+    )
+    assert result.exit_code == 0, result.output
+    identity = read_token(result.stdout.strip(), TEST_JWT_KEY, "chb")
+    assert identity == Identity("w-9", "agency_worker", "msd", ("Mataura",))
+    bad = CliRunner().invoke(
+        cli,
+        ["token", "issue", "--role", "boss", "--agency", "msd"],
+        env={"CHB_JWT_KEY": TEST_JWT_KEY},
+    )
+    assert bad.exit_code == 2 and "not one of" in bad.output
+    keyless = CliRunner().invoke(
+        cli,
+        ["token", "issue", "--role", "auditor", "--agency", "x", "--data-dir", str(tmp_path)],
+        env={"CHB_JWT_KEY": ""},
+    )
+    assert keyless.exit_code == 2 and "no key" in keyless.output
+
+
+def test_the_api_refuses_to_start_without_a_key() -> None:
+    with pytest.raises(ValueError, match="CHB_JWT_KEY"):
+        create_app(Settings(jwt_key=""))
