@@ -286,13 +286,10 @@ def call(
             if "json" in response.headers.get("content-type", "")
             else None
         )
-        if errors:  # a refused playbook: every error, one per line
-            for line in errors:
+        if errors:  # every error, one per line: a refused playbook's, or each field and why
+            for e in errors:
+                line = f"{e['field']}: {e['reason']}" if isinstance(e, dict) else str(e)
                 err.print(line, highlight=False, markup=False)
-        if isinstance(detail, list):  # a 422: name each field and why
-            detail = "; ".join(
-                f"{'.'.join(str(p) for p in d['loc'][1:])}: {d['msg']}" for d in detail
-            )
         fail(f"{response.status_code}: {detail}")
     return response.json()
 

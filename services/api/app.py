@@ -64,6 +64,8 @@ from contracts.commands import (
     WitnessDetails,
 )
 from services.api.access import Caller, authorize
+from services.api.problems import Refused, problem
+from services.api.problems import install as install_problems
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
 from services.audit.compare import differences, rebuilt_lists
@@ -220,17 +222,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.door = door
     app.state.settings = settings
 
+    install_problems(app)
+
     @app.exception_handler(ServiceUnavailable)
-    async def unavailable(_: Request, error: ServiceUnavailable) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(error)})
+    async def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
+        return problem(request, 503, str(error))
 
     def reply(result: CommandReply) -> JSONResponse:
         if result.status >= 400:
-            if result.result:  # e.g. the list of a refused playbook's errors
-                return JSONResponse(
-                    status_code=result.status, content={"detail": result.error, **result.result}
-                )
-            raise HTTPException(status_code=result.status, detail=result.error)
+            # e.g. a refused playbook lists every error it has
+            raise Refused(result.status, result.error or "refused", **(result.result or {}))
         return JSONResponse(status_code=result.status, content=result.result)
 
     @app.post("/operations", status_code=201)

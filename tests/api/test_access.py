@@ -186,3 +186,50 @@ def test_chb_token_issue_prints_a_token_the_api_accepts(tmp_path: Path) -> None:
 def test_the_api_refuses_to_start_without_a_key() -> None:
     with pytest.raises(ValueError, match="CHB_JWT_KEY"):
         create_app(Settings(jwt_key=""))
+
+
+@pytest.mark.integration
+async def test_every_refusal_is_a_problem_document(system: InProcessSystem) -> None:
+    """RFC 9457: a body that does not validate names each field and why; a refusal by a
+    service (409), an unknown route (404) and a missing token (401) all answer with
+    ``application/problem+json`` carrying type, title, status, detail and instance."""
+    planner = bearer(Identity("p-1", "planner", "police"))
+    invalid = await system.api.post(
+        "/operations", headers=planner, json={"name": "", "planned_start": "yesterday"}
+    )
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"] == "application/problem+json"
+    body = invalid.json()
+    assert {k: body[k] for k in ("type", "title", "status", "instance")} == {
+        "type": "about:blank",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "instance": "/operations",
+    }
+    fields = {e["field"] for e in body["errors"]}
+    assert {"name", "planned_start", "district"} <= fields
+    assert body["detail"].startswith(body["errors"][0]["field"] + ": ")
+
+    planned = await system.api.post(
+        "/operations",
+        headers=planner,
+        json={
+            "name": "Operation Pakari",
+            "district": "Southland",
+            "place": "Mataura",
+            "target_group": "supply",
+            "planned_start": "2026-03-01T05:00:00+13:00",
+        },
+    )
+    op = planned.json()["operation_id"]
+    early = await system.api.post(
+        f"/operations/{op}/arrests",
+        headers=planner,
+        json={"person_ref": "P-1", "household_ref": "HH-1", "charges": ["supply"]},
+    )
+    assert early.status_code == 409 and early.headers["content-type"] == "application/problem+json"
+    assert early.json()["title"] == "Conflict" and "not launched" in early.json()["detail"]
+    unknown = await system.api.get("/nowhere", headers=planner)
+    assert unknown.status_code == 404 and unknown.json()["instance"] == "/nowhere"
+    anonymous = await system.api.get("/tasks", headers={"X-Anonymous": "1"})
+    assert anonymous.json()["status"] == 401 and anonymous.headers["www-authenticate"] == "Bearer"

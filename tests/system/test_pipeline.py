@@ -122,7 +122,7 @@ async def test_bad_commands_are_refused_with_the_field_or_the_reason(settings: S
             },
         )
         assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["body", "planned_start"]
+        assert response.json()["errors"][0]["loc"] == ["body", "planned_start"]
 
         planned = await system.api.post(
             "/operations",
@@ -151,7 +151,7 @@ async def test_bad_commands_are_refused_with_the_field_or_the_reason(settings: S
             },
         )
         assert bad_child.status_code == 422
-        assert bad_child.json()["detail"][0]["loc"] == ["body", "children", 0, "age"]
+        assert bad_child.json()["errors"][0]["field"] == "children[0].age"
 
         await system.api.post(f"/operations/{op}/launch")
         assert (await system.api.post(f"/operations/{op}/conclude")).status_code == 200
