@@ -11,7 +11,8 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -64,6 +65,9 @@ from contracts.commands import (
     WitnessDetails,
 )
 from services.api.access import Caller, authorize
+from services.api.idempotency import KEY as IDEMPOTENCY_KEY
+from services.api.idempotency import IdempotencyStore, fingerprint
+from services.api.identity import InvalidToken, read_token
 from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
 from services.api.projector import Projector
@@ -95,6 +99,7 @@ class PlaybookAdoptionBody(BaseModel):
 
 
 API_INDEX_FILE = "api-audit-index.sqlite"
+IDEMPOTENCY_FILE = "api-idempotency.sqlite"
 
 
 class ServiceUnavailable(Exception):
@@ -210,6 +215,7 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("api started", nats_url=settings.nats_url)
         yield
         await door.stop()
+        app.state.idempotency.close()
 
     app = FastAPI(
         title="Clear, Hold, Build",
@@ -223,6 +229,62 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
 
     install_problems(app)
+    idempotency = IdempotencyStore(settings.data_dir / IDEMPOTENCY_FILE)
+    app.state.idempotency = idempotency
+
+    @app.middleware("http")
+    async def idempotent(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A POST with ``Idempotency-Key`` is answered once; a retry gets that answer."""
+        key = request.headers.get("idempotency-key")
+        if request.method != "POST" or key is None:
+            return await call_next(request)
+        if not IDEMPOTENCY_KEY.match(key):
+            return problem(request, 400, "Idempotency-Key: 1 to 255 visible ASCII characters")
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        try:
+            subject = read_token(token, settings.jwt_key, settings.jwt_issuer).subject
+        except InvalidToken:
+            return await call_next(request)  # refused as unauthenticated, nothing to keep
+        body = await request.body()
+        print_ = fingerprint(request.method, request.url.path, request.url.query, body)
+        stored = await asyncio.to_thread(idempotency.claim, subject, key, print_)
+        if stored is not None:
+            if stored.fingerprint != print_:
+                return problem(
+                    request, 422, "Idempotency-Key was already used for a different request"
+                )
+            if stored.status is None:
+                abandoned = time.time() - stored.claimed_at > 2 * settings.command_timeout_seconds
+                return problem(
+                    request,
+                    409,
+                    "the first request with this Idempotency-Key did not finish (the API "
+                    "stopped while it was in flight): its outcome is unknown; check what was "
+                    "recorded, then use a new key"
+                    if abandoned
+                    else "the first request with this Idempotency-Key is still in flight",
+                )
+            return Response(
+                stored.body,
+                status_code=stored.status,
+                media_type=stored.content_type,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        try:
+            response = await call_next(request)
+        except BaseException:
+            await asyncio.to_thread(idempotency.finish, subject, key, 500, "", b"")
+            raise
+        content = b"".join(
+            [c if isinstance(c, bytes) else bytes(c) async for c in response.body_iterator]  # type: ignore[attr-defined]
+        )
+        content_type = response.headers.get("content-type", "")
+        await asyncio.to_thread(
+            idempotency.finish, subject, key, response.status_code, content_type, content
+        )
+        return Response(content, status_code=response.status_code, headers=dict(response.headers))
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:

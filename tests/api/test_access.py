@@ -4,7 +4,6 @@ token gets. The matrix itself lives in services/api/access.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -18,23 +17,12 @@ from services.api.access import MATRIX, OPEN, allowed
 from services.api.app import create_app
 from services.api.identity import ROLES, Identity, issue_token, read_token
 from services.cli import app as cli
-from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem, running_system
+from tests.system.support import InProcessSystem
 
 AGENCY = {"planner": "police", "operation_commander": "police", "auditor": "oversight"}
 PATH_VALUES = {"action": "accept", "place": "Mataura"}
-
-
-@pytest.fixture
-async def system(tmp_path: Path, clean_nats: EmbeddedNats) -> AsyncIterator[InProcessSystem]:
-    """One store is enough: who may call what does not depend on it."""
-    settings = Settings(
-        nats_url=clean_nats.url, data_dir=tmp_path / "stores", store="sqlite", jwt_key=TEST_JWT_KEY
-    )
-    async with running_system(settings) as running:
-        yield running
 
 
 def routes() -> list[APIRoute]:

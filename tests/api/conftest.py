@@ -1,0 +1,26 @@
+"""A running system for the API's own tests (one store is enough: access does not depend on it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.settings import Settings
+from tests.conftest import TEST_JWT_KEY
+from tests.system.support import InProcessSystem, running_system
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path, clean_nats: EmbeddedNats) -> Settings:
+    return Settings(
+        nats_url=clean_nats.url, data_dir=tmp_path / "stores", store="sqlite", jwt_key=TEST_JWT_KEY
+    )
+
+
+@pytest.fixture
+async def system(api_settings: Settings) -> AsyncIterator[InProcessSystem]:
+    async with running_system(api_settings) as running:
+        yield running
