@@ -68,6 +68,7 @@ from services.api.access import Caller, authorize
 from services.api.idempotency import KEY as IDEMPOTENCY_KEY
 from services.api.idempotency import IdempotencyStore, fingerprint
 from services.api.identity import InvalidToken, read_token
+from services.api.paging import Page
 from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
 from services.api.projector import Projector
@@ -386,8 +387,10 @@ def create_app(settings: Settings) -> FastAPI:
         return result.result
 
     @app.get("/operations")
-    async def list_operations() -> list[dict[str, Any]]:
-        return list(door.read_model.operations.values())
+    async def list_operations(
+        page: Page,
+    ) -> list[dict[str, Any]]:
+        return page.apply(list(door.read_model.operations.values()))
 
     @app.get("/operations/{operation_id}")
     async def get_operation(operation_id: UUID) -> dict[str, Any]:
@@ -400,11 +403,12 @@ def create_app(settings: Settings) -> FastAPI:
         return {**result.result, **trace, "correlation_id": str(operation_id)}
 
     @app.get("/cases")
-    async def list_cases(operation_id: UUID | None = None) -> list[dict[str, Any]]:
-        return door.read_model.list_cases(operation_id)
+    async def list_cases(page: Page, operation_id: UUID | None = None) -> list[dict[str, Any]]:
+        return page.apply(door.read_model.list_cases(operation_id))
 
     @app.get("/tasks")
     async def list_tasks(
+        page: Page,
         operation_id: UUID | None = None,
         agency: str | None = None,
         status: Annotated[str | None, Query(pattern=TASK_STATUSES)] = None,
@@ -414,8 +418,10 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> list[dict[str, Any]]:
         """The task board: filter by operation, the agency holding the task, status, case,
         place, and overdue (unfinished and past its due time)."""
-        return door.read_model.list_tasks(
-            operation_id, agency, status, case_id, place, datetime.now(UTC) if overdue else None
+        return page.apply(
+            door.read_model.list_tasks(
+                operation_id, agency, status, case_id, place, datetime.now(UTC) if overdue else None
+            )
         )
 
     @app.get("/tasks/{task_id}")
@@ -461,9 +467,11 @@ def create_app(settings: Settings) -> FastAPI:
         return reply(await door.send("hold", "adopt_playbook", command))
 
     @app.get("/playbooks")
-    async def list_playbooks() -> list[dict[str, Any]]:
+    async def list_playbooks(
+        page: Page,
+    ) -> list[dict[str, Any]]:
         """The playbooks adopted, by scope; where none is, the national default is in force."""
-        return list(door.read_model.playbooks.values())
+        return page.apply(list(door.read_model.playbooks.values()))
 
     @app.get("/operations/{operation_id}/hold")
     async def hold_summary(operation_id: UUID) -> dict[str, Any]:
@@ -473,9 +481,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/milestones")
     async def list_milestones(
-        operation_id: UUID | None = None, place: str | None = None
+        page: Page, operation_id: UUID | None = None, place: str | None = None
     ) -> list[dict[str, Any]]:
-        return door.read_model.list_milestones(operation_id, place)
+        return page.apply(door.read_model.list_milestones(operation_id, place))
 
     @app.post("/programmes", status_code=201)
     async def register_programme(
@@ -523,12 +531,14 @@ def create_app(settings: Settings) -> FastAPI:
         return await change_programme(programme_id, "report", body.model_dump(), who.actor)
 
     @app.get("/programmes")
-    async def list_programmes(place: str | None = None) -> list[dict[str, Any]]:
-        return [
-            p
-            for p in door.read_model.programmes.values()
-            if place is None or p["place"].casefold() == place.casefold()
-        ]
+    async def list_programmes(page: Page, place: str | None = None) -> list[dict[str, Any]]:
+        return page.apply(
+            [
+                p
+                for p in door.read_model.programmes.values()
+                if place is None or p["place"].casefold() == place.casefold()
+            ]
+        )
 
     @app.post("/indicator-imports", status_code=201)
     async def start_import(
@@ -565,17 +575,19 @@ def create_app(settings: Settings) -> FastAPI:
         return reply(await door.send("build", "import_indicators", command))
 
     @app.get("/indicator-imports")
-    async def list_imports() -> list[dict[str, Any]]:
+    async def list_imports(
+        page: Page,
+    ) -> list[dict[str, Any]]:
         """The committed imports: file, rows, when and by whom it was recorded."""
-        return door.read_model.imports
+        return page.apply(door.read_model.imports)
 
     @app.get("/indicators")
     async def list_indicators(
-        place: str, indicator: str | None = None, series: str | None = None
+        page: Page, place: str, indicator: str | None = None, series: str | None = None
     ) -> list[dict[str, Any]]:
         """A place's committed indicator readings, oldest first."""
         readings = door.read_model.indicator_readings(place, indicator, series)
-        return [r.model_dump(mode="json") for r in readings]
+        return page.apply([r.model_dump(mode="json") for r in readings])
 
     @app.get("/places/{place}/outcomes")
     async def outcomes(
@@ -625,8 +637,10 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.get("/plans")
-    async def list_plans() -> list[dict[str, Any]]:
-        return list(door.read_model.plans.values())
+    async def list_plans(
+        page: Page,
+    ) -> list[dict[str, Any]]:
+        return page.apply(list(door.read_model.plans.values()))
 
     @app.get("/plans/{place}")
     async def get_plan(place: str) -> dict[str, Any]:
@@ -666,8 +680,10 @@ def create_app(settings: Settings) -> FastAPI:
         return reply(await door.send("build", "check_in_milestone", command))
 
     @app.get("/dead-letters")
-    async def list_dead_letters() -> list[dict[str, Any]]:
-        return door.read_model.dead_letters
+    async def list_dead_letters(
+        page: Page,
+    ) -> list[dict[str, Any]]:
+        return page.apply(door.read_model.dead_letters)
 
     async def indexed_timeline(operation_id: UUID | None, place: str | None) -> list[Entry]:
         door.projector.flush()
@@ -676,12 +692,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/audit/timeline")
     async def audit_timeline(
-        operation_id: UUID | None = None, place: str | None = None
+        page: Page, operation_id: UUID | None = None, place: str | None = None
     ) -> list[dict[str, Any]]:
         """Every service's published history merged by time, per operation or place: who,
         why, what caused each entry and what it caused (from the API's index of the streams)."""
         entries = await indexed_timeline(operation_id, place)
-        return [asdict(e) for e in entries]
+        return page.apply([asdict(e) for e in entries])
 
     @app.get("/audit/as-of")
     async def audit_as_of(
