@@ -19,10 +19,17 @@ from services.api.identity import ROLES, Identity, issue_token, read_token
 from services.cli import app as cli
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem
+from tests.system.support import InProcessSystem, eventually
 
 AGENCY = {"planner": "police", "operation_commander": "police", "auditor": "oversight"}
 PATH_VALUES = {"action": "accept", "place": "Mataura"}
+OPERATION = {
+    "name": "Operation Pakari",
+    "district": "Southland",
+    "place": "Mataura",
+    "target_group": "supply",
+    "planned_start": "2026-03-01T05:00:00+13:00",
+}
 
 
 def routes() -> list[APIRoute]:
@@ -123,18 +130,25 @@ async def test_the_recorded_actor_is_the_tokens_person_not_what_the_caller_claim
     response = await system.api.post(
         "/operations",
         headers={**token, "X-Actor-Id": "someone-else", "X-Actor-Role": "administrator"},
-        json={
-            "name": "Operation Pakari",
-            "district": "Southland",
-            "place": "Mataura",
-            "target_group": "supply",
-            "planned_start": "2026-03-01T05:00:00+13:00",
-        },
+        json=OPERATION,
     )
     assert response.status_code == 201, response.text
     op = response.json()["operation_id"]
-    shown = await system.api.get(f"/operations/{op}", headers=token)
-    assert shown.status_code == 200
+    auditor = bearer(Identity("a-1", "auditor", "oversight"))
+
+    async def timeline() -> list[dict[str, str]]:
+        response = await system.api.get(
+            "/audit/timeline", params={"operation_id": op}, headers=auditor
+        )
+        entries: list[dict[str, str]] = response.json()
+        return entries
+
+    (planned,) = await eventually(timeline, lambda entries: len(entries) == 1)
+    assert (planned["actor_id"], planned["actor_agency"], planned["actor_role"]) == (
+        "pl-77",
+        "police",
+        "planner",
+    )
 
 
 def test_chb_token_issue_prints_a_token_the_api_accepts(tmp_path: Path) -> None:
@@ -201,13 +215,7 @@ async def test_every_refusal_is_a_problem_document(system: InProcessSystem) -> N
     planned = await system.api.post(
         "/operations",
         headers=planner,
-        json={
-            "name": "Operation Pakari",
-            "district": "Southland",
-            "place": "Mataura",
-            "target_group": "supply",
-            "planned_start": "2026-03-01T05:00:00+13:00",
-        },
+        json=OPERATION,
     )
     op = planned.json()["operation_id"]
     early = await system.api.post(
