@@ -12,8 +12,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -121,11 +121,14 @@ class FrontDoor:
         self.read_model = ReadModel()
         self.index_path = settings.data_dir / API_INDEX_FILE
         self.index: AuditIndex | None = None
+        self.idempotency: IdempotencyStore | None = None
         self.projector = Projector(self.read_model)
         self.started = False
         self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        # Files are opened here, not when the app is made: making one must touch no disk.
+        self.idempotency = IdempotencyStore(self.settings.data_dir / IDEMPOTENCY_FILE)
         await self.broker.connect()
         js = self.broker.connection.jetstream()
         # The services may not have started yet; declaring the streams here too is idempotent.
@@ -150,23 +153,26 @@ class FrontDoor:
         self.projector.flush()
         if self.index is not None:
             self.index.close()
+        if self.idempotency is not None:
+            self.idempotency.close()
+
+    @contextmanager
+    def reading_index(self) -> Iterator[AuditIndex]:
+        """The audit index on a connection of its own (it is in WAL mode), for a worker
+        thread; callers flush the projector first."""
+        index = AuditIndex(self.index_path)
+        try:
+            yield index
+        finally:
+            index.close()
 
     def timeline(self, operation_id: str | None, place: str | None) -> list[Entry]:
-        """From the audit index, on its own connection (run in a worker thread)."""
-        index = AuditIndex(self.index_path)
-        try:
+        with self.reading_index() as index:
             return list(index.entries(operation_id, place))
-        finally:
-            index.close()
 
     def as_of(self, at: datetime, operation_id: UUID | None, place: str | None) -> dict[str, Any]:
-        """From the audit index (flushed first), on its own connection (the index is in WAL
-        mode): run in a worker thread."""
-        index = AuditIndex(self.index_path)
-        try:
+        with self.reading_index() as index:
             return state_at(index, at, operation_id, place)
-        finally:
-            index.close()
 
     async def send(self, service: str, name: str, command: BaseModel) -> CommandReply:
         try:
@@ -216,7 +222,6 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("api started", nats_url=settings.nats_url)
         yield
         await door.stop()
-        app.state.idempotency.close()
 
     app = FastAPI(
         title="Clear, Hold, Build",
@@ -230,8 +235,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
 
     install_problems(app)
-    idempotency = IdempotencyStore(settings.data_dir / IDEMPOTENCY_FILE)
-    app.state.idempotency = idempotency
 
     @app.middleware("http")
     async def idempotent(
@@ -250,6 +253,8 @@ def create_app(settings: Settings) -> FastAPI:
             return await call_next(request)  # refused as unauthenticated, nothing to keep
         body = await request.body()
         print_ = fingerprint(request.method, request.url.path, request.url.query, body)
+        idempotency = door.idempotency
+        assert idempotency is not None  # opened at start-up, before any request
         stored = await asyncio.to_thread(idempotency.claim, subject, key, print_)
         if stored is not None:
             if stored.fingerprint != print_:
