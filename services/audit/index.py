@@ -22,7 +22,7 @@ from uuid import UUID
 from contracts import IntegrationEvent
 from contracts.registry import REGISTRY
 from services.api.read_model import ReadModel
-from services.audit.sources import SOURCES, open_store
+from services.audit.sources import SOURCES, open_store, pages, translated
 from services.audit.timeline import Entry
 from services.runtime.settings import Settings
 
@@ -148,23 +148,17 @@ class AuditIndex:
     def catch_up(self, settings: Settings, progress: Callable[[int], None] = lambda n: None) -> int:
         """Index every notification recorded since the last run; returns how many were read."""
         read = 0
-        for service, (_, translate) in SOURCES.items():
+        for service in SOURCES:
             app = open_store(service, settings)
             try:
                 if self.position(service) > (app.recorder.max_notification_id() or 0):
                     # The store was replaced by a shorter one: this index describes another.
                     self.clear()
-                start = self.position(service) + 1
-                while notifications := app.recorder.select_notifications(start, PAGE):
-                    events = []
-                    for notification in notifications:
-                        event = translate(app.mapper.to_domain_event(notification))
-                        if event is not None:
-                            events.append((notification.id, event))
+                for notifications in pages(app, self.position(service) + 1, PAGE):
+                    events = translated(service, app, notifications)
                     self.add(service, events, notifications[-1].id)
                     read += len(notifications)
                     progress(len(notifications))
-                    start = notifications[-1].id + 1
             finally:
                 app.close()
         return read

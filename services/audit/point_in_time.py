@@ -20,34 +20,29 @@ def state_at(
     operation = index.replay(operation_id, moment) if operation_id else ReadModel()
     state = state_of(operation, moment, operation_id, None)
     if place is not None:
-        plan = index.replay(until=moment, place=place, types=PLAN_EVENTS)
-        state.update(state_of(plan, moment, None, place, plan_only=True))
+        state.update(plan_of(index.replay(until=moment, place=place, types=PLAN_EVENTS), place))
     return state
 
 
 def state_of(
-    model: ReadModel,
-    moment: datetime,
-    operation_id: UUID | None,
-    place: str | None,
-    plan_only: bool = False,
+    model: ReadModel, moment: datetime, operation_id: UUID | None, place: str | None
 ) -> dict[str, Any]:
-    plan: dict[str, Any] = {}
-    if place is not None:
-        plan = {
-            "plan": model.plans.get(place.casefold()),
-            "place_milestones": model.list_milestones(place=place),
-            "programmes": [
-                p for p in model.programmes.values() if p["place"].casefold() == place.casefold()
-            ],
-        }
-    if plan_only:
-        return plan
     return {
         "as_of": moment.isoformat(),
         "operation": model.operations.get(operation_id) if operation_id else None,
         "cases": model.list_cases(operation_id),
         "tasks": model.list_tasks(operation_id),
         "milestones": model.list_milestones(operation_id),
-        **plan,
+        **(plan_of(model, place) if place is not None else {}),
+    }
+
+
+def plan_of(model: ReadModel, place: str) -> dict[str, Any]:
+    """A place's resilience plan, its milestones (its own and its operations') and programmes."""
+    return {
+        "plan": model.plans.get(place.casefold()),
+        "place_milestones": model.list_milestones(place=place),
+        "programmes": [
+            p for p in model.programmes.values() if p["place"].casefold() == place.casefold()
+        ],
     }

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from uuid import UUID
 
+import nats
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+from nats.aio.client import Client
 
+from contracts import IntegrationEvent
 from services.build.application import BuildApplication
 from services.build.transport import translate as build_translate
 from services.clear.application import ClearApplication
@@ -30,3 +35,31 @@ def open_store(service: str, settings: Settings) -> Application[UUID]:
 
 def open_stores(settings: Settings) -> dict[str, Application[UUID]]:
     return {service: open_store(service, settings) for service in SOURCES}
+
+
+def pages(app: Application[UUID], start: int, size: int) -> Iterator[Sequence[Notification]]:
+    """A store's notification log from ``start``, one page of ``size`` at a time."""
+    while notifications := app.recorder.select_notifications(start, size):
+        yield notifications
+        start = notifications[-1].id + 1
+
+
+def translated(
+    service: str, app: Application[UUID], notifications: Sequence[Notification]
+) -> Iterator[tuple[int, IntegrationEvent]]:
+    """What the service's relay published for these notifications, with their ids."""
+    _, translate = SOURCES[service]
+    for notification in notifications:
+        event = translate(app.mapper.to_domain_event(notification))
+        if event is not None:
+            yield notification.id, event
+
+
+async def connect_once(nats_url: str) -> Client:
+    """A connection for one audit command: no reconnecting, no retry chatter (the caller
+    reports a failure in one line; nats-py would print every attempt)."""
+
+    async def quiet(_: Exception) -> None:
+        return None
+
+    return await nats.connect(nats_url, allow_reconnect=False, connect_timeout=5, error_cb=quiet)

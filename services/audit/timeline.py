@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts import ContractError, IntegrationEvent, parse_event
 from services.api.read_model import ReadModel
-from services.audit.sources import SOURCES, open_stores
+from services.audit.sources import SOURCES, connect_once, open_stores, pages, translated
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
 
@@ -90,15 +90,9 @@ def store_histories(
     settings: Settings, apps: dict[str, Application[UUID]], progress: Callable[[int], None]
 ) -> Histories:
     def numbered(service: str, app: Application[UUID]) -> Iterator[tuple[int, IntegrationEvent]]:
-        _, translate = SOURCES[service]
-        start = 1
-        while notifications := app.recorder.select_notifications(start, PAGE):
-            for notification in notifications:
-                event = translate(app.mapper.to_domain_event(notification))
-                if event is not None:
-                    yield notification.id, event
+        for notifications in pages(app, 1, PAGE):
+            yield from translated(service, app, notifications)
             progress(len(notifications))
-            start = notifications[-1].id + 1
 
     return {service: numbered(service, app) for service, app in apps.items()}
 
@@ -106,12 +100,7 @@ def store_histories(
 async def stream_histories(nats_url: str, until: Mapping[str, int] | None = None) -> Histories:
     """What a running system published, read from its three streams (not its stores); up to
     the stream sequence ``until`` gives for a stream, if it gives one."""
-
-    async def quiet(_: Exception) -> None:
-        # The caller reports a failure in one line; nats-py would print every retry.
-        return None
-
-    nc = await nats.connect(nats_url, allow_reconnect=False, connect_timeout=5, error_cb=quiet)
+    nc = await connect_once(nats_url)
     js = nc.jetstream()
     histories: dict[str, list[tuple[int, IntegrationEvent]]] = {}
     try:

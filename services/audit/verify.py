@@ -34,7 +34,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
 from contracts.audit import HistoryCheckpoint
-from services.audit.sources import open_store
+from services.audit.sources import connect_once, open_store, pages
 from services.runtime.chain import GENESIS, extend, leaf, link
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, SERVICES, checkpoint_subject
@@ -111,12 +111,10 @@ class Lookahead(Iterator[T]):
 def store_leaves(
     app: Application[UUID], progress: Callable[[int], None] = lambda n: None
 ) -> Iterator[Leaf]:
-    start = 1
-    while notifications := app.recorder.select_notifications(start, PAGE):
+    for notifications in pages(app, 1, PAGE):
         for notification in notifications:
             yield notification.id, leaf(notification)
         progress(len(notifications))
-        start = notifications[-1].id + 1
 
 
 def checkpointed_leaves(
@@ -335,12 +333,7 @@ async def verify_stores(
 ) -> Verification:
     """Every service's store (opened from ``settings``) against the checkpoints at
     ``nats_url``."""
-
-    async def quiet(_: Exception) -> None:
-        # The caller reports a failure in one line; nats-py would print every retry.
-        return None
-
-    nc = await nats.connect(nats_url, allow_reconnect=False, connect_timeout=5, error_cb=quiet)
+    nc = await connect_once(nats_url)
     result = Verification()
     try:
         js = nc.jetstream()
