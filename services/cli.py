@@ -246,17 +246,13 @@ def contracts_export(
 # ---------------------------------------------------------------- talking to a running system
 
 
-def data_directory() -> Path:
-    return Path(os.environ.get("CHB_DATA_DIR", "data"))
-
-
 def bearer_token() -> str:
     """``CHB_TOKEN``, else the administrator token the local `chb up` keeps in its data
     directory (``CHB_DATA_DIR``, default ``data``)."""
     token = os.environ.get("CHB_TOKEN", "").strip()
     if token:
         return token
-    kept = data_directory() / ADMIN_TOKEN_FILE
+    kept = Settings().data_dir / ADMIN_TOKEN_FILE
     if kept.exists():
         return kept.read_text(encoding="utf-8").strip()
     fail(f"no token: set CHB_TOKEN (see `chb token issue`) or run `chb up` here ({kept} absent)", 2)
@@ -549,7 +545,7 @@ def token_issue(
 ) -> None:
     """Print a signed token for local use and tests: the key is CHB_JWT_KEY, else the one
     `chb up` keeps in its data directory."""
-    from services.api.identity import ROLES, Identity, issue_token, key_in
+    from services.api.identity import ROLES, Identity, issue_token, local_signing_key
 
     if role not in ROLES:
         fail(f"--role {role!r}: not one of {', '.join(ROLES)}", 2)
@@ -557,11 +553,9 @@ def token_issue(
         fail(f"--hours {hours}: must be more than 0", 2)
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     settings = Settings(**overrides)
-    key = settings.jwt_key
-    if not key:
-        if not (settings.data_dir / "jwt.key").exists():
-            fail("no key: set CHB_JWT_KEY, or pass the --data-dir `chb up` used", 2)
-        key = key_in(settings.data_dir)
+    key = local_signing_key(settings.jwt_key, settings.data_dir)
+    if key is None:
+        fail("no key: set CHB_JWT_KEY, or pass the --data-dir `chb up` used", 2)
     identity = Identity(subject, role, agency, tuple(place or ()), tuple(operation or ()))
     print(issue_token(key, settings.jwt_issuer, identity, ttl=timedelta(hours=hours)))
 
@@ -1043,16 +1037,17 @@ def _task_action(action: str, task_id: str, agency: str, api: str, **details: An
     """Act as someone at ``agency``: with ``CHB_TOKEN`` the token decides who that is (and
     must be that agency's); locally, a token for that agency is minted with the key `chb up`
     keeps (``CHB_ACTOR_ID`` sets the person reference recorded on each step)."""
-    from services.api.identity import Identity, issue_token, key_in
+    from services.api.identity import Identity, issue_token, local_signing_key
 
     headers = {}
     if not os.environ.get("CHB_TOKEN"):
-        if not (data_directory() / "jwt.key").exists() and not os.environ.get("CHB_JWT_KEY"):
+        settings = Settings()
+        key = local_signing_key(settings.jwt_key, settings.data_dir)
+        if key is None:
             fail("no token: set CHB_TOKEN to a token for someone at " + agency, 2)
-        key = os.environ.get("CHB_JWT_KEY") or key_in(data_directory())
         role = "leadership_group_chair" if action == "offer" else "agency_worker"
         person = Identity(os.environ.get("CHB_ACTOR_ID", "local-user"), role, agency)
-        headers["Authorization"] = f"Bearer {issue_token(key, 'chb', person)}"
+        headers["Authorization"] = f"Bearer {issue_token(key, settings.jwt_issuer, person)}"
     body = {k: v for k, v in details.items() if v is not None}
     result = call("POST", f"{api}/tasks/{task_id}/{action}", body or None, headers=headers)
     console.print(f"{result['task_id']}: {result['status']} ({result['agency'] or 'no agency'})")

@@ -121,3 +121,11 @@ def key_in(directory: Path) -> str:
 
 
 ADMINISTRATOR = Identity(subject=ADMINISTRATOR_SUBJECT, role="administrator", agency="chb")
+
+
+def local_signing_key(key: str, directory: Path) -> str | None:
+    """The key to sign local tokens with: ``key`` (CHB_JWT_KEY) if set, else the one `chb up`
+    keeps in ``directory``; None when there is neither."""
+    if key:
+        return key
+    return key_in(directory) if (directory / KEY_FILE).exists() else None

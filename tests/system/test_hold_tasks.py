@@ -14,14 +14,14 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.settings import Settings
 from services.runtime.topology import stream_name
-from tests.system.support import CHAIR, InProcessSystem, eventually, running_system
+from tests.system.support import CHAIR, InProcessSystem, caller, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
 pytestmark = pytest.mark.integration
 
 
 def as_agency(agency: str, role: str = "agency_worker") -> dict[str, str]:
-    return {"X-Actor-Id": f"{agency}-person-1", "X-Actor-Agency": agency, "X-Actor-Role": role}
+    return caller(role, agency, f"{agency}-person-1")
 
 
 async def act(
