@@ -265,7 +265,9 @@ def call(
     params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Any:
-    headers = {"Authorization": f"Bearer {bearer_token()}", **(headers or {})}
+    headers = dict(headers or {})
+    if "Authorization" not in headers:
+        headers["Authorization"] = f"Bearer {bearer_token()}"
     try:
         response = httpx.request(
             method, url, json=body, params=params, headers=headers, timeout=10.0
