@@ -37,7 +37,7 @@ class Paging:
         return f'<{url.path}?{url.query}>; rel="{rel}"'
 
 
-def paging(
+async def paging(  # async: FastAPI would run a plain def in a worker thread
     request: Request,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
