@@ -11,8 +11,7 @@ import base64
 import hashlib
 import json
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -65,9 +64,7 @@ from contracts.commands import (
     WitnessDetails,
 )
 from services.api.access import Caller, authorize
-from services.api.idempotency import KEY as IDEMPOTENCY_KEY
-from services.api.idempotency import IdempotencyStore, fingerprint
-from services.api.identity import InvalidToken, read_token
+from services.api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from services.api.paging import Page
 from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
@@ -75,7 +72,7 @@ from services.api.projector import Projector
 from services.api.read_model import ReadModel
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
-from services.audit.index import AuditIndex
+from services.audit.index import AuditIndex, catch_up_from_streams
 from services.audit.point_in_time import state_at
 from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
 from services.build.indicators import before_after
@@ -120,11 +117,12 @@ class FrontDoor:
         )
         self.read_model = ReadModel()
         self.index_path = settings.data_dir / API_INDEX_FILE
+        # The one connection that writes the index; readers open their own (WAL mode).
         self.index: AuditIndex | None = None
+        self._indexing = asyncio.Lock()
         self.idempotency: IdempotencyStore | None = None
         self.projector = Projector(self.read_model)
         self.started = False
-        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # Files are opened here, not when the app is made: making one must touch no disk.
@@ -135,31 +133,28 @@ class FrontDoor:
         for service in SERVICES:
             await ensure_stream(js, service, self.settings)
         self.index = AuditIndex(self.index_path)
-        self.projector = Projector(self.read_model, self.index)
         await self.projector.start(self.broker.connection)
-        self._flusher = asyncio.create_task(self._flush_index())
         self.started = True
 
-    async def _flush_index(self) -> None:
-        while True:
-            await asyncio.sleep(0.25)
-            self.projector.flush()
-
     async def stop(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
         await self.projector.stop()
         await self.broker.stop()
-        self.projector.flush()
         if self.index is not None:
             self.index.close()
         if self.idempotency is not None:
             self.idempotency.close()
 
+    async def catch_up_index(self) -> None:
+        """Index what the streams hold beyond what was indexed: on an audit question only."""
+        assert self.index is not None
+        async with self._indexing:
+            js = self.broker.connection.jetstream()
+            await catch_up_from_streams(self.index, js)
+
     @contextmanager
     def reading_index(self) -> Iterator[AuditIndex]:
         """The audit index on a connection of its own (it is in WAL mode), for a worker
-        thread; callers flush the projector first."""
+        thread; callers bring it up to date first (``catch_up_index``)."""
         index = AuditIndex(self.index_path)
         try:
             yield index
@@ -236,61 +231,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_problems(app)
 
-    @app.middleware("http")
-    async def idempotent(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """A POST with ``Idempotency-Key`` is answered once; a retry gets that answer."""
-        key = request.headers.get("idempotency-key")
-        if request.method != "POST" or key is None:
-            return await call_next(request)
-        if not IDEMPOTENCY_KEY.match(key):
-            return problem(request, 400, "Idempotency-Key: 1 to 255 visible ASCII characters")
-        token = request.headers.get("authorization", "").partition(" ")[2]
-        try:
-            subject = read_token(token, settings.jwt_key, settings.jwt_issuer).subject
-        except InvalidToken:
-            return await call_next(request)  # refused as unauthenticated, nothing to keep
-        body = await request.body()
-        print_ = fingerprint(request.method, request.url.path, request.url.query, body)
-        idempotency = door.idempotency
-        assert idempotency is not None  # opened at start-up, before any request
-        stored = await asyncio.to_thread(idempotency.claim, subject, key, print_)
-        if stored is not None:
-            if stored.fingerprint != print_:
-                return problem(
-                    request, 422, "Idempotency-Key was already used for a different request"
-                )
-            if stored.status is None:
-                abandoned = time.time() - stored.claimed_at > 2 * settings.command_timeout_seconds
-                return problem(
-                    request,
-                    409,
-                    "the first request with this Idempotency-Key did not finish (the API "
-                    "stopped while it was in flight): its outcome is unknown; check what was "
-                    "recorded, then use a new key"
-                    if abandoned
-                    else "the first request with this Idempotency-Key is still in flight",
-                )
-            return Response(
-                stored.body,
-                status_code=stored.status,
-                media_type=stored.content_type,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        try:
-            response = await call_next(request)
-        except BaseException:
-            await asyncio.to_thread(idempotency.finish, subject, key, 500, "", b"")
-            raise
-        content = b"".join(
-            [c if isinstance(c, bytes) else bytes(c) async for c in response.body_iterator]  # type: ignore[attr-defined]
-        )
-        content_type = response.headers.get("content-type", "")
-        await asyncio.to_thread(
-            idempotency.finish, subject, key, response.status_code, content_type, content
-        )
-        return Response(content, status_code=response.status_code, headers=dict(response.headers))
+    # A POST with Idempotency-Key is answered once; a retry gets that answer.
+    app.add_middleware(IdempotencyMiddleware, store=lambda: door.idempotency, settings=settings)
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
@@ -691,7 +633,7 @@ def create_app(settings: Settings) -> FastAPI:
         return page.apply(door.read_model.dead_letters)
 
     async def indexed_timeline(operation_id: UUID | None, place: str | None) -> list[Entry]:
-        door.projector.flush()
+        await door.catch_up_index()
         operation = str(operation_id) if operation_id else None
         return await asyncio.to_thread(door.timeline, operation, place)
 
@@ -712,7 +654,7 @@ def create_app(settings: Settings) -> FastAPI:
         plan, as they stood at ``at`` (from the audit index: each costs its own events)."""
         if at.tzinfo is None:
             raise HTTPException(status_code=422, detail="at: give the time zone, e.g. +13:00")
-        door.projector.flush()
+        await door.catch_up_index()
         return await asyncio.to_thread(door.as_of, at, operation_id, place)
 
     @app.get("/audit/figures")

@@ -12,13 +12,24 @@ saying so for good, rather than risk recording the arrest twice.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.identity import InvalidToken, read_token
+from services.api.problems import problem
+from services.runtime.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -89,3 +100,88 @@ class IdempotencyStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+class IdempotencyMiddleware:
+    """Plain ASGI, so every request without a key passes straight through (no extra task, no
+    buffering); a keyed POST is claimed, answered, stored, and only then sent."""
+
+    def __init__(
+        self, app: ASGIApp, store: Callable[[], IdempotencyStore | None], settings: Settings
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        request = Request(scope, receive)
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return await self.app(scope, receive, send)
+        if not KEY.match(key):
+            answer = problem(request, 400, "Idempotency-Key: 1 to 255 visible ASCII characters")
+            return await answer(scope, receive, send)
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        try:
+            subject = read_token(token, self.settings.jwt_key, self.settings.jwt_issuer).subject
+        except InvalidToken:
+            return await self.app(scope, receive, send)  # refused as unauthenticated anyway
+        body = await request.body()
+        print_ = fingerprint("POST", request.url.path, request.url.query, body)
+        store = self.store()
+        assert store is not None  # opened at start-up, before any request
+        stored = await asyncio.to_thread(store.claim, subject, key, print_)
+        if stored is not None:
+            return await self.answer_again(request, stored, print_)(scope, receive, send)
+
+        given = False
+
+        async def replay() -> Message:
+            """The body, already read, once; then whatever the client does next."""
+            nonlocal given
+            if given:
+                return await receive()
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        messages: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            messages.append(message)
+
+        try:
+            await self.app(scope, replay, keep)
+        except BaseException:
+            await asyncio.to_thread(store.finish, subject, key, 500, "", b"")
+            raise
+        start = next(m for m in messages if m["type"] == "http.response.start")
+        content = b"".join(
+            m.get("body", b"") for m in messages if m["type"] == "http.response.body"
+        )
+        content_type = Headers(raw=start["headers"]).get("content-type", "")
+        await asyncio.to_thread(store.finish, subject, key, start["status"], content_type, content)
+        for message in messages:  # sent only once stored: a retry right after finds the answer
+            await send(message)
+
+    def answer_again(self, request: Request, stored: Stored, print_: str) -> Response:
+        if stored.fingerprint != print_:
+            return problem(request, 422, "Idempotency-Key was already used for a different request")
+        if stored.status is None:
+            abandoned = time.time() - stored.claimed_at > 2 * self.settings.command_timeout_seconds
+            return problem(
+                request,
+                409,
+                "the first request with this Idempotency-Key did not finish (the API stopped "
+                "while it was in flight): its outcome is unknown; check what was recorded, then "
+                "use a new key"
+                if abandoned
+                else "the first request with this Idempotency-Key is still in flight",
+            )
+        return Response(
+            stored.body,
+            status_code=stored.status,
+            media_type=stored.content_type,
+            headers={"Idempotent-Replayed": "true"},
+        )

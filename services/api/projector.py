@@ -15,24 +15,16 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from contracts import ContractError, IntegrationEvent, parse_event
+from contracts import ContractError, parse_event
 from services.api.read_model import ReadModel
-from services.audit.index import AuditIndex
-from services.runtime.topology import H_NOTIFICATION_ID, SERVICES, stream_name, subjects
+from services.runtime.topology import SERVICES, stream_name, subjects
 
 log = structlog.get_logger()
 
-FLUSH_AT = 500
-
 
 class Projector:
-    def __init__(self, read_model: ReadModel, index: AuditIndex | None = None) -> None:
+    def __init__(self, read_model: ReadModel) -> None:
         self.read_model = read_model
-        # Also keeps an audit index of every event, for point-in-time queries per operation.
-        self.index = index
-        self._indexed = {s: index.position(s) if index else 0 for s in SERVICES}
-        self._pending: dict[str, list[tuple[int, IntegrationEvent]]] = {s: [] for s in SERVICES}
-        self._services = {stream_name(s): s for s in SERVICES}
         self.unreadable = 0
         self._subs: list[JetStreamContext.PushSubscription] = []
         self._targets: dict[str, int] = {}
@@ -82,22 +74,6 @@ class Projector:
             log.warning("unreadable message not projected", subject=msg.subject, error=str(error))
             return
         self.read_model.apply(event)
-        nid = (msg.headers or {}).get(H_NOTIFICATION_ID, "")
-        service = self._services[msg.metadata.stream]
-        if self.index is not None and nid.isdigit() and int(nid) > self._indexed[service]:
-            self._pending[service].append((int(nid), event))
-            if len(self._pending[service]) >= FLUSH_AT:
-                self.flush()
-
-    def flush(self) -> None:
-        """Write what the index has not yet got (quick: one transaction per service)."""
-        if self.index is None:
-            return
-        for service, pending in self._pending.items():
-            if pending:
-                self.index.add(service, pending, pending[-1][0])
-                self._indexed[service] = pending[-1][0]
-                self._pending[service] = []
 
     async def stop(self) -> None:
         for sub in self._subs:

@@ -13,18 +13,25 @@ from the stores (only notifications past the last indexed one are read), so:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-from contracts import IntegrationEvent
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from contracts import ContractError, IntegrationEvent, parse_event
 from contracts.registry import REGISTRY
 from services.api.read_model import ReadModel
 from services.audit.sources import SOURCES, open_store, pages, translated
 from services.audit.timeline import Entry
 from services.runtime.settings import Settings
+from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -48,12 +55,13 @@ CREATE INDEX IF NOT EXISTS events_by_place ON events (place, event_type);
 CREATE INDEX IF NOT EXISTS events_by_item ON events (item_id);
 CREATE TABLE IF NOT EXISTS positions (
     service TEXT PRIMARY KEY,
-    notification_id INTEGER NOT NULL
+    notification_id INTEGER NOT NULL,
+    stream_sequence INTEGER NOT NULL DEFAULT 0  -- when fed from the service's stream
 );
 """
 PAGE = 2000
 # Bumped whenever the rows' meaning changes: an index of another version is rebuilt.
-VERSION = 3
+VERSION = 4
 NIL = "00000000-0000-0000-0000-000000000000"
 # The id of the thing an event is about, for the events that carry one.
 ITEM_FIELDS = ("task_id", "milestone_id", "programme_id", "case_id", "plan_id")
@@ -110,12 +118,25 @@ class AuditIndex:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def stream_position(self, service: str) -> int:
+        row = self.db.execute(
+            "SELECT stream_sequence FROM positions WHERE service = ?", (service,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
-    def add(self, service: str, events: Iterable[tuple[int, IntegrationEvent]], upto: int) -> int:
+    def add(
+        self,
+        service: str,
+        events: Iterable[tuple[int, IntegrationEvent]],
+        upto: int,
+        stream_sequence: int = 0,
+    ) -> int:
         """Index events of one service (in notification order) and move its position to
-        ``upto``, in one transaction. Events already indexed are left as they are."""
+        ``upto`` (and, fed from a stream, to ``stream_sequence``), in one transaction. Events
+        already indexed are left as they are."""
         rows = [_row(service, nid, event) for nid, event in events]
         # An event that names no place belongs to its operation's place (filled in from the
         # operation's plan, whichever of the two was indexed first), or for place-level work
@@ -139,9 +160,10 @@ class AuditIndex:
                 [(item,) for item in by_item],
             )
             self.db.execute(
-                "INSERT INTO positions VALUES (?, ?) ON CONFLICT (service) DO UPDATE "
-                "SET notification_id = MAX(notification_id, excluded.notification_id)",
-                (service, upto),
+                "INSERT INTO positions VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE "
+                "SET notification_id = MAX(notification_id, excluded.notification_id), "
+                "stream_sequence = MAX(stream_sequence, excluded.stream_sequence)",
+                (service, upto, stream_sequence),
             )
         return len(rows)
 
@@ -287,6 +309,50 @@ def _row(service: str, nid: int, event: IntegrationEvent) -> tuple[object, ...]:
         event.schema_version,
         event.model_dump_json(),
     )
+
+
+async def catch_up_from_streams(index: AuditIndex, js: JetStreamContext, batch: int = 1000) -> int:
+    """Index what each service published since the index last looked (the API's feed: it
+    reads streams, never stores). Done when an audit question is asked, not as events arrive,
+    so the arrests' hot path pays nothing for it. Returns how many messages were read."""
+    read = 0
+    for service in SOURCES:
+        try:
+            info = await js.stream_info(stream_name(service))
+        except NotFoundError:
+            continue
+        last, position = info.state.last_seq, index.stream_position(service)
+        if position > last:  # the stream was made anew: this index describes another
+            await asyncio.to_thread(index.clear)
+            position = 0
+        position = max(position, info.state.first_seq - 1)
+        if position >= last:
+            continue
+        sub = await js.pull_subscribe(
+            subjects(service),
+            stream=stream_name(service),
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.NONE,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=position + 1,
+                inactive_threshold=60.0,
+            ),
+        )
+        try:
+            while position < last:
+                events: list[tuple[int, IntegrationEvent]] = []
+                for msg in await sub.fetch(min(batch, last - position), timeout=10):
+                    position = msg.metadata.sequence.stream
+                    nid = (msg.headers or {}).get(H_NOTIFICATION_ID, "")
+                    with contextlib.suppress(ContractError):
+                        if nid.isdigit():  # not from a relay: not part of the record
+                            events.append((int(nid), parse_event(msg.data)))
+                    read += 1
+                upto = events[-1][0] if events else index.position(service)
+                await asyncio.to_thread(index.add, service, events, upto, position)
+        finally:
+            await sub.unsubscribe()
+    return read
 
 
 def open_index(settings: Settings, path: Path | None = None) -> AuditIndex:
