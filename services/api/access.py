@@ -8,7 +8,7 @@ that no route is left out). The administrator (the local ``chb up`` token) may c
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
@@ -81,6 +81,40 @@ WHY = {
     "decide_gate": "only the leadership group's chair records the Hold-to-Build gate",
     "adopt_playbook": "only the leadership group's chair puts a playbook in force",
 }
+
+
+# The field dimension: what a route answers depends on who asks. Each kind of record below is
+# shown in full only to those named; everyone else the route admits sees counts and statuses
+# (a planned operation is left out of lists and is "not found" by id). Tested role by role.
+PLANNING_CELL_AGENCY = "police"
+FIELDS: dict[str, str] = {
+    "planned_operation": "the operation's planning cell (police planner or operation "
+    "commander whose token covers it), auditors and the administrator",
+    "staged_support": "the operation's planning cell, and auditors to read",
+    "household_personal_details": "agencies holding one of the household's tasks (any staff "
+    "role at that agency), and auditors; every read recorded in Hold's history with its reason",
+}
+
+
+def in_planning_cell(identity: Identity) -> bool:
+    return identity.agency == PLANNING_CELL_AGENCY and identity.role in PLANNING
+
+
+def sees_planned_operation(identity: Identity, operation: dict[str, Any]) -> bool:
+    """A planned, not yet launched operation is visible only to its planning cell."""
+    if not identity.covers(operation):
+        return False
+    if operation.get("status") != "planned":
+        return True
+    return identity.role in ("administrator", "auditor") or in_planning_cell(identity)
+
+
+def sees_personal_details(identity: Identity, holding_agencies: set[str]) -> bool:
+    """A household's names, ages, addresses and notes: agencies holding one of its tasks, and
+    auditors. Not the administrator: running the system is not a reason to read a family."""
+    if identity.role == "auditor":
+        return True
+    return identity.role in STAFF and identity.agency in holding_agencies
 
 
 def allowed(route: str, role: str) -> bool:

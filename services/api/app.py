@@ -11,7 +11,7 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -26,7 +26,6 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, Field
 
-from contracts import Actor
 from contracts.commands import (
     AddMilestone,
     AdoptPlaybook,
@@ -63,8 +62,14 @@ from contracts.commands import (
     TaskActionDetails,
     WitnessDetails,
 )
-from services.api.access import Caller, authorize
+from services.api.access import (
+    Caller,
+    authorize,
+    in_planning_cell,
+    sees_planned_operation,
+)
 from services.api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from services.api.identity import Identity
 from services.api.paging import Page
 from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
@@ -85,7 +90,6 @@ from services.runtime.topology import SERVICES, command_subject, stream_name, ve
 log = structlog.get_logger()
 
 
-PLANNING_CELL_ROLES = ("planner", "operation_commander")
 TASK_STATUSES = "^(offered|accepted|assigned|in_progress|completed|closed|unplaced)$"
 
 
@@ -244,11 +248,55 @@ def create_app(settings: Settings) -> FastAPI:
             raise Refused(result.status, result.error or "refused", **(result.result or {}))
         return JSONResponse(status_code=result.status, content=result.result)
 
+    def out_of_scope(who: Identity, what: str) -> HTTPException:
+        limits = [*(f"place {p}" for p in who.places), *(f"operation {o}" for o in who.operations)]
+        return HTTPException(
+            status_code=403, detail=f"{what} is outside your token's scope ({', '.join(limits)})"
+        )
+
+    async def operation_for(who: Identity, operation_id: UUID) -> dict[str, Any]:
+        """The operation as the caller may see it: 404 when it does not exist or is a planned
+        operation outside the caller's planning cell (its existence is not revealed)."""
+        operation = door.read_model.operations.get(operation_id)
+        if operation is None:  # the read model may trail clear by a few milliseconds
+            result = await door.send(
+                "clear", "get_operation", GetOperation(operation_id=operation_id)
+            )
+            if result.status >= 400:
+                raise HTTPException(status_code=result.status, detail=result.error)
+            operation = result.result
+        if operation.get("status") == "planned" and not sees_planned_operation(who, operation):
+            raise HTTPException(status_code=404, detail=f"no operation {operation_id}")
+        if not who.covers(operation):
+            raise out_of_scope(who, f"operation {operation_id}")
+        return operation
+
+    async def check_operation(who: Identity, operation_id: UUID) -> None:
+        """A command about an operation: within the token's places and operations. Costs
+        nothing for a token not limited to any (the usual case on the arrest path)."""
+        if who.places or who.operations:
+            await operation_for(who, operation_id)
+
+    def check_item(who: Identity, item: dict[str, Any] | None, what: str) -> None:
+        if item is not None and not who.covers(item):
+            raise out_of_scope(who, what)
+
+    def scoped(who: Identity, items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [i for i in items if who.covers(i)]
+
     @app.post("/operations", status_code=201)
     async def plan_operation(
         body: OperationDetails,
         who: Caller,
     ) -> JSONResponse:
+        if who.operations:
+            raise HTTPException(
+                status_code=403,
+                detail="your token is limited to existing operations; planning a new one needs "
+                "a token that is not",
+            )
+        if not who.covers_place(body.place):
+            raise out_of_scope(who, f"place {body.place}")
         command = PlanOperation(**body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "plan_operation", command))
 
@@ -257,6 +305,7 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID,
         who: Caller,
     ) -> JSONResponse:
+        await check_operation(who, operation_id)
         command = LaunchOperation(operation_id=operation_id, actor=who.actor)
         return reply(await door.send("clear", "launch_operation", command))
 
@@ -265,6 +314,7 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID,
         who: Caller,
     ) -> JSONResponse:
+        await check_operation(who, operation_id)
         command = ConcludeOperation(operation_id=operation_id, actor=who.actor)
         return reply(await door.send("clear", "conclude_operation", command))
 
@@ -274,6 +324,7 @@ def create_app(settings: Settings) -> FastAPI:
         body: ArrestDetails,
         who: Caller,
     ) -> JSONResponse:
+        await check_operation(who, operation_id)
         command = RecordArrest(operation_id=operation_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "record_arrest", command))
 
@@ -283,6 +334,7 @@ def create_app(settings: Settings) -> FastAPI:
         body: SeizureDetails,
         who: Caller,
     ) -> JSONResponse:
+        await check_operation(who, operation_id)
         command = RecordSeizure(operation_id=operation_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "record_seizure", command))
 
@@ -293,19 +345,20 @@ def create_app(settings: Settings) -> FastAPI:
         who: Caller,
     ) -> JSONResponse:
         """Register a key witness (an opaque reference) and their household for support."""
+        await check_operation(who, operation_id)
         command = RegisterWitness(operation_id=operation_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "register_witness", command))
 
-    def require_planning_cell(actor: Actor, reading: bool = False) -> None:
+    def require_planning_cell(who: Identity, reading: bool = False) -> None:
         # The matrix admits planners and commanders; the planning cell is Police's. Auditors
         # (and the administrator) may read what was staged, never stage it.
-        if actor.role == "administrator" or (reading and actor.role == "auditor"):
+        if who.role == "administrator" or (reading and who.role == "auditor"):
             return
-        if actor.agency != "police" or actor.role not in PLANNING_CELL_ROLES:
+        if not in_planning_cell(who):
             raise HTTPException(
                 status_code=403,
                 detail="staged support is visible only to the operation's planning cell "
-                f"(police {', '.join(PLANNING_CELL_ROLES)}), not to {actor.agency} {actor.role}",
+                f"(police planner or operation_commander), not to {who.agency} {who.role}",
             )
 
     @app.post("/operations/{operation_id}/staged-support", status_code=201)
@@ -316,9 +369,9 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> JSONResponse:
         """Before launch, the planning cell stages the support it expects to need; agencies
         see nothing of it until the operation launches, then it is theirs at once."""
-        actor = who.actor
-        require_planning_cell(actor)
-        command = StageSupport(operation_id=operation_id, **body.model_dump(), actor=actor)
+        require_planning_cell(who)
+        await check_operation(who, operation_id)
+        command = StageSupport(operation_id=operation_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("clear", "stage_support", command))
 
     @app.get("/operations/{operation_id}/staged-support")
@@ -326,7 +379,8 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID,
         who: Caller,
     ) -> dict[str, Any]:
-        require_planning_cell(who.actor, reading=True)
+        require_planning_cell(who, reading=True)
+        await check_operation(who, operation_id)
         query = GetStagedSupport(operation_id=operation_id)
         result = await door.send("clear", "get_staged_support", query)
         if result.status >= 400:
@@ -334,14 +388,15 @@ def create_app(settings: Settings) -> FastAPI:
         return result.result
 
     @app.get("/operations")
-    async def list_operations(
-        page: Page,
-    ) -> list[dict[str, Any]]:
-        return page.apply(list(door.read_model.operations.values()))
+    async def list_operations(page: Page, who: Caller) -> list[dict[str, Any]]:
+        """The operations the caller may see: a planned one only by its planning cell."""
+        operations = door.read_model.operations.values()
+        return page.apply([op for op in operations if sees_planned_operation(who, op)])
 
     @app.get("/operations/{operation_id}")
-    async def get_operation(operation_id: UUID) -> dict[str, Any]:
+    async def get_operation(operation_id: UUID, who: Caller) -> dict[str, Any]:
         """The operation as clear holds it now, with the trace of the event that planned it."""
+        await operation_for(who, operation_id)
         result = await door.send("clear", "get_operation", GetOperation(operation_id=operation_id))
         if result.status >= 400:
             raise HTTPException(status_code=result.status, detail=result.error)
@@ -350,12 +405,16 @@ def create_app(settings: Settings) -> FastAPI:
         return {**result.result, **trace, "correlation_id": str(operation_id)}
 
     @app.get("/cases")
-    async def list_cases(page: Page, operation_id: UUID | None = None) -> list[dict[str, Any]]:
-        return page.apply(door.read_model.list_cases(operation_id))
+    async def list_cases(
+        page: Page, who: Caller, operation_id: UUID | None = None
+    ) -> list[dict[str, Any]]:
+        """Households' cases: counts and statuses (personal details: ``/cases/{id}/personal``)."""
+        return page.apply(scoped(who, door.read_model.list_cases(operation_id)))
 
     @app.get("/tasks")
     async def list_tasks(
         page: Page,
+        who: Caller,
         operation_id: UUID | None = None,
         agency: str | None = None,
         status: Annotated[str | None, Query(pattern=TASK_STATUSES)] = None,
@@ -365,18 +424,17 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> list[dict[str, Any]]:
         """The task board: filter by operation, the agency holding the task, status, case,
         place, and overdue (unfinished and past its due time)."""
-        return page.apply(
-            door.read_model.list_tasks(
-                operation_id, agency, status, case_id, place, datetime.now(UTC) if overdue else None
-            )
-        )
+        now = datetime.now(UTC) if overdue else None
+        tasks = door.read_model.list_tasks(operation_id, agency, status, case_id, place, now)
+        return page.apply(scoped(who, tasks))
 
     @app.get("/tasks/{task_id}")
-    async def get_task(task_id: UUID) -> dict[str, Any]:
+    async def get_task(task_id: UUID, who: Caller) -> dict[str, Any]:
         """A task and its whole history: each step with who, when, why and its causation."""
         task = door.read_model.tasks.get(task_id)
         if task is None:
             raise HTTPException(status_code=404, detail=f"no task {task_id}")
+        check_item(who, task, f"task {task_id}")
         return {**task, "history": door.read_model.task_history.get(task_id, [])}
 
     @app.post("/tasks/{task_id}/{action}")
@@ -387,6 +445,7 @@ def create_app(settings: Settings) -> FastAPI:
         body: TaskActionDetails | None = None,
     ) -> JSONResponse:
         """A step in the task's life, by someone at the agency their token names."""
+        check_item(who, door.read_model.tasks.get(task_id), f"task {task_id}")
         details = body.model_dump() if body else {}
         command = ChangeTask(task_id=task_id, action=action, **details, actor=who.actor)
         return reply(await door.send("hold", "change_task", command))
@@ -398,6 +457,12 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> JSONResponse:
         """Adopt a playbook (TOML text) nationally, for a place, or for one operation. An
         invalid one is refused with every error listed, and the one in force stays."""
+        if body.operation_id is not None:
+            await check_operation(who, body.operation_id)
+        elif body.place is not None:
+            check_item(who, {"place": body.place}, f"place {body.place}")
+        elif who.places or who.operations:
+            raise out_of_scope(who, "a national playbook")
         try:
             playbook = load_playbook_text(body.toml)
         except PlaybookInvalid as error:
@@ -421,16 +486,17 @@ def create_app(settings: Settings) -> FastAPI:
         return page.apply(list(door.read_model.playbooks.values()))
 
     @app.get("/operations/{operation_id}/hold")
-    async def hold_summary(operation_id: UUID) -> dict[str, Any]:
+    async def hold_summary(operation_id: UUID, who: Caller) -> dict[str, Any]:
         """Households, children, tasks by status, share done within due time, overdue tasks
         and open escalations for one operation."""
+        await operation_for(who, operation_id)
         return door.read_model.hold_summary(operation_id, datetime.now(UTC))
 
     @app.get("/milestones")
     async def list_milestones(
-        page: Page, operation_id: UUID | None = None, place: str | None = None
+        page: Page, who: Caller, operation_id: UUID | None = None, place: str | None = None
     ) -> list[dict[str, Any]]:
-        return page.apply(door.read_model.list_milestones(operation_id, place))
+        return page.apply(scoped(who, door.read_model.list_milestones(operation_id, place)))
 
     @app.post("/programmes", status_code=201)
     async def register_programme(
@@ -438,14 +504,17 @@ def create_app(settings: Settings) -> FastAPI:
         who: Caller,
     ) -> JSONResponse:
         """A funded programme: provider, focus area, funding source, kind of agreement."""
+        check_item(who, body.model_dump(), f"place {body.place}")
         command = RegisterProgramme(programme_id=uuid4(), **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "register_programme", command))
 
     async def change_programme(
-        programme_id: UUID, action: str, details: dict[str, Any], actor: Actor
+        programme_id: UUID, action: str, details: dict[str, Any], who: Identity
     ) -> JSONResponse:
+        programme = door.read_model.programmes.get(programme_id)
+        check_item(who, programme, f"programme {programme_id}")
         command = ChangeProgrammeCommand(
-            programme_id=programme_id, action=action, **details, actor=actor
+            programme_id=programme_id, action=action, **details, actor=who.actor
         )
         return reply(await door.send("build", "change_programme", command))
 
@@ -456,7 +525,7 @@ def create_app(settings: Settings) -> FastAPI:
         who: Caller,
     ) -> JSONResponse:
         """A commissioning-panel decision; an approval commits its amount (exact decimal)."""
-        return await change_programme(programme_id, "decide", body.model_dump(), who.actor)
+        return await change_programme(programme_id, "decide", body.model_dump(), who)
 
     @app.post("/programmes/{programme_id}/spend")
     async def record_spend(
@@ -465,8 +534,7 @@ def create_app(settings: Settings) -> FastAPI:
         who: Caller,
     ) -> JSONResponse:
         """Money spent; refused (409) if it would pass what the panel committed."""
-        actor = who.actor
-        return await change_programme(programme_id, "spend", body.model_dump(), actor)
+        return await change_programme(programme_id, "spend", body.model_dump(), who)
 
     @app.post("/programmes/{programme_id}/results")
     async def report_result(
@@ -475,14 +543,16 @@ def create_app(settings: Settings) -> FastAPI:
         who: Caller,
     ) -> JSONResponse:
         """Reported results: people engaged, and cost with outcome value for the social return."""
-        return await change_programme(programme_id, "report", body.model_dump(), who.actor)
+        return await change_programme(programme_id, "report", body.model_dump(), who)
 
     @app.get("/programmes")
-    async def list_programmes(page: Page, place: str | None = None) -> list[dict[str, Any]]:
+    async def list_programmes(
+        page: Page, who: Caller, place: str | None = None
+    ) -> list[dict[str, Any]]:
         return page.apply(
             [
                 p
-                for p in door.read_model.programmes.values()
+                for p in scoped(who, door.read_model.programmes.values())
                 if place is None or p["place"].casefold() == place.casefold()
             ]
         )
@@ -584,14 +654,13 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.get("/plans")
-    async def list_plans(
-        page: Page,
-    ) -> list[dict[str, Any]]:
-        return page.apply(list(door.read_model.plans.values()))
+    async def list_plans(page: Page, who: Caller) -> list[dict[str, Any]]:
+        return page.apply(scoped(who, door.read_model.plans.values()))
 
     @app.get("/plans/{place}")
-    async def get_plan(place: str) -> dict[str, Any]:
+    async def get_plan(place: str, who: Caller) -> dict[str, Any]:
         """A place's resilience plan: its phase, the gate decision, and its milestones."""
+        check_item(who, {"place": place}, f"place {place}")
         plan = door.read_model.plans.get(place.casefold())
         if plan is None:
             raise HTTPException(status_code=404, detail=f"no resilience plan for {place}")
@@ -605,6 +674,7 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> JSONResponse:
         """The leadership group moves the plan from Hold to Build: refused (409, naming what
         is missing) without the chair's sign-off, three agencies including iwi, and evidence."""
+        check_item(who, {"place": place}, f"place {place}")
         command = DecideGate(place=place, **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "decide_gate", command))
 
@@ -614,6 +684,7 @@ def create_app(settings: Settings) -> FastAPI:
         body: MilestoneDetails,
         who: Caller,
     ) -> JSONResponse:
+        check_item(who, {"place": place}, f"place {place}")
         command = AddMilestone(place=place, **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "add_milestone", command))
 
@@ -623,6 +694,8 @@ def create_app(settings: Settings) -> FastAPI:
         body: CheckInDetails,
         who: Caller,
     ) -> JSONResponse:
+        milestone = door.read_model.milestones.get(milestone_id)
+        check_item(who, milestone, f"milestone {milestone_id}")
         command = CheckInMilestone(milestone_id=milestone_id, **body.model_dump(), actor=who.actor)
         return reply(await door.send("build", "check_in_milestone", command))
 

@@ -54,8 +54,23 @@ class Identity:
     def actor(self) -> Actor:
         return Actor(id=self.subject, agency=self.agency, role=self.role)
 
-    def covers_place(self, place: str) -> bool:
-        return not self.places or place.casefold() in {p.casefold() for p in self.places}
+    def covers_place(self, place: str | None) -> bool:
+        if not self.places:
+            return True
+        return place is not None and place.casefold() in {p.casefold() for p in self.places}
+
+    def covers_operation(self, operation_id: object) -> bool:
+        return not self.operations or str(operation_id) in self.operations
+
+    def covers(self, item: dict[str, Any]) -> bool:
+        """Whether an item (anything with a ``place`` and/or an ``operation_id``) lies within
+        the places and operations this token is limited to. An item that names no place is
+        outside a token limited to places: unknown is not the same as allowed."""
+        if self.places and not self.covers_place(item.get("place")):
+            return False
+        return not self.operations or (
+            "operation_id" in item and self.covers_operation(item["operation_id"])
+        )
 
 
 def issue_token(

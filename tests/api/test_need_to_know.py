@@ -1,0 +1,130 @@
+"""Need-to-know: a planned operation is its planning cell's alone, and a token limited to
+places or operations sees and changes nothing outside them (against the running API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.api.access import FIELDS, sees_personal_details, sees_planned_operation
+from services.api.identity import ROLES, Identity, issue_token
+from tests.conftest import TEST_JWT_KEY
+from tests.system.support import InProcessSystem, eventually
+from tests.system.test_pipeline import START, arrest, plan_and_launch
+
+OPERATION = {
+    "name": "Operation Pakari",
+    "district": "Southland",
+    "target_group": "supply",
+    "planned_start": START,
+}
+
+
+def bearer(role: str, agency: str, places: tuple[str, ...] = (), ops: tuple[str, ...] = ()) -> Any:
+    identity = Identity(f"{agency}-{role}-1", role, agency, places=places, operations=ops)
+    return {"Authorization": f"Bearer {issue_token(TEST_JWT_KEY, 'chb', identity)}"}
+
+
+PLANNER = bearer("planner", "police")
+WORKER = bearer("agency_worker", "oranga_tamariki")
+AUDITOR = bearer("auditor", "oversight")
+
+
+async def plan(system: InProcessSystem, place: str = "Mataura", headers: Any = None) -> Any:
+    return await system.api.post(
+        "/operations", json={**OPERATION, "place": place}, headers=headers or PLANNER
+    )
+
+
+def ids(response: Any) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {item["operation_id"] for item in response.json()}
+
+
+@pytest.mark.domain
+def test_the_field_rules_hold_for_every_role() -> None:
+    """Every role against each kind of guarded record: a planned operation is seen by the
+    police planning cell, auditors and the administrator only; a household's personal details
+    by staff of an agency holding one of its tasks and by auditors, never by the
+    administrator or the public, and never by staff of another agency."""
+    assert set(FIELDS) == {"planned_operation", "staged_support", "household_personal_details"}
+    planned = {"operation_id": "op", "place": "Mataura", "status": "planned"}
+    for role in ROLES:
+        police, msd = Identity("p", role, "police"), Identity("m", role, "msd")
+        cell = role in ("planner", "operation_commander")
+        assert sees_planned_operation(police, planned) == (
+            cell or role in ("auditor", "administrator")
+        )
+        assert sees_planned_operation(msd, planned) == (role in ("auditor", "administrator"))
+        assert sees_planned_operation(msd, {**planned, "status": "launched"})
+        staff = role not in ("administrator", "auditor", "public")
+        assert sees_personal_details(msd, {"msd"}) == (staff or role == "auditor")
+        assert sees_personal_details(msd, {"oranga_tamariki"}) == (role == "auditor")
+    scoped = Identity("p", "planner", "police", operations=("other",))
+    assert not sees_planned_operation(scoped, planned)
+
+
+@pytest.mark.integration
+async def test_a_planned_operation_is_seen_only_by_its_planning_cell(
+    system: InProcessSystem,
+) -> None:
+    """Before launch an agency's worker neither lists the operation nor finds it by id (404,
+    not 403: its existence is not revealed); the planning cell and an auditor do. Launched,
+    everyone the matrix admits sees it."""
+    response = await plan(system)
+    assert response.status_code == 201, response.text
+    op = response.json()["operation_id"]
+    await eventually(lambda: system.api.get("/operations", headers=PLANNER), lambda r: op in ids(r))
+    assert op in ids(await system.api.get("/operations", headers=AUDITOR))
+    assert op not in ids(await system.api.get("/operations", headers=WORKER))
+    hidden = await system.api.get(f"/operations/{op}", headers=WORKER)
+    assert hidden.status_code == 404, hidden.text
+    assert (await system.api.get(f"/operations/{op}", headers=PLANNER)).status_code == 200
+    msd_lead = bearer("leadership_group_chair", "msd")
+    assert (await system.api.get(f"/operations/{op}/hold", headers=msd_lead)).status_code == 404
+
+    assert (await system.api.post(f"/operations/{op}/launch", headers=PLANNER)).status_code == 200
+    await eventually(lambda: system.api.get("/operations", headers=WORKER), lambda r: op in ids(r))
+    assert (await system.api.get(f"/operations/{op}", headers=WORKER)).status_code == 200
+
+
+@pytest.mark.integration
+async def test_a_token_limited_to_places_or_operations_stays_inside_them(
+    system: InProcessSystem,
+) -> None:
+    """A planner limited to Mataura plans there and is refused Gore (403, naming the scope);
+    one limited to an operation records arrests in it and not in another; a worker limited
+    to Mataura sees Mataura's tasks and cases only, and is refused a Gore task by id."""
+    mataura = await plan_and_launch(system, "Mataura")
+    gore = await plan_and_launch(system, "Gore")
+    local = bearer("planner", "police", places=("mataura",))
+    assert (await plan(system, "Mataura", local)).status_code == 201
+    refused = await plan(system, "Gore", local)
+    assert refused.status_code == 403 and "place mataura" in refused.json()["detail"]
+
+    one_op = bearer("planner", "police", ops=(mataura,))
+    details = {"person_ref": "P-9", "household_ref": "HH-9", "charges": ["supply"]}
+    url = "/operations/{}/arrests"
+    assert (await system.api.post(url.format(mataura), json=details, headers=one_op)).is_success
+    other = await system.api.post(url.format(gore), json=details, headers=one_op)
+    assert other.status_code == 403, other.text
+    assert (await plan(system, "Mataura", one_op)).status_code == 403
+
+    await arrest(system, gore, "P-1", "HH-1", [{"child_ref": "C-1", "age": 4}], only_carer=True)
+    everything = await eventually(
+        lambda: system.get("/tasks"),
+        lambda tasks: {t["operation_id"] for t in tasks} == {mataura, gore},
+        what="tasks in both places",
+    )
+    worker = bearer("agency_worker", "oranga_tamariki", places=("Mataura",))
+    seen = (await system.api.get("/tasks", headers=worker)).json()
+    assert seen and {t["operation_id"] for t in seen} == {mataura}
+    cases = (await system.api.get("/cases", headers=worker)).json()
+    assert {c["place"] for c in cases} == {"Mataura"}
+    gore_task = next(t for t in everything if t["operation_id"] == gore)
+    assert (
+        await system.api.get(f"/tasks/{gore_task['task_id']}", headers=worker)
+    ).status_code == 403
+    accept = await system.api.post(f"/tasks/{gore_task['task_id']}/accept", headers=worker)
+    assert accept.status_code == 403, accept.text
