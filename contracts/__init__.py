@@ -26,6 +26,8 @@ from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import Actor, IntegrationEvent
 from contracts.hold import (
     ArrestLinkedToCase,
+    HouseholdErased,
+    PersonalDetailsRead,
     PlaybookAdopted,
     SupportTaskChanged,
     SupportTaskOpened,
@@ -51,6 +53,7 @@ __all__ = [
     "Child",
     "ContractError",
     "DeadLetterRecorded",
+    "HouseholdErased",
     "IndicatorImportCommitted",
     "IndicatorRowsAdded",
     "IntegrationEvent",
@@ -60,6 +63,7 @@ __all__ = [
     "OperationConcluded",
     "OperationLaunched",
     "OperationPlanned",
+    "PersonalDetailsRead",
     "PlanGateDecided",
     "PlaybookAdopted",
     "ProgrammeChanged",

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from contracts.envelope import Contract, IntegrationEvent
+from contracts.personal import SealedText
 
 
 class OperationPlanned(IntegrationEvent):
@@ -57,6 +58,8 @@ class ArrestRecorded(IntegrationEvent):
     only_carer_present: bool = False
     # The arrested person's age where known: a young person's arrest calls for youth support.
     person_age: int | None = None
+    # The household's names, address and notes, sealed with its key (contracts/personal.py).
+    personal: SealedText | None = None
 
 
 class SeizureRecorded(IntegrationEvent):

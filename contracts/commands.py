@@ -7,7 +7,7 @@ naming it before anything reaches NATS.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field
 from contracts.clear import Child
 from contracts.envelope import Actor, Code, Contract, Ref
 from contracts.indicators import IndicatorRow
+from contracts.personal import PersonalDetails, SealedText
 
 
 class OperationDetails(Contract):
@@ -25,7 +26,7 @@ class OperationDetails(Contract):
     planned_start: AwareDatetime
 
 
-class ArrestDetails(Contract):
+class ArrestFacts(Contract):
     person_ref: Ref
     household_ref: Ref
     charges: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
@@ -34,6 +35,13 @@ class ArrestDetails(Contract):
     children: list[Child] = Field(default_factory=list, max_length=50)
     only_carer_present: bool = False
     person_age: int | None = Field(default=None, ge=10, le=120)
+
+
+class ArrestDetails(ArrestFacts):
+    """What the planning cell sends: the facts, and the household's personal details in the
+    clear (the front door seals them before they go any further)."""
+
+    personal: PersonalDetails | None = None
 
 
 class SeizureDetails(Contract):
@@ -58,8 +66,9 @@ class LaunchOperation(Command):
     operation_id: UUID
 
 
-class RecordArrest(Command, ArrestDetails):
+class RecordArrest(Command, ArrestFacts):
     operation_id: UUID
+    personal: SealedText | None = None
 
 
 class RecordSeizure(Command, SeizureDetails):
@@ -103,6 +112,8 @@ class TaskActionDetails(Contract):
 class ChangeTask(Command, TaskActionDetails):
     task_id: UUID
     action: TaskAction
+    # A note may name people: it travels and rests sealed with the household's key.
+    text: SealedText | None = None
 
 
 class AdoptPlaybook(Command):
@@ -242,3 +253,27 @@ class ImportIndicatorsCommand(Command):
     file_name: str = ""
     rows_expected: int = 0
     rows: list[IndicatorRow] = Field(default_factory=list, max_length=IMPORT_CHUNK_ROWS)
+
+
+PersonalField = Literal["person_name", "address", "children", "notes", "ages", "task_notes"]
+PERSONAL_FIELDS: tuple[PersonalField, ...] = get_args(PersonalField)
+
+
+class RecordPersonalRead(Command):
+    """Record, before anything is shown, that the actor is reading a household's personal
+    details, and why (``reason`` is required)."""
+
+    case_id: UUID
+    fields: tuple[PersonalField, ...] = PERSONAL_FIELDS
+
+
+class ErasureDetails(Contract):
+    reason: str = Field(
+        min_length=10, max_length=1000, description="why, e.g. the request's reference"
+    )
+
+
+class EraseHousehold(Command):
+    """Destroy the household's key (its personal details become unreadable everywhere)."""
+
+    household_ref: Ref

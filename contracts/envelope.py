@@ -17,7 +17,8 @@ class Contract(BaseModel):
 # A code for an agency, a role or a kind of task: lower case, never free text or a name.
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 # An opaque reference to a person, household, child or worker: never a name.
-Ref = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+Ref = Annotated[str, Field(min_length=1, max_length=128, pattern=REF_PATTERN)]
 
 
 class Actor(Contract):

@@ -100,3 +100,25 @@ class PlaybookAdopted(IntegrationEvent):
     name: str
     version: int
     rules: int
+
+
+class PersonalDetailsRead(IntegrationEvent):
+    """Someone read a household's personal details: who (the actor), why (the reason), what
+    (the fields) and when. The answer to "who looked at this family's record"."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["PersonalDetailsRead"] = "PersonalDetailsRead"
+    schema_version: Literal[1] = 1
+    case_id: UUID
+    household_ref: str
+    fields: tuple[str, ...]
+
+
+class HouseholdErased(IntegrationEvent):
+    """A household's key was destroyed: its personal details, sealed with that key wherever
+    they were stored, can no longer be read. Everything else in the history stays."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["HouseholdErased"] = "HouseholdErased"
+    schema_version: Literal[1] = 1
+    household_ref: str

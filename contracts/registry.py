@@ -28,6 +28,8 @@ from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import IntegrationEvent
 from contracts.hold import (
     ArrestLinkedToCase,
+    HouseholdErased,
+    PersonalDetailsRead,
     PlaybookAdopted,
     SupportTaskChanged,
     SupportTaskOpened,
@@ -49,6 +51,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     SupportTaskRescheduled,
     SupportTaskChanged,
     PlaybookAdopted,
+    PersonalDetailsRead,
+    HouseholdErased,
     ResiliencePlanOpened,
     MilestoneScheduled,
     PlanGateDecided,

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
 
 from services.api.identity import Identity, InvalidToken, read_token
+
+log = structlog.get_logger()
 
 OPEN = frozenset({"health", "ready"})
 
@@ -41,6 +44,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "list_tasks": READERS,
     "get_task": READERS,
     "change_task": WORKERS | LEADERSHIP,
+    # Personal details: the field rule (FIELDS below) narrows this to the holding agencies.
+    "read_personal_details": STAFF | {"auditor"},
+    "list_personal_reads": frozenset({"auditor", "leadership_group_chair"}),
+    "erase_household": frozenset({"leadership_group_chair"}),
     "adopt_playbook": frozenset({"leadership_group_chair"}),
     "list_playbooks": READERS,
     "hold_summary": READERS,
@@ -80,6 +87,8 @@ WHY = {
     "staged_support": "staged support is visible only to the operation's planning cell",
     "decide_gate": "only the leadership group's chair records the Hold-to-Build gate",
     "adopt_playbook": "only the leadership group's chair puts a playbook in force",
+    "erase_household": "only the leadership group's chair erases a household's details",
+    "list_personal_reads": "who read a family's record is for auditors and the chair",
 }
 
 
@@ -151,6 +160,16 @@ async def authorize(request: Request) -> None:
         why = WHY.get(name, f"the {identity.role} role may not use {name}")
         raise HTTPException(status_code=403, detail=f"{why} (roles allowed: {', '.join(may)})")
     request.state.identity = identity
+    if identity.role == "auditor":
+        # An auditor may read everything; every read is on the record (the log line here, and
+        # for a family's personal details an event in Hold's history as well).
+        log.info(
+            "auditor read",
+            route=name,
+            path=request.url.path,
+            subject=identity.subject,
+            agency=identity.agency,
+        )
 
 
 async def caller(request: Request) -> Identity:  # async: no thread hop (see authorize)

@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse, Response
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
@@ -37,6 +38,8 @@ from contracts.commands import (
     CommandReply,
     ConcludeOperation,
     DecideGate,
+    EraseHousehold,
+    ErasureDetails,
     GateDetails,
     GetOperation,
     GetStagedSupport,
@@ -49,6 +52,7 @@ from contracts.commands import (
     PlanOperation,
     ProgrammeDetails,
     RecordArrest,
+    RecordPersonalRead,
     RecordSeizure,
     RegisterProgramme,
     RegisterWitness,
@@ -62,10 +66,13 @@ from contracts.commands import (
     TaskActionDetails,
     WitnessDetails,
 )
+from contracts.envelope import REF_PATTERN
 from services.api.access import (
+    FIELDS,
     Caller,
     authorize,
     in_planning_cell,
+    sees_personal_details,
     sees_planned_operation,
 )
 from services.api.idempotency import IdempotencyMiddleware, IdempotencyStore
@@ -75,6 +82,7 @@ from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
+from services.api.sealing import HouseholdKeys, Unreadable, is_sealed
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.index import AuditIndex, catch_up_from_streams
@@ -125,6 +133,7 @@ class FrontDoor:
         self.index: AuditIndex | None = None
         self._indexing = asyncio.Lock()
         self.idempotency: IdempotencyStore | None = None
+        self.household_keys: HouseholdKeys | None = None
         self.projector = Projector(self.read_model)
         self.started = False
 
@@ -137,6 +146,7 @@ class FrontDoor:
         for service in SERVICES:
             await ensure_stream(js, service, self.settings)
         self.index = AuditIndex(self.index_path)
+        self.household_keys = await HouseholdKeys.open(js, self.settings.stream_replicas)
         await self.projector.start(self.broker.connection)
         self.started = True
 
@@ -172,6 +182,11 @@ class FrontDoor:
     def as_of(self, at: datetime, operation_id: UUID | None, place: str | None) -> dict[str, Any]:
         with self.reading_index() as index:
             return state_at(index, at, operation_id, place)
+
+    @property
+    def keys(self) -> HouseholdKeys:
+        assert self.household_keys is not None, "the front door has not started"
+        return self.household_keys
 
     async def send(self, service: str, name: str, command: BaseModel) -> CommandReply:
         try:
@@ -324,8 +339,16 @@ def create_app(settings: Settings) -> FastAPI:
         body: ArrestDetails,
         who: Caller,
     ) -> JSONResponse:
+        """An arrest. Personal details (names, address, notes) are sealed with the household's
+        key here, before they go anywhere: no service, stream or store holds them readable."""
         await check_operation(who, operation_id)
-        command = RecordArrest(operation_id=operation_id, **body.model_dump(), actor=who.actor)
+        personal = None
+        if body.personal is not None:
+            personal = await door.keys.seal(body.household_ref, body.personal)
+        facts = body.model_dump(exclude={"personal"})
+        command = RecordArrest(
+            operation_id=operation_id, **facts, personal=personal, actor=who.actor
+        )
         return reply(await door.send("clear", "record_arrest", command))
 
     @app.post("/operations/{operation_id}/seizures", status_code=201)
@@ -435,7 +458,120 @@ def create_app(settings: Settings) -> FastAPI:
         if task is None:
             raise HTTPException(status_code=404, detail=f"no task {task_id}")
         check_item(who, task, f"task {task_id}")
-        return {**task, "history": door.read_model.task_history.get(task_id, [])}
+        history = [
+            withheld(step, task["case_id"])
+            for step in door.read_model.task_history.get(task_id, [])
+        ]
+        return {**task, "history": history}
+
+    def withheld(step: dict[str, Any], case_id: str) -> dict[str, Any]:
+        """A note's text is personal: here it is only said to exist, and where to read it."""
+        detail = step["detail"]
+        if not any(is_sealed(v) for v in detail.values()):
+            return step
+        where = f"/cases/{case_id}/personal"
+        shown = {
+            k: {"withheld": "personal details", "read_at": where} if is_sealed(v) else v
+            for k, v in detail.items()
+        }
+        return {**step, "detail": shown}
+
+    @app.get("/cases/{case_id}/personal")
+    async def read_personal_details(
+        case_id: UUID,
+        who: Caller,
+        reason: Annotated[
+            str, Query(min_length=5, max_length=500, description="why you are reading")
+        ],
+    ) -> dict[str, Any]:
+        """A household's personal details (names, ages, address, notes, and its tasks' notes):
+        only for staff of an agency holding one of its tasks, and auditors. The read is
+        recorded in Hold's history (who, what, when, why) before anything is shown; if it
+        cannot be recorded, nothing is shown."""
+        case = door.read_model.cases.get(case_id)
+        if case is None:
+            raise HTTPException(status_code=404, detail=f"no case {case_id}")
+        check_item(who, case, f"case {case_id}")
+        if not sees_personal_details(who, door.read_model.holding_agencies(case_id)):
+            raise HTTPException(
+                status_code=403,
+                detail="a household's personal details are for "
+                f"{FIELDS['household_personal_details']}; "
+                f"{who.agency} {who.role} may not read them here",
+            )
+        recorded = await door.send(
+            "hold",
+            "record_personal_read",
+            RecordPersonalRead(case_id=case_id, actor=who.actor, reason=reason),
+        )
+        if recorded.status >= 400:
+            raise Refused(recorded.status, recorded.error or "the read could not be recorded")
+        return await personal_view(case)
+
+    async def unsealed(sealed: str | None) -> Any:
+        if sealed is None:
+            return None
+        try:
+            return await door.keys.unseal_json(sealed)
+        except Unreadable:
+            return {"erased": True}
+
+    async def personal_view(case: dict[str, Any]) -> dict[str, Any]:
+        model = door.read_model
+        arrests = model.household_arrests.get((case["operation_id"], case["household_ref"]), [])
+        notes = []
+        for task_id in model.case_tasks.get(case["case_id"], []):
+            for step in model.task_history.get(task_id, []):
+                text = step["detail"].get("text")
+                if is_sealed(text):
+                    try:
+                        plain: Any = (await door.keys.unseal(text)).decode("utf-8")
+                    except Unreadable:
+                        plain = {"erased": True}
+                    notes.append(
+                        {
+                            "task_id": str(task_id),
+                            "at": step["at"],
+                            "actor": step["actor"],
+                            "text": plain,
+                        }
+                    )
+        return {
+            "case_id": case["case_id"],
+            "household_ref": case["household_ref"],
+            "operation_id": case["operation_id"],
+            "erased": model.erasures.get(case["household_ref"]),
+            "arrests": [{**a, "personal": await unsealed(a["personal"])} for a in arrests],
+            "task_notes": notes,
+        }
+
+    @app.get("/cases/{case_id}/reads")
+    async def list_personal_reads(case_id: UUID, page: Page, who: Caller) -> list[dict[str, Any]]:
+        """Who read this household's personal details, when and why (from Hold's history)."""
+        case = door.read_model.cases.get(case_id)
+        if case is None:
+            raise HTTPException(status_code=404, detail=f"no case {case_id}")
+        check_item(who, case, f"case {case_id}")
+        return page.apply(door.read_model.personal_reads.get(str(case_id), []))
+
+    @app.post("/households/{household_ref}/erasure")
+    async def erase_household(
+        household_ref: Annotated[
+            str, FastApiPath(min_length=1, max_length=128, pattern=REF_PATTERN)
+        ],
+        body: ErasureDetails,
+        who: Caller,
+    ) -> dict[str, Any]:
+        """Erase a household's personal details: Hold records the erasure (who, why), then its
+        key is destroyed, so every sealed copy (stores, streams, exports) becomes unreadable
+        while the rest of the history, and its hash chain, stay as they were. Idempotent: a
+        retry after a failure finishes the job."""
+        command = EraseHousehold(household_ref=household_ref, actor=who.actor, reason=body.reason)
+        result = await door.send("hold", "erase_household", command)
+        if result.status >= 400:
+            raise Refused(result.status, result.error or "refused")
+        await door.keys.erase(household_ref)
+        return {**result.result, "key_destroyed": True}
 
     @app.post("/tasks/{task_id}/{action}")
     async def change_task(
@@ -445,8 +581,19 @@ def create_app(settings: Settings) -> FastAPI:
         body: TaskActionDetails | None = None,
     ) -> JSONResponse:
         """A step in the task's life, by someone at the agency their token names."""
-        check_item(who, door.read_model.tasks.get(task_id), f"task {task_id}")
+        task = door.read_model.tasks.get(task_id)
+        check_item(who, task, f"task {task_id}")
         details = body.model_dump() if body else {}
+        if details.get("text") is not None:
+            # A note may name people: it is sealed with the household's key, like the rest.
+            if action != "note":
+                reason = "only a note takes text"
+                field = {"field": "text", "reason": reason, "loc": ["body", "text"]}
+                raise Refused(422, f"text: {reason}", errors=[field])
+            household = door.read_model.cases.get(UUID(task["case_id"])) if task else None
+            if household is None:
+                raise HTTPException(status_code=404, detail=f"no task {task_id}")
+            details["text"] = await door.keys.seal(household["household_ref"], details["text"])
         command = ChangeTask(task_id=task_id, action=action, **details, actor=who.actor)
         return reply(await door.send("hold", "change_task", command))
 

@@ -18,12 +18,14 @@ from contracts import (
     ArrestLinkedToCase,
     ArrestRecorded,
     DeadLetterRecorded,
+    HouseholdErased,
     IntegrationEvent,
     MilestoneChanged,
     MilestoneScheduled,
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
+    PersonalDetailsRead,
     PlanGateDecided,
     PlaybookAdopted,
     ProgrammeChanged,
@@ -72,6 +74,12 @@ class ReadModel:
     pending_imports: dict[UUID, list[IndicatorRow]] = field(default_factory=dict)
     imports: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    # A household's record, per (operation, household): each arrest's facts and its personal
+    # details as sealed text. Shown only through the need-to-know route, never in a list.
+    household_arrests: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    case_tasks: dict[str, list[UUID]] = field(default_factory=dict)
+    personal_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    erasures: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[UUID] = field(default_factory=set)
     # A replay of a history whose events are unique by construction (the audit index's rows)
     # need not remember every event id: a million of them is ~150 MB.
@@ -109,6 +117,17 @@ class ReadModel:
     def _on_ArrestRecorded(self, e: ArrestRecorded) -> None:
         if op := self.operations.get(e.operation_id):
             op["arrests"] += 1
+        self.household_arrests.setdefault((str(e.operation_id), e.household_ref), []).append(
+            {
+                "arrest_id": str(e.arrest_id),
+                "person_ref": e.person_ref,
+                "person_age": e.person_age,
+                "children": [c.model_dump() for c in e.children],
+                "only_carer_present": e.only_carer_present,
+                "recorded_at": e.recorded_at.isoformat(),
+                "personal": e.personal,
+            }
+        )
 
     def _on_SeizureRecorded(self, e: SeizureRecorded) -> None:
         if op := self.operations.get(e.operation_id):
@@ -157,6 +176,7 @@ class ReadModel:
             **_trace(e),
         }
         self.task_history[e.task_id] = [_step(e, "opened", {"agency": e.lead_agency})]
+        self.case_tasks.setdefault(str(e.case_id), []).append(e.task_id)
 
     def _on_SupportTaskChanged(self, e: SupportTaskChanged) -> None:
         task = self.tasks.get(e.task_id)
@@ -177,6 +197,30 @@ class ReadModel:
         self.task_history[e.task_id].append(
             _step(e, e.change, {"agency": e.agency, "worker_ref": e.worker_ref, **e.detail})
         )
+
+    def _on_PersonalDetailsRead(self, e: PersonalDetailsRead) -> None:
+        self.personal_reads.setdefault(str(e.case_id), []).append(
+            {
+                "at": e.occurred_at.isoformat(),
+                "actor": e.actor.model_dump(),
+                "reason": e.reason,
+                "fields": list(e.fields),
+                **_trace(e),
+            }
+        )
+
+    def _on_HouseholdErased(self, e: HouseholdErased) -> None:
+        self.erasures[e.household_ref] = {
+            "erased_at": e.occurred_at.isoformat(),
+            "actor": e.actor.model_dump(),
+            "reason": e.reason,
+            "event_id": str(e.event_id),
+        }
+
+    def holding_agencies(self, case_id: UUID) -> set[str]:
+        """The agencies holding one of the case's tasks now (whatever the task's status)."""
+        tasks = (self.tasks[t] for t in self.case_tasks.get(str(case_id), ()))
+        return {t["agency"] for t in tasks if t["agency"]}
 
     def _on_PlaybookAdopted(self, e: PlaybookAdopted) -> None:
         self.playbooks[e.scope] = {

@@ -125,6 +125,7 @@ class ClearApplication(Application[UUID]):
         actor: Actor,
         reason: str | None = None,
         person_age: int | None = None,
+        personal: str | None = None,
     ) -> UUID:
         operation = self.get_operation(operation_id)
         arrest_id = uuid4()
@@ -137,6 +138,7 @@ class ClearApplication(Application[UUID]):
             only_carer_present=only_carer_present,
             meta=self._meta(operation_id, actor, reason),
             person_age=person_age,
+            personal=personal,
         )
         self._save(operation)
         return arrest_id

@@ -63,6 +63,9 @@ class Operation(Aggregate):
         only_carer_present: bool
         person_age: int | None
         meta: Meta
+        # Names, address and notes, sealed with the household's key by the front door before
+        # they reach this service: the store never holds them readable (contracts/personal.py).
+        personal: str | None = None
 
     class SeizureRecorded(Aggregate.Event):
         place: str
@@ -190,10 +193,12 @@ class Operation(Aggregate):
         only_carer_present: bool,
         meta: Meta,
         person_age: int | None = None,
+        personal: str | None = None,
     ) -> None:
         self.check_launched()
         self._arrest_recorded(
             person_age=person_age,
+            personal=personal,
             place=self.place,
             arrest_id=arrest_id,
             person_ref=person_ref,
@@ -216,6 +221,7 @@ class Operation(Aggregate):
         only_carer_present: bool,
         person_age: int | None,
         meta: Meta,
+        personal: str | None = None,
     ) -> None:
         self.arrests += 1
 

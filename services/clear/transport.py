@@ -73,6 +73,7 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             children=tuple(e.children),
             only_carer_present=e.only_carer_present,
             person_age=e.person_age,
+            personal=e.personal,
         )
     if isinstance(e, Operation.SeizureRecorded):
         return SeizureRecorded(
@@ -171,6 +172,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 actor_of(cmd.actor),
                 cmd.reason,
                 cmd.person_age,
+                cmd.personal,
             ),
             lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),
         )

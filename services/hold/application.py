@@ -12,12 +12,14 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from services.hold.commands import (
     AdoptPlaybook,
     ChangeTask,
+    EraseHousehold,
     FireDeadlines,
+    RecordPersonalRead,
     ReleaseStagedSupport,
     SupportArrestedPersonsHousehold,
     SupportHousehold,
 )
-from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
+from services.hold.domain import HouseholdErasure, PlaybookAdoption, WhanauCase, playbook_scope
 from services.hold.playbook import Facts, Playbook, national_playbook, parse_playbook
 from services.hold.rules import tasks_for
 from services.hold.task import SupportTask, WrongTaskState
@@ -27,6 +29,10 @@ from services.runtime.meta import Meta
 
 
 class TaskNotFound(LookupError):
+    pass
+
+
+class CaseNotFound(LookupError):
     pass
 
 
@@ -159,6 +165,26 @@ class HoldApplication(ServiceApplication):
             raise TaskNotFound(f"no task {c.task_id}")
         apply_change(task, c)
         pe.collect_events(task)
+
+    @handle.register
+    def _(self, c: RecordPersonalRead, pe: ProcessingEvent[UUID]) -> None:
+        case = self.get_in_batch(pe, c.case_id, WhanauCase)
+        if case is None:
+            raise CaseNotFound(f"no case {c.case_id}")
+        case.record_read(c.fields, c.meta)
+        pe.collect_events(case)
+
+    @handle.register
+    def _(self, c: EraseHousehold, pe: ProcessingEvent[UUID]) -> None:
+        erasure_id = HouseholdErasure.create_id(c.household_ref)
+        if self.get_in_batch(pe, erasure_id, HouseholdErasure) is None:
+            pe.collect_events(HouseholdErasure(household_ref=c.household_ref, meta=c.meta))
+
+    def get_erasure(self, household_ref: str) -> HouseholdErasure | None:
+        try:
+            return fetch(self, HouseholdErasure.create_id(household_ref), HouseholdErasure)
+        except AggregateNotFoundError:
+            return None
 
     @handle.register
     def _(self, c: FireDeadlines, pe: ProcessingEvent[UUID]) -> None:

@@ -56,6 +56,23 @@ class ChangeTask:
 
 
 @dataclass(frozen=True)
+class RecordPersonalRead:
+    """Someone is about to read a household's personal details: record it first."""
+
+    case_id: UUID
+    fields: list[str]
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class EraseHousehold:
+    """Record that a household's key is destroyed (once: a second request changes nothing)."""
+
+    household_ref: str
+    meta: Meta
+
+
+@dataclass(frozen=True)
 class FireDeadlines:
     """Fire whatever reminders and escalations of a task have fallen due by ``now``."""
 

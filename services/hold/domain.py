@@ -19,6 +19,13 @@ class WhanauCase(Aggregate):
         place: str
         meta: Meta
 
+    class PersonalDetailsRead(Aggregate.Event):
+        """Who read the household's personal details, why (in ``meta``), and which."""
+
+        household_ref: str
+        fields: list[str]
+        meta: Meta
+
     class ArrestLinked(Aggregate.Event):
         arrest_id: UUID
         children: list[dict[str, Any]]
@@ -68,6 +75,41 @@ class WhanauCase(Aggregate):
         for child in children:
             if child["child_ref"] not in self.child_refs:
                 self.child_refs.append(child["child_ref"])
+
+    def record_read(self, fields: list[str], meta: Meta) -> None:
+        if not meta.reason:
+            raise ReasonRequired("a read of personal details needs a reason")
+        self._personal_details_read(household_ref=self.household_ref, fields=fields, meta=meta)
+
+    @event(PersonalDetailsRead)
+    def _personal_details_read(self, household_ref: str, fields: list[str], meta: Meta) -> None:
+        pass
+
+
+class ReasonRequired(ValueError):
+    pass
+
+
+class HouseholdErasure(Aggregate):
+    """The destruction of a household's key, recorded once, with who asked and why.
+
+    The key itself lives outside every store (the front door's key bucket); this event is the
+    record that it was destroyed, so the history says when and why a family's details went."""
+
+    class Erased(Aggregate.Created):
+        household_ref: str
+        meta: Meta
+
+    @staticmethod
+    def create_id(household_ref: str) -> UUID:
+        return derived_id("household-erasure", household_ref)
+
+    @event(Erased)
+    def __init__(self, household_ref: str, meta: Meta) -> None:
+        if not meta.reason:
+            raise ReasonRequired("an erasure needs a reason")
+        self.household_ref = household_ref
+        self.erased_at = meta.occurred_at
 
 
 class PlaybookAdoption(Aggregate):

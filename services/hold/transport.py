@@ -14,8 +14,10 @@ from faststream.nats import NatsRouter
 from contracts import (
     ArrestLinkedToCase,
     ArrestRecorded,
+    HouseholdErased,
     IntegrationEvent,
     OperationLaunched,
+    PersonalDetailsRead,
     PlaybookAdopted,
     SeizureRecorded,
     SupportTaskChanged,
@@ -26,8 +28,9 @@ from contracts import (
 )
 from contracts.commands import AdoptPlaybook as AdoptPlaybookCommand
 from contracts.commands import ChangeTask as ChangeTaskCommand
-from contracts.commands import CommandReply
-from services.hold.application import HoldApplication, TaskNotFound
+from contracts.commands import CommandReply, EraseHousehold, RecordPersonalRead
+from services.hold import commands as hold
+from services.hold.application import CaseNotFound, HoldApplication, TaskNotFound
 from services.hold.commands import (
     AdoptPlaybook,
     ChangeTask,
@@ -35,7 +38,13 @@ from services.hold.commands import (
     SupportArrestedPersonsHousehold,
     SupportHousehold,
 )
-from services.hold.domain import PlaybookAdoption, WhanauCase, playbook_scope
+from services.hold.domain import (
+    HouseholdErasure,
+    PlaybookAdoption,
+    ReasonRequired,
+    WhanauCase,
+    playbook_scope,
+)
 from services.hold.playbook import PlaybookInvalid, parse_playbook
 from services.hold.task import SupportTask, TaskRuleBroken
 from services.runtime.clock import Clock
@@ -166,6 +175,15 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             children_total=e.children_total,
             only_carer_present=e.only_carer_present,
         )
+    if isinstance(e, WhanauCase.PersonalDetailsRead):
+        return PersonalDetailsRead(
+            **envelope("hold", e),
+            case_id=e.originator_id,
+            household_ref=e.household_ref,
+            fields=tuple(e.fields),
+        )
+    if isinstance(e, HouseholdErasure.Erased):
+        return HouseholdErased(**envelope("hold", e), household_ref=e.household_ref)
     if isinstance(e, SupportTask.Opened):
         return SupportTaskOpened(
             **envelope("hold", e),
@@ -208,6 +226,8 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
 
     refusals: dict[type[Exception], int] = {
         TaskNotFound: 404,
+        CaseNotFound: 404,
+        ReasonRequired: 422,
         TaskRuleBroken: 409,
         PlaybookInvalid: 422,
     }
@@ -250,6 +270,33 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         return CommandReply(
             status=200,
             result={"task_id": str(task.id), "status": task.status, "agency": task.agency},
+        )
+
+    @handles("record_personal_read")
+    async def record_personal_read(cmd: RecordPersonalRead) -> CommandReply:
+        """Recorded before the front door shows anything: no record, no details."""
+        try:
+            case = await asyncio.to_thread(app.get_case, cmd.case_id)
+        except AggregateNotFoundError:
+            return CommandReply(status=404, error=f"no case {cmd.case_id}")
+        meta = Meta(app.clock.now(), case.operation_id, actor_of(cmd.actor), reason=cmd.reason)
+        read = hold.RecordPersonalRead(cmd.case_id, list(cmd.fields), meta)
+        refused = await record(read, case.operation_id)
+        if refused is not None:
+            return refused
+        return CommandReply(status=200, result={"case_id": str(cmd.case_id), "recorded": True})
+
+    @handles("erase_household")
+    async def erase_household(cmd: EraseHousehold) -> CommandReply:
+        meta = Meta(app.clock.now(), NIL, actor_of(cmd.actor), reason=cmd.reason)
+        refused = await record(hold.EraseHousehold(cmd.household_ref, meta), None)
+        if refused is not None:
+            return refused
+        erasure = await asyncio.to_thread(app.get_erasure, cmd.household_ref)
+        assert erasure is not None
+        return CommandReply(
+            status=200,
+            result={"household_ref": cmd.household_ref, "erased_at": erasure.erased_at.isoformat()},
         )
 
     @handles("adopt_playbook")

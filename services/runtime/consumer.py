@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -205,7 +206,7 @@ class TrackedConsumer:
             stream_sequence=msg.metadata.sequence.stream,
             notification_id=nid,
             error=error,
-            body=msg.data.decode("utf-8", errors="replace"),
+            body=body_reference(msg),
             meta=Meta(
                 occurred_at=self.clock.now(),
                 operation_id=operation_id,
@@ -255,3 +256,13 @@ class TrackedConsumer:
             await msg.ack()
         if msgs:
             await msgs[-1].ack_sync()
+
+
+def body_reference(msg: Msg) -> str:
+    """What a dead letter keeps of the refused body: its digest and size, never its text.
+
+    A malformed message may carry a person's details in the clear (it failed the contract
+    that insists on sealed text), and a dead letter is published and stored for ever. The body
+    itself is not lost: it stays in its stream, which keeps everything, at ``stream_sequence``.
+    """
+    return f"sha256:{hashlib.sha256(msg.data).hexdigest()} bytes:{len(msg.data)}"

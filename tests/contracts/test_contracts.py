@@ -18,6 +18,7 @@ from contracts import (
     ArrestRecorded,
     Child,
     DeadLetterRecorded,
+    HouseholdErased,
     IntegrationEvent,
     MalformedEvent,
     MilestoneChanged,
@@ -25,6 +26,7 @@ from contracts import (
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
+    PersonalDetailsRead,
     PlanGateDecided,
     PlaybookAdopted,
     ProgrammeChanged,
@@ -187,6 +189,10 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
     PlaybookAdopted: PlaybookAdopted(
         **envelope(), scope="place:mataura", name="southland", version=3, rules=4
     ),
+    PersonalDetailsRead: PersonalDetailsRead(
+        **envelope(), case_id=CASE_ID, household_ref="HH-1", fields=("person_name", "notes")
+    ),
+    HouseholdErased: HouseholdErased(**envelope(), household_ref="HH-1"),
     SupportTaskRescheduled: SupportTaskRescheduled(
         **envelope(), task_id=uuid4(), case_id=CASE_ID, due_at=AT + timedelta(hours=1)
     ),
@@ -441,3 +447,15 @@ def test_a_history_checkpoint_round_trips_and_refuses_a_bad_digest():
     assert HistoryCheckpoint.model_validate_json(checkpoint.model_dump_json()) == checkpoint
     with pytest.raises(ValidationError, match="leaves"):
         HistoryCheckpoint.model_validate({**checkpoint.model_dump(), "leaves": [(1, "xyz")]})
+
+
+def test_personal_details_cross_the_wire_only_sealed():
+    """Where a contract carries personal details it takes sealed text and refuses plaintext,
+    without echoing what it refused."""
+    sealed = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
+    assert parse_event(wire(SAMPLES[ArrestRecorded], personal=sealed)).personal == sealed
+    with pytest.raises(
+        MalformedEvent, match="ArrestRecorded v1: personal: String should match"
+    ) as refused:
+        parse_event(wire(SAMPLES[ArrestRecorded], personal="Jane Doe, 1 High St"))
+    assert "Jane" not in str(refused.value)

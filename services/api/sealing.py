@@ -1,0 +1,132 @@
+"""Sealing a household's personal details with its own key, and destroying that key.
+
+The front door is the only place personal details are ever readable: it seals them before a
+command leaves for a service, and unseals them for a reader who may see them (after Hold has
+recorded the read). Each household has its own AES-256 key (AES-GCM, the ``eventsourcing``
+library's cipher), kept in a NATS key-value bucket with no history. Erasure purges that key:
+every copy of the sealed text, in stores, streams and exports alike, becomes unreadable at
+once, and nothing else in the history changes, so its hash chain still verifies.
+
+The key is found by an id derived from the household reference (a digest, so the reference
+itself appears in no subject); a household given a new key after an erasure cannot read its
+old details either, because AES-GCM refuses a ciphertext under any key but its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import structlog
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.utils import Environment
+from nats.js import JetStreamContext
+from nats.js.api import StorageType
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+from pydantic import BaseModel
+
+from contracts.personal import SEALED_PREFIX
+
+log = structlog.get_logger()
+
+KEYS_BUCKET = "CHB_HOUSEHOLD_KEYS"
+
+
+class Unreadable(Exception):
+    """The household's key is gone (erased), or the text was not sealed with it."""
+
+
+def key_id(household_ref: str) -> str:
+    return hashlib.sha256(f"chb-household:{household_ref}".encode()).hexdigest()[:32]
+
+
+def _cipher(key: str) -> AESCipher:
+    return AESCipher(Environment(env={AESCipher.CIPHER_KEY: key}))
+
+
+def seal_with(key: str, household_ref: str, plaintext: bytes) -> str:
+    ciphertext = base64.b64encode(_cipher(key).encrypt(plaintext)).decode("ascii")
+    return f"{SEALED_PREFIX}{key_id(household_ref)}:{ciphertext}"
+
+
+def is_sealed(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(SEALED_PREFIX)
+
+
+def sealed_key_id(sealed: str) -> str:
+    return sealed[len(SEALED_PREFIX) :].split(":", 1)[0]
+
+
+def unseal_with(key: str, sealed: str) -> bytes:
+    ciphertext = base64.b64decode(sealed[len(SEALED_PREFIX) :].split(":", 1)[1])
+    try:
+        return _cipher(key).decrypt(ciphertext)
+    except ValueError as error:  # the library's cipher: a tag that does not match
+        raise Unreadable("sealed with a key that no longer exists") from error
+
+
+class HouseholdKeys:
+    """One key per household in a NATS key-value bucket (history 1: a purge leaves nothing)."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, replicas: int = 1) -> HouseholdKeys:
+        try:
+            kv = await js.key_value(KEYS_BUCKET)
+        except BucketNotFoundError:
+            kv = await js.create_key_value(
+                bucket=KEYS_BUCKET,
+                description="one key per household: purge a key to erase its personal details",
+                history=1,
+                storage=StorageType.FILE,
+                replicas=replicas,
+            )
+        return cls(kv)
+
+    async def _get(self, kid: str) -> str | None:
+        try:
+            entry = await self.kv.get(kid)
+        except KeyNotFoundError:  # also a deleted or purged key
+            return None
+        return entry.value.decode("ascii") if entry.value else None
+
+    async def key_for_sealing(self, household_ref: str) -> str:
+        """The household's key, made on first use (two front doors making it at once agree on
+        whichever was stored first)."""
+        kid = key_id(household_ref)
+        key = await self._get(kid)
+        if key is not None:
+            return key
+        fresh = AESCipher.create_key(32)
+        try:
+            await self.kv.create(kid, fresh.encode("ascii"))
+            return fresh
+        except KeyWrongLastSequenceError:
+            stored = await self._get(kid)
+            if stored is None:
+                raise
+            return stored
+
+    async def seal(self, household_ref: str, details: BaseModel | str) -> str:
+        plain = details if isinstance(details, str) else details.model_dump_json()
+        key = await self.key_for_sealing(household_ref)
+        return seal_with(key, household_ref, plain.encode("utf-8"))
+
+    async def unseal(self, sealed: str) -> bytes:
+        key = await self._get(sealed_key_id(sealed))
+        if key is None:
+            raise Unreadable("the household's key was erased")
+        return unseal_with(key, sealed)
+
+    async def unseal_json(self, sealed: str) -> Any:
+        return json.loads(await self.unseal(sealed))
+
+    async def erase(self, household_ref: str) -> None:
+        """Purge the key and every revision of it. Idempotent."""
+        await self.kv.purge(key_id(household_ref))
+        log.info("household key erased", key_id=key_id(household_ref))

@@ -1,0 +1,221 @@
+"""A household's personal details: sealed with its own key before they leave the front door,
+shown only to the agencies holding its tasks and to auditors, every read recorded, and
+erasable by destroying the key, on a real nats-server and real stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from services.api.identity import Identity, issue_token
+from services.runtime.settings import Settings
+from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
+from tests.conftest import TEST_JWT_KEY
+from tests.system.support import InProcessSystem, eventually
+from tests.system.test_pipeline import plan_and_launch
+
+pytestmark = pytest.mark.integration
+
+CANARY = "Canary"  # in every personal field below, and in nothing else the test sends
+PERSONAL = {
+    "person_name": "Wiremu Canary-Tane",
+    "address": "12 Canary Street, Mataura",
+    "children": [{"child_ref": "C-1", "name": "Aroha Canary"}],
+    "notes": "Grandmother Mere Canary lives two doors down",
+}
+NOTE = "Children staying with Mere Canary tonight"
+
+
+def bearer(role: str, agency: str) -> dict[str, str]:
+    identity = Identity(f"{agency}-{role}-1", role, agency)
+    return {"Authorization": f"Bearer {issue_token(TEST_JWT_KEY, 'chb', identity)}"}
+
+
+OT_WORKER = bearer("agency_worker", "oranga_tamariki")
+AUDITOR = bearer("auditor", "oversight")
+CHAIR = bearer("leadership_group_chair", "iwi")
+
+
+async def arrest_with_personal_details(system: InProcessSystem) -> tuple[str, dict[str, Any]]:
+    op = await plan_and_launch(system)
+    response = await system.api.post(
+        f"/operations/{op}/arrests",
+        json={
+            "person_ref": "P-1",
+            "household_ref": "HH-1",
+            "charges": ["supply methamphetamine"],
+            "children": [{"child_ref": "C-1", "age": 4}],
+            "only_carer_present": True,
+            "personal": PERSONAL,
+        },
+    )
+    assert response.status_code == 201, response.text
+    tasks = await eventually(
+        lambda: system.get("/tasks", operation_id=op),
+        lambda ts: any(t["kind"] == "child_safety_check" for t in ts),
+        what="the child safety check",
+    )
+    task = next(t for t in tasks if t["kind"] == "child_safety_check")
+    assert task["agency"] == "oranga_tamariki"
+    return op, task
+
+
+async def personal(system: InProcessSystem, case_id: str, who: dict[str, str]) -> Any:
+    return await system.api.get(
+        f"/cases/{case_id}/personal", params={"reason": "planning tonight's visit"}, headers=who
+    )
+
+
+async def stream_bytes(nats_url: str) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Every message on every stream this system writes: subject, body, headers."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    found = []
+    try:
+        names = [stream_name(s) for s in SERVICES] + [AUDIT_STREAM, "KV_CHB_HOUSEHOLD_KEYS"]
+        for name in names:
+            info = await js.stream_info(name)
+            for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
+                try:
+                    msg = await js.get_msg(name, seq)
+                except nats.js.errors.NotFoundError:
+                    continue
+                found.append((msg.subject or "", msg.data or b"", dict(msg.headers or {})))
+    finally:
+        await nc.close()
+    return found
+
+
+def store_bytes(data_dir: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
+
+
+async def test_only_the_holding_agency_and_auditors_read_a_family_and_every_read_is_recorded(
+    system: InProcessSystem,
+) -> None:
+    """The task board and a task's history never show the household's names; a worker at the
+    agency holding its child-safety task reads them (with a reason), as does an auditor; staff
+    of agencies holding none of its tasks and the administrator are refused (403), a read
+    without a reason is refused (422); each read that was allowed is in Hold's history with
+    who, when and why, and nothing else is."""
+    op, task = await arrest_with_personal_details(system)
+    case_id = task["case_id"]
+    tid = task["task_id"]
+    assert (await system.api.post(f"/tasks/{tid}/accept", headers=OT_WORKER)).status_code == 200
+    noted = await system.api.post(f"/tasks/{tid}/note", json={"text": NOTE}, headers=OT_WORKER)
+    assert noted.status_code == 200, noted.text
+    history = await eventually(
+        lambda: system.get(f"/tasks/{tid}"),
+        lambda t: any(s["change"] == "note_added" for s in t["history"]),
+        what="the note",
+    )
+    assert CANARY not in str(history) and "withheld" in str(history)
+    for listing in ("/tasks", "/cases", f"/operations/{op}/hold"):
+        assert CANARY not in (await system.api.get(listing, headers=AUDITOR)).text
+
+    holding = {t["agency"] for t in await system.get("/tasks", case_id=case_id)}
+    assert "msd" not in holding and "health" not in holding
+    for who in (
+        bearer("agency_worker", "msd"),
+        bearer("agency_lead", "health"),
+        bearer("administrator", "chb"),
+        bearer("leadership_group_chair", "iwi"),
+    ):
+        refused = await personal(system, case_id, who)
+        assert refused.status_code == 403, refused.text
+        assert CANARY not in refused.text
+    no_reason = await system.api.get(f"/cases/{case_id}/personal", headers=OT_WORKER)
+    assert no_reason.status_code == 422
+
+    seen = await personal(system, case_id, OT_WORKER)
+    assert seen.status_code == 200, seen.text
+    body = seen.json()
+    assert body["arrests"][0]["personal"] == PERSONAL
+    assert body["arrests"][0]["children"] == [{"child_ref": "C-1", "age": 4}]
+    assert [n["text"] for n in body["task_notes"]] == [NOTE]
+    assert (await personal(system, case_id, AUDITOR)).status_code == 200
+
+    reads = await eventually(
+        lambda: system.api.get(f"/cases/{case_id}/reads", headers=AUDITOR),
+        lambda r: len(r.json()) == 2,
+        what="two recorded reads",
+    )
+    who_read = [(r["actor"]["agency"], r["actor"]["role"], r["reason"]) for r in reads.json()]
+    assert who_read == [
+        ("oranga_tamariki", "agency_worker", "planning tonight's visit"),
+        ("oversight", "auditor", "planning tonight's visit"),
+    ]
+    timeline = await system.get("/audit/timeline", as_=AUDITOR, operation_id=op)
+    assert sum(e["event_type"] == "PersonalDetailsRead" for e in timeline) == 2
+
+
+async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifies(
+    system: InProcessSystem, api_settings: Settings
+) -> None:
+    """The names were never readable in a store, a stream (subjects, headers, bodies) or an
+    export; after the chair erases the household (with a reason, recorded in Hold's history)
+    the sealed copies cannot be read even through the API, the rest of the household's record
+    stays, a second erasure changes nothing, and every service's history still verifies."""
+    _, task = await arrest_with_personal_details(system)
+    tid = task["task_id"]
+    assert (await system.api.post(f"/tasks/{tid}/accept", headers=OT_WORKER)).status_code == 200
+    await system.api.post(f"/tasks/{tid}/note", json={"text": NOTE}, headers=OT_WORKER)
+    await eventually(
+        lambda: system.get(f"/tasks/{tid}"),
+        lambda t: len(t["history"]) >= 3,
+        what="the note",
+    )
+    before = (await personal(system, task["case_id"], AUDITOR)).json()
+    assert before["arrests"][0]["personal"]["person_name"] == PERSONAL["person_name"]
+
+    assert (
+        await system.api.post(
+            "/households/HH-1/erasure", json={"reason": "too short"[:5]}, headers=CHAIR
+        )
+    ).status_code == 422
+    worker = await system.api.post(
+        "/households/HH-1/erasure",
+        json={"reason": "privacy request PR-2026-0042"},
+        headers=OT_WORKER,
+    )
+    assert worker.status_code == 403
+    erased = await system.api.post(
+        "/households/HH-1/erasure", json={"reason": "privacy request PR-2026-0042"}, headers=CHAIR
+    )
+    assert erased.status_code == 200, erased.text
+    again = await system.api.post(
+        "/households/HH-1/erasure", json={"reason": "privacy request PR-2026-0042"}, headers=CHAIR
+    )
+    assert again.json()["erased_at"] == erased.json()["erased_at"]
+
+    after = await eventually(
+        lambda: personal(system, task["case_id"], AUDITOR),
+        lambda r: r.json()["erased"] is not None,
+        what="the erasure in the read model",
+    )
+    view = after.json()
+    assert view["erased"]["reason"] == "privacy request PR-2026-0042"
+    assert view["arrests"][0]["personal"] == {"erased": True}
+    assert view["arrests"][0]["person_ref"] == "P-1"  # the rest of the record stays
+    assert [n["text"] for n in view["task_notes"]] == [{"erased": True}]
+    assert CANARY not in after.text
+
+    export = await system.api.get("/audit/export", headers=AUDITOR)
+    assert export.status_code == 200 and "HouseholdErased" in export.text
+    assert "chb-sealed:v1:" in export.text and CANARY not in export.text
+    for subject, body, headers in await stream_bytes(api_settings.nats_url):
+        assert CANARY.encode() not in body, subject
+        assert CANARY not in subject and CANARY not in str(headers)
+    assert CANARY.encode() not in store_bytes(api_settings.data_dir)
+
+    # Each notary checkpoints within a second; then clear's and hold's histories verify to
+    # their ends (build has recorded nothing: the operation was not concluded).
+    verified = await eventually(
+        lambda: system.get("/audit/verify", as_=AUDITOR),
+        lambda v: v["ok"] and all(s["verified"] > 0 for s in v["services"][:2]),
+        what="checkpointed histories",
+    )
+    assert verified["ok"], verified

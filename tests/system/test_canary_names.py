@@ -1,0 +1,204 @@
+"""Names never leak: canary names seeded in every personal field, in a refused request and in
+two bad messages, then searched for in every log line (all four processes at DEBUG), every
+NATS subject and header, every dead letter, and every store, with real processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import psycopg
+import pytest
+from psycopg import sql
+
+from services.api.identity import Identity, issue_token
+from services.runtime.embedded_nats import free_port
+from services.runtime.settings import Settings
+from services.runtime.store import postgres_conninfo
+from services.runtime.topology import (
+    AUDIT_STREAM,
+    H_NOTIFICATION_ID,
+    H_PREVIOUS_ID,
+    SERVICES,
+    stream_name,
+)
+from tests.system.processes import Processes
+from tests.system.support import eventually
+from tests.system.test_pipeline import START
+
+pytestmark = pytest.mark.system
+
+CANARY = "Kanarie"  # appears in nothing this system writes except where a test puts it
+
+
+def bearer(settings: Settings, role: str, agency: str) -> dict[str, str]:
+    token = issue_token(settings.jwt_key, settings.jwt_issuer, Identity(f"{role}-1", role, agency))
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def every_message(url: str) -> list[tuple[str, int, str, bytes, dict[str, str]]]:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    found = []
+    try:
+        streams = [stream_name(s) for s in SERVICES] + [AUDIT_STREAM, "KV_CHB_HOUSEHOLD_KEYS"]
+        for name in streams:
+            info = await js.stream_info(name)
+            for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
+                try:
+                    msg = await js.get_msg(name, seq)
+                except nats.js.errors.NotFoundError:
+                    continue
+                found.append(
+                    (name, seq, msg.subject or "", msg.data or b"", dict(msg.headers or {}))
+                )
+    finally:
+        await nc.close()
+    return found
+
+
+async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store(
+    settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    processes = Processes(settings, tmp_path / "logs")
+    for name in ("clear", "hold", "build"):
+        processes.start(name, CHB_LOG_LEVEL="debug")
+    processes.start("api", CHB_LOG_LEVEL="debug", CHB_API_PORT=str(port))
+    planner = bearer(settings, "planner", "police")
+    worker = bearer(settings, "agency_worker", "oranga_tamariki")
+    auditor = bearer(settings, "auditor", "oversight")
+    published: list[tuple[str, int]] = []  # the two bad messages this test puts on a stream
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as api:
+
+            async def ready() -> int:
+                try:
+                    return (await api.get("/ready")).status_code
+                except httpx.TransportError:
+                    return 0
+
+            await eventually(ready, lambda s: s == 200, within=60, what="the API ready")
+            op = (
+                await api.post(
+                    "/operations",
+                    headers=planner,
+                    json={
+                        "name": "Operation Pakari",
+                        "district": "Southland",
+                        "place": "Mataura",
+                        "target_group": "supply",
+                        "planned_start": START,
+                    },
+                )
+            ).json()["operation_id"]
+            assert (await api.post(f"/operations/{op}/launch", headers=planner)).is_success
+            arrest = {
+                "person_ref": "P-1",
+                "household_ref": "HH-1",
+                "charges": ["supply"],
+                "children": [{"child_ref": "C-1", "age": 3}],
+                "only_carer_present": True,
+                "personal": {
+                    "person_name": f"Hemi {CANARY}",
+                    "address": f"1 {CANARY} Road",
+                    "children": [{"child_ref": "C-1", "name": f"Mere {CANARY}"}],
+                    "notes": f"aunt {CANARY} nearby",
+                },
+            }
+            assert (
+                await api.post(f"/operations/{op}/arrests", headers=planner, json=arrest)
+            ).is_success
+            # A name where an opaque reference belongs is refused without being echoed.
+            bad = await api.post(
+                f"/operations/{op}/arrests",
+                headers=planner,
+                json={**arrest, "person_ref": f"Hemi {CANARY}"},
+            )
+            assert bad.status_code == 422 and CANARY not in bad.text
+
+            tasks = await eventually(
+                lambda: api.get("/tasks", headers=auditor, params={"operation_id": op}),
+                lambda r: any(t["kind"] == "child_safety_check" for t in r.json()),
+                what="the child safety check",
+            )
+            task = next(t for t in tasks.json() if t["kind"] == "child_safety_check")
+            tid = task["task_id"]
+            assert (await api.post(f"/tasks/{tid}/accept", headers=worker)).is_success
+            note = {"text": f"with {CANARY} family tonight"}
+            assert (await api.post(f"/tasks/{tid}/note", headers=worker, json=note)).is_success
+            read = await api.get(
+                f"/cases/{task['case_id']}/personal",
+                headers=worker,
+                params={"reason": "visit tonight"},
+            )
+            assert read.status_code == 200 and CANARY in read.text  # the one place it may be
+
+            # Two bad messages carrying the name in the clear: one with no place in the chain,
+            # and (with clear stopped, so nothing follows it) one in the chain whose personal
+            # details are plaintext where the contract insists on sealed text.
+            processes.kill("clear")
+            nc = await nats.connect(settings.nats_url)
+            js = nc.jetstream()
+            last = await js.get_last_msg(stream_name("clear"), "chb.clear.>")
+            junk = await js.publish("chb.clear.arrest_recorded", f"{CANARY} junk".encode())
+            published.append((junk.stream, junk.seq))
+            nid = int((last.headers or {})[H_NOTIFICATION_ID])
+            forged: dict[str, Any] = json.loads(last.data or b"{}")
+            forged = {**forged, "event_id": "00000000-0000-4000-8000-000000000001"}
+            forged["personal"] = f"Hemi {CANARY}"
+            chained = await js.publish(
+                last.subject or "",
+                json.dumps(forged).encode(),
+                headers={H_NOTIFICATION_ID: str(nid + 1), H_PREVIOUS_ID: str(nid)},
+            )
+            published.append((chained.stream, chained.seq))
+            await nc.close()
+            letters = await eventually(
+                lambda: api.get("/dead-letters", headers=auditor),
+                lambda r: len(r.json()) == 4,
+                what="four dead letters (two consumers, two messages)",
+            )
+            assert CANARY not in letters.text
+            assert any("personal" in d["error"] for d in letters.json())
+    finally:
+        processes.stop_all()
+
+    logs = b"".join(p.read_bytes() for p in sorted((tmp_path / "logs").iterdir()))
+    assert b"published" in logs and b"debug" in logs  # the logs are there, at DEBUG
+    assert CANARY.encode() not in logs
+    for stream, seq, subject, body, headers in await every_message(settings.nats_url):
+        assert CANARY not in subject and CANARY not in str(headers), (stream, seq)
+        if (stream, seq) not in published:
+            assert CANARY.encode() not in body, (stream, seq, body[:200])
+    assert CANARY.encode() not in stored_bytes(settings)
+
+
+def stored_bytes(settings: Settings) -> bytes:
+    """Every byte the stores hold: the SQLite files (and the API's own files beside them), or
+    every row of every table in the services' PostgreSQL schemas, bytea columns raw."""
+    files = sorted(settings.data_dir.rglob("*")) if settings.data_dir.exists() else []
+    found = b"".join(p.read_bytes() for p in files if p.is_file())
+    if settings.store != "postgres":
+        assert found, "no store files found: the search would prove nothing"
+        return found
+    rows = 0
+    with psycopg.connect(postgres_conninfo(settings)) as conn:
+        for service in SERVICES:
+            schema = settings.postgres_schema(service)
+            tables = conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            ).fetchall()
+            for (table,) in tables:
+                query = sql.SQL("SELECT * FROM {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+                for row in conn.execute(query):
+                    rows += 1
+                    found += b"|".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
+    assert rows, "no rows found: the search would prove nothing"
+    return found
