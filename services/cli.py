@@ -879,6 +879,55 @@ def audit_verify(
         raise typer.Exit(1)
 
 
+@audit_app.command("reconcile")
+def audit_reconcile(
+    data_dir: DataDir = None,
+    store: StoreKind = None,
+    nats_url: Annotated[
+        str | None,
+        typer.Option(help="The system's NATS (default: the running `chb up` of --data-dir)"),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Each downstream store against its upstream: the relay's lag (store ahead of stream), the
+    consumer's lag (stream ahead of tracking), and any hole, a position ahead of the one it
+    follows, as after a store restored from an older backup (exit 1)."""
+    from services.audit.reconcile import reconcile_at
+
+    settings, _ = _audit_source(data_dir, store, None)
+    url_file = settings.data_dir / NATS_URL_FILE
+    if nats_url is None and url_file.exists():
+        nats_url = url_file.read_text(encoding="utf-8").strip()
+    if nats_url is None:
+        fail(f"no running system found for {settings.data_dir}: pass --nats-url", 2)
+    try:
+        result = asyncio.run(reconcile_at(settings, nats_url))
+    except (OSError, nats_errors()) as error:
+        fail(f"cannot read the streams at {nats_url}: {error!r}", 2)
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+        raise typer.Exit(0 if result.ok else 1)
+    rows = [
+        {
+            "upstream": link.upstream,
+            "downstream": link.downstream,
+            "stored": link.stored,
+            "published": link.published,
+            "processed": link.tracked,
+            "relay lag": link.relay_lag,
+            "consumer lag": link.consumer_lag,
+            "holes": len(link.holes),
+        }
+        for link in result.links
+    ]
+    show(rows, list(rows[0]), False, "downstream stores against their upstreams")
+    for link in result.links:
+        for hole in link.holes:
+            err.print(f"hole: {hole}", markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 @audit_app.command("rebuild")
 def audit_rebuild(
     data_dir: DataDir = None,
