@@ -106,17 +106,20 @@ def make(directory: Path, events: int) -> None:
 
 async def checkpoint(directory: Path) -> None:
     """What each service's notary would have published as the history was recorded."""
-    import nats
 
     from services.audit.sources import open_store
     from services.runtime.checkpoints import Notary
     from services.runtime.clock import SystemClock
     from services.runtime.embedded_nats import EmbeddedNats
+    from services.runtime.nats_access import connect
+    from services.runtime.nats_permissions import ADMIN
     from services.runtime.provisioning import audit_stream_config, ensure_stream_config
+    from services.runtime.settings import Settings
 
     settings = settings_for(directory)
     with EmbeddedNats(directory / "nats") as server:
-        nc = await nats.connect(server.url)
+        # As the admin: it makes the audit stream and publishes every service's checkpoints.
+        nc = await connect(Settings(**server.access(ADMIN)))
         js = nc.jetstream()
         await ensure_stream_config(js, audit_stream_config(settings))
         for service in STORES:
@@ -135,10 +138,12 @@ async def checkpoint(directory: Path) -> None:
 def measure_verify(directory: Path) -> dict[str, Any]:
     from services.audit.verify import verify_stores
     from services.runtime.embedded_nats import EmbeddedNats
+    from services.runtime.nats_permissions import AUDITOR
 
     with EmbeddedNats(directory / "nats") as server:
         started = time.perf_counter()
-        result = asyncio.run(verify_stores(settings_for(directory), server.url))
+        reader = settings_for(directory).model_copy(update=server.access(AUDITOR))
+        result = asyncio.run(verify_stores(reader))
         seconds = time.perf_counter() - started
     events = sum(s.verified + s.unverified_tail for s in result.services)
     assert result.ok, result.as_dict()

@@ -44,6 +44,10 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: import the proje
 
 from services.api.identity import Identity, issue_token  # noqa: E402
 from services.runtime.embedded_nats import EmbeddedNats, free_port  # noqa: E402
+from services.runtime.nats_access import connect  # noqa: E402
+from services.runtime.nats_permissions import ADMIN, AUDITOR  # noqa: E402
+from services.runtime.provisioning import provision_as  # noqa: E402
+from services.runtime.settings import Settings  # noqa: E402
 
 try:
     import sniffio  # noqa: F401
@@ -101,6 +105,8 @@ class System:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self.nats = EmbeddedNats(self.data_dir / "nats", sync_always=True).start()
+        # As `chb up` does: every stream made by the admin NATS user before anything starts.
+        asyncio.run(provision_as(Settings(**self.nats.access(ADMIN))))
         # The API takes signed bearer tokens only: a key for this run, and a planner's token.
         key = secrets.token_urlsafe(32)
         self.token = issue_token(key, "chb", Identity("bench-planner", "planner", "police"))
@@ -145,7 +151,8 @@ class System:
             self.children[name] = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", name],
                 cwd=ROOT,
-                env=env,
+                # Each process connects as its own NATS user.
+                env={**env, **self.nats.env(name)} if self.nats else env,
                 stdout=log_file,
                 stderr=log_file,
                 stdin=subprocess.DEVNULL,
@@ -203,7 +210,6 @@ def drop_postgres_schemas(prefix: str) -> None:
     import psycopg
     from psycopg import sql
 
-    from services.runtime.settings import Settings
     from services.runtime.store import postgres_conninfo
 
     settings = Settings(postgres_schema_prefix=prefix)
@@ -309,7 +315,6 @@ class Results:
 
 
 async def run_load(args: argparse.Namespace, system: System) -> Results:
-    import nats
     from nats.js.api import DeliverPolicy
 
     results = Results()
@@ -350,7 +355,7 @@ async def run_load(args: argparse.Namespace, system: System) -> Results:
         lanes.put_nowait(client)
 
         assert system.nats is not None
-        nc = await nats.connect(system.nats.url, max_reconnect_attempts=-1)
+        nc = await connect(Settings(**system.nats.access(AUDITOR)), max_reconnect_attempts=-1)
         follower = Follower(set(operation_ids))
         results.follower = follower
         try:

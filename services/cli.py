@@ -40,6 +40,8 @@ app.add_typer(seizure_app, name="seizure")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(task_app, name="task")
+nats_app = typer.Typer(help="NATS: provision the streams.", no_args_is_help=True)
+app.add_typer(nats_app, name="nats")
 
 console = Console()
 if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
@@ -129,10 +131,17 @@ def up(
     """
     from services.api.identity import ADMINISTRATOR, issue_token, key_in
     from services.runtime.embedded_nats import EmbeddedNats
+    from services.runtime.nats_permissions import ADMIN
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     nats = EmbeddedNats(data_dir / "nats").start()
+    # As the admin, every stream before any service starts: CHB_AUDIT can be made by no one else.
+    try:
+        _provision(Settings(**nats.access(ADMIN)))
+    except Exception as error:
+        nats.stop()
+        fail(f"cannot provision the streams: {error!r}")
     # Where the audit tools find this run's checkpoints (removed again at stop).
     nats_url_file = data_dir / NATS_URL_FILE
     nats_url_file.write_text(nats.url + "\n", encoding="utf-8")
@@ -169,7 +178,8 @@ def up(
                 children.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "services.cli", "serve", name],
-                        env=env,
+                        # Each process is its own NATS user (services/runtime/nats_permissions.py).
+                        env={**env, **nats.env(name)},
                         stdout=log_file,
                         stderr=log_file,
                         stdin=subprocess.DEVNULL,
@@ -222,6 +232,25 @@ def up(
         nats.stop()
         nats_url_file.unlink(missing_ok=True)
         console.print("stopped")
+
+
+def _provision(settings: Settings) -> None:
+    from services.runtime.provisioning import provision_as
+
+    asyncio.run(provision_as(settings))
+
+
+@nats_app.command("provision")
+def nats_provision() -> None:
+    """Create or update every stream, the audit stream CHB_AUDIT included, with
+    CHB_STREAM_REPLICAS replicas. Run it as the admin NATS user (CHB_NATS_USER=admin) before
+    the services start, and again after changing the streams' configuration."""
+    settings = Settings()
+    try:
+        _provision(settings)
+    except Exception as error:
+        fail(f"cannot provision the streams at {settings.nats_url}: {error!r}", 2)
+    console.print(f"streams provisioned at {settings.nats_url}")
 
 
 @contracts_app.command("export")
@@ -618,7 +647,7 @@ def _audit_source(
         from services.audit.timeline import stream_histories
 
         try:
-            return settings, asyncio.run(stream_histories(nats_url))
+            return settings, asyncio.run(stream_histories(_nats_reader(settings, nats_url)))
         except (OSError, nats_errors()) as error:
             fail(f"cannot read the streams at {nats_url}: {error!r}", 2)
     if settings.store == "sqlite" and not (settings.data_dir / "clear.sqlite").exists():
@@ -666,6 +695,20 @@ def _caught_up_index(settings: Settings) -> Iterator[Any]:
         yield index
     finally:
         index.close()
+
+
+def _nats_reader(settings: Settings, nats_url: str) -> Settings:
+    """Settings to read the streams at ``nats_url`` with: the configured NATS user
+    (CHB_NATS_USER, the auditor in production), else the auditor of the embedded server whose
+    data (and passwords) `chb up` keeps in the data directory."""
+    from services.runtime.embedded_nats import CREDENTIALS_FILE, local_credentials
+    from services.runtime.nats_permissions import AUDITOR
+
+    update: dict[str, Any] = {"nats_url": nats_url}
+    embedded = settings.data_dir / "nats"
+    if not settings.nats_user and (embedded / CREDENTIALS_FILE).exists():
+        update |= {"nats_user": AUDITOR, "nats_password": local_credentials(embedded)[AUDITOR]}
+    return settings.model_copy(update=update)
 
 
 def nats_errors() -> type[Exception]:
@@ -825,6 +868,7 @@ def audit_verify(
 
     from services.audit.verify import verify_stores
     from services.runtime.embedded_nats import EmbeddedNats
+    from services.runtime.nats_permissions import AUDITOR
 
     settings, _ = _audit_source(data_dir, store, None)
     embedded: EmbeddedNats | None = None
@@ -835,7 +879,9 @@ def audit_verify(
         if not (settings.data_dir / "nats" / "jetstream").is_dir():
             fail(f"no checkpoints found for {settings.data_dir}: pass --nats-url", 2)
         embedded = EmbeddedNats(settings.data_dir / "nats").start()
-        nats_url = embedded.url
+        reader = settings.model_copy(update=embedded.access(AUDITOR))
+    else:
+        reader = _nats_reader(settings, nats_url)
     try:
         with Progress(console=err, transient=True) as progress:
             bars: dict[str, Any] = {}
@@ -845,9 +891,9 @@ def audit_verify(
                     bars[service] = progress.add_task(f"verifying {service}", total=None)
                 progress.advance(bars[service], n)
 
-            result = asyncio.run(verify_stores(settings, nats_url, advance))
+            result = asyncio.run(verify_stores(reader, advance))
     except (OSError, nats_errors()) as error:
-        fail(f"cannot read the checkpoints at {nats_url}: {error!r}", 2)
+        fail(f"cannot read the checkpoints at {reader.nats_url}: {error!r}", 2)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -901,7 +947,7 @@ def audit_reconcile(
     if nats_url is None:
         fail(f"no running system found for {settings.data_dir}: pass --nats-url", 2)
     try:
-        result = asyncio.run(reconcile_at(settings, nats_url))
+        result = asyncio.run(reconcile_at(_nats_reader(settings, nats_url)))
     except (OSError, nats_errors()) as error:
         fail(f"cannot read the streams at {nats_url}: {error!r}", 2)
     if as_json:

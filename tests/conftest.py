@@ -13,32 +13,43 @@ import psycopg
 import pytest
 
 from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.nats_access import connect_options
+from services.runtime.nats_permissions import ADMIN, AUDITOR
+from services.runtime.provisioning import audit_stream_config, ensure_stream_config
 from services.runtime.settings import Settings
 from services.runtime.store import ensure_postgres_database, postgres_conninfo
 from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
+from tests.nats_users import SESSION
 
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    """Our own nats-server (never the machine's one on 4222), durable like production."""
+    """Our own nats-server (never the machine's one on 4222), durable like production, with
+    the production users and permissions (services/runtime/nats_permissions.py)."""
     server = EmbeddedNats(tmp_path_factory.mktemp("nats"), sync_always=True).start()
+    SESSION[:] = [server]
     yield server
+    SESSION.clear()
     server.stop()
 
 
-async def delete_streams(url: str) -> None:
-    nc = await nats.connect(url)
+async def reset_streams(server: EmbeddedNats) -> None:
+    """As the admin: delete every stream, then make the audit stream again (no service may
+    make it; in production `chb nats provision` does)."""
+    admin = Settings(**server.access(ADMIN))
+    nc = await nats.connect(admin.nats_url, **connect_options(admin))
     js = nc.jetstream()
     for stream in [*map(stream_name, SERVICES), AUDIT_STREAM]:
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(stream)
+    await ensure_stream_config(js, audit_stream_config(admin))
     await nc.close()
 
 
 @pytest.fixture
 async def clean_nats(nats_server: EmbeddedNats) -> AsyncIterator[EmbeddedNats]:
-    """Each test starts with no streams and no consumers."""
-    await delete_streams(nats_server.url)
+    """Each test starts with no service streams and no consumers, and an empty audit stream."""
+    await reset_streams(nats_server)
     yield nats_server
 
 
@@ -69,10 +80,12 @@ STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def settings(
     request: pytest.FixtureRequest, tmp_path: Path, clean_nats: EmbeddedNats
 ) -> Iterator[Settings]:
-    """Settings for one test: its own SQLite files, or its own PostgreSQL schemas."""
+    """Settings for one test: its own SQLite files, or its own PostgreSQL schemas. They
+    connect to NATS as the read-only auditor; each process a test starts connects as its own
+    user (``tests.nats_users.as_user``)."""
     store = request.param
     base = Settings(
-        nats_url=clean_nats.url,
+        **clean_nats.access(AUDITOR),
         data_dir=tmp_path / "stores",
         store=store,
         postgres_schema_prefix=f"t{uuid4().hex[:10]}_",

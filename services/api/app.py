@@ -22,7 +22,6 @@ import structlog
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse, Response
-from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, Field
@@ -90,6 +89,7 @@ from services.audit.point_in_time import state_at
 from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
+from services.runtime.nats_access import broker as nats_broker
 from services.runtime.process import status_subject
 from services.runtime.provisioning import ensure_stream
 from services.runtime.settings import Settings
@@ -121,8 +121,8 @@ class FrontDoor:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.broker = NatsBroker(
-            settings.nats_url,
+        self.broker = nats_broker(
+            settings,
             logger=structlog.get_logger("faststream"),
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,
@@ -908,7 +908,7 @@ def create_app(settings: Settings) -> FastAPI:
         # No await between these two lines: the copy is exactly the state at these positions.
         positions = door.projector.positions
         live = json.loads(json.dumps(rebuilt_lists(door.read_model), default=str))
-        histories = await stream_histories(settings.nats_url, until=positions)
+        histories = await stream_histories(settings, until=positions)
         model = await asyncio.to_thread(replay, settings, None, lambda n: None, histories)
         found = differences(live, json.loads(json.dumps(rebuilt_lists(model), default=str)))
         return {

@@ -156,8 +156,9 @@ async def reconcile(settings: Settings, js: JetStreamContext) -> Reconciliation:
     return Reconciliation(links)
 
 
-async def reconcile_at(settings: Settings, nats_url: str) -> Reconciliation:
-    nc = await connect_once(nats_url)
+async def reconcile_at(settings: Settings) -> Reconciliation:
+    """``reconcile`` against the streams at ``settings.nats_url``, as the settings' NATS user."""
+    nc = await connect_once(settings)
     try:
         return await reconcile(settings, nc.jetstream())
     finally:

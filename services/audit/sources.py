@@ -17,6 +17,7 @@ from services.clear.application import ClearApplication
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.transport import translate as hold_translate
+from services.runtime.nats_access import connect_options
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
 from services.runtime.translation import Translator
@@ -55,11 +56,18 @@ def translated(
             yield notification.id, event
 
 
-async def connect_once(nats_url: str) -> Client:
-    """A connection for one audit command: no reconnecting, no retry chatter (the caller
-    reports a failure in one line; nats-py would print every attempt)."""
+async def connect_once(settings: Settings) -> Client:
+    """A connection for one audit command, as the settings' NATS user (the auditor's, or the
+    API's in the API): no reconnecting, no retry chatter (the caller reports a failure in one
+    line; nats-py would print every attempt)."""
 
     async def quiet(_: Exception) -> None:
         return None
 
-    return await nats.connect(nats_url, allow_reconnect=False, connect_timeout=5, error_cb=quiet)
+    return await nats.connect(
+        settings.nats_url,
+        allow_reconnect=False,
+        connect_timeout=5,
+        error_cb=quiet,
+        **connect_options(settings),
+    )

@@ -97,10 +97,11 @@ def store_histories(
     return {service: numbered(service, app) for service, app in apps.items()}
 
 
-async def stream_histories(nats_url: str, until: Mapping[str, int] | None = None) -> Histories:
-    """What a running system published, read from its three streams (not its stores); up to
-    the stream sequence ``until`` gives for a stream, if it gives one."""
-    nc = await connect_once(nats_url)
+async def stream_histories(settings: Settings, until: Mapping[str, int] | None = None) -> Histories:
+    """What a running system published, read from its three streams (not its stores) at
+    ``settings.nats_url`` as the settings' user; up to the stream sequence ``until`` gives for
+    a stream, if it gives one."""
+    nc = await connect_once(settings)
     js = nc.jetstream()
     histories: dict[str, list[tuple[int, IntegrationEvent]]] = {}
     try:

@@ -328,12 +328,11 @@ class Verification:
 
 async def verify_stores(
     settings: Settings,
-    nats_url: str,
     progress: Callable[[str, int], None] = lambda service, n: None,
 ) -> Verification:
     """Every service's store (opened from ``settings``) against the checkpoints at
-    ``nats_url``."""
-    nc = await connect_once(nats_url)
+    ``settings.nats_url``, read as the settings' NATS user."""
+    nc = await connect_once(settings)
     result = Verification()
     try:
         js = nc.jetstream()

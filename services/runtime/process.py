@@ -16,7 +16,8 @@ from typing import Any
 
 import structlog
 from eventsourcing.application import Application
-from faststream.nats import NatsBroker, NatsRouter
+from faststream.nats import NatsRouter
+from nats.js import JetStreamContext
 
 from contracts import IntegrationEvent
 from services.audit.verify import verify_service
@@ -25,20 +26,18 @@ from services.runtime.checkpoints import Notary
 from services.runtime.clock import Clock
 from services.runtime.consumer import TrackedConsumer
 from services.runtime.faults import FaultInjector
-from services.runtime.provisioning import provision
+from services.runtime.nats_access import broker as nats_broker
+from services.runtime.provisioning import ensure_consumer, provision
 from services.runtime.relay import Relay
 from services.runtime.settings import Settings
 from services.runtime.topology import FOLLOWS, verify_subject
+from services.runtime.topology import status_subject as status_subject  # re-exported
 from services.runtime.translation import Translator
 
 log = structlog.get_logger()
 
 
 Loop = Callable[[asyncio.Event], Awaitable[None]]
-
-
-def status_subject(service: str) -> str:
-    return f"status.{service}"
 
 
 @dataclass
@@ -91,8 +90,8 @@ class ServiceProcess:
                     )
                 )
         self.follows = follows
-        self.broker = NatsBroker(
-            settings.nats_url,
+        self.broker = nats_broker(
+            settings,
             # Per-message lines at DEBUG: the structlog filter drops them at the default level.
             logger=structlog.get_logger("faststream"),
             log_level=logging.DEBUG,
@@ -172,20 +171,26 @@ class ServiceProcess:
     async def start(self) -> None:
         await self.broker.connect()
         js = self.broker.connection.jetstream()
-        await provision(js, self.service, self.settings, self.follows)
+        await provision(js, self.service, self.settings)
         self.provisioned = True
         await self.broker.start()
         self._tasks.append(self._supervise("relay", lambda: self.relay.run(js, self.stopping)))
         self._tasks.append(self._supervise("notary", lambda: self.notary.run(js, self.stopping)))
         for consumer in self.consumers:
             self._tasks.append(
-                self._supervise(consumer.durable, lambda c=consumer: c.run(js, self.stopping))  # type: ignore[misc]
+                self._supervise(consumer.durable, lambda c=consumer: self._consume(js, c))  # type: ignore[misc]
             )
         for index, loop in enumerate(self.loops):
             self._tasks.append(
                 self._supervise(f"loop-{index}", lambda run=loop: run(self.stopping))  # type: ignore[misc]
             )
         log.info("service started", nats_url=self.settings.nats_url, store=self.settings.store)
+
+    async def _consume(self, js: JetStreamContext, consumer: TrackedConsumer) -> None:
+        """Ensure the durable consumer (the upstream stream may not exist yet: the supervisor
+        tries again), then consume."""
+        await ensure_consumer(js, consumer.upstream, self.service, self.settings)
+        await consumer.run(js, self.stopping)
 
     def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
         """Keep a loop running: a failure is logged and the loop restarted after a pause."""

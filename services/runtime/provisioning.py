@@ -21,10 +21,12 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
+from services.runtime.nats_access import connect
 from services.runtime.settings import Settings
 from services.runtime.topology import (
     AUDIT_STREAM,
     AUDIT_SUBJECTS,
+    SERVICES,
     durable_name,
     stream_name,
     subjects,
@@ -137,12 +139,28 @@ async def ensure_consumer(
     return durable
 
 
-async def provision(
-    js: JetStreamContext, service: str, settings: Settings, follows: tuple[str, ...]
-) -> None:
-    """Everything a service needs before it starts: its own stream and its upstream consumers."""
+async def provision(js: JetStreamContext, service: str, settings: Settings) -> None:
+    """What a service provisions before it starts: its own stream, the only one its NATS user
+    may create (services/runtime/nats_permissions.py). Its durable consumers on upstream
+    streams are ensured by each consumer's loop, once the upstream stream exists; it never
+    creates another service's stream, nor the audit stream (see ``provision_all``)."""
     await ensure_stream(js, service, settings)
+
+
+async def provision_all(js: JetStreamContext, settings: Settings) -> None:
+    """Every stream, the audit stream ``CHB_AUDIT`` included, as the admin NATS user: run by
+    ``chb up`` before it starts the services, by ``chb nats provision`` in production, and by
+    the tests. No service may create or change ``CHB_AUDIT``: a service that could would be
+    able to shorten the evidence against its own store."""
+    for service in SERVICES:
+        await ensure_stream(js, service, settings)
     await ensure_stream_config(js, audit_stream_config(settings))
-    for upstream in follows:
-        await ensure_stream(js, upstream, settings)
-        await ensure_consumer(js, upstream, service, settings)
+
+
+async def provision_as(settings: Settings) -> None:
+    """``provision_all`` on a connection of its own, as the settings' user (the admin)."""
+    nc = await connect(settings, allow_reconnect=False, connect_timeout=5)
+    try:
+        await provision_all(nc.jetstream(), settings)
+    finally:
+        await nc.close()

@@ -17,6 +17,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHB_", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    # Who this process is on NATS (services/runtime/nats_permissions.py: clear, hold, build, api,
+    # auditor or admin) and its password. Empty: connect without credentials (a server without
+    # an authorization block). `chb up` hands each process its own.
+    nats_user: str = ""
+    nats_password: str = ""
+    # Replies arrive under this prefix; empty means the user's own, ``_INBOX_<user>``.
+    nats_inbox_prefix: str = ""
+    # TLS: the CA that signed the server's certificate (a tls:// URL without it uses the
+    # system's CAs), and a client certificate and key if the server asks for one.
+    nats_tls_ca_file: Path | None = None
+    nats_tls_cert_file: Path | None = None
+    nats_tls_key_file: Path | None = None
     data_dir: Path = Path("data")
     store: Store = "sqlite"
     postgres_host: str = "127.0.0.1"

@@ -36,8 +36,18 @@ AUDIT_STREAM = "CHB_AUDIT"
 AUDIT_SUBJECTS = "audit.*.checkpoint"
 
 
+# The household keys that seal personal details (services/api/sealing.py): a key-value bucket
+# (the stream KV_<bucket>) that only the front door reads and writes.
+KEYS_BUCKET = "CHB_HOUSEHOLD_KEYS"
+
+
 def checkpoint_subject(service: str) -> str:
     return f"audit.{service}.checkpoint"
+
+
+def status_subject(service: str) -> str:
+    """Request/reply: the service's readiness and positions."""
+    return f"status.{service}"
 
 
 def verify_subject(service: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.nats_permissions import API
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
 from tests.system.support import InProcessSystem, running_system
@@ -16,7 +17,7 @@ from tests.system.support import InProcessSystem, running_system
 @pytest.fixture
 def api_settings(tmp_path: Path, clean_nats: EmbeddedNats) -> Settings:
     return Settings(
-        nats_url=clean_nats.url, data_dir=tmp_path / "stores", store="sqlite", jwt_key=TEST_JWT_KEY
+        **clean_nats.access(API), data_dir=tmp_path / "stores", store="sqlite", jwt_key=TEST_JWT_KEY
     )
 
 

@@ -14,6 +14,7 @@ from services.api.identity import Identity, issue_token
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
 from tests.conftest import TEST_JWT_KEY
+from tests.nats_users import connect_as
 from tests.system.support import InProcessSystem, eventually
 from tests.system.test_pipeline import plan_and_launch
 
@@ -69,9 +70,9 @@ async def personal(system: InProcessSystem, case_id: str, who: dict[str, str]) -
     )
 
 
-async def stream_bytes(nats_url: str) -> list[tuple[str, bytes, dict[str, str]]]:
+async def stream_bytes(settings: Settings) -> list[tuple[str, bytes, dict[str, str]]]:
     """Every message on every stream this system writes: subject, body, headers."""
-    nc = await nats.connect(nats_url)
+    nc = await connect_as(settings)
     js = nc.jetstream()
     found = []
     try:
@@ -206,7 +207,7 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
     export = await system.api.get("/audit/export", headers=AUDITOR)
     assert export.status_code == 200 and "HouseholdErased" in export.text
     assert "chb-sealed:v1:" in export.text and CANARY not in export.text
-    for subject, body, headers in await stream_bytes(api_settings.nats_url):
+    for subject, body, headers in await stream_bytes(api_settings):
         assert CANARY.encode() not in body, subject
         assert CANARY not in subject and CANARY not in str(headers)
     assert CANARY.encode() not in store_bytes(api_settings.data_dir)

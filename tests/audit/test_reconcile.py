@@ -32,7 +32,7 @@ async def test_a_stopped_service_is_lag_and_a_restored_store_is_a_hole(settings:
     store: holes, named, and the command exits 1."""
 
     async def check() -> Reconciliation:
-        return await reconcile_at(settings, settings.nats_url)
+        return await reconcile_at(settings)
 
     async with running_system(settings) as system:
         op = await plan_and_launch(system)
@@ -79,6 +79,8 @@ async def test_a_stopped_service_is_lag_and_a_restored_store_is_a_hole(settings:
                 settings.nats_url,
                 "--json",
             ],
+            # The CLI reads as the auditor, like every `chb audit` command.
+            env={"CHB_NATS_USER": settings.nats_user, "CHB_NATS_PASSWORD": settings.nats_password},
         )
         assert ran.exit_code == 1, (ran.output, ran.exception)
         assert json.loads(ran.stdout)["ok"] is False, ran.output

@@ -22,6 +22,7 @@ from services.cli import app
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo
 from services.runtime.topology import AUDIT_STREAM, SERVICES
+from tests.nats_users import connect_as
 from tests.system.support import AUDITOR, InProcessSystem, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
@@ -125,7 +126,8 @@ class Store:
 
 
 async def verify(settings: Settings, service: str) -> ServiceVerification:
-    nc = await nats.connect(settings.nats_url)
+    """What the service's own verify handler does, as the service's NATS user."""
+    nc = await connect_as(settings, service)
     store = open_store(service, settings)
     try:
         return await verify_service(service, store, nc.jetstream())
@@ -162,13 +164,15 @@ async def test_tampering_with_a_real_store_is_caught_at_the_first_place_touched(
     assert (report.finding.kind, report.finding.notification_id) == (kind, target)
     assert report.verified_through == ids[ids.index(target) - 1]
 
-    everything = await verify_stores(settings, settings.nats_url)
+    everything = await verify_stores(settings)
     assert [s.ok for s in everything.services] == [s != "hold" for s in SERVICES]
 
     env = {
         "CHB_STORE": settings.store,
         "CHB_DATA_DIR": str(settings.data_dir),
         "CHB_POSTGRES_SCHEMA_PREFIX": settings.postgres_schema_prefix,
+        "CHB_NATS_USER": settings.nats_user,
+        "CHB_NATS_PASSWORD": settings.nats_password,
     }
     result = await asyncio.to_thread(
         CliRunner().invoke, app, ["audit", "verify", "--nats-url", settings.nats_url], env=env
@@ -181,7 +185,7 @@ async def test_checkpoints_cannot_be_deleted_from_nats(settings: Settings) -> No
     """The audit stream refuses to delete or purge a checkpoint: removing evidence there
     needs the stream itself deleted, which verify reports as missing checkpoints."""
     await checkpointed_history(settings)
-    nc = await nats.connect(settings.nats_url)
+    nc = await connect_as(settings)  # the admin: even it cannot delete one checkpoint
     js = nc.jetstream()
     try:
         with pytest.raises(nats.js.errors.APIError):

@@ -31,9 +31,7 @@ async def test_an_operations_timeline_merges_all_three_services_with_causes_both
         await eventually(lambda: system.get("/milestones", operation_id=op), lambda m: len(m) == 4)
 
     entries = timeline(settings, operation_id=op)
-    from_streams = timeline(
-        settings, operation_id=op, histories=await stream_histories(settings.nats_url)
-    )
+    from_streams = timeline(settings, operation_id=op, histories=await stream_histories(settings))
     assert [e.event_id for e in from_streams] == [e.event_id for e in entries], (
         "a running system's streams tell the same story as its stores"
     )

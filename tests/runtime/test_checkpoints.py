@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import nats
 import pytest
 from nats.js.errors import APIError
 
@@ -12,6 +11,7 @@ from services.runtime.clock import SystemClock
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, checkpoint_subject
 from tests.audit.test_tamper import record_history, verify
+from tests.nats_users import connect_as
 from tests.system.support import running_system
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ async def test_the_chain_continues_across_a_restart_and_a_stale_notary_is_refuse
     report = await verify(settings, "hold")
     assert report.ok and report.checkpoints >= 2 and report.unverified_tail == 0, report
 
-    nc = await nats.connect(settings.nats_url)
+    nc = await connect_as(settings, "hold")
     store = open_store("hold", settings)
     try:
         js = nc.jetstream()

@@ -18,6 +18,8 @@ from services.hold.transport import command_from
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import POISON_DELIVERIES, TrackedConsumer
 from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.nats_access import connect_options
+from services.runtime.nats_permissions import ADMIN
 from services.runtime.provisioning import ensure_consumer, ensure_stream
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, H_PREVIOUS_ID
@@ -70,9 +72,10 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def harness(url: str, to_command: object = None) -> AsyncIterator[Harness]:
-    settings = Settings(nats_url=url, ack_wait_seconds=2.0, consumer_batch=16)
-    nc = await nats.connect(url)
+async def harness(server: EmbeddedNats, to_command: object = None) -> AsyncIterator[Harness]:
+    # The admin makes clear's stream and publishes into it as clear's relay would.
+    settings = Settings(**server.access(ADMIN), ack_wait_seconds=2.0, consumer_batch=16)
+    nc = await nats.connect(settings.nats_url, **connect_options(settings))
     js = nc.jetstream()
     await ensure_stream(js, "clear", settings)
     await ensure_consumer(js, "clear", "hold", settings)
@@ -101,7 +104,7 @@ async def harness(url: str, to_command: object = None) -> AsyncIterator[Harness]
 async def test_a_hole_in_the_chain_is_waited_for_never_skipped(clean_nats: EmbeddedNats) -> None:
     """A message whose predecessor has not arrived is nak'd and comes back; once the missing
     one arrives both are processed, in order, and nothing is skipped."""
-    async with harness(clean_nats.url) as h:
+    async with harness(clean_nats) as h:
         await publish(h.js, 1, 0)
         await publish(h.js, 3, 2)  # 2 is missing
         await eventually(h.count, lambda n: n == 1, what="first case")
@@ -125,7 +128,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_rest_flow(
             raise RuntimeError("policy bug")
         return command_from(event, clock)
 
-    async with harness(clean_nats.url, to_command) as h:
+    async with harness(clean_nats, to_command) as h:
         await publish(h.js, 1, 0)
         await publish(h.js, 2, 1)
         await publish(h.js, 3, 2)
@@ -148,7 +151,7 @@ async def test_a_store_that_keeps_failing_never_turns_good_messages_into_dead_le
     delivered; when the store is back it is processed normally, not dead-lettered."""
     from eventsourcing.persistence import OperationalError
 
-    async with harness(clean_nats.url) as h:
+    async with harness(clean_nats) as h:
         real = h.app.process_batch
         failures = {"left": POISON_DELIVERIES + 3}
 

@@ -15,12 +15,16 @@ import nats
 
 from services.runtime.process import status_subject
 from services.runtime.settings import Settings
+from tests.nats_users import password
 
 
-def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+def process_env(settings: Settings, user: str, **extra: str) -> dict[str, str]:
+    """The environment of a process that connects to NATS as ``user`` (its own password)."""
     return {
         **os.environ,
         "CHB_NATS_URL": settings.nats_url,
+        "CHB_NATS_USER": user,
+        "CHB_NATS_PASSWORD": password(user),
         "CHB_DATA_DIR": str(settings.data_dir),
         "CHB_STORE": settings.store,
         "CHB_POSTGRES_SCHEMA_PREFIX": settings.postgres_schema_prefix,
@@ -46,7 +50,7 @@ class Processes:
         with open(self.logs / f"{self.started:02d}-{name}.log", "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", name],
-                env=process_env(self.settings, **env),
+                env=process_env(self.settings, name, **env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -15,9 +15,11 @@ from services.api.app import create_app
 from services.api.identity import Identity, issue_token
 from services.factories import FACTORIES, build_clear
 from services.runtime.clock import Clock
+from services.runtime.nats_permissions import API
 from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.runtime.translation import Translator
+from tests.nats_users import as_user
 
 T = TypeVar("T")
 
@@ -112,10 +114,11 @@ class InProcessSystem:
     async def start_service(
         self, name: str, clock: Clock | None = None, translate: Translator | None = None
     ) -> ServiceProcess:
+        settings = as_user(self.settings, name)
         if name == "clear":
-            process = build_clear(self.settings, clock, translate)
+            process = build_clear(settings, clock, translate)
         else:
-            process = FACTORIES[name](self.settings, clock)
+            process = FACTORIES[name](settings, clock)
         await process.start()
         self.services[name] = process
         return process
@@ -146,7 +149,7 @@ async def running_system(
         await system.start_service("clear", clock, translate)
         await system.start_service("hold", clock)
         await system.start_service("build", clock)
-        app = create_app(settings)
+        app = create_app(as_user(settings, API))
         await stack.enter_async_context(app.router.lifespan_context(app))
         system.client = await stack.enter_async_context(
             httpx.AsyncClient(

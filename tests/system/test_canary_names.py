@@ -25,6 +25,7 @@ from services.runtime.topology import (
     SERVICES,
     stream_name,
 )
+from tests.nats_users import connect_as
 from tests.system.processes import Processes
 from tests.system.support import eventually
 from tests.system.test_pipeline import START
@@ -39,8 +40,8 @@ def bearer(settings: Settings, role: str, agency: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def every_message(url: str) -> list[tuple[str, int, str, bytes, dict[str, str]]]:
-    nc = await nats.connect(url)
+async def every_message(settings: Settings) -> list[tuple[str, int, str, bytes, dict[str, str]]]:
+    nc = await connect_as(settings)
     js = nc.jetstream()
     found = []
     try:
@@ -141,7 +142,7 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
             # and (with clear stopped, so nothing follows it) one in the chain whose personal
             # details are plaintext where the contract insists on sealed text.
             processes.kill("clear")
-            nc = await nats.connect(settings.nats_url)
+            nc = await connect_as(settings)
             js = nc.jetstream()
             last = await js.get_last_msg(stream_name("clear"), "chb.clear.>")
             junk = await js.publish("chb.clear.arrest_recorded", f"{CANARY} junk".encode())
@@ -170,7 +171,7 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
     logs = b"".join(p.read_bytes() for p in sorted((tmp_path / "logs").iterdir()))
     assert b"published" in logs and b"debug" in logs  # the logs are there, at DEBUG
     assert CANARY.encode() not in logs
-    for stream, seq, subject, body, headers in await every_message(settings.nats_url):
+    for stream, seq, subject, body, headers in await every_message(settings):
         assert CANARY not in subject and CANARY not in str(headers), (stream, seq)
         if (stream, seq) not in published:
             assert CANARY.encode() not in body, (stream, seq, body[:200])

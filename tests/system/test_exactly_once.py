@@ -28,6 +28,7 @@ from services.hold.task import SupportTask
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
 from services.runtime.topology import command_subject, stream_name, subjects
+from tests.nats_users import connect_as
 from tests.system.processes import Processes, status
 from tests.system.support import eventually
 
@@ -195,7 +196,7 @@ async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
     (before commit, after commit before ack, and at random): afterwards every case, task and
     milestone exists exactly once, in the stores and on the streams."""
     procs = Processes(settings, tmp_path / "logs")
-    nc = await nats.connect(settings.nats_url)
+    nc = await connect_as(settings)
     kills: Counter[str] = Counter()
     sent = Sent()
     try:

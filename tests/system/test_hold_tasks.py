@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 import pytest
 
 from services.hold.playbook import national_playbook
@@ -14,6 +13,7 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.settings import Settings
 from services.runtime.topology import stream_name
+from tests.nats_users import connect_as
 from tests.system.support import CHAIR, InProcessSystem, caller, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
@@ -263,7 +263,7 @@ async def test_staged_support_is_hidden_until_launch_and_then_released_at_once(
         )
         assert await system.get("/tasks", operation_id=op) == []
         assert await system.get("/cases", operation_id=op) == []
-        nc = await nats.connect(settings.nats_url)
+        nc = await connect_as(settings)
         js = nc.jetstream()
         clear_stream = await js.stream_info(stream_name("clear"))
         assert clear_stream.state.messages == 1, "only OperationPlanned before launch"

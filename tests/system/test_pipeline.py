@@ -15,6 +15,7 @@ from services.runtime.provisioning import ensure_consumer
 from services.runtime.relay import Relay, RelayPosition
 from services.runtime.settings import Settings
 from services.runtime.topology import durable_name, stream_name
+from tests.nats_users import connect_as
 from tests.system.support import AUDITOR, InProcessSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
@@ -201,7 +202,7 @@ async def test_unreadable_messages_are_dead_lettered_and_the_consumers_go_on(
                 json={"kind": kind, "description": "seized", "quantity": 1, "unit": "item"},
             )
             assert response.status_code == 201
-        nc = await nats.connect(settings.nats_url)
+        nc = await connect_as(settings)
         await nc.jetstream().publish("chb.clear.arrest_recorded", b"junk with no headers")
         await nc.close()
 
@@ -238,7 +239,7 @@ async def test_redelivered_messages_that_were_processed_change_nothing(settings:
         await system.stop_service("hold")
         hold_events_before = await stream_count(settings, "hold")
 
-        nc = await nats.connect(settings.nats_url)
+        nc = await connect_as(settings)
         js = nc.jetstream()
         await js.delete_consumer(stream_name("clear"), durable_name("clear", "hold"))
         await ensure_consumer(js, "clear", "hold", settings)
@@ -270,7 +271,7 @@ async def test_a_relay_rerun_from_scratch_publishes_nothing_twice(settings: Sett
             lambda n: n == 3,
             what="3 published",
         )
-        nc = await nats.connect(settings.nats_url)
+        nc = await connect_as(settings)
         js = nc.jetstream()
 
         fresh = Relay(clear.app, "clear", clear_translate)
@@ -291,7 +292,7 @@ async def _value(value: int) -> int:
 
 
 async def stream_count(settings: Settings, service: str) -> int:
-    nc = await nats.connect(settings.nats_url)
+    nc = await connect_as(settings)
     info = await nc.jetstream().stream_info(stream_name(service))
     await nc.close()
     return int(info.state.messages)
