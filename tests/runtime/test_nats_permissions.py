@@ -1,0 +1,235 @@
+"""The NATS users and their permissions, against the real nats-server the suite runs (which
+uses the production authorization block, services/runtime/nats_permissions.py): a service
+publishes and consumes its own and nothing else; the API and the auditor read and cannot write."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
+
+from services.api import sealing
+from services.api.sealing import HouseholdKeys
+from services.audit.timeline import stream_histories
+from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.nats_access import connect_options
+from services.runtime.nats_permissions import ADMIN, API, AUDITOR, inbox_prefix, permissions
+from services.runtime.provisioning import (
+    audit_stream_config,
+    consumer_config,
+    ensure_consumer,
+    ensure_stream,
+    provision_all,
+    stream_config,
+)
+from services.runtime.settings import Settings
+from services.runtime.topology import (
+    AUDIT_STREAM,
+    KEYS_BUCKET,
+    checkpoint_subject,
+    durable_name,
+    stream_name,
+)
+from tests.system.support import eventually
+
+pytestmark = pytest.mark.integration
+
+REFUSED = (nats.errors.TimeoutError, nats.errors.NoRespondersError)
+
+
+@dataclass
+class Connection:
+    """A connection as one user, keeping the errors the server sent it."""
+
+    nc: Client
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def js(self) -> JetStreamContext:
+        return self.nc.jetstream(timeout=1.0)
+
+    async def refused(self, action: str, subject: str) -> bool:
+        """Whether the server refused ``action`` ("publish" or "subscription") on
+        ``subject`` as a permissions violation (nats-py reports it in lower case)."""
+        wanted = f'permissions violation for {action} to "{subject.lower()}"'
+        await eventually(
+            lambda: _errors(self),
+            lambda errors: any(wanted in e for e in errors),
+            within=5.0,
+            what=f"{action} to {subject} refused; errors: {self.errors}",
+        )
+        return True
+
+
+async def _errors(connection: Connection) -> list[str]:
+    return connection.errors
+
+
+@contextlib.asynccontextmanager
+async def connected(server: EmbeddedNats, user: str) -> AsyncIterator[Connection]:
+    settings = Settings(**server.access(user))
+    errors: list[str] = []
+
+    async def collect(error: Exception) -> None:
+        errors.append(str(error).lower())
+
+    nc = await nats.connect(
+        settings.nats_url, error_cb=collect, allow_reconnect=False, **connect_options(settings)
+    )
+    try:
+        yield Connection(nc, errors)
+    finally:
+        await nc.close()
+
+
+async def test_hold_publishes_and_consumes_its_own_and_is_refused_the_rest(
+    clean_nats: EmbeddedNats,
+) -> None:
+    settings = Settings(**clean_nats.access(ADMIN))
+    clear_stream, hold_stream = stream_name("clear"), stream_name("hold")
+    async with (
+        connected(clean_nats, ADMIN) as admin,
+        connected(clean_nats, "clear") as clear,
+        connected(clean_nats, "hold") as hold,
+    ):
+        # Its own stream it makes itself, and publishes there with an acknowledgement.
+        await ensure_stream(clear.js, "clear", settings)
+        await ensure_stream(hold.js, "hold", settings)
+        ack = await hold.js.publish("chb.hold.case_opened", b"{}", stream=hold_stream)
+        assert ack.stream == hold_stream and ack.seq == 1
+
+        # Its own durable consumer on clear's stream: made, fetched from, acked.
+        await clear.js.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
+        durable = await ensure_consumer(hold.js, "clear", "hold", settings)
+        assert durable == durable_name("clear", "hold")
+        own = await hold.js.pull_subscribe_bind(durable=durable, stream=clear_stream)
+        [msg] = await own.fetch(1, timeout=2.0)
+        assert msg.reply.startswith(f"$JS.ACK.{clear_stream}.{durable}.")
+        await msg.ack_sync()
+        info = await admin.js.consumer_info(clear_stream, durable)
+        assert info.ack_floor.stream_seq == 1 and info.num_ack_pending == 0
+
+        # Publishing as clear: refused, no acknowledgement, nothing stored.
+        with pytest.raises(REFUSED):
+            await hold.js.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
+        assert await hold.refused("publish", "chb.clear.arrest_recorded")
+        assert (await admin.js.stream_info(clear_stream)).state.messages == 1
+        # Nor clear's checkpoints, nor core NATS on another service's subjects.
+        await hold.nc.publish(checkpoint_subject("clear"), b"{}")
+        await hold.nc.publish("cmd.clear.record_arrest", b"{}")
+        assert await hold.refused("publish", checkpoint_subject("clear"))
+        assert await hold.refused("publish", "cmd.clear.record_arrest")
+
+        # Another service's consumer: it may not make it...
+        build_durable = durable_name("clear", "build")
+        with pytest.raises(REFUSED):
+            await hold.js.add_consumer(clear_stream, consumer_config("clear", "build", settings))
+        assert await hold.refused(
+            "publish", f"$JS.API.CONSUMER.CREATE.{clear_stream}.{build_durable}.chb.clear.>"
+        )
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await admin.js.consumer_info(clear_stream, build_durable)
+        # ...nor, once build has it, take its messages.
+        await ensure_consumer(admin.js, "clear", "build", settings)
+        other = await hold.js.pull_subscribe_bind(durable=build_durable, stream=clear_stream)
+        with pytest.raises(REFUSED):
+            await other.fetch(1, timeout=1.0)
+        assert await hold.refused(
+            "publish", f"$JS.API.CONSUMER.MSG.NEXT.{clear_stream}.{build_durable}"
+        )
+        info = await admin.js.consumer_info(clear_stream, build_durable)
+        assert info.delivered.stream_seq == 0 and info.num_pending == 1
+
+        # Nor make or change another stream, nor the audit stream.
+        with pytest.raises(REFUSED):
+            await hold.js.add_stream(stream_config("build", settings))
+        assert await hold.refused("publish", f"$JS.API.STREAM.CREATE.{stream_name('build')}")
+        with pytest.raises(REFUSED):
+            await hold.js.update_stream(audit_stream_config(settings))
+        assert await hold.refused("publish", f"$JS.API.STREAM.UPDATE.{AUDIT_STREAM}")
+        # Nor listen to clear's commands, nor read replies meant for the API.
+        await hold.nc.subscribe("cmd.clear.>")
+        assert await hold.refused("subscription", "cmd.clear.>")
+        await hold.nc.subscribe(f"{inbox_prefix(API)}.>")
+        assert await hold.refused("subscription", f"{inbox_prefix(API)}.>")
+
+
+@pytest.mark.parametrize("user", [API, AUDITOR])
+async def test_the_api_and_the_auditor_read_every_stream_and_write_nothing(
+    clean_nats: EmbeddedNats, user: str
+) -> None:
+    settings = Settings(**clean_nats.access(ADMIN))
+    clear_stream = stream_name("clear")
+    async with connected(clean_nats, ADMIN) as admin, connected(clean_nats, user) as reader:
+        await provision_all(admin.js, settings)
+        await admin.js.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
+        await ensure_consumer(admin.js, "clear", "hold", settings)
+
+        # Reading: stream info and an ephemeral consumer of its own.
+        assert (await reader.js.stream_info(clear_stream)).state.messages == 1
+        sub = await reader.js.pull_subscribe(
+            "chb.clear.>", stream=clear_stream, config=ConsumerConfig(inactive_threshold=30.0)
+        )
+        [msg] = await sub.fetch(1, timeout=2.0)
+        assert msg.subject == "chb.clear.arrest_recorded"
+        await sub.unsubscribe()
+        histories = await stream_histories(Settings(**clean_nats.access(user)))
+        assert set(histories) == {"clear", "hold", "build"}
+
+        # Writing anything: refused.
+        with pytest.raises(REFUSED):
+            await reader.js.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
+        assert await reader.refused("publish", "chb.clear.arrest_recorded")
+        await reader.nc.publish(checkpoint_subject("hold"), b"{}")
+        assert await reader.refused("publish", checkpoint_subject("hold"))
+        with pytest.raises(REFUSED):
+            await reader.js.delete_stream(AUDIT_STREAM)
+        assert await reader.refused("publish", f"$JS.API.STREAM.DELETE.{AUDIT_STREAM}")
+        # Nor take a service's messages from its durable consumer.
+        durable = durable_name("clear", "hold")
+        stolen = await reader.js.pull_subscribe_bind(durable=durable, stream=clear_stream)
+        with pytest.raises(REFUSED):
+            await stolen.fetch(1, timeout=1.0)
+        next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{clear_stream}.{durable}"
+        assert await reader.refused("publish", next_subject)
+        assert (await admin.js.consumer_info(clear_stream, durable)).delivered.stream_seq == 0
+        assert (await admin.js.stream_info(clear_stream)).state.messages == 1
+
+
+async def test_only_the_api_may_read_or_write_the_household_keys(
+    clean_nats: EmbeddedNats,
+) -> None:
+    """The keys that seal personal details: the API makes its bucket and keeps keys there;
+    the auditor and the services can neither read a key nor write one."""
+    async with connected(clean_nats, API) as api:
+        keys = await HouseholdKeys.open(api.js)
+        sealed = await keys.seal("HH-7", "a name")
+        assert await keys.unseal(sealed) == b"a name"
+    kv_stream = f"KV_{KEYS_BUCKET}"
+    for user in (AUDITOR, "hold"):
+        async with connected(clean_nats, user) as other:
+            with pytest.raises(REFUSED):
+                await other.js.key_value(KEYS_BUCKET)
+            assert await other.refused("publish", f"$JS.API.STREAM.INFO.{kv_stream}")
+            with pytest.raises(REFUSED):
+                await other.js.get_msg(kv_stream, 1)
+            assert await other.refused("publish", f"$JS.API.STREAM.MSG.GET.{kv_stream}")
+            await other.nc.publish(f"$KV.{KEYS_BUCKET}.forged", b"key")
+            assert await other.refused("publish", f"$KV.{KEYS_BUCKET}.forged")
+    assert sealing.KEYS_BUCKET == KEYS_BUCKET  # one name for the bucket and its permissions
+
+
+def test_only_the_admin_is_unrestricted_and_no_two_users_share_an_inbox() -> None:
+    assert permissions(ADMIN) is None
+    granted = {user: permissions(user) for user in ("clear", "hold", "build", API, AUDITOR)}
+    for user, perms in granted.items():
+        assert perms is not None
+        inboxes = [s for s in perms.subscribe if s.startswith("_INBOX")]
+        assert inboxes == [f"{inbox_prefix(user)}.>"], user
+        assert not any(s in {">", "$JS.API.>", "chb.>"} for s in perms.publish), user
