@@ -40,7 +40,9 @@ app.add_typer(seizure_app, name="seizure")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(task_app, name="task")
-nats_app = typer.Typer(help="NATS: provision the streams.", no_args_is_help=True)
+nats_app = typer.Typer(
+    help="NATS: provision streams, write the deploy profiles.", no_args_is_help=True
+)
 app.add_typer(nats_app, name="nats")
 
 console = Console()
@@ -251,6 +253,27 @@ def nats_provision() -> None:
     except Exception as error:
         fail(f"cannot provision the streams at {settings.nats_url}: {error!r}", 2)
     console.print(f"streams provisioned at {settings.nats_url}")
+
+
+@nats_app.command("deploy-configs")
+def nats_deploy_configs(
+    directory: Annotated[Path | None, typer.Argument(help="Defaults to deploy/nats")] = None,
+    check: Annotated[bool, typer.Option(help="Only report differences; exit 1 if any")] = False,
+) -> None:
+    """Write the nats-server deploy profiles, rendered from the one definition of the users
+    and their permissions (services/runtime/nats_permissions.py)."""
+    from services.runtime import nats_config
+
+    target = directory or nats_config.DEFAULT_DIRECTORY
+    if check:
+        differing = nats_config.check_profiles(target)
+        if differing:
+            names = ", ".join(differing)
+            fail(f"deploy profiles out of date: {names}; run `chb nats deploy-configs`")
+        console.print("deploy profiles up to date")
+        return
+    for path in nats_config.write_profiles(target):
+        console.print(f"wrote {path}")
 
 
 @contracts_app.command("export")
