@@ -137,6 +137,10 @@ def up(
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    from services.runtime.logging import configure_logging
+
+    # Only warnings from this process (its own provisioning below); the children log to files.
+    configure_logging("up", "warning")
     nats = EmbeddedNats(data_dir / "nats").start()
     # As the admin, every stream before any service starts: CHB_AUDIT can be made by no one else.
     try:
