@@ -91,7 +91,7 @@ from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.nats_access import broker as nats_broker
 from services.runtime.process import status_subject
-from services.runtime.provisioning import ensure_stream
+from services.runtime.provisioning import wait_for_stream
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
 
@@ -142,9 +142,10 @@ class FrontDoor:
         self.idempotency = IdempotencyStore(self.settings.data_dir / IDEMPOTENCY_FILE)
         await self.broker.connect()
         js = self.broker.connection.jetstream()
-        # The services may not have started yet; declaring the streams here too is idempotent.
+        # Each service creates its own stream (the API's NATS user may only read them); the
+        # API may start first, so it waits for them, and is not ready until it has them.
         for service in SERVICES:
-            await ensure_stream(js, service, self.settings)
+            await wait_for_stream(js, stream_name(service))
         self.index = AuditIndex(self.index_path)
         self.household_keys = await HouseholdKeys.open(js, self.settings.stream_replicas)
         await self.projector.start(self.broker.connection)

@@ -6,6 +6,7 @@ process declares what it needs here and the difference, if any, is applied or re
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -83,6 +84,21 @@ def audit_stream_config(settings: Settings) -> StreamConfig:
 
 async def ensure_stream(js: JetStreamContext, service: str, settings: Settings) -> None:
     await ensure_stream_config(js, stream_config(service, settings))
+
+
+async def wait_for_stream(js: JetStreamContext, name: str, poll: float = 0.5) -> None:
+    """Wait until a stream someone else owns exists: a reader (the API) may not create or
+    change a service's stream, so it waits for the service to make it."""
+    attempts = 0
+    while True:
+        try:
+            await js.stream_info(name)
+            return
+        except NotFoundError:
+            if attempts % 20 == 0:
+                log.info("waiting for stream: its service creates it", stream=name)
+            attempts += 1
+            await asyncio.sleep(poll)
 
 
 async def ensure_stream_config(js: JetStreamContext, wanted: StreamConfig) -> None:
