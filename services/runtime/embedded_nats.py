@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -50,19 +51,24 @@ def free_port() -> int:
         return port
 
 
-def server_config(store_dir: Path, port: int, sync_always: bool) -> str:
+def server_config(store_dir: Path, port: int, sync_always: bool, monitor_port: int = 0) -> str:
     # sync_interval: always fsyncs every write before acking it: Jepsen (2025) showed the default
     # two-minute interval can lose acknowledged messages on a crash.
     sync = "  sync_interval: always\n" if sync_always else ""
     return (
-        f"listen: 127.0.0.1:{port}\n"
-        f"server_name: chb-embedded-{port}\n"
-        "max_payload: 1MB\n"
-        "jetstream {\n"
-        f"  store_dir: {str(store_dir)!r}\n"
-        f"{sync}"
-        "}\n"
-    ).replace("'", '"') + authorization_block()
+        (
+            f"listen: 127.0.0.1:{port}\n"
+            # The monitoring endpoint (loopback only): a test reads back what the server runs.
+            + (f"http: 127.0.0.1:{monitor_port}\n" if monitor_port else "")
+            + f"server_name: chb-embedded-{port}\n"
+            "max_payload: 1MB\n"
+            "jetstream {\n"
+            f"  store_dir: {str(store_dir)!r}\n"
+            f"{sync}"
+            "}\n"
+        ).replace("'", '"')
+        + authorization_block()
+    )
 
 
 def new_password() -> str:
@@ -95,12 +101,20 @@ class EmbeddedNats:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.sync_always = sync_always
+        self.monitor_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.passwords: dict[str, str] = {}
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    def varz(self) -> dict[str, Any]:
+        """The running server's own account of its configuration (``/varz``)."""
+        url = f"http://127.0.0.1:{self.monitor_port}/varz"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            found: dict[str, Any] = json.load(response)
+            return found
 
     def access(self, user: str) -> dict[str, Any]:
         """Settings fields for a process that connects as ``user``: ``Settings(**access)``."""
@@ -113,7 +127,11 @@ class EmbeddedNats:
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats-server.conf"
-        config.write_text(server_config(self.store_dir / "jetstream", self.port, self.sync_always))
+        config.write_text(
+            server_config(
+                self.store_dir / "jetstream", self.port, self.sync_always, self.monitor_port
+            )
+        )
         self.passwords = local_credentials(self.store_dir)
         environment = {
             **os.environ,

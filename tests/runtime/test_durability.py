@@ -1,17 +1,20 @@
-"""Durability settings, read back from the running stores themselves (not from our config):
+"""Durability settings, read back from the running stores and servers (not from our config):
 a write the system acknowledged must survive a crash of the machine."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.audit.sources import open_store
+from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
+DEPLOY_NATS = Path(__file__).parents[2] / "deploy" / "nats"
 SQLITE_FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 
 
@@ -38,3 +41,12 @@ def test_every_store_syncs_each_commit_to_disk(settings: Settings, service: str)
     else:
         assert setting(settings, service, "SHOW fsync") == "on"
         assert setting(settings, service, "SHOW synchronous_commit") == "on"
+
+
+def test_the_nats_servers_fsync_every_write(nats_server: EmbeddedNats) -> None:
+    """The server the suite (and `chb up`) runs reports ``sync_always`` itself; each deploy
+    profile says ``sync_interval: always`` (the generator's tests start them)."""
+    assert nats_server.varz()["jetstream"]["config"]["sync_always"] is True
+    for profile in sorted(DEPLOY_NATS.glob("*.conf")):
+        assert "sync_interval: always" in profile.read_text(encoding="utf-8"), profile
+    assert len(list(DEPLOY_NATS.glob("*.conf"))) >= 2
