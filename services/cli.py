@@ -724,6 +724,14 @@ def _caught_up_index(settings: Settings) -> Iterator[Any]:
         index.close()
 
 
+def _running_nats(settings: Settings, nats_url: str | None) -> str | None:
+    """``--nats-url`` if given, else the one the running `chb up` of the data directory wrote."""
+    url_file = settings.data_dir / NATS_URL_FILE
+    if nats_url is None and url_file.exists():
+        return url_file.read_text(encoding="utf-8").strip()
+    return nats_url
+
+
 def _nats_reader(settings: Settings, nats_url: str) -> Settings:
     """Settings to read the streams at ``nats_url`` with: the configured NATS user
     (CHB_NATS_USER, the auditor in production), else the auditor of the embedded server whose
@@ -899,9 +907,7 @@ def audit_verify(
 
     settings, _ = _audit_source(data_dir, store, None)
     embedded: EmbeddedNats | None = None
-    url_file = settings.data_dir / NATS_URL_FILE
-    if nats_url is None and url_file.exists():
-        nats_url = url_file.read_text(encoding="utf-8").strip()
+    nats_url = _running_nats(settings, nats_url)
     if nats_url is None:
         if not (settings.data_dir / "nats" / "jetstream").is_dir():
             fail(f"no checkpoints found for {settings.data_dir}: pass --nats-url", 2)
@@ -968,9 +974,7 @@ def audit_reconcile(
     from services.audit.reconcile import reconcile_at
 
     settings, _ = _audit_source(data_dir, store, None)
-    url_file = settings.data_dir / NATS_URL_FILE
-    if nats_url is None and url_file.exists():
-        nats_url = url_file.read_text(encoding="utf-8").strip()
+    nats_url = _running_nats(settings, nats_url)
     if nats_url is None:
         fail(f"no running system found for {settings.data_dir}: pass --nats-url", 2)
     try:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import nats
 from nats.aio.client import Client
+from nats.js.errors import NotFoundError
 
+from services.api.sealing import KEYS_BUCKET
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_access import connect_options
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.settings import Settings
+from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
 
 # The session's server, set by the ``nats_server`` fixture (tests/conftest.py).
 SESSION: list[EmbeddedNats] = []
@@ -28,3 +31,28 @@ def as_user(settings: Settings, user: str) -> Settings:
 async def connect_as(settings: Settings, user: str = ADMIN) -> Client:
     target = as_user(settings, user)
     return await nats.connect(target.nats_url, **connect_options(target))
+
+
+Message = tuple[str, int, str, bytes, dict[str, str]]
+
+
+async def every_message(settings: Settings) -> list[Message]:
+    """Every message on every stream the system writes (the services', the audit stream and
+    the household keys): stream, sequence, subject, body, headers. For searches of the lot."""
+    nc = await connect_as(settings)
+    js = nc.jetstream()
+    found: list[Message] = []
+    try:
+        streams = [stream_name(s) for s in SERVICES] + [AUDIT_STREAM, f"KV_{KEYS_BUCKET}"]
+        for name in streams:
+            info = await js.stream_info(name)
+            for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
+                try:
+                    msg = await js.get_msg(name, seq)
+                except NotFoundError:
+                    continue
+                headers = dict(msg.headers or {})
+                found.append((name, seq, msg.subject or "", msg.data or b"", headers))
+    finally:
+        await nc.close()
+    return found

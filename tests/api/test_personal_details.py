@@ -7,14 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 
 from services.api.identity import Identity, issue_token
 from services.runtime.settings import Settings
-from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
 from tests.conftest import TEST_JWT_KEY
-from tests.nats_users import connect_as
+from tests.nats_users import every_message
 from tests.system.support import InProcessSystem, eventually
 from tests.system.test_pipeline import plan_and_launch
 
@@ -68,26 +66,6 @@ async def personal(system: InProcessSystem, case_id: str, who: dict[str, str]) -
     return await system.api.get(
         f"/cases/{case_id}/personal", params={"reason": "planning tonight's visit"}, headers=who
     )
-
-
-async def stream_bytes(settings: Settings) -> list[tuple[str, bytes, dict[str, str]]]:
-    """Every message on every stream this system writes: subject, body, headers."""
-    nc = await connect_as(settings)
-    js = nc.jetstream()
-    found = []
-    try:
-        names = [stream_name(s) for s in SERVICES] + [AUDIT_STREAM, "KV_CHB_HOUSEHOLD_KEYS"]
-        for name in names:
-            info = await js.stream_info(name)
-            for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
-                try:
-                    msg = await js.get_msg(name, seq)
-                except nats.js.errors.NotFoundError:
-                    continue
-                found.append((msg.subject or "", msg.data or b"", dict(msg.headers or {})))
-    finally:
-        await nc.close()
-    return found
 
 
 def store_bytes(data_dir: Path) -> bytes:
@@ -207,7 +185,7 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
     export = await system.api.get("/audit/export", headers=AUDITOR)
     assert export.status_code == 200 and "HouseholdErased" in export.text
     assert "chb-sealed:v1:" in export.text and CANARY not in export.text
-    for subject, body, headers in await stream_bytes(api_settings):
+    for _stream, _seq, subject, body, headers in await every_message(api_settings):
         assert CANARY.encode() not in body, subject
         assert CANARY not in subject and CANARY not in str(headers)
     assert CANARY.encode() not in store_bytes(api_settings.data_dir)

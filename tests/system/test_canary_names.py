@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import psycopg
 import pytest
 from psycopg import sql
@@ -19,13 +18,12 @@ from services.runtime.embedded_nats import free_port
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo
 from services.runtime.topology import (
-    AUDIT_STREAM,
     H_NOTIFICATION_ID,
     H_PREVIOUS_ID,
     SERVICES,
     stream_name,
 )
-from tests.nats_users import connect_as
+from tests.nats_users import connect_as, every_message
 from tests.system.processes import Processes
 from tests.system.support import eventually
 from tests.system.test_pipeline import START
@@ -38,27 +36,6 @@ CANARY = "Kanarie"  # appears in nothing this system writes except where a test 
 def bearer(settings: Settings, role: str, agency: str) -> dict[str, str]:
     token = issue_token(settings.jwt_key, settings.jwt_issuer, Identity(f"{role}-1", role, agency))
     return {"Authorization": f"Bearer {token}"}
-
-
-async def every_message(settings: Settings) -> list[tuple[str, int, str, bytes, dict[str, str]]]:
-    nc = await connect_as(settings)
-    js = nc.jetstream()
-    found = []
-    try:
-        streams = [stream_name(s) for s in SERVICES] + [AUDIT_STREAM, "KV_CHB_HOUSEHOLD_KEYS"]
-        for name in streams:
-            info = await js.stream_info(name)
-            for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
-                try:
-                    msg = await js.get_msg(name, seq)
-                except nats.js.errors.NotFoundError:
-                    continue
-                found.append(
-                    (name, seq, msg.subject or "", msg.data or b"", dict(msg.headers or {}))
-                )
-    finally:
-        await nc.close()
-    return found
 
 
 async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store(
