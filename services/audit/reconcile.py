@@ -25,11 +25,9 @@ from nats.js.errors import NotFoundError
 
 from services.audit.sources import connect_once, open_store
 from services.runtime.application import ServiceApplication
+from services.runtime.relay import stream_position
 from services.runtime.settings import Settings
-from services.runtime.topology import FOLLOWS, H_NOTIFICATION_ID, stream_name
-
-# A foreign message (no chain headers) may sit at the end of a stream; look this far back.
-LOOK_BACK = 100
+from services.runtime.topology import FOLLOWS, stream_name
 
 
 @dataclass
@@ -97,19 +95,9 @@ class Reconciliation:
 async def last_published(js: JetStreamContext, service: str) -> int:
     """The notification id of the last relay-published message on the service's stream."""
     try:
-        info = await js.stream_info(stream_name(service))
+        return (await stream_position(js, stream_name(service))).published_id
     except NotFoundError:
         return 0
-    last = info.state.last_seq
-    for seq in range(last, max(last - LOOK_BACK, 0), -1):
-        try:
-            msg = await js.get_msg(stream_name(service), seq)
-        except NotFoundError:
-            continue
-        nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
-        if nid is not None:
-            return int(nid)
-    return 0
 
 
 UPSTREAMS = sorted({up for ups in FOLLOWS.values() for up in ups})

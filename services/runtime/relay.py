@@ -45,6 +45,27 @@ class RelayPosition:
     stream_sequence: int = 0  # last sequence in the stream
 
 
+async def stream_position(js: JetStreamContext, stream: str) -> RelayPosition:
+    """Where a service's relay stands on its stream: the stream's last sequence, and the last
+    notification id it published there (walking back past anything that is not a relay's:
+    a message without a notification id header)."""
+    info = await js.stream_info(stream)
+    position = RelayPosition(stream_sequence=info.state.last_seq)
+    seq = info.state.last_seq
+    while seq > 0:
+        try:
+            msg = await js.get_msg(stream, seq=seq)
+        except NotFoundError:  # deleted message
+            seq -= 1
+            continue
+        nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
+        if nid is not None and nid.isdigit():
+            position.published_id = position.read_id = int(nid)
+            break
+        seq -= 1
+    return position
+
+
 class Relay(LogFollower):
     what = "relay publish"
 
@@ -78,22 +99,7 @@ class Relay(LogFollower):
 
     async def resync(self, js: JetStreamContext) -> RelayPosition:
         """Read where we are from the stream itself."""
-        info = await js.stream_info(self.stream)
-        last_seq = info.state.last_seq
-        position = RelayPosition(stream_sequence=last_seq)
-        seq = last_seq
-        # Walk back past anything that is not ours (it has no notification id header).
-        while seq > 0:
-            try:
-                msg = await js.get_msg(self.stream, seq=seq)
-            except NotFoundError:  # deleted message
-                seq -= 1
-                continue
-            nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
-            if nid is not None and nid.isdigit():
-                position.published_id = position.read_id = int(nid)
-                break
-            seq -= 1
+        position = await stream_position(js, self.stream)
         self.position = position
         self.synced = True
         log.info(
