@@ -58,17 +58,24 @@ def _jetstream() -> str:
     return f"jetstream {{\n  store_dir: ${STORE_DIR}\n  sync_interval: always\n}}\n"
 
 
-def single_node() -> str:
+def _server(name: str) -> str:
+    """What every profile's server is: its name, the client port, client TLS, JetStream."""
     return (
-        _header("single node, TLS", [*_password_variables(), TLS_CERT, TLS_KEY, STORE_DIR])
-        + "\n"
-        + "server_name: chb-nats\n"
+        f"server_name: {name}\n"
         + "listen: 0.0.0.0:4222\n"
         + "max_payload: 1MB\n\n"
         + _client_tls()
         + "\n"
         + _jetstream()
         + "\n"
+    )
+
+
+def single_node() -> str:
+    return (
+        _header("single node, TLS", [*_password_variables(), TLS_CERT, TLS_KEY, STORE_DIR])
+        + "\n"
+        + _server("chb-nats")
         + authorization_block()
     )
 
@@ -85,13 +92,7 @@ def cluster() -> str:
         + ".\n"
         + "# Streams are made with 3 replicas by the clients: set CHB_STREAM_REPLICAS=3.\n"
         + "\n"
-        + f"server_name: ${SERVER_NAME}\n"
-        + "listen: 0.0.0.0:4222\n"
-        + "max_payload: 1MB\n\n"
-        + _client_tls()
-        + "\n"
-        + _jetstream()
-        + "\n"
+        + _server(f"${SERVER_NAME}")
         + "cluster {\n"
         + "  name: chb\n"
         + "  listen: 0.0.0.0:6222\n"
