@@ -19,7 +19,7 @@ from services.api.identity import ROLES, Identity, issue_token, read_token
 from services.cli import app as cli
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem, eventually
+from tests.system.support import InProcessSystem, bearer, eventually
 
 AGENCY = {"planner": "police", "operation_commander": "police", "auditor": "oversight"}
 PATH_VALUES = {"action": "accept", "place": "Mataura"}
@@ -35,10 +35,6 @@ OPERATION = {
 def routes() -> list[APIRoute]:
     app = create_app(Settings(jwt_key=TEST_JWT_KEY))
     return [r for r in app.routes if isinstance(r, APIRoute)]
-
-
-def bearer(identity: Identity) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(TEST_JWT_KEY, 'chb', identity)}"}
 
 
 def url_of(route: APIRoute) -> str:

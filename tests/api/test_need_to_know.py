@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from services.api.access import FIELDS, sees_personal_details, sees_planned_operation
-from services.api.identity import ROLES, Identity, issue_token
-from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem, eventually
+from services.api.identity import ROLES, Identity
+from tests.system.support import InProcessSystem, eventually, signed
 from tests.system.test_pipeline import START, arrest, plan_and_launch
 
 OPERATION = {
@@ -21,14 +20,9 @@ OPERATION = {
 }
 
 
-def bearer(role: str, agency: str, places: tuple[str, ...] = (), ops: tuple[str, ...] = ()) -> Any:
-    identity = Identity(f"{agency}-{role}-1", role, agency, places=places, operations=ops)
-    return {"Authorization": f"Bearer {issue_token(TEST_JWT_KEY, 'chb', identity)}"}
-
-
-PLANNER = bearer("planner", "police")
-WORKER = bearer("agency_worker", "oranga_tamariki")
-AUDITOR = bearer("auditor", "oversight")
+PLANNER = signed("planner", "police")
+WORKER = signed("agency_worker", "oranga_tamariki")
+AUDITOR = signed("auditor", "oversight")
 
 
 async def plan(system: InProcessSystem, place: str = "Mataura", headers: Any = None) -> Any:
@@ -81,7 +75,7 @@ async def test_a_planned_operation_is_seen_only_by_its_planning_cell(
     hidden = await system.api.get(f"/operations/{op}", headers=WORKER)
     assert hidden.status_code == 404, hidden.text
     assert (await system.api.get(f"/operations/{op}", headers=PLANNER)).status_code == 200
-    msd_lead = bearer("leadership_group_chair", "msd")
+    msd_lead = signed("leadership_group_chair", "msd")
     assert (await system.api.get(f"/operations/{op}/hold", headers=msd_lead)).status_code == 404
 
     assert (await system.api.post(f"/operations/{op}/launch", headers=PLANNER)).status_code == 200
@@ -98,12 +92,12 @@ async def test_a_token_limited_to_places_or_operations_stays_inside_them(
     to Mataura sees Mataura's tasks and cases only, and is refused a Gore task by id."""
     mataura = await plan_and_launch(system, "Mataura")
     gore = await plan_and_launch(system, "Gore")
-    local = bearer("planner", "police", places=("mataura",))
+    local = signed("planner", "police", places=("mataura",))
     assert (await plan(system, "Mataura", local)).status_code == 201
     refused = await plan(system, "Gore", local)
     assert refused.status_code == 403 and "place mataura" in refused.json()["detail"]
 
-    one_op = bearer("planner", "police", ops=(mataura,))
+    one_op = signed("planner", "police", operations=(mataura,))
     details = {"person_ref": "P-9", "household_ref": "HH-9", "charges": ["supply"]}
     url = "/operations/{}/arrests"
     assert (await system.api.post(url.format(mataura), json=details, headers=one_op)).is_success
@@ -117,7 +111,7 @@ async def test_a_token_limited_to_places_or_operations_stays_inside_them(
         lambda tasks: {t["operation_id"] for t in tasks} == {mataura, gore},
         what="tasks in both places",
     )
-    worker = bearer("agency_worker", "oranga_tamariki", places=("Mataura",))
+    worker = signed("agency_worker", "oranga_tamariki", places=("Mataura",))
     seen = (await system.api.get("/tasks", headers=worker)).json()
     assert seen and {t["operation_id"] for t in seen} == {mataura}
     cases = (await system.api.get("/cases", headers=worker)).json()

@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.api.identity import Identity, issue_token
 from services.runtime.settings import Settings
-from tests.conftest import TEST_JWT_KEY
 from tests.nats_users import every_message
-from tests.system.support import InProcessSystem, eventually
+from tests.system.support import InProcessSystem, eventually, signed
 from tests.system.test_pipeline import plan_and_launch
 
 pytestmark = pytest.mark.integration
@@ -28,14 +26,9 @@ PERSONAL = {
 NOTE = "Children staying with Mere Canary tonight"
 
 
-def bearer(role: str, agency: str) -> dict[str, str]:
-    identity = Identity(f"{agency}-{role}-1", role, agency)
-    return {"Authorization": f"Bearer {issue_token(TEST_JWT_KEY, 'chb', identity)}"}
-
-
-OT_WORKER = bearer("agency_worker", "oranga_tamariki")
-AUDITOR = bearer("auditor", "oversight")
-CHAIR = bearer("leadership_group_chair", "iwi")
+OT_WORKER = signed("agency_worker", "oranga_tamariki")
+AUDITOR = signed("auditor", "oversight")
+CHAIR = signed("leadership_group_chair", "iwi")
 
 
 async def arrest_with_personal_details(system: InProcessSystem) -> tuple[str, dict[str, Any]]:
@@ -98,10 +91,10 @@ async def test_only_the_holding_agency_and_auditors_read_a_family_and_every_read
     holding = {t["agency"] for t in await system.get("/tasks", case_id=case_id)}
     assert "msd" not in holding and "health" not in holding
     for who in (
-        bearer("agency_worker", "msd"),
-        bearer("agency_lead", "health"),
-        bearer("administrator", "chb"),
-        bearer("leadership_group_chair", "iwi"),
+        signed("agency_worker", "msd"),
+        signed("agency_lead", "health"),
+        signed("administrator", "chb"),
+        signed("leadership_group_chair", "iwi"),
     ):
         refused = await personal(system, case_id, who)
         assert refused.status_code == 403, refused.text

@@ -19,6 +19,7 @@ from services.runtime.nats_permissions import API
 from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.runtime.translation import Translator
+from tests.conftest import TEST_JWT_KEY
 from tests.nats_users import as_user
 
 T = TypeVar("T")
@@ -60,6 +61,20 @@ DEFAULT_CALLER = Identity(subject="local-planner", role="planner", agency="polic
 
 def token_for(settings: Settings, identity: Identity = DEFAULT_CALLER) -> str:
     return issue_token(settings.jwt_key, settings.jwt_issuer, identity)
+
+
+def bearer(identity: Identity) -> dict[str, str]:
+    """The Authorization header of ``identity``'s token, signed with the suite's key."""
+    return {"Authorization": f"Bearer {issue_token(TEST_JWT_KEY, 'chb', identity)}"}
+
+
+def signed(
+    role: str, agency: str, *, places: tuple[str, ...] = (), operations: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The Authorization header of someone in ``role`` at ``agency``, optionally limited to
+    places or operations: for tests that send real tokens rather than ``caller`` headers."""
+    person = Identity(f"{agency}-{role}-1", role, agency, places=places, operations=operations)
+    return bearer(person)
 
 
 def signed_in(settings: Settings) -> Callable[[httpx.Request], Awaitable[None]]:

@@ -13,7 +13,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from services.api.identity import Identity, issue_token
 from services.runtime.embedded_nats import free_port
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo
@@ -25,17 +24,12 @@ from services.runtime.topology import (
 )
 from tests.nats_users import connect_as, every_message
 from tests.system.processes import Processes
-from tests.system.support import eventually
+from tests.system.support import eventually, signed
 from tests.system.test_pipeline import START
 
 pytestmark = pytest.mark.system
 
 CANARY = "Kanarie"  # appears in nothing this system writes except where a test puts it
-
-
-def bearer(settings: Settings, role: str, agency: str) -> dict[str, str]:
-    token = issue_token(settings.jwt_key, settings.jwt_issuer, Identity(f"{role}-1", role, agency))
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store(
@@ -46,9 +40,9 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
     for name in ("clear", "hold", "build"):
         processes.start(name, CHB_LOG_LEVEL="debug")
     processes.start("api", CHB_LOG_LEVEL="debug", CHB_API_PORT=str(port))
-    planner = bearer(settings, "planner", "police")
-    worker = bearer(settings, "agency_worker", "oranga_tamariki")
-    auditor = bearer(settings, "auditor", "oversight")
+    planner = signed("planner", "police")
+    worker = signed("agency_worker", "oranga_tamariki")
+    auditor = signed("auditor", "oversight")
     published: list[tuple[str, int]] = []  # the two bad messages this test puts on a stream
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as api:
