@@ -81,7 +81,7 @@ from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
-from services.api.sealing import HouseholdKeys, Unreadable, is_sealed
+from services.api.sealing import HouseholdKeys, is_sealed
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.index import AuditIndex, catch_up_from_streams
@@ -270,21 +270,27 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=403, detail=f"{what} is outside your token's scope ({', '.join(limits)})"
         )
 
-    async def operation_for(who: Identity, operation_id: UUID) -> dict[str, Any]:
-        """The operation as the caller may see it: 404 when it does not exist or is a planned
-        operation outside the caller's planning cell (its existence is not revealed)."""
-        operation = door.read_model.operations.get(operation_id)
-        if operation is None:  # the read model may trail clear by a few milliseconds
-            result = await door.send(
-                "clear", "get_operation", GetOperation(operation_id=operation_id)
-            )
-            if result.status >= 400:
-                raise HTTPException(status_code=result.status, detail=result.error)
-            operation = result.result
+    async def held_by_clear(operation_id: UUID) -> dict[str, Any]:
+        result = await door.send("clear", "get_operation", GetOperation(operation_id=operation_id))
+        if result.status >= 400:
+            raise HTTPException(status_code=result.status, detail=result.error)
+        return result.result
+
+    def check_visible(who: Identity, operation: dict[str, Any], operation_id: UUID) -> None:
+        """404 for a planned operation outside the caller's planning cell (its existence is
+        not revealed); 403 for one outside the token's scope."""
         if operation.get("status") == "planned" and not sees_planned_operation(who, operation):
             raise HTTPException(status_code=404, detail=f"no operation {operation_id}")
         if not who.covers(operation):
             raise out_of_scope(who, f"operation {operation_id}")
+
+    async def operation_for(who: Identity, operation_id: UUID) -> dict[str, Any]:
+        """The operation as the caller may see it (see ``check_visible``)."""
+        # The read model may trail clear by a few milliseconds: then ask clear.
+        operation = door.read_model.operations.get(operation_id) or await held_by_clear(
+            operation_id
+        )
+        check_visible(who, operation, operation_id)
         return operation
 
     async def check_operation(who: Identity, operation_id: UUID) -> None:
@@ -420,13 +426,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/operations/{operation_id}")
     async def get_operation(operation_id: UUID, who: Caller) -> dict[str, Any]:
         """The operation as clear holds it now, with the trace of the event that planned it."""
-        await operation_for(who, operation_id)
-        result = await door.send("clear", "get_operation", GetOperation(operation_id=operation_id))
-        if result.status >= 400:
-            raise HTTPException(status_code=result.status, detail=result.error)
+        operation = await held_by_clear(operation_id)
+        check_visible(who, operation, operation_id)
         projected = door.read_model.operations.get(operation_id, {})
         trace = {k: projected.get(k) for k in ("event_id", "causation_id")}
-        return {**result.result, **trace, "correlation_id": str(operation_id)}
+        return {**operation, **trace, "correlation_id": str(operation_id)}
 
     @app.get("/cases")
     async def list_cases(
@@ -509,40 +513,27 @@ def create_app(settings: Settings) -> FastAPI:
             raise Refused(recorded.status, recorded.error or "the read could not be recorded")
         return await personal_view(case)
 
-    async def unsealed(sealed: str | None) -> Any:
-        if sealed is None:
-            return None
-        try:
-            return await door.keys.unseal_json(sealed)
-        except Unreadable:
-            return {"erased": True}
-
     async def personal_view(case: dict[str, Any]) -> dict[str, Any]:
         model = door.read_model
+        opener = door.keys.opener()
         arrests = model.household_arrests.get((case["operation_id"], case["household_ref"]), [])
-        notes = []
-        for task_id in model.case_tasks.get(case["case_id"], []):
-            for step in model.task_history.get(task_id, []):
-                text = step["detail"].get("text")
-                if is_sealed(text):
-                    try:
-                        plain: Any = (await door.keys.unseal(text)).decode("utf-8")
-                    except Unreadable:
-                        plain = {"erased": True}
-                    notes.append(
-                        {
-                            "task_id": str(task_id),
-                            "at": step["at"],
-                            "actor": step["actor"],
-                            "text": plain,
-                        }
-                    )
+        notes = [
+            {
+                "task_id": str(task_id),
+                "at": step["at"],
+                "actor": step["actor"],
+                "text": await opener.text(step["detail"]["text"]),
+            }
+            for task_id in model.case_tasks.get(case["case_id"], [])
+            for step in model.task_history.get(task_id, [])
+            if is_sealed(step["detail"].get("text"))
+        ]
         return {
             "case_id": case["case_id"],
             "household_ref": case["household_ref"],
             "operation_id": case["operation_id"],
             "erased": model.erasures.get(case["household_ref"]),
-            "arrests": [{**a, "personal": await unsealed(a["personal"])} for a in arrests],
+            "arrests": [{**a, "personal": await opener.details(a["personal"])} for a in arrests],
             "task_notes": notes,
         }
 

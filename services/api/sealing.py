@@ -88,7 +88,7 @@ class HouseholdKeys:
             )
         return cls(kv)
 
-    async def _get(self, kid: str) -> str | None:
+    async def stored_key(self, kid: str) -> str | None:
         try:
             entry = await self.kv.get(kid)
         except KeyNotFoundError:  # also a deleted or purged key
@@ -99,7 +99,7 @@ class HouseholdKeys:
         """The household's key, made on first use (two front doors making it at once agree on
         whichever was stored first)."""
         kid = key_id(household_ref)
-        key = await self._get(kid)
+        key = await self.stored_key(kid)
         if key is not None:
             return key
         fresh = AESCipher.create_key(32)
@@ -107,7 +107,7 @@ class HouseholdKeys:
             await self.kv.create(kid, fresh.encode("ascii"))
             return fresh
         except KeyWrongLastSequenceError:
-            stored = await self._get(kid)
+            stored = await self.stored_key(kid)
             if stored is None:
                 raise
             return stored
@@ -117,16 +117,43 @@ class HouseholdKeys:
         key = await self.key_for_sealing(household_ref)
         return seal_with(key, household_ref, plain.encode("utf-8"))
 
-    async def unseal(self, sealed: str) -> bytes:
-        key = await self._get(sealed_key_id(sealed))
-        if key is None:
-            raise Unreadable("the household's key was erased")
-        return unseal_with(key, sealed)
-
-    async def unseal_json(self, sealed: str) -> Any:
-        return json.loads(await self.unseal(sealed))
+    def opener(self) -> Opener:
+        return Opener(self)
 
     async def erase(self, household_ref: str) -> None:
         """Purge the key and every revision of it. Idempotent."""
         await self.kv.purge(key_id(household_ref))
         log.info("household key erased", key_id=key_id(household_ref))
+
+
+# What a reader is shown where a household's details were erased.
+ERASED: dict[str, bool] = {"erased": True}
+
+
+class Opener:
+    """Opens the sealed texts of one answer: each household's key is fetched once, however
+    many of its texts the answer shows."""
+
+    def __init__(self, keys: HouseholdKeys) -> None:
+        self.keys = keys
+        self._found: dict[str, str | None] = {}
+
+    async def text(self, sealed: str) -> str | dict[str, bool]:
+        """The plaintext, or ``ERASED`` when the household's key is gone."""
+        kid = sealed_key_id(sealed)
+        if kid not in self._found:
+            self._found[kid] = await self.keys.stored_key(kid)
+        key = self._found[kid]
+        if key is None:
+            return ERASED
+        try:
+            return unseal_with(key, sealed).decode("utf-8")
+        except Unreadable:  # a key made after an erasure cannot open what came before it
+            return ERASED
+
+    async def details(self, sealed: str | None) -> Any:
+        """Sealed personal details as the JSON they were, ``ERASED``, or None if none."""
+        if sealed is None:
+            return None
+        opened = await self.text(sealed)
+        return json.loads(opened) if isinstance(opened, str) else opened
