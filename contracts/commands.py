@@ -58,7 +58,16 @@ class Command(Contract):
     reason: str | None = None
 
 
-class PlanOperation(Command, OperationDetails):
+class Idempotent(Contract):
+    """A command that makes something. ``command_id`` is the caller's id for this one command
+    (the API derives it from the caller and the request's ``Idempotency-Key``): sent again with
+    the same id, it is answered with what the first made and nothing is recorded twice, by
+    whichever process of the owning service receives it."""
+
+    command_id: UUID | None = None
+
+
+class PlanOperation(Command, OperationDetails, Idempotent):
     pass
 
 
@@ -66,12 +75,12 @@ class LaunchOperation(Command):
     operation_id: UUID
 
 
-class RecordArrest(Command, ArrestFacts):
+class RecordArrest(Command, ArrestFacts, Idempotent):
     operation_id: UUID
     personal: SealedText | None = None
 
 
-class RecordSeizure(Command, SeizureDetails):
+class RecordSeizure(Command, SeizureDetails, Idempotent):
     operation_id: UUID
 
 
@@ -145,7 +154,7 @@ class WitnessDetails(Contract):
     children: list[Child] = Field(default_factory=list, max_length=50)
 
 
-class RegisterWitness(Command, WitnessDetails):
+class RegisterWitness(Command, WitnessDetails, Idempotent):
     operation_id: UUID
 
 

@@ -74,7 +74,7 @@ from services.api.access import (
     sees_personal_details,
     sees_planned_operation,
 )
-from services.api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from services.api.idempotency import CommandId, IdempotencyMiddleware, IdempotencyStore
 from services.api.identity import Identity
 from services.api.paging import Page
 from services.api.problems import Refused, problem
@@ -310,6 +310,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def plan_operation(
         body: OperationDetails,
         who: Caller,
+        command_id: CommandId,
     ) -> JSONResponse:
         if who.operations:
             raise HTTPException(
@@ -319,7 +320,7 @@ def create_app(settings: Settings) -> FastAPI:
             )
         if not who.covers_place(body.place):
             raise out_of_scope(who, f"place {body.place}")
-        command = PlanOperation(**body.model_dump(), actor=who.actor)
+        command = PlanOperation(**body.model_dump(), actor=who.actor, command_id=command_id)
         return reply(await door.send("clear", "plan_operation", command))
 
     @app.post("/operations/{operation_id}/launch")
@@ -345,6 +346,7 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID,
         body: ArrestDetails,
         who: Caller,
+        command_id: CommandId,
     ) -> JSONResponse:
         """An arrest. Personal details (names, address, notes) are sealed with the household's
         key here, before they go anywhere: no service, stream or store holds them readable."""
@@ -354,7 +356,11 @@ def create_app(settings: Settings) -> FastAPI:
             personal = await door.keys.seal(body.household_ref, body.personal)
         facts = body.model_dump(exclude={"personal"})
         command = RecordArrest(
-            operation_id=operation_id, **facts, personal=personal, actor=who.actor
+            operation_id=operation_id,
+            **facts,
+            personal=personal,
+            actor=who.actor,
+            command_id=command_id,
         )
         return reply(await door.send("clear", "record_arrest", command))
 
@@ -363,9 +369,12 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID,
         body: SeizureDetails,
         who: Caller,
+        command_id: CommandId,
     ) -> JSONResponse:
         await check_operation(who, operation_id)
-        command = RecordSeizure(operation_id=operation_id, **body.model_dump(), actor=who.actor)
+        command = RecordSeizure(
+            operation_id=operation_id, **body.model_dump(), actor=who.actor, command_id=command_id
+        )
         return reply(await door.send("clear", "record_seizure", command))
 
     @app.post("/operations/{operation_id}/witnesses", status_code=201)
@@ -373,10 +382,13 @@ def create_app(settings: Settings) -> FastAPI:
         operation_id: UUID,
         body: WitnessDetails,
         who: Caller,
+        command_id: CommandId,
     ) -> JSONResponse:
         """Register a key witness (an opaque reference) and their household for support."""
         await check_operation(who, operation_id)
-        command = RegisterWitness(operation_id=operation_id, **body.model_dump(), actor=who.actor)
+        command = RegisterWitness(
+            operation_id=operation_id, **body.model_dump(), actor=who.actor, command_id=command_id
+        )
         return reply(await door.send("clear", "register_witness", command))
 
     def require_planning_cell(who: Identity, reading: bool = False) -> None:

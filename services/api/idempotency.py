@@ -21,7 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+from uuid import UUID, uuid5
 
+from fastapi import Depends
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -185,3 +188,22 @@ class IdempotencyMiddleware:
             media_type=stored.content_type,
             headers={"Idempotent-Replayed": "true"},
         )
+
+
+# The namespace of command ids made from idempotency keys (a fixed random UUID; never change it).
+COMMAND_IDS = UUID("0b7e4a52-9d13-4c8e-b6f1-2a5c7d9e3f61")
+
+
+async def command_id(request: Request) -> UUID | None:  # async: no thread hop
+    """The caller's ``Idempotency-Key`` as the id of the command it sends on: the same caller
+    and key always give the same id, so the owning service records a retried command once even
+    when the retry reaches another API instance (which does not share this one's key file), or
+    the first attempt's answer was lost between the service and the API."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return None
+    subject: str = request.state.identity.subject
+    return uuid5(COMMAND_IDS, f"{subject}\n{key}")
+
+
+CommandId = Annotated[UUID | None, Depends(command_id)]

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder
 
-from services.clear.domain import Operation, OperationRuleBroken
+from services.clear.domain import CommandReceipt, Operation, OperationRuleBroken
 from services.runtime.application import fetch, register_chb_transcodings
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.meta import Actor, Meta
@@ -36,22 +36,47 @@ class ClearApplication(Application[UUID]):
         # never see changes that are not yet recorded.
         self._batch = threading.local()
 
-    def _unit(self) -> dict[UUID, Operation] | None:
-        unit: dict[UUID, Operation] | None = getattr(self._batch, "unit", None)
+    def _unit(self) -> dict[UUID, Any] | None:
+        unit: dict[UUID, Any] | None = getattr(self._batch, "unit", None)
         return unit
 
-    def _save(self, operation: Operation) -> None:
+    def _save(self, *aggregates: Operation | CommandReceipt) -> None:
         unit = self._unit()
         if unit is None:
-            self.save(operation)
+            self.save(*aggregates)
         else:
-            unit[operation.id] = operation
+            for aggregate in aggregates:
+                unit[aggregate.id] = aggregate
+
+    def _made_by(self, command_id: UUID | None) -> UUID | None:
+        """What an earlier command with this id made (recorded, or earlier in this batch),
+        so that a retry answers the same instead of recording it again; None if it is new."""
+        if command_id is None:
+            return None
+        receipt_id = CommandReceipt.create_id(command_id)
+        unit = self._unit()
+        if unit is not None and receipt_id in unit:
+            made: UUID = unit[receipt_id].made
+            return made
+        try:
+            receipt: CommandReceipt = self.repository.get(receipt_id)
+        except AggregateNotFoundError:
+            return None
+        return receipt.made
+
+    def _made(self, operation: Operation, command_id: UUID | None, made: UUID) -> UUID:
+        """Save the operation, and with it (one transaction) the command's receipt."""
+        if command_id is None:
+            self._save(operation)
+        else:
+            self._save(operation, CommandReceipt(command_id=command_id, made=made))
+        return made
 
     def execute_batch(self, calls: Sequence[Callable[[], Any]]) -> list[Any]:
         """Decide commands in order, each seeing the ones before it, and record all their
         events in one transaction. A refused command's outcome is its error; it records
         nothing. Any other failure raises, and nothing of the batch is recorded."""
-        unit: dict[UUID, Operation] = {}
+        unit: dict[UUID, Any] = {}
         self._batch.unit = unit
         outcomes: list[Any] = []
         try:
@@ -77,7 +102,8 @@ class ClearApplication(Application[UUID]):
     def get_operation(self, operation_id: UUID) -> Operation:
         unit = self._unit()
         if unit is not None and operation_id in unit:
-            return unit[operation_id]
+            found: Operation = unit[operation_id]
+            return found
         try:
             operation = fetch(self, operation_id, Operation)
         except AggregateNotFoundError:
@@ -95,7 +121,10 @@ class ClearApplication(Application[UUID]):
         planned_start: datetime,
         actor: Actor,
         reason: str | None = None,
+        command_id: UUID | None = None,
     ) -> UUID:
+        if (earlier := self._made_by(command_id)) is not None:
+            return earlier
         operation_id = uuid4()
         operation = Operation(
             id=operation_id,
@@ -106,8 +135,7 @@ class ClearApplication(Application[UUID]):
             planned_start=planned_start,
             meta=self._meta(operation_id, actor, reason),
         )
-        self._save(operation)
-        return operation_id
+        return self._made(operation, command_id, operation_id)
 
     def launch_operation(self, operation_id: UUID, actor: Actor, reason: str | None = None) -> None:
         operation = self.get_operation(operation_id)
@@ -126,7 +154,10 @@ class ClearApplication(Application[UUID]):
         reason: str | None = None,
         person_age: int | None = None,
         personal: str | None = None,
+        command_id: UUID | None = None,
     ) -> UUID:
+        if (earlier := self._made_by(command_id)) is not None:
+            return earlier
         operation = self.get_operation(operation_id)
         arrest_id = uuid4()
         operation.record_arrest(
@@ -140,8 +171,7 @@ class ClearApplication(Application[UUID]):
             person_age=person_age,
             personal=personal,
         )
-        self._save(operation)
-        return arrest_id
+        return self._made(operation, command_id, arrest_id)
 
     def record_seizure(
         self,
@@ -154,7 +184,10 @@ class ClearApplication(Application[UUID]):
         reason: str | None = None,
         household_ref: str | None = None,
         children: list[dict[str, Any]] | None = None,
+        command_id: UUID | None = None,
     ) -> UUID:
+        if (earlier := self._made_by(command_id)) is not None:
+            return earlier
         operation = self.get_operation(operation_id)
         seizure_id = uuid4()
         operation.record_seizure(
@@ -167,8 +200,7 @@ class ClearApplication(Application[UUID]):
             household_ref=household_ref,
             children=children,
         )
-        self._save(operation)
-        return seizure_id
+        return self._made(operation, command_id, seizure_id)
 
     def register_witness(
         self,
@@ -178,7 +210,10 @@ class ClearApplication(Application[UUID]):
         children: list[dict[str, Any]],
         actor: Actor,
         reason: str | None = None,
+        command_id: UUID | None = None,
     ) -> UUID:
+        if (earlier := self._made_by(command_id)) is not None:
+            return earlier
         operation = self.get_operation(operation_id)
         witness_id = uuid4()
         operation.register_witness(
@@ -188,8 +223,7 @@ class ClearApplication(Application[UUID]):
             children,
             self._meta(operation_id, actor, reason),
         )
-        self._save(operation)
-        return witness_id
+        return self._made(operation, command_id, witness_id)
 
     def stage_support(
         self,

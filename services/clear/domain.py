@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -27,6 +27,24 @@ class OperationAlreadyLaunched(OperationRuleBroken):
 
 class OperationAlreadyConcluded(OperationRuleBroken):
     pass
+
+
+class CommandReceipt(Aggregate):
+    """That the command with this id was decided, and the id of what it made. Its id is
+    derived from the command's, so a second save of it fails in the store: two clear processes
+    deciding the same retried command at once cannot both record it."""
+
+    @staticmethod
+    def create_id(command_id: UUID) -> UUID:
+        return uuid5(RECEIPTS, str(command_id))
+
+    @event("Issued")
+    def __init__(self, command_id: UUID, made: UUID) -> None:
+        self.made = made
+
+
+# The namespace of receipt ids (a fixed random UUID; never change it).
+RECEIPTS = UUID("6f0d2f8e-3c1b-4d59-9a57-8f6a3b2c1d40")
 
 
 class Operation(Aggregate):

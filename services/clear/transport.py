@@ -144,6 +144,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.planned_start,
                 actor_of(cmd.actor),
                 cmd.reason,
+                command_id=cmd.command_id,
             ),
             lambda op_id: CommandReply(status=201, result={"operation_id": str(op_id)}),
         )
@@ -173,6 +174,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.reason,
                 cmd.person_age,
                 cmd.personal,
+                command_id=cmd.command_id,
             ),
             lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),
         )
@@ -191,6 +193,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.reason,
                 cmd.household_ref,
                 [c.model_dump() for c in cmd.children],
+                command_id=cmd.command_id,
             ),
             lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
         )
@@ -216,6 +219,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 [c.model_dump() for c in cmd.children],
                 actor_of(cmd.actor),
                 cmd.reason,
+                command_id=cmd.command_id,
             ),
             lambda witness_id: CommandReply(status=201, result={"witness_id": str(witness_id)}),
         )

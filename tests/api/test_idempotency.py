@@ -3,10 +3,16 @@ recorded once and the retry gets the first answer, also after the API restarts."
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
+from services.api.app import create_app
+from services.runtime.nats_permissions import API
 from services.runtime.settings import Settings
-from tests.system.support import InProcessSystem, eventually, running_system
+from tests.nats_users import as_user
+from tests.system.support import InProcessSystem, eventually, running_system, signed_in
 from tests.system.test_pipeline import plan_and_launch
 
 pytestmark = pytest.mark.integration
@@ -98,3 +104,33 @@ def test_the_store_keeps_answers_but_not_failures(tmp_path: object) -> None:
     store.close()
     reopened = IdempotencyStore(path).claim("p-1", "k", "f1")
     assert reopened is not None and (reopened.status, reopened.body) == (201, b'{"arrest_id": "a"}')
+
+
+async def test_a_retry_through_another_api_instance_records_the_arrest_once(
+    system: InProcessSystem, tmp_path: Path
+) -> None:
+    """Two API instances do not share their key files; the key still reaches clear as the
+    command's id, so a retry sent to the other instance gets the same arrest, recorded once."""
+    op = await plan_and_launch(system)
+    url = f"/operations/{op}/arrests"
+    first = await system.api.post(url, json=ARREST, headers={"Idempotency-Key": "raid-9-P-1"})
+    assert first.status_code == 201
+    other = create_app(
+        as_user(system.settings, API).model_copy(update={"data_dir": tmp_path / "api-2"})
+    )
+    async with (
+        other.router.lifespan_context(other),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other),
+            base_url="http://chb-2",
+            event_hooks={"request": [signed_in(system.settings)]},
+        ) as second,
+    ):
+        again = await second.post(url, json=ARREST, headers={"Idempotency-Key": "raid-9-P-1"})
+    assert again.status_code == 201 and again.json() == first.json()
+    assert "idempotent-replayed" not in again.headers  # clear answered it, not a key file
+    await eventually(lambda: arrests_of(system, op), lambda n: n == 1, what="one arrest")
+    tasks = await eventually(
+        lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 3, what="tasks"
+    )
+    assert len(tasks) == 3

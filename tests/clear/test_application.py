@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -235,3 +235,76 @@ def test_a_command_that_loses_a_version_race_is_decided_again() -> None:
 
     with pytest.raises(IntegrityError):
         with_retry_on_conflict(hopeless)
+
+
+def test_a_command_sent_again_with_its_id_is_answered_the_same_and_recorded_once(
+    app: ClearApplication,
+) -> None:
+    """The same command id gives back what the first command made, whether the retry comes
+    later or in the same group commit; another id records another arrest."""
+    op = app.plan_operation("Op", "Eastern", "Ōpōtiki", "gang", datetime.now(UTC), PLANNER)
+    app.launch_operation(op, PLANNER)
+    retried, other = uuid4(), uuid4()
+
+    def arrest(command_id: UUID) -> UUID:
+        return app.record_arrest(
+            op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command_id
+        )
+
+    first = arrest(retried)
+    assert arrest(retried) == first
+    same_batch = app.execute_batch([lambda: arrest(other), lambda: arrest(other)])
+    assert same_batch[0] == same_batch[1] != first
+    assert app.get_operation(op).arrests == 2
+    notifications = app.recorder.select_notifications(start=1, limit=100)
+    events = [translate(app.mapper.to_domain_event(n)) for n in notifications]
+    recorded = [e for e in events if isinstance(e, ArrestRecorded)]
+    assert sorted(e.arrest_id for e in recorded) == sorted([first, same_batch[0]])
+
+    planned = uuid4()
+    again = [
+        app.plan_operation(
+            "Op", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER, command_id=planned
+        )
+        for _ in range(2)
+    ]
+    assert again[0] == again[1]
+
+
+def test_two_processes_deciding_one_retried_command_at_once_record_it_once(
+    tmp_path: Path,
+) -> None:
+    """Two clear processes on one store both decide the same command before either has saved:
+    the second save is refused by the store (the receipt and the operation's version are
+    taken), and deciding again answers with the first one's arrest."""
+    from services.runtime.commands import with_retry_on_conflict
+
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "c.db")}
+    first, second = ClearApplication(env=env), ClearApplication(env=env)
+    op = first.plan_operation("Op", "Eastern", "Ōpōtiki", "gang", datetime.now(UTC), PLANNER)
+    first.launch_operation(op, PLANNER)
+    second.get_operation(op)  # warm: its cache holds the operation before the first arrest
+    command = uuid4()
+    looked = second._made_by
+    blind = [True]  # the second's first look comes before the first has saved
+
+    def made_by(command_id: UUID | None) -> UUID | None:
+        if blind.pop() if blind else False:
+            return None
+        return looked(command_id)
+
+    second._made_by = made_by  # type: ignore[method-assign]
+    made = first.record_arrest(op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command)
+    again = with_retry_on_conflict(
+        lambda: second.execute_batch(
+            [
+                lambda: second.record_arrest(
+                    op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command
+                )
+            ]
+        )[0]
+    )
+    assert again == made
+    assert second.get_operation(op).arrests == 1
+    first.close()
+    second.close()
