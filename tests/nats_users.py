@@ -10,7 +10,7 @@ from nats.js.errors import NotFoundError
 
 from services.api.sealing import KEYS_BUCKET
 from services.runtime.embedded_nats import EmbeddedNats
-from services.runtime.nats_access import connect_options
+from services.runtime.nats_access import connect_options, servers
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
@@ -30,7 +30,7 @@ def as_user(settings: Settings, user: str) -> Settings:
 
 async def connect_as(settings: Settings, user: str = ADMIN) -> Client:
     target = as_user(settings, user)
-    return await nats.connect(target.nats_url, **connect_options(target))
+    return await nats.connect(servers(target), **connect_options(target))
 
 
 Message = tuple[str, int, str, bytes, dict[str, str]]

@@ -17,7 +17,7 @@ from services.clear.application import ClearApplication
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.transport import translate as hold_translate
-from services.runtime.nats_access import connect_options
+from services.runtime.nats_access import connect_options, servers
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
 from services.runtime.translation import Translator
@@ -65,7 +65,7 @@ async def connect_once(settings: Settings) -> Client:
         return None
 
     return await nats.connect(
-        settings.nats_url,
+        servers(settings),
         allow_reconnect=False,
         connect_timeout=5,
         error_cb=quiet,

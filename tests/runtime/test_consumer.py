@@ -18,7 +18,7 @@ from services.hold.transport import command_from
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import POISON_DELIVERIES, TrackedConsumer
 from services.runtime.embedded_nats import EmbeddedNats
-from services.runtime.nats_access import connect_options
+from services.runtime.nats_access import connect_options, servers
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.provisioning import ensure_consumer, ensure_stream
 from services.runtime.settings import Settings
@@ -75,7 +75,7 @@ class Harness:
 async def harness(server: EmbeddedNats, to_command: object = None) -> AsyncIterator[Harness]:
     # The admin makes clear's stream and publishes into it as clear's relay would.
     settings = Settings(**server.access(ADMIN), ack_wait_seconds=2.0, consumer_batch=16)
-    nc = await nats.connect(settings.nats_url, **connect_options(settings))
+    nc = await nats.connect(servers(settings), **connect_options(settings))
     js = nc.jetstream()
     await ensure_stream(js, "clear", settings)
     await ensure_consumer(js, "clear", "hold", settings)
