@@ -105,3 +105,20 @@ def settings(
     yield base
     if store == "postgres":
         drop_schemas(base)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", help="also run the long versions of the fault tests"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long fault tests (``slow``) run only with ``--slow``: the short versions of the same
+    faults run in CI, where the whole suite must stay under ten minutes."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="a long fault test: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -2,6 +2,9 @@
 
 A SIGKILL from outside lands at a random moment; these land at the two moments that matter most:
 just before the batch's transaction commits, and after it commits but before the acks are sent.
+``pause_before_commit`` stops the process there instead (SIGSTOP, once): a test holds it past
+its ack wait while a replacement processes the redelivered batch, then lets it go on (SIGCONT)
+to try to commit a batch that is no longer its own.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import structlog
 
 log = structlog.get_logger()
 
-POINTS = ("before_commit", "after_commit")
+POINTS = ("before_commit", "after_commit", "pause_before_commit")
 
 
 class FaultInjector:
@@ -30,6 +33,12 @@ class FaultInjector:
             return
         if point == POINTS[0]:
             self.batches += 1
+        if self.point == "pause_before_commit" and point == "before_commit":
+            if self.batches >= self.after_batches:
+                self.point = ""  # once
+                log.warning("fault injected: pausing this process", batch=self.batches)
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return
         if point == self.point and self.batches >= self.after_batches:
             log.warning("fault injected: killing this process", point=point, batch=self.batches)
             os.kill(os.getpid(), signal.SIGKILL)

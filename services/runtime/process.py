@@ -62,7 +62,13 @@ class ServiceProcess:
         self.app = spec.app
         self.stopping = asyncio.Event()
         self.provisioned = False
-        self.relay = Relay(spec.app, spec.service, spec.translate, batch=settings.relay_batch)
+        self.relay = Relay(
+            spec.app,
+            spec.service,
+            spec.translate,
+            batch=settings.relay_batch,
+            publish_timeout=settings.publish_timeout_seconds,
+        )
         self.notary = Notary(
             spec.app,
             spec.service,

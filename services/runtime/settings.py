@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     relay_batch: int = Field(default=256, ge=1, le=10_000)
     consumer_batch: int = Field(default=64, ge=1, le=1_000)
+    # How long the relay waits for the stream to acknowledge a publish before it doubts the
+    # batch and reads its position from the stream again (what was stored is not sent twice).
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long JetStream waits for an ack before redelivering to another (or restarted) process.
     ack_wait_seconds: float = Field(default=10.0, gt=0)
     # The notary checkpoints each history at least this often (and every checkpoint_size events).
@@ -56,7 +59,7 @@ class Settings(BaseSettings):
     command_timeout_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
     # Test aid: SIGKILL this process at a point in the tracked consumer (see runtime/faults.py).
-    fault_point: Literal["", "before_commit", "after_commit"] = ""
+    fault_point: Literal["", "before_commit", "after_commit", "pause_before_commit"] = ""
     fault_after_batches: int = Field(default=0, ge=0)
 
     def postgres_schema(self, service: str) -> str:

@@ -18,13 +18,17 @@ from services.runtime.settings import Settings
 from tests.nats_users import password
 
 
-def process_env(settings: Settings, user: str, **extra: str) -> dict[str, str]:
-    """The environment of a process that connects to NATS as ``user`` (its own password)."""
+def process_env(
+    settings: Settings, user: str, passwords: dict[str, str] | None = None, **extra: str
+) -> dict[str, str]:
+    """The environment of a process that connects to NATS as ``user`` (its own password: the
+    session server's, or those of the server ``passwords`` belongs to)."""
     return {
         **os.environ,
         "CHB_NATS_URL": settings.nats_url,
         "CHB_NATS_USER": user,
-        "CHB_NATS_PASSWORD": password(user),
+        "CHB_NATS_PASSWORD": passwords[user] if passwords else password(user),
+        "CHB_STREAM_REPLICAS": str(settings.stream_replicas),
         "CHB_DATA_DIR": str(settings.data_dir),
         "CHB_STORE": settings.store,
         "CHB_POSTGRES_SCHEMA_PREFIX": settings.postgres_schema_prefix,
@@ -43,20 +47,26 @@ class Processes:
     logs: Path
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     started: int = 0
+    passwords: dict[str, str] | None = None  # another server's users (a cluster's)
 
-    def start(self, name: str, **env: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, key: str | None = None, **env: str) -> subprocess.Popen[bytes]:
+        """Start ``chb serve name``, known as ``key`` (default ``name``; another key for a
+        second process of the same service)."""
         self.logs.mkdir(parents=True, exist_ok=True)
         self.started += 1
         with open(self.logs / f"{self.started:02d}-{name}.log", "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", name],
-                env=process_env(self.settings, name, **env),
+                env=process_env(self.settings, name, self.passwords, **env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        self.running[name] = process
+        self.running[key or name] = process
         return process
+
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        self.running[name].send_signal(sig)
 
     def kill(self, name: str) -> None:
         process = self.running[name]
