@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from uuid import UUID
 
 import httpx
@@ -22,6 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from services.runtime.settings import Settings
+
+if TYPE_CHECKING:  # the runtime imports stay inside the commands that need them
+    from services.runtime.embedded_nats import EmbeddedCluster, EmbeddedNats
 
 app = typer.Typer(
     help="Clear, Hold, Build: coordinate operations, support and rebuilding.", no_args_is_help=True
@@ -131,20 +134,62 @@ def up(
 
     Ctrl-C or SIGTERM stops every process it started, cleanly.
     """
-    from services.api.identity import ADMINISTRATOR, issue_token, key_in
     from services.runtime.embedded_nats import EmbeddedNats
-    from services.runtime.nats_permissions import ADMIN
 
     data_dir = data_dir.resolve()
+    _run_system(EmbeddedNats(data_dir / "nats"), data_dir, port, store, ready_timeout, replicas=1)
+
+
+cluster_app = typer.Typer(help="A local NATS cluster: three nodes on loopback.")
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("up")
+def cluster_up(
+    data_dir: Annotated[Path, typer.Option(help="Where the stores and NATS data live")] = Path(
+        "data-cluster"
+    ),
+    port: Annotated[int, typer.Option(help="HTTP port for the API")] = 8080,
+    store: Annotated[str, typer.Option(help="postgres (default) or sqlite")] = "postgres",
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness")] = 60.0,
+) -> None:
+    """Start three nats-servers on loopback as one JetStream cluster (every stream kept on all
+    three), and clear, hold, build and the API against it, on PostgreSQL by default (the
+    CHB_POSTGRES_* settings say where). The production shape, on one machine."""
+    from services.runtime.embedded_nats import EmbeddedCluster
+
+    data_dir = data_dir.resolve()
+    cluster = EmbeddedCluster(data_dir / "nats-cluster")
+    _run_system(cluster, data_dir, port, store, ready_timeout, replicas=len(cluster.nodes))
+
+
+def _run_system(
+    nats: EmbeddedNats | EmbeddedCluster,
+    data_dir: Path,
+    port: int,
+    store: str,
+    ready_timeout: float,
+    replicas: int,
+) -> None:
+    """Start ``nats``, provision every stream as the admin, then the four processes, each as
+    its own NATS user; wait until the API is ready; stop everything on Ctrl-C or SIGTERM."""
+    from services.api.identity import ADMINISTRATOR, issue_token, key_in
+    from services.runtime.nats_permissions import ADMIN
+
+    if store not in ("sqlite", "postgres"):
+        fail(f"unknown store {store!r}: choose sqlite or postgres", 2)
     data_dir.mkdir(parents=True, exist_ok=True)
     from services.runtime.logging import configure_logging
 
     # Only warnings from this process (its own provisioning below); the children log to files.
     configure_logging("up", "warning")
-    nats = EmbeddedNats(data_dir / "nats").start()
+    try:
+        nats.start()
+    except Exception as error:
+        fail(f"cannot start NATS: {error}")
     # As the admin, every stream before any service starts: CHB_AUDIT can be made by no one else.
     try:
-        _provision(Settings(**nats.access(ADMIN)))
+        _provision(Settings(**nats.access(ADMIN), stream_replicas=replicas))
     except Exception as error:
         nats.stop()
         fail(f"cannot provision the streams: {error!r}")
@@ -166,6 +211,7 @@ def up(
         "CHB_DATA_DIR": str(data_dir),
         "CHB_STORE": store,
         "CHB_API_PORT": str(port),
+        "CHB_STREAM_REPLICAS": str(replicas),
     }
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
@@ -192,7 +238,7 @@ def up(
                     )
                 )
         url = f"http://127.0.0.1:{port}"
-        console.print(f"NATS {nats.url} (JetStream data in {data_dir / 'nats'})")
+        console.print(f"NATS {nats.url} (JetStream data in {data_dir})")
         deadline = time.monotonic() + ready_timeout
         ready = False
         while not stopping and time.monotonic() < deadline:

@@ -10,12 +10,15 @@ integration event once. The short versions run in CI; ``--slow`` runs the long o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
+import shutil
 import signal
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,7 @@ from tests.system.cluster import (
     produce,
     send,
 )
+from tests.system.processes import status
 from tests.system.proxy import LossyProxy
 from tests.system.support import eventually
 from tests.system.test_exactly_once import expected_effects, stored_events, stream_events
@@ -66,7 +70,7 @@ async def conclude(nc: Client, ledger: Ledger) -> None:
 
 
 async def assert_nothing_lost_nothing_doubled(
-    system: ClusterSystem, nc: Client, ledger: Ledger
+    system: ClusterSystem, nc: Client, ledger: Ledger, hold_settings: Settings | None = None
 ) -> None:
     """The ledger against the three stores and the streams (see the module's docstring)."""
     settings: Settings = system.settings
@@ -82,7 +86,7 @@ async def assert_nothing_lost_nothing_doubled(
     assert sorted(recorded) == sorted(acked), "clear's arrests are not the acknowledged ones"
 
     cases, tasks = expected_effects(ledger)  # type: ignore[arg-type]
-    hold = HoldApplication(env=store_env(settings, "hold"))
+    hold = HoldApplication(env=store_env(hold_settings or settings, "hold"))
     held = stored_events(hold)
     linked: dict[Any, list[str]] = defaultdict(list)
     for e in events_of(hold):
@@ -276,3 +280,121 @@ async def test_a_publish_whose_acknowledgement_is_lost_is_stored_once(tmp_path: 
         clear_log = next(system.procs.logs.glob("01-clear.log")).read_text()
         assert "relay publish failed; will resync" in clear_log
         print(f"\n{len(ledger.arrests)} arrests; {len(proxy.lost)} acknowledgements lost")
+
+
+def restart_postgres() -> float:
+    """Restart the machine's PostgreSQL server (fast shutdown: every connection is cut, as in
+    a crash or a failover); returns how long it took."""
+    if shutil.which("pg_ctlcluster") is None:
+        pytest.skip("pg_ctlcluster not found: cannot restart PostgreSQL here")
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    started = time.monotonic()
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return time.monotonic() - started
+
+
+async def test_postgresql_restarted_under_load_loses_nothing(tmp_path: Path) -> None:
+    """The PostgreSQL server is restarted (every connection cut) while arrests flow: the
+    services' commands and batches fail while it is away and are retried; they reconnect on
+    their own, and nothing is lost or doubled."""
+    async with cluster_system(tmp_path) as system:
+        system.start_services()
+        nc = await system.connect()
+        ledger = Ledger()
+        try:
+            await plan_and_launch(nc, ledger, PLACES)
+            stopping = asyncio.Event()
+            producing = asyncio.create_task(produce(nc, ledger, stopping))
+            await asyncio.sleep(3)
+            before = len(ledger.arrests)
+            took = await asyncio.to_thread(restart_postgres)
+            await asyncio.sleep(4)
+            stopping.set()
+            await producing
+            after = len(ledger.arrests)
+            await conclude(nc, ledger)
+            await eventually(lambda: caught_up(nc), bool, within=60, what="all to catch up")
+            await assert_nothing_lost_nothing_doubled(system, nc, ledger)
+        finally:
+            await nc.close()
+        assert after > before, "no arrest was recorded after the restart"
+        print(
+            f"\n{len(ledger.arrests)} arrests ({after - before} after the restart, which took "
+            f"{took:.1f} s); {ledger.retries} command retries"
+        )
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str = "16m") -> Iterator[Path]:
+    """A filesystem of its own, small enough to fill (tmpfs; needs the right to mount)."""
+    path.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk has no space left; removing it gives the space back."""
+    filler = disk / "filler"
+    chunk = b"\0" * 65536
+    with contextlib.suppress(OSError), open(filler, "wb") as out:
+        while True:
+            out.write(chunk)
+            out.flush()
+    return filler
+
+
+async def test_a_full_disk_stops_one_service_without_partial_state_until_space_returns(
+    tmp_path: Path,
+) -> None:
+    """hold's store (SQLite) is on a disk that fills up while arrests flow: hold's batches
+    fail and are nak'd, nothing half-recorded, nothing dead-lettered, the rest of the system
+    goes on; when space returns, hold catches up and nothing is lost or doubled."""
+    with small_disk(tmp_path / "hold-disk") as disk:
+        async with cluster_system(tmp_path) as system:
+            hold_settings = system.settings.model_copy(update={"store": "sqlite", "data_dir": disk})
+            system.procs.start("clear")
+            system.procs.start("hold", CHB_STORE="sqlite", CHB_DATA_DIR=str(disk))
+            system.procs.start("build")
+            nc = await system.connect()
+            ledger = Ledger()
+            try:
+                await plan_and_launch(nc, ledger, PLACES)
+                stopping = asyncio.Event()
+                producing = asyncio.create_task(produce(nc, ledger, stopping, lanes=2))
+                await asyncio.sleep(2)
+                filler = await asyncio.to_thread(fill, disk)
+                await asyncio.sleep(4)
+                stuck = await status(nc, "hold")
+                await asyncio.sleep(2)
+                still = await status(nc, "hold")
+                clear = await status(nc, "clear")
+                assert stuck and still and clear
+                filler.unlink()  # space returns
+                await asyncio.sleep(1)
+                stopping.set()
+                await producing
+                await conclude(nc, ledger)
+                await eventually(lambda: caught_up(nc), bool, within=60, what="all to catch up")
+                await assert_nothing_lost_nothing_doubled(system, nc, ledger, hold_settings)
+                after = await status(nc, "hold")
+            finally:
+                await nc.close()
+    position = stuck["consumers"]["hold_from_clear"]["tracking_position"]
+    assert still["consumers"]["hold_from_clear"]["tracking_position"] == position, "not stopped"
+    assert clear["relay"]["published_notification_id"] > position, "no work was waiting"
+    assert after and after["consumers"]["hold_from_clear"]["dead_letters"] == 0
+    hold_log = next(system.procs.logs.glob("02-hold.log")).read_text()
+    assert "database or disk is full" in hold_log
+    print(f"\n{len(ledger.arrests)} arrests; hold stopped at notification {position} while full")
