@@ -7,6 +7,7 @@ follows hold's stream (``CHB_HOLD``) to see when each arrest was linked to a cas
 
     .venv/bin/python bench/pipeline.py --arrests 3000 --rate 300
     .venv/bin/python bench/pipeline.py --arrests 1000 --rate 0 --store postgres --json
+    .venv/bin/python bench/pipeline.py --arrests 1000 --rate 0 --cluster   # 3 nodes, PostgreSQL
 
 See bench/README.md for what each figure means. Exit status: 0 when every accepted arrest was
 linked to a case in time and none was refused, 1 otherwise (the report is printed either way),
@@ -43,7 +44,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: import the proje
     sys.path.insert(0, str(ROOT))
 
 from services.api.identity import Identity, issue_token  # noqa: E402
-from services.runtime.embedded_nats import EmbeddedNats, free_port  # noqa: E402
+from services.runtime.embedded_nats import EmbeddedCluster, EmbeddedNats, free_port  # noqa: E402
 from services.runtime.nats_access import connect  # noqa: E402
 from services.runtime.nats_permissions import ADMIN, AUDITOR  # noqa: E402
 from services.runtime.provisioning import provision_as  # noqa: E402
@@ -89,7 +90,8 @@ class System:
     api_port: int = field(default_factory=free_port)
     schema_prefix: str = ""
     api_restarts: int = 0
-    nats: EmbeddedNats | None = None
+    cluster: bool = False  # three nats-servers as one JetStream cluster, streams on all three
+    nats: EmbeddedNats | EmbeddedCluster | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     token: str = ""  # a planner's bearer token, signed with this run's key
 
@@ -104,9 +106,14 @@ class System:
     def start(self, ready_timeout: float) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
-        self.nats = EmbeddedNats(self.data_dir / "nats", sync_always=True).start()
+        replicas = 3 if self.cluster else 1
+        self.nats = (
+            EmbeddedCluster(self.data_dir / "nats-cluster", size=replicas)
+            if self.cluster
+            else EmbeddedNats(self.data_dir / "nats", sync_always=True)
+        ).start()
         # As `chb up` does: every stream made by the admin NATS user before anything starts.
-        asyncio.run(provision_as(Settings(**self.nats.access(ADMIN))))
+        asyncio.run(provision_as(Settings(**self.nats.access(ADMIN), stream_replicas=replicas)))
         # The API takes signed bearer tokens only: a key for this run, and a planner's token.
         key = secrets.token_urlsafe(32)
         self.token = issue_token(key, "chb", Identity("bench-planner", "planner", "police"))
@@ -117,6 +124,7 @@ class System:
             "CHB_DATA_DIR": str(self.data_dir),
             "CHB_STORE": self.store,
             "CHB_API_PORT": str(self.api_port),
+            "CHB_STREAM_REPLICAS": str(replicas),
         }
         if self.store == "postgres":
             env["CHB_POSTGRES_SCHEMA_PREFIX"] = self.schema_prefix
@@ -166,9 +174,14 @@ class System:
 
     def pids(self) -> dict[str, int]:
         pids = {n: c.pid for n, c in self.children.items() if c.poll() is None}
-        process = self.nats.process if self.nats is not None else None
-        if process is not None and process.poll() is None:
-            pids["nats-server"] = process.pid
+        nodes = [self.nats] if isinstance(self.nats, EmbeddedNats) else []
+        if isinstance(self.nats, EmbeddedCluster):
+            nodes = self.nats.nodes
+        for index, node in enumerate(nodes, start=1):
+            if node.process is not None and node.process.poll() is None:
+                pids["nats-server" if len(nodes) == 1 else f"nats-server-{index}"] = (
+                    node.process.pid
+                )
         return pids
 
     def stop(self) -> None:
@@ -482,6 +495,7 @@ def summarise(
     return {
         "date": datetime.now(UTC).date().isoformat(),
         "store": args.store,
+        "nats": "3-node cluster, 3 replicas" if args.cluster else "single node",
         "arrests": args.arrests,
         "sent": results.sent,
         "accepted": len(accepted),
@@ -518,7 +532,9 @@ def print_report(s: dict[str, Any]) -> None:
     def fmt(v: Any, unit: str = "") -> str:
         return "—" if v is None else f"{v:,}{unit}" if isinstance(v, int | float) else str(v)
 
-    table = Table(title=f"CHB pipeline benchmark ({s['store']}, durable NATS)", show_header=False)
+    table = Table(
+        title=f"CHB pipeline benchmark ({s['store']}, durable NATS: {s['nats']})", show_header=False
+    )
     table.add_column("figure", style="bold")
     table.add_column("value", justify="right")
     offered = "as fast as possible" if not s["offered_rate"] else f"{s['offered_rate']:g} /s"
@@ -564,7 +580,11 @@ def print_report(s: dict[str, Any]) -> None:
     processes = Table(title="processes")
     for column in ("process", "peak RSS (MB)", "CPU % during load"):
         processes.add_column(column, justify="right" if column != "process" else "left")
-    for name in (*PROCESSES, "nats-server", "bench client"):
+    for name in (
+        *PROCESSES,
+        *sorted(n for n in s["peak_rss_mb"] if n.startswith("nats")),
+        "bench client",
+    ):
         processes.add_row(
             name,
             fmt(s["peak_rss_mb"].get(name)),
@@ -585,7 +605,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rate", type=float, default=300.0, help="offered arrests/s (300); 0 = as fast as possible"
     )
-    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--store", choices=("sqlite", "postgres"), help="sqlite (postgres with --cluster)"
+    )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="three nats-servers as one JetStream cluster, every stream on all three",
+    )
     parser.add_argument(
         "--concurrency", type=int, default=32, help="max in-flight HTTP requests (32)"
     )
@@ -603,6 +630,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.arrests < 1 or args.concurrency < 1 or args.operations < 1 or args.rate < 0:
         parser.error("--arrests, --concurrency and --operations must be >= 1, --rate >= 0")
+    if args.store is None:
+        args.store = "postgres" if args.cluster else "sqlite"
     if args.timeout is None:
         args.timeout = 120.0 + args.arrests / 50
     return args
@@ -620,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     temporary = args.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="chb-bench-")) if temporary else args.data_dir.resolve()
     prefix = f"bench_{secrets.token_hex(4)}_" if args.store == "postgres" else ""
-    system = System(data_dir, args.store, schema_prefix=prefix)
+    system = System(data_dir, args.store, schema_prefix=prefix, cluster=args.cluster)
     rss: dict[str, float | None] = {}
     summary: dict[str, Any] | None = None
     code = 0
