@@ -34,7 +34,7 @@ from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.faults import FaultInjector
 from services.runtime.metrics import MetricsServer, StatusCollector
 from services.runtime.nats_access import broker as nats_broker
-from services.runtime.provisioning import ensure_consumer, provision
+from services.runtime.provisioning import ensure_consumer, ensure_stream, provision
 from services.runtime.relay import Relay
 from services.runtime.settings import Settings
 from services.runtime.store import sqlite_file, sqlite_probe
@@ -87,7 +87,12 @@ class ServiceProcess:
         self.tracer_provider = tracer_provider
         tracer = tracer_of(tracer_provider)
         self.relay = Relay(
-            spec.app, spec.service, spec.translate, batch=settings.relay_batch, tracer=tracer
+            spec.app,
+            spec.service,
+            spec.translate,
+            batch=settings.relay_batch,
+            tracer=tracer,
+            make_stream=lambda js: ensure_stream(js, spec.service, settings),
         )
         self.notary = Notary(
             spec.app,

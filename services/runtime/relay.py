@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -85,6 +85,7 @@ class Relay(LogFollower):
         idle_poll_seconds: float = 0.1,
         publish_timeout: float = 10.0,
         tracer: Tracer | None = None,
+        make_stream: Callable[[JetStreamContext], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -94,6 +95,7 @@ class Relay(LogFollower):
         self.idle_poll_seconds = idle_poll_seconds
         self.publish_timeout = publish_timeout
         self.tracer = tracer or tracer_of(None)
+        self.make_stream = make_stream
         self.position = RelayPosition()
         self.published = 0
         self.synced = False
@@ -107,7 +109,17 @@ class Relay(LogFollower):
 
     async def resync(self, js: JetStreamContext) -> RelayPosition:
         """Read where we are from the stream itself."""
-        position = await stream_position(js, self.stream)
+        try:
+            position = await stream_position(js, self.stream)
+        except NotFoundError:
+            if self.make_stream is None:
+                raise
+            # The stream was lost (deleted, or JetStream lost its state). The store is the
+            # outbox: make the stream again and publish everything from the first event;
+            # downstream tracking positions turn what they already processed into duplicates.
+            log.error("stream missing; making it again to republish the store", stream=self.stream)
+            await self.make_stream(js)
+            position = await stream_position(js, self.stream)
         self.position = position
         self.synced = True
         log.info(
