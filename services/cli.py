@@ -102,9 +102,11 @@ def serve(
         import uvicorn
 
         from services.api.app import create_app
+        from services.runtime.tracing import shutdown, tracer_provider
 
+        tracing = tracer_provider(settings, process)
         try:
-            api = create_app(settings)
+            api = create_app(settings, tracer_provider=tracing)
         except ValueError as error:
             fail(str(error), 2)
         uvicorn.run(
@@ -114,11 +116,17 @@ def serve(
             log_level="warning",
             access_log=False,
         )
+        shutdown(tracing)
         return
-    from services.factories import FACTORIES
+    from services.factories import build_service
+    from services.runtime.tracing import shutdown, tracer_provider
 
-    service = FACTORIES[process](settings)
-    asyncio.run(service.serve())
+    tracing = tracer_provider(settings, process)
+    service = build_service(process, settings, tracer_provider=tracing)
+    try:
+        asyncio.run(service.serve())
+    finally:
+        shutdown(tracing)
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from opentelemetry.trace import TracerProvider
+
 from services.build.application import BuildApplication
 from services.build.transport import build_router, milestone_scheduler
 from services.build.transport import command_from as build_command_from
@@ -22,7 +24,10 @@ from services.runtime.translation import Translator
 
 
 def build_clear(
-    settings: Settings, clock: Clock | None = None, translate: Translator | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    translate: Translator | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> ServiceProcess:
     """``translate`` replaces the outgoing translation (tests use it to publish bad messages)."""
     clock = clock or SystemClock()
@@ -33,10 +38,12 @@ def build_clear(
         translate or clear_translate,
         router=lambda on_recorded: clear_router(app, on_recorded),
     )
-    return ServiceProcess(spec, settings, clock)
+    return ServiceProcess(spec, settings, clock, tracer_provider)
 
 
-def build_hold(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
+def build_hold(
+    settings: Settings, clock: Clock | None = None, tracer_provider: TracerProvider | None = None
+) -> ServiceProcess:
     clock = clock or SystemClock()
     app = HoldApplication(env=store_env(settings, "hold"), clock=clock)
     spec = ServiceSpec(
@@ -45,12 +52,14 @@ def build_hold(settings: Settings, clock: Clock | None = None) -> ServiceProcess
         hold_translate,
         hold_command_from,
         router=lambda on_recorded: hold_router(app, on_recorded),
-        loops=lambda on_recorded: [task_scheduler(app, clock, on_recorded).run],
+        schedulers=lambda on_recorded: [task_scheduler(app, clock, on_recorded)],
     )
-    return ServiceProcess(spec, settings, clock)
+    return ServiceProcess(spec, settings, clock, tracer_provider)
 
 
-def build_build(settings: Settings, clock: Clock | None = None) -> ServiceProcess:
+def build_build(
+    settings: Settings, clock: Clock | None = None, tracer_provider: TracerProvider | None = None
+) -> ServiceProcess:
     clock = clock or SystemClock()
     app = BuildApplication(env=store_env(settings, "build"), clock=clock)
     spec = ServiceSpec(
@@ -59,9 +68,25 @@ def build_build(settings: Settings, clock: Clock | None = None) -> ServiceProces
         build_translate,
         build_command_from,
         router=lambda on_recorded: build_router(app, on_recorded),
-        loops=lambda on_recorded: [milestone_scheduler(app, clock, on_recorded).run],
+        schedulers=lambda on_recorded: [milestone_scheduler(app, clock, on_recorded)],
     )
-    return ServiceProcess(spec, settings, clock)
+    return ServiceProcess(spec, settings, clock, tracer_provider)
+
+
+def build_service(
+    name: str,
+    settings: Settings,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> ServiceProcess:
+    """One service by name, as ``chb serve`` runs it."""
+    if name == "clear":
+        return build_clear(settings, clock, tracer_provider=tracer_provider)
+    if name == "hold":
+        return build_hold(settings, clock, tracer_provider)
+    if name == "build":
+        return build_build(settings, clock, tracer_provider)
+    raise ValueError(f"no service {name!r}")
 
 
 FACTORIES = {"clear": build_clear, "hold": build_hold, "build": build_build}

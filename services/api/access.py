@@ -18,7 +18,8 @@ from services.api.identity import Identity, InvalidToken, read_token
 
 log = structlog.get_logger()
 
-OPEN = frozenset({"health", "ready"})
+# Probes and the Prometheus scrape: no personal data, only service names, counts and positions.
+OPEN = frozenset({"health", "ready", "metrics"})
 
 PLANNING = frozenset({"planner", "operation_commander"})
 WORKERS = frozenset({"agency_worker", "agency_lead"})

@@ -24,6 +24,8 @@ from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse, Response
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
+from opentelemetry.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 
 from contracts.commands import (
@@ -76,6 +78,7 @@ from services.api.access import (
 )
 from services.api.idempotency import CommandId, IdempotencyMiddleware, IdempotencyStore
 from services.api.identity import Identity
+from services.api.observability import ApiCollector, ServerSpans
 from services.api.paging import Page
 from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
@@ -90,10 +93,11 @@ from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_
 from services.build.indicators import before_after
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.nats_access import broker as nats_broker
-from services.runtime.process import status_subject
+from services.runtime.process import broker_middlewares, status_subject
 from services.runtime.provisioning import wait_for_stream
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
+from services.runtime.tracing import tracer_of
 
 log = structlog.get_logger()
 
@@ -119,13 +123,15 @@ class ServiceUnavailable(Exception):
 class FrontDoor:
     """What the routes need: the broker for commands, the read model for queries."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracer_provider: TracerProvider | None = None) -> None:
         self.settings = settings
+        self.registry = CollectorRegistry()
         self.broker = nats_broker(
             settings,
             logger=structlog.get_logger("faststream"),
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,
+            middlewares=broker_middlewares(self.registry, "api", tracer_provider),
         )
         self.read_model = ReadModel()
         self.index_path = settings.data_dir / API_INDEX_FILE
@@ -136,6 +142,15 @@ class FrontDoor:
         self.household_keys: HouseholdKeys | None = None
         self.projector = Projector(self.read_model)
         self.started = False
+        self.registry.register(ApiCollector(self.ready, lambda: self.projector.positions))
+
+    @property
+    def connected(self) -> bool:
+        return self.broker._connection is not None and self.broker._connection.is_connected
+
+    def ready(self) -> bool:
+        """The API's own part of readiness: NATS, the streams found, the read model caught up."""
+        return self.connected and self.started and self.projector.caught_up
 
     async def start(self) -> None:
         # Files are opened here, not when the app is made: making one must touch no disk.
@@ -225,11 +240,12 @@ class FrontDoor:
         return status
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The front door. ``tracer_provider``: where its spans go (none: no traces at all)."""
     if not settings.jwt_key:
         # There is no unauthenticated mode: without a key no token could be checked.
         raise ValueError("CHB_JWT_KEY is not set: the API needs a key to check bearer tokens")
-    door = FrontDoor(settings)
+    door = FrontDoor(settings, tracer_provider)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -253,6 +269,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     # A POST with Idempotency-Key is answered once; a retry gets that answer.
     app.add_middleware(IdempotencyMiddleware, store=lambda: door.idempotency, settings=settings)
+    if tracer_provider is not None:
+        # Added last, so outermost: the span covers all the request does (idempotency too).
+        app.add_middleware(ServerSpans, tracer=tracer_of(tracer_provider))
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
@@ -947,16 +966,18 @@ def create_app(settings: Settings) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus text format: FastStream's broker metrics and the API's readiness (each
+        service serves its pipeline figures on its own ``CHB_METRICS_PORT``)."""
+        return Response(generate_latest(door.registry), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/ready")
     async def ready() -> JSONResponse:
         statuses = await asyncio.gather(*(door.service_status(s) for s in SERVICES))
-        connected = door.broker._connection is not None and door.broker._connection.is_connected
         body = {
-            "ready": connected
-            and door.started
-            and door.projector.caught_up
-            and all(s.get("ready") for s in statuses),
-            "nats_connected": connected,
+            "ready": door.ready() and all(s.get("ready") for s in statuses),
+            "nats_connected": door.connected,
             "read_model_caught_up": door.projector.caught_up,
             "services": {s["service"]: s for s in statuses},
         }

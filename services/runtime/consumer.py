@@ -30,6 +30,8 @@ from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from contracts import ContractError, IntegrationEvent, parse_event
 from services.runtime.application import Job, ServiceApplication
@@ -45,6 +47,7 @@ from services.runtime.topology import (
     durable_name,
     stream_name,
 )
+from services.runtime.tracing import H_TRACEPARENT, context_from, tracer_of
 
 log = structlog.get_logger()
 
@@ -74,6 +77,7 @@ class TrackedConsumer:
         faults: FaultInjector | None = None,
         fetch_timeout: float = 1.0,
         retry_delay: float = 0.5,
+        tracer: Tracer | None = None,
     ) -> None:
         self.app = app
         self.upstream = upstream
@@ -86,6 +90,7 @@ class TrackedConsumer:
         self.faults = faults or FaultInjector()
         self.fetch_timeout = fetch_timeout
         self.retry_delay = retry_delay
+        self.tracer = tracer or tracer_of(None)
         self.high_water = 0
         self.processed = 0
         self.duplicates = 0
@@ -124,6 +129,7 @@ class TrackedConsumer:
         duplicates: list[Msg] = []
         deferred: list[Msg] = []
         failure: Exception | None = None
+        spans: list[Span] = []
         expected_previous = self.high_water
         for index, msg in enumerate(msgs):
             nid = _int_header(msg, H_NOTIFICATION_ID)
@@ -152,9 +158,18 @@ class TrackedConsumer:
                     previous=previous,
                 )
                 break
+            span = self._span(msg, nid)
             try:
-                command = self._command_for(msg, nid, bound)
+                if span is None:
+                    command = self._command_for(msg, nid, bound)
+                else:
+                    spans.append(span)
+                    # Current while the command is made: the events it records carry it on.
+                    with trace.use_span(span, end_on_exit=False):
+                        command = self._command_for(msg, nid, bound)
             except Exception as error:  # a bug in the policy's input side: same as a failed batch
+                if span is not None:
+                    end_spans([spans.pop()], error)
                 failure, deferred = error, msgs[index:]
                 break
             jobs.append((command, Tracking(self.upstream, nid)))
@@ -166,9 +181,11 @@ class TrackedConsumer:
             try:
                 await asyncio.to_thread(self.app.process_batch, jobs)
             except Exception as error:
+                end_spans(spans, error)
                 await self._failed(processed + deferred, error, alone=len(processed) == 1)
                 return
             self.faults.reached("after_commit")
+            end_spans(spans, None)
             self.high_water = expected_previous
             self.processed += len(jobs)
             self._isolate = False
@@ -182,6 +199,28 @@ class TrackedConsumer:
             return
         for msg in deferred:
             await msg.nak(delay=self.retry_delay)
+
+    def _span(self, msg: Msg, nid: int) -> Span | None:
+        """The processing of one message, a child of its publish (``traceparent`` header);
+        None for a message that carries no trace, so an untraced pipeline pays nothing. It
+        ends when its batch commits. Ids only in its attributes."""
+        parent = context_from((msg.headers or {}).get(H_TRACEPARENT))
+        if parent is None:
+            return None
+        return self.tracer.start_span(
+            f"{msg.subject} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.durable,
+                "chb.service": self.downstream,
+                "chb.notification_id": nid,
+                "chb.event_id": (msg.headers or {}).get(H_EVENT_ID, ""),
+                "chb.operation_id": (msg.headers or {}).get(H_OPERATION_ID, ""),
+            },
+        )
 
     def _command_for(self, msg: Msg, nid: int, bound: Any) -> object | None:
         try:
@@ -256,6 +295,14 @@ class TrackedConsumer:
             await msg.ack()
         if msgs:
             await msgs[-1].ack_sync()
+
+
+def end_spans(spans: list[Span], error: Exception | None) -> None:
+    for span in spans:
+        if error is not None:
+            # The type only: an error's text may quote what it refused.
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.end()
 
 
 def body_reference(msg: Msg) -> str:

@@ -98,6 +98,16 @@ class DeadlineScheduler:
         self.passes += 1
         return fired
 
+    def overdue(self, now: datetime) -> int:
+        """How many open items are past their due time (not their next reminder): read from
+        the index the last pass left, for a metric, at no cost to the passes."""
+        # list() copies the index in one step: a pass in another thread may be updating it.
+        return sum(
+            1
+            for item in list(self._open.values())
+            if item.due_at <= now and not self.finished(item)
+        )
+
     def _firing(self, command: object) -> Callable[[], int]:
         return lambda: self.app.process_batch([(command, None)])
 

@@ -8,6 +8,7 @@ means commands on the same aggregate never race each other for a version.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,7 +38,11 @@ class GroupCommit:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(self._queue), name="group-commit")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((call, future))
+        # The call runs in the writer's thread, whose context is the one the writer task was
+        # made in (the first command's): run it in its own caller's context instead, so what
+        # it records belongs to its own request (its trace span, its log bindings).
+        context = contextvars.copy_context()
+        self._queue.put_nowait((lambda: context.run(call), future))
         outcome = await future
         if isinstance(outcome, Exception):
             raise outcome

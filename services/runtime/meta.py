@@ -6,12 +6,14 @@ belongs to (correlation), which event caused it (causation), who did it and why.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.persistence import Transcoding
+
+from services.runtime.tracing import current_traceparent
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://chb.example.nz/ids")
 
@@ -42,6 +44,12 @@ class Meta:
     actor: Actor
     causation_id: UUID | None = None
     reason: str | None = None
+    # The span current when the event was decided (W3C traceparent), so that the relay, which
+    # may publish it much later or after a restart, can carry the trace on: stored with the
+    # event, in its transaction, the only place that outlives the process that recorded it.
+    # Taken from the ambient context so that no command or policy has to pass it along; None
+    # (and not stored at all) when nothing is being traced. Ids only: it names no one.
+    traceparent: str | None = field(default_factory=current_traceparent, compare=False)
 
 
 class MetaAsDict(Transcoding):
@@ -51,6 +59,9 @@ class MetaAsDict(Transcoding):
     def encode(self, obj: Meta) -> dict[str, Any]:
         data = asdict(obj)
         data["actor"] = asdict(obj.actor)
+        if data["traceparent"] is None:
+            # Untraced events are stored exactly as before the field existed.
+            del data["traceparent"]
         return data
 
     def decode(self, data: dict[str, Any]) -> Meta:
@@ -60,4 +71,5 @@ class MetaAsDict(Transcoding):
             actor=Actor(**data["actor"]),
             causation_id=data["causation_id"],
             reason=data["reason"],
+            traceparent=data.get("traceparent"),
         )

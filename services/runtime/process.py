@@ -17,7 +17,12 @@ from typing import Any
 import structlog
 from eventsourcing.application import Application
 from faststream.nats import NatsRouter
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js import JetStreamContext
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 
 from contracts import IntegrationEvent
 from services.audit.verify import verify_service
@@ -25,16 +30,24 @@ from services.runtime.application import ServiceApplication
 from services.runtime.checkpoints import Notary
 from services.runtime.clock import Clock
 from services.runtime.consumer import TrackedConsumer
+from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.faults import FaultInjector
+from services.runtime.metrics import MetricsServer, StatusCollector
 from services.runtime.nats_access import broker as nats_broker
-from services.runtime.provisioning import ensure_consumer, provision
+from services.runtime.provisioning import ensure_consumer, ensure_stream, provision
 from services.runtime.relay import Relay
 from services.runtime.settings import Settings
-from services.runtime.topology import FOLLOWS, verify_subject
+from services.runtime.store import sqlite_file, sqlite_probe
+from services.runtime.topology import FOLLOWS, stream_name, verify_subject
 from services.runtime.topology import status_subject as status_subject  # re-exported
+from services.runtime.tracing import tracer_of
 from services.runtime.translation import Translator
 
 log = structlog.get_logger()
+
+# How long status() waits for the store and for JetStream: the API asks for it with a 1 s
+# timeout, and a store or a stream that takes longer than this is not one to send work to.
+PROBE_TIMEOUT_SECONDS = 0.5
 
 
 Loop = Callable[[asyncio.Event], Awaitable[None]]
@@ -50,11 +63,19 @@ class ServiceSpec:
     router: Callable[[Callable[[], None]], NatsRouter] | None = None
     # Further loops the service runs (e.g. hold's deadline scheduler), given the same callback.
     loops: Callable[[Callable[[], None]], list[Loop]] | None = None
+    # Its deadline schedulers (run as loops; their open items past due are a metric).
+    schedulers: Callable[[Callable[[], None]], list[DeadlineScheduler]] | None = None
     follows: tuple[str, ...] = field(default=())
 
 
 class ServiceProcess:
-    def __init__(self, spec: ServiceSpec, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        clock: Clock,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.spec = spec
         self.service = spec.service
         self.settings = settings
@@ -62,12 +83,17 @@ class ServiceProcess:
         self.app = spec.app
         self.stopping = asyncio.Event()
         self.provisioned = False
+        # Traces only with a provider from the wiring (runtime/tracing.py): none by default.
+        self.tracer_provider = tracer_provider
+        tracer = tracer_of(tracer_provider)
         self.relay = Relay(
             spec.app,
             spec.service,
             spec.translate,
             batch=settings.relay_batch,
             publish_timeout=settings.publish_timeout_seconds,
+            tracer=tracer,
+            make_stream=lambda js: ensure_stream(js, spec.service, settings),
         )
         self.notary = Notary(
             spec.app,
@@ -93,19 +119,26 @@ class ServiceProcess:
                         batch=settings.consumer_batch,
                         on_recorded=self.relay.wake,
                         faults=faults,
+                        tracer=tracer,
                     )
                 )
         self.follows = follows
+        # This process's own registry (several processes share one interpreter in the tests).
+        self.registry = CollectorRegistry()
+        self.metrics_server: MetricsServer | None = None
         self.broker = nats_broker(
             settings,
             # Per-message lines at DEBUG: the structlog filter drops them at the default level.
             logger=structlog.get_logger("faststream"),
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,
+            middlewares=broker_middlewares(self.registry, spec.service, tracer_provider),
         )
         if spec.router is not None:
             self.broker.include_router(spec.router(self.relay.wake))
-        self.loops: list[Loop] = spec.loops(self.relay.wake) if spec.loops else []
+        self.schedulers = spec.schedulers(self.relay.wake) if spec.schedulers else []
+        self.loops: list[Loop] = [s.run for s in self.schedulers]
+        self.loops += spec.loops(self.relay.wake) if spec.loops else []
         self.broker.subscriber(status_subject(spec.service))(self._status_handler)
         self.broker.subscriber(verify_subject(spec.service))(self._verify_handler)
         self._tasks: list[asyncio.Task[None]] = []
@@ -121,30 +154,76 @@ class ServiceProcess:
 
     async def store_position(self) -> int | None:
         """The store's last notification id (0 when empty); None when the store does not
-        answer. A cheap query that doubles as the readiness probe of the store."""
+        answer in time. A cheap query that doubles as the readiness probe of the store."""
         try:
-            return await asyncio.to_thread(self.app.recorder.max_notification_id) or 0
+            return await asyncio.wait_for(
+                asyncio.to_thread(self._probe_store), PROBE_TIMEOUT_SECONDS
+            )
         except Exception as error:
             log.warning("store not answering", error=repr(error))
             return None
 
+    def _probe_store(self) -> int:
+        recorder: Any = self.app.recorder
+        if self.settings.store == "sqlite":
+            return sqlite_probe(
+                sqlite_file(self.settings, self.service),
+                recorder.select_max_notification_id_statement,
+            )
+        return int(recorder.max_notification_id() or 0)
+
+    async def _stream_ok(self, connected: bool) -> bool:
+        """The service's stream is there to publish to (it may have been deleted, or NATS
+        lost its JetStream state)."""
+        if not connected:
+            return False
+        try:
+            js = self.broker.connection.jetstream(timeout=PROBE_TIMEOUT_SECONDS)
+            await js.stream_info(stream_name(self.service))
+        except Exception as error:
+            log.warning("stream not answering", error=repr(error))
+            return False
+        return True
+
+    async def _pending(self, connected: bool, consumer: TrackedConsumer) -> int | None:
+        """Messages on the upstream stream this consumer has not processed; None if unknown."""
+        if not connected:
+            return None
+        try:
+            js = self.broker.connection.jetstream(timeout=PROBE_TIMEOUT_SECONDS)
+            info = await js.consumer_info(stream_name(consumer.upstream), consumer.durable)
+        except Exception:
+            return None
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    def overdue(self) -> dict[str, int]:
+        """Open items past their due time, per kind (e.g. hold's SupportTask)."""
+        now = self.clock.now()
+        return {s.kind.__name__: s.overdue(now) for s in self.schedulers if s.passes}
+
     async def status(self) -> dict[str, Any]:
-        store_position = await self.store_position()
-        store_open = store_position is not None
         connected = bool(self.broker._connection and self.broker._connection.is_connected)
+        store_position, stream_ok, *pending = await asyncio.gather(
+            self.store_position(),
+            self._stream_ok(connected),
+            *(self._pending(connected, c) for c in self.consumers),
+        )
+        store_open = store_position is not None
         consumers = {
             c.durable: {
                 "bound": c.bound,
                 "tracking_position": c.high_water,
+                "pending": waiting,
                 "processed": c.processed,
                 "duplicates": c.duplicates,
                 "dead_letters": c.dead_letters,
             }
-            for c in self.consumers
+            for c, waiting in zip(self.consumers, pending, strict=True)
         }
         ready = (
             connected
             and store_open
+            and bool(stream_ok)
             and self.provisioned
             and self.relay.synced
             and all(c.bound for c in self.consumers)
@@ -158,6 +237,7 @@ class ServiceProcess:
             "store": self.settings.store,
             "store_open": store_open,
             "store_notification_id": store_position,
+            "stream_ok": stream_ok,
             "relay": {
                 "synced": self.relay.synced,
                 # The outbox's lag is the store's position minus this one.
@@ -172,6 +252,7 @@ class ServiceProcess:
                 "count": self.notary.position.count,
             },
             "consumers": consumers,
+            "overdue": self.overdue(),
         }
 
     async def start(self) -> None:
@@ -180,6 +261,14 @@ class ServiceProcess:
         await provision(js, self.service, self.settings)
         self.provisioned = True
         await self.broker.start()
+        self.registry.register(
+            StatusCollector(self.service, self.status, asyncio.get_running_loop())
+        )
+        if self.settings.metrics_port:
+            self.metrics_server = MetricsServer(
+                self.registry, self.settings.metrics_host, self.settings.metrics_port
+            )
+            log.info("metrics served", port=self.metrics_server.port)
         self._tasks.append(self._supervise("relay", lambda: self.relay.run(js, self.stopping)))
         self._tasks.append(self._supervise("notary", lambda: self.notary.run(js, self.stopping)))
         for consumer in self.consumers:
@@ -223,6 +312,8 @@ class ServiceProcess:
             _done, pending = await asyncio.wait(self._tasks, timeout=10)
             for task in pending:
                 task.cancel()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         await self.broker.stop()
         self.app.close()
         log.info("service stopped")
@@ -236,3 +327,20 @@ class ServiceProcess:
         await self.start()
         await stop.wait()
         await self.stop()
+
+
+def broker_middlewares(
+    registry: CollectorRegistry, name: str, tracer_provider: TracerProvider | None
+) -> tuple[Any, ...]:
+    """FastStream's own metrics on every broker; its traces only when tracing is on (without a
+    provider they would be no-op spans, still paid for on every command)."""
+    metrics = NatsPrometheusMiddleware(registry=registry, app_name=f"chb-{name}")
+    if tracer_provider is None:
+        return (metrics,)
+    telemetry = NatsTelemetryMiddleware(
+        tracer_provider=tracer_provider,
+        # Metrics are Prometheus's here; OpenTelemetry carries the traces only.
+        meter_provider=NoOpMeterProvider(),
+        include_messages_counters=False,
+    )
+    return (telemetry, metrics)

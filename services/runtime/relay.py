@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -21,6 +21,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from opentelemetry.trace import Span, SpanKind, Tracer
 
 from contracts import IntegrationEvent, subject_for
 from services.runtime.follower import LogFollower
@@ -33,9 +34,14 @@ from services.runtime.topology import (
     H_PREVIOUS_ID,
     stream_name,
 )
+from services.runtime.tracing import H_TRACEPARENT, context_from, traceparent_of, tracer_of
 from services.runtime.translation import Translator
 
 log = structlog.get_logger()
+
+
+# A notification, the integration event it becomes, and the trace it was recorded in.
+Outgoing = tuple[Notification, IntegrationEvent, str | None]
 
 
 @dataclass
@@ -78,6 +84,8 @@ class Relay(LogFollower):
         batch: int = 256,
         idle_poll_seconds: float = 0.1,
         publish_timeout: float = 10.0,
+        tracer: Tracer | None = None,
+        make_stream: Callable[[JetStreamContext], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -86,6 +94,8 @@ class Relay(LogFollower):
         self.batch = batch
         self.idle_poll_seconds = idle_poll_seconds
         self.publish_timeout = publish_timeout
+        self.tracer = tracer or tracer_of(None)
+        self.make_stream = make_stream
         self.position = RelayPosition()
         self.published = 0
         self.synced = False
@@ -99,7 +109,17 @@ class Relay(LogFollower):
 
     async def resync(self, js: JetStreamContext) -> RelayPosition:
         """Read where we are from the stream itself."""
-        position = await stream_position(js, self.stream)
+        try:
+            position = await stream_position(js, self.stream)
+        except NotFoundError:
+            if self.make_stream is None:
+                raise
+            # The stream was lost (deleted, or JetStream lost its state). The store is the
+            # outbox: make the stream again and publish everything from the first event;
+            # downstream tracking positions turn what they already processed into duplicates.
+            log.error("stream missing; making it again to republish the store", stream=self.stream)
+            await self.make_stream(js)
+            position = await stream_position(js, self.stream)
         self.position = position
         self.synced = True
         log.info(
@@ -133,25 +153,26 @@ class Relay(LogFollower):
         )
         if not notifications:
             return 0
-        outgoing: list[tuple[Notification, IntegrationEvent]] = []
+        outgoing: list[Outgoing] = []
         for notification in notifications:
             domain_event = self.app.mapper.to_domain_event(notification)
             integration_event = self.translate(domain_event)
             if integration_event is not None:
-                outgoing.append((notification, integration_event))
+                meta = getattr(domain_event, "meta", None)
+                traceparent = getattr(meta, "traceparent", None)
+                outgoing.append((notification, integration_event, traceparent))
         if outgoing:
             await self._publish(js, outgoing)
         # Notifications that translate to nothing are passed over; a restart passes them again.
         self.position.read_id = notifications[-1].id
         return len(notifications)
 
-    async def _publish(
-        self, js: JetStreamContext, outgoing: list[tuple[Notification, IntegrationEvent]]
-    ) -> None:
+    async def _publish(self, js: JetStreamContext, outgoing: list[Outgoing]) -> None:
         previous = self.position.published_id
         expected = self.position.stream_sequence
         publishes = []
-        for notification, event in outgoing:
+        spans: list[Span] = []
+        for notification, event, traceparent in outgoing:
             headers = {
                 H_MSG_ID: f"{self.service}:{notification.id}",
                 H_EXPECTED_LAST_SEQ: str(expected),
@@ -161,6 +182,11 @@ class Relay(LogFollower):
                 H_OPERATION_ID: str(event.operation_id),
             }
             subject = subject_for(self.service, event.event_type)
+            if traceparent is not None:
+                span = self._span(subject, notification.id, event, traceparent)
+                spans.append(span)
+                # The span's own, or (no tracer here) the recorded one: the trace goes on.
+                headers[H_TRACEPARENT] = traceparent_of(span) or traceparent
             # Pipelined: all are sent before any ack is awaited (one connection keeps the order).
             # Not js.publish_async: in nats-py 2.16 its reply handler raises on an error reply
             # (e.g. wrong last sequence) instead of failing the future, which then never settles.
@@ -174,7 +200,11 @@ class Relay(LogFollower):
             )
             previous = notification.id
             expected += 1
-        acks = await asyncio.gather(*publishes)
+        try:
+            acks = await asyncio.gather(*publishes)
+        finally:
+            for span in spans:
+                span.end()
         self.position.stream_sequence = acks[-1].seq
         self.position.published_id = previous
         self.published += len(acks)
@@ -186,7 +216,7 @@ class Relay(LogFollower):
         )
         # One line per event only at debug: at full load these lines were a tenth of hold's CPU.
         # Each event is still logged with its ids by every consumer that processes it.
-        for (notification, event), ack in zip(outgoing, acks, strict=True):
+        for (notification, event, _), ack in zip(outgoing, acks, strict=True):
             log.debug(
                 "published",
                 operation_id=str(event.operation_id),
@@ -196,3 +226,20 @@ class Relay(LogFollower):
                 notification_id=notification.id,
                 stream_sequence=ack.seq,
             )
+
+    def _span(self, subject: str, nid: int, event: IntegrationEvent, traceparent: str) -> Span:
+        """The publish of one traced event, a child of the span that recorded it (its gap from
+        that span is the outbox's delay). Ids only in its attributes."""
+        return self.tracer.start_span(
+            f"{subject} publish",
+            context=context_from(traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": subject,
+                "chb.service": self.service,
+                "chb.notification_id": nid,
+                "chb.event_id": str(event.event_id),
+                "chb.operation_id": str(event.operation_id),
+            },
+        )

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     command_timeout_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
+    # Prometheus: a service process serves /metrics over HTTP on this port (0: not at all; the
+    # API serves GET /metrics on its own port whatever this says).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    # OpenTelemetry: traces are exported over OTLP/HTTP to this collector endpoint (for example
+    # http://otel-collector:4318/v1/traces); empty: no traces are made at all.
+    otel_endpoint: str = ""
     # Test aid: SIGKILL this process at a point in the tracked consumer (see runtime/faults.py).
     fault_point: Literal["", "before_commit", "after_commit", "pause_before_commit"] = ""
     fault_after_batches: int = Field(default=0, ge=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import TypeVar
 
 import psycopg
@@ -10,6 +12,27 @@ from eventsourcing.application import Application
 from services.runtime.settings import Settings
 
 TApp = TypeVar("TApp", bound=Application)  # type: ignore[type-arg]
+
+
+def sqlite_file(settings: Settings, service: str) -> Path:
+    return settings.data_dir / f"{service}.sqlite"
+
+
+def sqlite_probe(path: Path, statement: str) -> int:
+    """Run ``statement`` (the recorder's "last notification id") on a connection of its own.
+
+    A service's open connections keep reading a file that was deleted, replaced or made
+    unreadable under them, and would go on writing to one that no restart will find; a fresh
+    connection to the configured path sees what the next start would see.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no store at {path}")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    try:
+        row = conn.execute(statement).fetchone()
+    finally:
+        conn.close()
+    return int(row[0] or 0) if row else 0
 
 
 def store_env(settings: Settings, service: str) -> dict[str, str]:
@@ -24,7 +47,7 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(settings.data_dir / f"{service}.sqlite"),
+            "SQLITE_DBNAME": str(sqlite_file(settings, service)),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
     ensure_postgres_schema(settings, settings.postgres_schema(service))

@@ -114,6 +114,7 @@ async def test_no_token_or_a_bad_one_gets_401_and_the_probes_stay_open(
         assert why in response.json()["detail"], response.json()
     assert (await system.api.get("/health", headers=anonymous)).status_code == 200
     assert (await system.api.get("/ready", headers=anonymous)).status_code in (200, 503)
+    assert (await system.api.get("/metrics", headers=anonymous)).status_code == 200
 
 
 @pytest.mark.integration

@@ -70,9 +70,16 @@ def test_the_kubernetes_deployments_run_each_process_with_its_own_user_and_secre
     assert api["ports"][0]["containerPort"] == Settings().api_port
     probes = {api["readinessProbe"]["httpGet"]["path"], api["livenessProbe"]["httpGet"]["path"]}
     assert probes == {"/ready", "/health"} and {"ready", "health"} <= OPEN
+    assert "metrics" in OPEN  # the API's /metrics, on its own port, scraped without a token
     for service in ("clear", "hold", "build"):
-        env = {e["name"] for e in containers(deployments[f"chb-{service}"])[0]["env"]}
+        (container,) = containers(deployments[f"chb-{service}"])
+        env = {e["name"] for e in container["env"]}
         assert {"CHB_POSTGRES_USER", "CHB_POSTGRES_PASSWORD"} <= env
+        # Each service's /metrics is on the port the ConfigMap gives it, declared as such.
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"metrics": int(common["CHB_METRICS_PORT"])}
+        annotations = deployments[f"chb-{service}"]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == common["CHB_METRICS_PORT"]
 
 
 def test_the_nats_statefulset_runs_the_cluster_profile_on_three_nodes() -> None:

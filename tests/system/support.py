@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry.trace import TracerProvider
 
 from services.api.app import create_app
 from services.api.identity import Identity, issue_token
-from services.factories import FACTORIES, build_clear
+from services.factories import build_clear, build_service
 from services.runtime.clock import Clock
 from services.runtime.nats_permissions import API
 from services.runtime.process import ServiceProcess
@@ -120,6 +121,8 @@ class InProcessSystem:
     settings: Settings
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     client: httpx.AsyncClient | None = None
+    # Where every process's spans go (tests that follow a trace give one; default: none).
+    tracer_provider: TracerProvider | None = None
 
     @property
     def api(self) -> httpx.AsyncClient:
@@ -131,9 +134,9 @@ class InProcessSystem:
     ) -> ServiceProcess:
         settings = as_user(self.settings, name)
         if name == "clear":
-            process = build_clear(settings, clock, translate)
+            process = build_clear(settings, clock, translate, self.tracer_provider)
         else:
-            process = FACTORIES[name](settings, clock)
+            process = build_service(name, settings, clock, self.tracer_provider)
         await process.start()
         self.services[name] = process
         return process
@@ -156,15 +159,19 @@ class InProcessSystem:
 
 @asynccontextmanager
 async def running_system(
-    settings: Settings, clock: Clock | None = None, translate: Translator | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    translate: Translator | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[InProcessSystem]:
-    """clear, hold and build as in production (their own stores, real NATS), plus the API."""
-    system = InProcessSystem(settings)
+    """clear, hold and build as in production (their own stores, real NATS), plus the API;
+    all tracing to ``tracer_provider`` if one is given."""
+    system = InProcessSystem(settings, tracer_provider=tracer_provider)
     async with AsyncExitStack() as stack:
         await system.start_service("clear", clock, translate)
         await system.start_service("hold", clock)
         await system.start_service("build", clock)
-        app = create_app(as_user(settings, API))
+        app = create_app(as_user(settings, API), tracer_provider)
         await stack.enter_async_context(app.router.lifespan_context(app))
         system.client = await stack.enter_async_context(
             httpx.AsyncClient(
