@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from services.api.app import create_app
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem
+from tests.system.support import InProcessSystem, eventually
 from tests.system.test_pipeline import plan_and_launch
 
 
@@ -33,6 +33,11 @@ def test_every_route_that_answers_a_list_takes_limit_and_offset() -> None:
 @pytest.mark.integration
 async def test_pages_of_operations_with_links_and_a_total(system: InProcessSystem) -> None:
     ops = [await plan_and_launch(system, place=f"Place {n}") for n in range(5)]
+
+    async def listed() -> int:  # the list is the read model: it follows clear's stream
+        return int((await system.api.get("/operations")).headers["x-total-count"])
+
+    await eventually(listed, lambda n: n == 5, what="five operations listed")
     first = await system.api.get("/operations", params={"limit": 2})
     assert first.status_code == 200 and len(first.json()) == 2
     assert first.headers["x-total-count"] == "5"
