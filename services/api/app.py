@@ -26,6 +26,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, Field
 
+from contracts.clear import AffectedChild, ArrestAges
 from contracts.commands import (
     AddMilestone,
     AdoptPlaybook,
@@ -81,7 +82,6 @@ from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
-from services.api.sealing import HouseholdKeys, is_sealed
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.index import AuditIndex, catch_up_from_streams
@@ -92,6 +92,7 @@ from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.nats_access import broker as nats_broker
 from services.runtime.process import status_subject
 from services.runtime.provisioning import wait_for_stream
+from services.runtime.sealing import HouseholdKeys, is_sealed
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
 
@@ -346,15 +347,25 @@ def create_app(settings: Settings) -> FastAPI:
         body: ArrestDetails,
         who: Caller,
     ) -> JSONResponse:
-        """An arrest. Personal details (names, address, notes) are sealed with the household's
-        key here, before they go anywhere: no service, stream or store holds them readable."""
+        """An arrest. Personal details (names, address, notes) and ages are sealed with the
+        household's key here, before they go anywhere: no service, stream or store holds them
+        readable. The children travel on as references only."""
         await check_operation(who, operation_id)
-        personal = None
+        personal = ages = None
         if body.personal is not None:
             personal = await door.keys.seal(body.household_ref, body.personal)
-        facts = body.model_dump(exclude={"personal"})
+        if body.children or body.person_age is not None:
+            given = ArrestAges(person_age=body.person_age, children=tuple(body.children))
+            ages = await door.keys.seal(body.household_ref, given)
+        facts = body.model_dump(exclude={"personal", "children", "person_age"})
+        children = [AffectedChild(child_ref=child.child_ref) for child in body.children]
         command = RecordArrest(
-            operation_id=operation_id, **facts, personal=personal, actor=who.actor
+            operation_id=operation_id,
+            **facts,
+            children=children,
+            ages=ages,
+            personal=personal,
+            actor=who.actor,
         )
         return reply(await door.send("clear", "record_arrest", command))
 
@@ -533,7 +544,14 @@ def create_app(settings: Settings) -> FastAPI:
             "household_ref": case["household_ref"],
             "operation_id": case["operation_id"],
             "erased": model.erasures.get(case["household_ref"]),
-            "arrests": [{**a, "personal": await opener.details(a["personal"])} for a in arrests],
+            "arrests": [
+                {
+                    **a,
+                    "ages": await opener.details(a["ages"]),
+                    "personal": await opener.details(a["personal"]),
+                }
+                for a in arrests
+            ],
             "task_notes": notes,
         }
 

@@ -124,7 +124,7 @@ class ClearApplication(Application[UUID]):
         only_carer_present: bool,
         actor: Actor,
         reason: str | None = None,
-        person_age: int | None = None,
+        ages: str | None = None,
         personal: str | None = None,
     ) -> UUID:
         operation = self.get_operation(operation_id)
@@ -137,7 +137,7 @@ class ClearApplication(Application[UUID]):
             children=children,
             only_carer_present=only_carer_present,
             meta=self._meta(operation_id, actor, reason),
-            person_age=person_age,
+            ages=ages,
             personal=personal,
         )
         self._save(operation)

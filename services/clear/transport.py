@@ -70,9 +70,10 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             person_ref=e.person_ref,
             household_ref=e.household_ref,
             charges=tuple(e.charges),
-            children=tuple(e.children),
+            # References only, whatever the stored event holds (see Operation.ArrestRecorded).
+            children=tuple({"child_ref": child["child_ref"]} for child in e.children),
             only_carer_present=e.only_carer_present,
-            person_age=e.person_age,
+            ages=e.ages,
             personal=e.personal,
         )
     if isinstance(e, Operation.SeizureRecorded):
@@ -171,7 +172,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.only_carer_present,
                 actor_of(cmd.actor),
                 cmd.reason,
-                cmd.person_age,
+                cmd.ages,
                 cmd.personal,
             ),
             lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),

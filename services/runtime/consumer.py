@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -48,7 +49,8 @@ from services.runtime.topology import (
 
 log = structlog.get_logger()
 
-ToCommand = Callable[[IntegrationEvent], object | None]
+# The command an event calls for (None: nothing), or an awaitable of it.
+ToCommand = Callable[[IntegrationEvent], object | Awaitable[object | None] | None]
 
 # A message whose processing raised this many times is dead-lettered with the error, so that one
 # bad message cannot stop the consumer for ever; the dead letter keeps it for replay.
@@ -153,7 +155,7 @@ class TrackedConsumer:
                 )
                 break
             try:
-                command = self._command_for(msg, nid, bound)
+                command = await self._command_for(msg, nid, bound)
             except Exception as error:  # a bug in the policy's input side: same as a failed batch
                 failure, deferred = error, msgs[index:]
                 break
@@ -183,13 +185,15 @@ class TrackedConsumer:
         for msg in deferred:
             await msg.nak(delay=self.retry_delay)
 
-    def _command_for(self, msg: Msg, nid: int, bound: Any) -> object | None:
+    async def _command_for(self, msg: Msg, nid: int, bound: Any) -> object | None:
         try:
             event = parse_event(msg.data)
         except ContractError as error:
             bound.warning("dead-lettered: unreadable message", error=str(error))
             return self._dead_letter(msg, nid, str(error))
         command = self.to_command(event)
+        if inspect.isawaitable(command):  # e.g. hold opening sealed ages over NATS
+            command = await command
         bound.info("processing", event_type=event.event_type, acted=command is not None)
         return command
 

@@ -24,6 +24,7 @@ PERSONAL = {
     "notes": "Grandmother Mere Canary lives two doors down",
 }
 NOTE = "Children staying with Mere Canary tonight"
+AGES = {"person_age": 34, "children": [{"child_ref": "C-1", "age": 4}]}
 
 
 OT_WORKER = signed("agency_worker", "oranga_tamariki")
@@ -41,6 +42,7 @@ async def arrest_with_personal_details(system: InProcessSystem) -> tuple[str, di
             "charges": ["supply methamphetamine"],
             "children": [{"child_ref": "C-1", "age": 4}],
             "only_carer_present": True,
+            "person_age": 34,
             "personal": PERSONAL,
         },
     )
@@ -106,7 +108,8 @@ async def test_only_the_holding_agency_and_auditors_read_a_family_and_every_read
     assert seen.status_code == 200, seen.text
     body = seen.json()
     assert body["arrests"][0]["personal"] == PERSONAL
-    assert body["arrests"][0]["children"] == [{"child_ref": "C-1", "age": 4}]
+    assert body["arrests"][0]["children"] == ["C-1"]
+    assert body["arrests"][0]["ages"] == AGES
     assert [n["text"] for n in body["task_notes"]] == [NOTE]
     assert (await personal(system, case_id, AUDITOR)).status_code == 200
 
@@ -129,8 +132,9 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
 ) -> None:
     """The names were never readable in a store, a stream (subjects, headers, bodies) or an
     export; after the chair erases the household (with a reason, recorded in Hold's history)
-    the sealed copies cannot be read even through the API, the rest of the household's record
-    stays, a second erasure changes nothing, and every service's history still verifies."""
+    the sealed copies, names and ages alike, cannot be read even through the API, the rest of
+    the household's record stays, a second erasure changes nothing, and every service's
+    history still verifies."""
     _, task = await arrest_with_personal_details(system)
     tid = task["task_id"]
     assert (await system.api.post(f"/tasks/{tid}/accept", headers=OT_WORKER)).status_code == 200
@@ -142,6 +146,7 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
     )
     before = (await personal(system, task["case_id"], AUDITOR)).json()
     assert before["arrests"][0]["personal"]["person_name"] == PERSONAL["person_name"]
+    assert before["arrests"][0]["ages"] == AGES
 
     assert (
         await system.api.post(
@@ -171,6 +176,8 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
     view = after.json()
     assert view["erased"]["reason"] == "privacy request PR-2026-0042"
     assert view["arrests"][0]["personal"] == {"erased": True}
+    assert view["arrests"][0]["ages"] == {"erased": True}
+    assert view["arrests"][0]["children"] == ["C-1"]
     assert view["arrests"][0]["person_ref"] == "P-1"  # the rest of the record stays
     assert [n["text"] for n in view["task_notes"]] == [{"erased": True}]
     assert CANARY not in after.text
