@@ -28,6 +28,9 @@ class StagedHousehold(Contract):
     household_ref: str = Field(min_length=1, max_length=128)
     expected_children: int = Field(ge=0, le=50)
     only_carer_expected: bool = False
+    # The planning cell's note on the household, sealed with its key: read, once the case
+    # exists, only through the case's personal details (every read recorded).
+    note: SealedText | None = None
 
 
 class OperationLaunched(IntegrationEvent):

@@ -144,6 +144,8 @@ class StagedSupportDetails(Contract):
 
 class StageSupport(Command, StagedSupportDetails):
     operation_id: UUID
+    # A note may name people: it travels and rests sealed with the household's key.
+    note: SealedText | None = None
 
 
 class GetStagedSupport(Contract):
@@ -266,7 +268,9 @@ class ImportIndicatorsCommand(Command):
     rows: list[IndicatorRow] = Field(default_factory=list, max_length=IMPORT_CHUNK_ROWS)
 
 
-PersonalField = Literal["person_name", "address", "children", "notes", "ages", "task_notes"]
+PersonalField = Literal[
+    "person_name", "address", "children", "notes", "ages", "task_notes", "staged_note"
+]
 PERSONAL_FIELDS: tuple[PersonalField, ...] = get_args(PersonalField)
 
 

@@ -412,7 +412,12 @@ def create_app(settings: Settings) -> FastAPI:
         see nothing of it until the operation launches, then it is theirs at once."""
         require_planning_cell(who)
         await check_operation(who, operation_id)
-        command = StageSupport(operation_id=operation_id, **body.model_dump(), actor=who.actor)
+        details = body.model_dump()
+        if body.note is not None:
+            # A note may name people: sealed with the household's key, like a task's note, and
+            # read only through the household's case once the operation launches.
+            details["note"] = await door.keys.seal(body.household_ref, body.note)
+        command = StageSupport(operation_id=operation_id, **details, actor=who.actor)
         return reply(await door.send("clear", "stage_support", command))
 
     @app.get("/operations/{operation_id}/staged-support")
@@ -426,7 +431,14 @@ def create_app(settings: Settings) -> FastAPI:
         result = await door.send("clear", "get_staged_support", query)
         if result.status >= 400:
             raise HTTPException(status_code=result.status, detail=result.error)
-        return result.result
+        where = "the household's case, /cases/{case_id}/personal, once the operation launches"
+        staged = [
+            {**s, "note": {"withheld": "personal details", "read_at": where}}
+            if s.get("note")
+            else s
+            for s in result.result.get("staged", [])
+        ]
+        return {**result.result, "staged": staged}
 
     @app.get("/operations")
     async def list_operations(page: Page, who: Caller) -> list[dict[str, Any]]:
@@ -500,10 +512,10 @@ def create_app(settings: Settings) -> FastAPI:
             str, Query(min_length=5, max_length=500, description="why you are reading")
         ],
     ) -> dict[str, Any]:
-        """A household's personal details (names, ages, address, notes, and its tasks' notes):
-        only for staff of an agency holding one of its tasks, and auditors. The read is
-        recorded in Hold's history (who, what, when, why) before anything is shown; if it
-        cannot be recorded, nothing is shown."""
+        """A household's personal details (names, ages, address, notes, the planning cell's
+        staged note, and its tasks' notes): only for staff of an agency holding one of its
+        tasks, and auditors. The read is recorded in Hold's history (who, what, when, why)
+        before anything is shown; if it cannot be recorded, nothing is shown."""
         case = door.read_model.cases.get(case_id)
         if case is None:
             raise HTTPException(status_code=404, detail=f"no case {case_id}")
@@ -527,7 +539,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def personal_view(case: dict[str, Any]) -> dict[str, Any]:
         model = door.read_model
         opener = door.keys.opener()
-        arrests = model.household_arrests.get((case["operation_id"], case["household_ref"]), [])
+        household = (case["operation_id"], case["household_ref"])
+        arrests = model.household_arrests.get(household, [])
+        staged_note = model.staged_notes.get(household)
         notes = [
             {
                 "task_id": str(task_id),
@@ -544,6 +558,7 @@ def create_app(settings: Settings) -> FastAPI:
             "household_ref": case["household_ref"],
             "operation_id": case["operation_id"],
             "erased": model.erasures.get(case["household_ref"]),
+            "staged_note": await opener.text(staged_note) if staged_note else None,
             "arrests": [
                 {
                     **a,

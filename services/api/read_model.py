@@ -77,6 +77,8 @@ class ReadModel:
     # A household's record, per (operation, household): each arrest's facts, its ages and its
     # personal details as sealed text. Shown only through the need-to-know route, never in a list.
     household_arrests: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # The planning cell's staged note per (operation, household), sealed; released at launch.
+    staged_notes: dict[tuple[str, str], str] = field(default_factory=dict)
     case_tasks: dict[str, list[UUID]] = field(default_factory=dict)
     personal_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     erasures: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -113,6 +115,9 @@ class ReadModel:
     def _on_OperationLaunched(self, e: OperationLaunched) -> None:
         if op := self.operations.get(e.operation_id):
             op.update(status="launched", launched_at=e.occurred_at.isoformat())
+        for staged in e.staged_support:
+            if staged.note is not None:
+                self.staged_notes[(str(e.operation_id), staged.household_ref)] = staged.note
 
     def _on_ArrestRecorded(self, e: ArrestRecorded) -> None:
         if op := self.operations.get(e.operation_id):

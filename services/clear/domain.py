@@ -44,7 +44,7 @@ class Operation(Aggregate):
         household_ref: str
         expected_children: int
         only_carer_expected: bool
-        note: str | None
+        note: str | None  # sealed with the household's key by the front door
         meta: Meta
 
     class Launched(Aggregate.Event):
@@ -177,6 +177,7 @@ class Operation(Aggregate):
                 "household_ref": household_ref,
                 "expected_children": expected_children,
                 "only_carer_expected": only_carer_expected,
+                "note": note,
             }
         )
 
