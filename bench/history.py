@@ -68,8 +68,10 @@ class HistoryMaker:
         for n in range(arrests):
             tick(timedelta(minutes=3))
             household = f"HH-{op.hex[:8]}-{n // 2}"  # two arrests per household
+            # References only, as clear receives them: the ages would come sealed by the front
+            # door, and no rule of the national playbook reads a child's age.
             children = [
-                {"child_ref": f"C-{op.hex[:8]}-{n}-{c}", "age": self.random.randint(1, 16)}
+                {"child_ref": f"C-{op.hex[:8]}-{n}-{c}"}
                 for c in range(self.random.choice((0, 1, 2, 3)))
             ]
             self.clear.record_arrest(

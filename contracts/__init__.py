@@ -14,6 +14,8 @@ from contracts.build import (
     ResiliencePlanOpened,
 )
 from contracts.clear import (
+    AffectedChild,
+    ArrestAges,
     ArrestRecorded,
     Child,
     OperationConcluded,
@@ -48,6 +50,8 @@ from contracts.registry import (
 __all__ = [
     "REGISTRY",
     "Actor",
+    "AffectedChild",
+    "ArrestAges",
     "ArrestLinkedToCase",
     "ArrestRecorded",
     "Child",

@@ -28,6 +28,9 @@ class StagedHousehold(Contract):
     household_ref: str = Field(min_length=1, max_length=128)
     expected_children: int = Field(ge=0, le=50)
     only_carer_expected: bool = False
+    # The planning cell's note on the household, sealed with its key: read, once the case
+    # exists, only through the case's personal details (every read recorded).
+    note: SealedText | None = None
 
 
 class OperationLaunched(IntegrationEvent):
@@ -38,26 +41,44 @@ class OperationLaunched(IntegrationEvent):
     staged_support: tuple[StagedHousehold, ...] = ()
 
 
-class Child(Contract):
-    """A child affected by an arrest. ``child_ref`` is opaque: never a name."""
+class AffectedChild(Contract):
+    """A child affected by an arrest, as the arrest travels and rests: a reference only (its
+    age is in the arrest's sealed ``ages``). ``child_ref`` is opaque: never a name."""
 
     child_ref: str = Field(min_length=1, max_length=128)
+
+
+class Child(AffectedChild):
+    """A child and their age, as the planning cell gives them (and inside sealed ages)."""
+
     age: int = Field(ge=0, le=17)
 
 
+class ArrestAges(Contract):
+    """What an arrest's sealed ``ages`` open to: the arrested person's age where known (a young
+    person's arrest calls for youth support) and each child's (rules on the youngest child).
+    Only the front door and Hold's rules, in memory, ever see it in the clear."""
+
+    person_age: int | None = Field(default=None, ge=10, le=120)
+    children: tuple[Child, ...] = Field(default=(), max_length=50)
+
+
 class ArrestRecorded(IntegrationEvent):
+    """Version 2: ages travel sealed with the household's key (version 1 carried them in the
+    clear, so erasing the household could not reach them)."""
+
     source: ClassVar[str] = "clear"
     event_type: Literal["ArrestRecorded"] = "ArrestRecorded"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     arrest_id: UUID
     place: str
     person_ref: str
     household_ref: str
     charges: tuple[str, ...]
-    children: tuple[Child, ...] = ()
+    children: tuple[AffectedChild, ...] = ()
     only_carer_present: bool = False
-    # The arrested person's age where known: a young person's arrest calls for youth support.
-    person_age: int | None = None
+    # ArrestAges sealed with the household's key; None when no age was given at all.
+    ages: SealedText | None = None
     # The household's names, address and notes, sealed with its key (contracts/personal.py).
     personal: SealedText | None = None
 

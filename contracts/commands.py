@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from contracts.clear import Child
+from contracts.clear import AffectedChild, Child
 from contracts.envelope import Actor, Code, Contract, Ref
 from contracts.indicators import IndicatorRow
 from contracts.personal import PersonalDetails, SealedText
@@ -26,14 +26,22 @@ class OperationDetails(Contract):
     planned_start: AwareDatetime
 
 
-class ArrestFacts(Contract):
+class ArrestCore(Contract):
+    """An arrest's facts that carry nothing personal: they travel as they are."""
+
     person_ref: Ref
     household_ref: Ref
     charges: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=200
     )
-    children: list[Child] = Field(default_factory=list, max_length=50)
     only_carer_present: bool = False
+
+
+class ArrestFacts(ArrestCore):
+    """The facts with the children's and the arrested person's ages, in the clear: only in the
+    request to the front door, which seals the ages before the command goes on."""
+
+    children: list[Child] = Field(default_factory=list, max_length=50)
     person_age: int | None = Field(default=None, ge=10, le=120)
 
 
@@ -75,8 +83,11 @@ class LaunchOperation(Command):
     operation_id: UUID
 
 
-class RecordArrest(Command, ArrestFacts, Idempotent):
+class RecordArrest(Command, ArrestCore, Idempotent):
     operation_id: UUID
+    children: list[AffectedChild] = Field(default_factory=list, max_length=50)
+    # contracts.clear.ArrestAges, sealed with the household's key by the front door.
+    ages: SealedText | None = None
     personal: SealedText | None = None
 
 
@@ -142,6 +153,8 @@ class StagedSupportDetails(Contract):
 
 class StageSupport(Command, StagedSupportDetails):
     operation_id: UUID
+    # A note may name people: it travels and rests sealed with the household's key.
+    note: SealedText | None = None
 
 
 class GetStagedSupport(Contract):
@@ -264,7 +277,9 @@ class ImportIndicatorsCommand(Command):
     rows: list[IndicatorRow] = Field(default_factory=list, max_length=IMPORT_CHUNK_ROWS)
 
 
-PersonalField = Literal["person_name", "address", "children", "notes", "ages", "task_notes"]
+PersonalField = Literal[
+    "person_name", "address", "children", "notes", "ages", "task_notes", "staged_note"
+]
 PERSONAL_FIELDS: tuple[PersonalField, ...] = get_args(PersonalField)
 
 

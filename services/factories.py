@@ -13,8 +13,8 @@ from services.clear.transport import build_router as clear_router
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.deadlines import task_scheduler
+from services.hold.transport import AgeOpener
 from services.hold.transport import build_router as hold_router
-from services.hold.transport import command_from as hold_command_from
 from services.hold.transport import translate as hold_translate
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.process import ServiceProcess, ServiceSpec
@@ -46,15 +46,18 @@ def build_hold(
 ) -> ServiceProcess:
     clock = clock or SystemClock()
     app = HoldApplication(env=store_env(settings, "hold"), clock=clock)
+    # Opens arrests' sealed ages for the rules, over the process's own connection.
+    ages = AgeOpener(lambda: process.broker.connection.jetstream())
     spec = ServiceSpec(
         "hold",
         app,
         hold_translate,
-        hold_command_from,
+        ages.command_from,
         router=lambda on_recorded: hold_router(app, on_recorded),
         schedulers=lambda on_recorded: [task_scheduler(app, clock, on_recorded)],
     )
-    return ServiceProcess(spec, settings, clock, tracer_provider)
+    process = ServiceProcess(spec, settings, clock, tracer_provider)
+    return process
 
 
 def build_build(

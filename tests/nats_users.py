@@ -8,12 +8,11 @@ import nats
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
-from services.api.sealing import KEYS_BUCKET
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_access import connect_options, servers
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.settings import Settings
-from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
+from services.runtime.topology import AUDIT_STREAM, KEYS_BUCKET, SERVICES, stream_name
 
 # The session's server, set by the ``nats_server`` fixture (tests/conftest.py).
 SESSION: list[EmbeddedNats] = []

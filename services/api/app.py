@@ -28,6 +28,7 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 
+from contracts.clear import AffectedChild, ArrestAges
 from contracts.commands import (
     AddMilestone,
     AdoptPlaybook,
@@ -84,7 +85,6 @@ from services.api.problems import Refused, problem
 from services.api.problems import install as install_problems
 from services.api.projector import Projector
 from services.api.read_model import ReadModel
-from services.api.sealing import HouseholdKeys, is_sealed
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.index import AuditIndex, catch_up_from_streams
@@ -95,6 +95,7 @@ from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.nats_access import broker as nats_broker
 from services.runtime.process import broker_middlewares, status_subject
 from services.runtime.provisioning import wait_for_stream
+from services.runtime.sealing import HouseholdKeys, is_sealed
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
 from services.runtime.tracing import tracer_of
@@ -367,16 +368,23 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         who: Caller,
         command_id: CommandId,
     ) -> JSONResponse:
-        """An arrest. Personal details (names, address, notes) are sealed with the household's
-        key here, before they go anywhere: no service, stream or store holds them readable."""
+        """An arrest. Personal details (names, address, notes) and ages are sealed with the
+        household's key here, before they go anywhere: no service, stream or store holds them
+        readable. The children travel on as references only."""
         await check_operation(who, operation_id)
-        personal = None
+        personal = ages = None
         if body.personal is not None:
             personal = await door.keys.seal(body.household_ref, body.personal)
-        facts = body.model_dump(exclude={"personal"})
+        if body.children or body.person_age is not None:
+            given = ArrestAges(person_age=body.person_age, children=tuple(body.children))
+            ages = await door.keys.seal(body.household_ref, given)
+        facts = body.model_dump(exclude={"personal", "children", "person_age"})
+        children = [AffectedChild(child_ref=child.child_ref) for child in body.children]
         command = RecordArrest(
             operation_id=operation_id,
             **facts,
+            children=children,
+            ages=ages,
             personal=personal,
             actor=who.actor,
             command_id=command_id,
@@ -432,7 +440,12 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         see nothing of it until the operation launches, then it is theirs at once."""
         require_planning_cell(who)
         await check_operation(who, operation_id)
-        command = StageSupport(operation_id=operation_id, **body.model_dump(), actor=who.actor)
+        details = body.model_dump()
+        if body.note is not None:
+            # A note may name people: sealed with the household's key, like a task's note, and
+            # read only through the household's case once the operation launches.
+            details["note"] = await door.keys.seal(body.household_ref, body.note)
+        command = StageSupport(operation_id=operation_id, **details, actor=who.actor)
         return reply(await door.send("clear", "stage_support", command))
 
     @app.get("/operations/{operation_id}/staged-support")
@@ -446,7 +459,14 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         result = await door.send("clear", "get_staged_support", query)
         if result.status >= 400:
             raise HTTPException(status_code=result.status, detail=result.error)
-        return result.result
+        where = "the household's case, /cases/{case_id}/personal, once the operation launches"
+        staged = [
+            {**s, "note": {"withheld": "personal details", "read_at": where}}
+            if s.get("note")
+            else s
+            for s in result.result.get("staged", [])
+        ]
+        return {**result.result, "staged": staged}
 
     @app.get("/operations")
     async def list_operations(page: Page, who: Caller) -> list[dict[str, Any]]:
@@ -520,10 +540,10 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             str, Query(min_length=5, max_length=500, description="why you are reading")
         ],
     ) -> dict[str, Any]:
-        """A household's personal details (names, ages, address, notes, and its tasks' notes):
-        only for staff of an agency holding one of its tasks, and auditors. The read is
-        recorded in Hold's history (who, what, when, why) before anything is shown; if it
-        cannot be recorded, nothing is shown."""
+        """A household's personal details (names, ages, address, notes, the planning cell's
+        staged note, and its tasks' notes): only for staff of an agency holding one of its
+        tasks, and auditors. The read is recorded in Hold's history (who, what, when, why)
+        before anything is shown; if it cannot be recorded, nothing is shown."""
         case = door.read_model.cases.get(case_id)
         if case is None:
             raise HTTPException(status_code=404, detail=f"no case {case_id}")
@@ -547,7 +567,9 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     async def personal_view(case: dict[str, Any]) -> dict[str, Any]:
         model = door.read_model
         opener = door.keys.opener()
-        arrests = model.household_arrests.get((case["operation_id"], case["household_ref"]), [])
+        household = (case["operation_id"], case["household_ref"])
+        arrests = model.household_arrests.get(household, [])
+        staged_note = model.staged_notes.get(household)
         notes = [
             {
                 "task_id": str(task_id),
@@ -564,7 +586,15 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             "household_ref": case["household_ref"],
             "operation_id": case["operation_id"],
             "erased": model.erasures.get(case["household_ref"]),
-            "arrests": [{**a, "personal": await opener.details(a["personal"])} for a in arrests],
+            "staged_note": await opener.text(staged_note) if staged_note else None,
+            "arrests": [
+                {
+                    **a,
+                    "ages": await opener.details(a["ages"]),
+                    "personal": await opener.details(a["personal"]),
+                }
+                for a in arrests
+            ],
             "task_notes": notes,
         }
 

@@ -74,9 +74,11 @@ class ReadModel:
     pending_imports: dict[UUID, list[IndicatorRow]] = field(default_factory=dict)
     imports: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
-    # A household's record, per (operation, household): each arrest's facts and its personal
-    # details as sealed text. Shown only through the need-to-know route, never in a list.
+    # A household's record, per (operation, household): each arrest's facts, its ages and its
+    # personal details as sealed text. Shown only through the need-to-know route, never in a list.
     household_arrests: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # The planning cell's staged note per (operation, household), sealed; released at launch.
+    staged_notes: dict[tuple[str, str], str] = field(default_factory=dict)
     case_tasks: dict[str, list[UUID]] = field(default_factory=dict)
     personal_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     erasures: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -113,6 +115,9 @@ class ReadModel:
     def _on_OperationLaunched(self, e: OperationLaunched) -> None:
         if op := self.operations.get(e.operation_id):
             op.update(status="launched", launched_at=e.occurred_at.isoformat())
+        for staged in e.staged_support:
+            if staged.note is not None:
+                self.staged_notes[(str(e.operation_id), staged.household_ref)] = staged.note
 
     def _on_ArrestRecorded(self, e: ArrestRecorded) -> None:
         if op := self.operations.get(e.operation_id):
@@ -121,10 +126,10 @@ class ReadModel:
             {
                 "arrest_id": str(e.arrest_id),
                 "person_ref": e.person_ref,
-                "person_age": e.person_age,
-                "children": [c.model_dump() for c in e.children],
+                "children": [c.child_ref for c in e.children],
                 "only_carer_present": e.only_carer_present,
                 "recorded_at": e.recorded_at.isoformat(),
+                "ages": e.ages,
                 "personal": e.personal,
             }
         )

@@ -152,7 +152,7 @@ class ClearApplication(Application[UUID]):
         only_carer_present: bool,
         actor: Actor,
         reason: str | None = None,
-        person_age: int | None = None,
+        ages: str | None = None,
         personal: str | None = None,
         command_id: UUID | None = None,
     ) -> UUID:
@@ -168,7 +168,7 @@ class ClearApplication(Application[UUID]):
             children=children,
             only_carer_present=only_carer_present,
             meta=self._meta(operation_id, actor, reason),
-            person_age=person_age,
+            ages=ages,
             personal=personal,
         )
         return self._made(operation, command_id, arrest_id)

@@ -62,7 +62,7 @@ class Operation(Aggregate):
         household_ref: str
         expected_children: int
         only_carer_expected: bool
-        note: str | None
+        note: str | None  # sealed with the household's key by the front door
         meta: Meta
 
     class Launched(Aggregate.Event):
@@ -77,13 +77,16 @@ class Operation(Aggregate):
         person_ref: str
         household_ref: str
         charges: list[str]
-        children: list[dict[str, Any]]
+        children: list[dict[str, Any]]  # references only: {"child_ref": ...}
         only_carer_present: bool
-        person_age: int | None
         meta: Meta
         # Names, address and notes, sealed with the household's key by the front door before
         # they reach this service: the store never holds them readable (contracts/personal.py).
         personal: str | None = None
+        # The children's and the arrested person's ages (contracts.clear.ArrestAges), sealed
+        # likewise. Events recorded before ages were sealed have ``person_age`` and ages in
+        # ``children`` instead; the relay publishes neither.
+        ages: str | None = None
 
     class SeizureRecorded(Aggregate.Event):
         place: str
@@ -192,6 +195,7 @@ class Operation(Aggregate):
                 "household_ref": household_ref,
                 "expected_children": expected_children,
                 "only_carer_expected": only_carer_expected,
+                "note": note,
             }
         )
 
@@ -210,12 +214,12 @@ class Operation(Aggregate):
         children: list[dict[str, Any]],
         only_carer_present: bool,
         meta: Meta,
-        person_age: int | None = None,
+        ages: str | None = None,
         personal: str | None = None,
     ) -> None:
         self.check_launched()
         self._arrest_recorded(
-            person_age=person_age,
+            ages=ages,
             personal=personal,
             place=self.place,
             arrest_id=arrest_id,
@@ -237,9 +241,9 @@ class Operation(Aggregate):
         charges: list[str],
         children: list[dict[str, Any]],
         only_carer_present: bool,
-        person_age: int | None,
         meta: Meta,
         personal: str | None = None,
+        ages: str | None = None,
     ) -> None:
         self.arrests += 1
 

@@ -41,6 +41,7 @@ from services.runtime.commands import (
     with_retry_on_conflict,
 )
 from services.runtime.group_commit import GroupCommit
+from services.runtime.sealing import is_sealed
 from services.runtime.translation import actor_of, envelope, translate_dead_letter
 
 log = structlog.get_logger()
@@ -60,7 +61,9 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
         )
     if isinstance(e, Operation.Launched):
         return OperationLaunched(
-            **envelope("clear", e), place=e.place, staged_support=tuple(e.staged)
+            **envelope("clear", e),
+            place=e.place,
+            staged_support=tuple(_released(staged) for staged in e.staged),
         )
     if isinstance(e, Operation.ArrestRecorded):
         return ArrestRecorded(
@@ -70,9 +73,10 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             person_ref=e.person_ref,
             household_ref=e.household_ref,
             charges=tuple(e.charges),
-            children=tuple(e.children),
+            # References only, whatever the stored event holds (see Operation.ArrestRecorded).
+            children=tuple({"child_ref": child["child_ref"]} for child in e.children),
             only_carer_present=e.only_carer_present,
-            person_age=e.person_age,
+            ages=e.ages,
             personal=e.personal,
         )
     if isinstance(e, Operation.SeizureRecorded):
@@ -104,6 +108,13 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             concluded_at=e.meta.occurred_at,
         )
     return translate_dead_letter("clear", e)
+
+
+def _released(staged: dict[str, Any]) -> dict[str, Any]:
+    """A staged household as the launch releases it. Its note goes only sealed: a note staged
+    before notes were sealed stays in this store and is never published."""
+    note = staged.get("note")
+    return {**staged, "note": note if is_sealed(note) else None}
 
 
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
@@ -172,7 +183,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.only_carer_present,
                 actor_of(cmd.actor),
                 cmd.reason,
-                cmd.person_age,
+                cmd.ages,
                 cmd.personal,
                 command_id=cmd.command_id,
             ),

@@ -7,6 +7,7 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
 from services.hold.commands import (
@@ -26,6 +27,8 @@ from services.hold.task import SupportTask, WrongTaskState
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock
 from services.runtime.meta import Meta
+
+log = structlog.get_logger()
 
 
 class TaskNotFound(LookupError):
@@ -74,15 +77,9 @@ class HoldApplication(ServiceApplication):
         case = self._case(pe, c.household_ref, c.place, c.meta)
         if case.has_arrest(c.arrest_id):
             return
-        case.link_arrest(c.arrest_id, c.children, c.only_carer_present, c.meta)
+        case.link_arrest(c.arrest_id, c.children, c.ages, c.only_carer_present, c.meta)
         pe.collect_events(case)
-        facts = Facts(
-            "arrest",
-            tuple(child["age"] for child in c.children),
-            c.only_carer_present,
-            person_age=c.person_age,
-        )
-        self._open_tasks(pe, case, c.arrested_at, facts, c.meta)
+        self._open_tasks(pe, case, c.arrested_at, arrest_facts(c), c.meta)
 
     @handle.register
     def _(self, c: SupportHousehold, pe: ProcessingEvent[UUID]) -> None:
@@ -100,10 +97,10 @@ class HoldApplication(ServiceApplication):
         for staged in c.households:
             case = self._case(pe, staged["household_ref"], c.place, c.meta)
             pe.collect_events(case)
-            # Ages are not known before the raid: count the children as young, the cautious
+            # Ages are not known before the raid: unknown ages count as young, the cautious
             # reading of any rule about the youngest child.
             facts = Facts(
-                "arrest", (0,) * staged["expected_children"], staged["only_carer_expected"]
+                "arrest", (None,) * staged["expected_children"], staged["only_carer_expected"]
             )
             self._open_tasks(pe, case, c.launched_at, facts, c.meta)
 
@@ -195,6 +192,28 @@ class HoldApplication(ServiceApplication):
 
     def get_task(self, task_id: UUID) -> SupportTask:
         return fetch(self, task_id, SupportTask)
+
+
+def arrest_facts(c: SupportArrestedPersonsHousehold) -> Facts:
+    """The arrest as the playbook's rules see it, ages included, in memory only.
+
+    Sealed ages that could not be opened (the household was erased before Hold saw the arrest)
+    give the protective reading: each child counts as young and the arrested person as a young
+    person, so the household gets every task an age could call for; an agency closes any that
+    turn out not to be needed. A child with no age at all (a command that carried none) is
+    likewise counted as young."""
+    refs = [child["child_ref"] for child in c.children]
+    unreadable = c.ages is not None and c.opened is None
+    if unreadable:
+        log.warning("sealed ages unreadable: protective reading", arrest_id=str(c.arrest_id))
+    known = c.opened.children if c.opened is not None else {}
+    return Facts(
+        "arrest",
+        tuple(known.get(ref) for ref in refs),
+        c.only_carer_present,
+        person_age=c.opened.person_age if c.opened is not None else None,
+        ages_unreadable=unreadable,
+    )
 
 
 def _required(value: str | None, what: str) -> str:

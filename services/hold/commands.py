@@ -11,17 +11,32 @@ from services.runtime.meta import Meta
 
 
 @dataclass(frozen=True)
+class OpenedAges:
+    """An arrest's ages, opened from its sealed text in memory for the playbook's rules: never
+    stored, never logged."""
+
+    person_age: int | None
+    children: dict[str, int]  # child_ref -> age
+
+
+@dataclass(frozen=True)
 class SupportArrestedPersonsHousehold:
-    """Open (or join) the household's case and its tasks after an arrest."""
+    """Open (or join) the household's case and its tasks after an arrest.
+
+    ``ages`` is the arrest's sealed ages, stored as they came; ``opened`` is what they open to,
+    None when they could not be opened (the household's key is gone): then every child counts
+    as young and the arrested person as a young person, the protective reading.
+    """
 
     arrest_id: UUID
     household_ref: str
     place: str
     arrested_at: datetime
-    children: list[dict[str, Any]]
+    children: list[dict[str, Any]]  # references only: {"child_ref": ...}
     only_carer_present: bool
     meta: Meta
-    person_age: int | None = None
+    ages: str | None = None
+    opened: OpenedAges | None = None
 
 
 @dataclass(frozen=True)

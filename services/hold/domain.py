@@ -28,10 +28,13 @@ class WhanauCase(Aggregate):
 
     class ArrestLinked(Aggregate.Event):
         arrest_id: UUID
-        children: list[dict[str, Any]]
+        children: list[dict[str, Any]]  # references only (older events also held ages)
         children_total: int
         only_carer_present: bool
         meta: Meta
+        # The arrest's ages as they came, sealed with the household's key: what the rules
+        # decided on, readable by whoever may open them until the household is erased.
+        ages: str | None = None
 
     @staticmethod
     def create_id(operation_id: UUID, household_ref: str) -> UUID:
@@ -49,17 +52,23 @@ class WhanauCase(Aggregate):
         return arrest_id in self.arrest_ids
 
     def link_arrest(
-        self, arrest_id: UUID, children: list[dict[str, Any]], only_carer_present: bool, meta: Meta
+        self,
+        arrest_id: UUID,
+        children: list[dict[str, Any]],
+        ages: str | None,
+        only_carer_present: bool,
+        meta: Meta,
     ) -> None:
         if self.has_arrest(arrest_id):
             return  # the same arrest twice changes nothing
         refs = {*self.child_refs, *(child["child_ref"] for child in children)}
         self._arrest_linked(
             arrest_id=arrest_id,
-            children=children,
+            children=[{"child_ref": child["child_ref"]} for child in children],
             children_total=len(refs),
             only_carer_present=only_carer_present,
             meta=meta,
+            ages=ages,
         )
 
     @event(ArrestLinked)
@@ -70,6 +79,7 @@ class WhanauCase(Aggregate):
         children_total: int,
         only_carer_present: bool,
         meta: Meta,
+        ages: str | None = None,
     ) -> None:
         self.arrest_ids.append(arrest_id)
         for child in children:

@@ -51,10 +51,15 @@ class Facts:
     """What happened, as far as the playbook's conditions are concerned."""
 
     event: str  # arrest | seizure | witness_registered
-    children_ages: tuple[int, ...] = ()
+    # One per child; None where the age is not known (staged support, or sealed ages that can
+    # no longer be opened): such a child counts as younger than any age a rule names.
+    children_ages: tuple[int | None, ...] = ()
     only_carer_present: bool = False
     person_age: int | None = None  # the arrested person's, where known
     seizure_kind: str | None = None
+    # The arrest's ages were given but cannot be read (the household's key was erased before
+    # Hold saw the arrest): the arrested person may be young, so rules on that hold too.
+    ages_unreadable: bool = False
 
 
 class When(_Strict):
@@ -87,9 +92,13 @@ class When(_Strict):
                 self.only_carer_present is None
                 or self.only_carer_present == facts.only_carer_present
             )
-            and (self.youngest_under is None or any(a < self.youngest_under for a in ages))
+            and (
+                self.youngest_under is None
+                or any(a is None or a < self.youngest_under for a in ages)
+            )
             and (
                 self.arrested_under is None
+                or facts.ages_unreadable
                 or (facts.person_age is not None and facts.person_age < self.arrested_under)
             )
             and (self.seizure_kind is None or self.seizure_kind == facts.seizure_kind)

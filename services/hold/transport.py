@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import PersistenceError
 from faststream.nats import NatsRouter
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 
 from contracts import (
+    ArrestAges,
     ArrestLinkedToCase,
     ArrestRecorded,
     HouseholdErased,
@@ -34,6 +39,7 @@ from services.hold.application import CaseNotFound, HoldApplication, TaskNotFoun
 from services.hold.commands import (
     AdoptPlaybook,
     ChangeTask,
+    OpenedAges,
     ReleaseStagedSupport,
     SupportArrestedPersonsHousehold,
     SupportHousehold,
@@ -55,6 +61,7 @@ from services.runtime.commands import (
 )
 from services.runtime.dead_letters import NIL
 from services.runtime.meta import Meta
+from services.runtime.sealing import HouseholdKeys
 from services.runtime.translation import actor_of, caused_by, envelope, translate_dead_letter
 
 log = structlog.get_logger()
@@ -71,7 +78,7 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             children=[child.model_dump() for child in event.children],
             only_carer_present=event.only_carer_present,
             meta=caused_by(event, "hold", clock),
-            person_age=event.person_age,
+            ages=event.ages,
         )
     if isinstance(event, SeizureRecorded) and event.household_ref:
         return SupportHousehold(
@@ -100,6 +107,46 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             meta=caused_by(event, "hold", clock),
         )
     return None
+
+
+class KeysUnavailable(PersistenceError):
+    """The household keys could not be asked (NATS is away). Not the message's fault: the
+    tracked consumer retries a PersistenceError for as long as it takes, and never
+    dead-letters the arrest for it."""
+
+
+class AgeOpener:
+    """Opens arrests' sealed ages for the playbook's rules, in memory only.
+
+    Hold may read the household keys and nothing more (services/runtime/nats_permissions.py).
+    No key is kept between arrests, so an erasure takes effect from the next arrest on.
+    """
+
+    def __init__(self, jetstream: Callable[[], JetStreamContext]) -> None:
+        self._jetstream = jetstream
+        self._keys: HouseholdKeys | None = None
+
+    async def open(self, sealed: str) -> OpenedAges | None:
+        """The ages, or None when they cannot be read (the household's key is gone)."""
+        try:
+            if self._keys is None:
+                self._keys = await HouseholdKeys.existing(self._jetstream())
+            if self._keys is None:
+                return None  # no bucket, so no key was ever made: nothing can open them
+            opened = await self._keys.opener().text(sealed)
+        except (NatsError, TimeoutError) as error:
+            raise KeysUnavailable(f"household keys unavailable: {error!r}") from error
+        if not isinstance(opened, str):
+            return None
+        ages = ArrestAges.model_validate_json(opened)
+        return OpenedAges(ages.person_age, {child.child_ref: child.age for child in ages.children})
+
+    async def command_from(self, event: IntegrationEvent, clock: Clock) -> object | None:
+        """``command_from``, with an arrest's sealed ages opened for the rules."""
+        command = command_from(event, clock)
+        if isinstance(command, SupportArrestedPersonsHousehold) and command.ages is not None:
+            command = replace(command, opened=await self.open(command.ages))
+        return command
 
 
 def _task_change(e: Any) -> SupportTaskChanged | None:

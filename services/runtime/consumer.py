@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -51,7 +52,8 @@ from services.runtime.tracing import H_TRACEPARENT, context_from, tracer_of
 
 log = structlog.get_logger()
 
-ToCommand = Callable[[IntegrationEvent], object | None]
+# The command an event calls for (None: nothing), or an awaitable of it.
+ToCommand = Callable[[IntegrationEvent], object | Awaitable[object | None] | None]
 
 # A message whose processing raised this many times is dead-lettered with the error, so that one
 # bad message cannot stop the consumer for ever; the dead letter keeps it for replay.
@@ -161,12 +163,12 @@ class TrackedConsumer:
             span = self._span(msg, nid)
             try:
                 if span is None:
-                    command = self._command_for(msg, nid, bound)
+                    command = await self._command_for(msg, nid, bound)
                 else:
                     spans.append(span)
                     # Current while the command is made: the events it records carry it on.
                     with trace.use_span(span, end_on_exit=False):
-                        command = self._command_for(msg, nid, bound)
+                        command = await self._command_for(msg, nid, bound)
             except Exception as error:  # a bug in the policy's input side: same as a failed batch
                 if span is not None:
                     end_spans([spans.pop()], error)
@@ -222,13 +224,15 @@ class TrackedConsumer:
             },
         )
 
-    def _command_for(self, msg: Msg, nid: int, bound: Any) -> object | None:
+    async def _command_for(self, msg: Msg, nid: int, bound: Any) -> object | None:
         try:
             event = parse_event(msg.data)
         except ContractError as error:
             bound.warning("dead-lettered: unreadable message", error=str(error))
             return self._dead_letter(msg, nid, str(error))
         command = self.to_command(event)
+        if inspect.isawaitable(command):  # e.g. hold opening sealed ages over NATS
+            command = await command
         bound.info("processing", event_type=event.event_type, acted=command is not None)
         return command
 

@@ -104,6 +104,23 @@ def _not_durables() -> list[str]:
     return denied
 
 
+# Services that may read (never make, write or purge) a household's key: hold opens an
+# arrest's sealed ages in memory, to decide which tasks its playbook calls for.
+KEY_READERS = ("hold",)
+KEYS_STREAM = f"KV_{KEYS_BUCKET}"
+
+
+def _key_reader() -> list[str]:
+    """Reading a key: find the bucket, then get its last value (directly or from the stream).
+    Writes and purges are publishes to ``$KV.<bucket>.<key>``, which a reader is not given."""
+    return [
+        f"{JS_API}.STREAM.INFO.{KEYS_STREAM}",
+        f"{JS_API}.STREAM.MSG.GET.{KEYS_STREAM}",
+        f"{JS_API}.DIRECT.GET.{KEYS_STREAM}",
+        f"{JS_API}.DIRECT.GET.{KEYS_STREAM}.>",
+    ]
+
+
 def service_permissions(service: str) -> Permissions:
     own = stream_name(service)
     publish = [
@@ -137,6 +154,8 @@ def service_permissions(service: str) -> Permissions:
             f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{durable}",
             f"$JS.ACK.{stream}.{durable}.>",
         ]
+    if service in KEY_READERS:
+        publish += _key_reader()
     return Permissions(
         publish=tuple(publish),
         subscribe=(
@@ -159,16 +178,12 @@ def api_permissions() -> Permissions:
         ]
     for stream in STREAMS:
         publish += _reader(stream)
-    # The household keys: the front door's own bucket, made, read, written and purged by it
-    # alone (no service, nor the auditor, may read a key).
-    keys = f"KV_{KEYS_BUCKET}"
+    # The household keys: the front door's own bucket, made, written and purged by it alone
+    # (hold may read a key, see KEY_READERS; build, clear and the auditor may not).
     publish += [
         f"$KV.{KEYS_BUCKET}.>",
-        f"{JS_API}.STREAM.INFO.{keys}",
-        f"{JS_API}.STREAM.CREATE.{keys}",
-        f"{JS_API}.STREAM.MSG.GET.{keys}",
-        f"{JS_API}.DIRECT.GET.{keys}",
-        f"{JS_API}.DIRECT.GET.{keys}.>",
+        f"{JS_API}.STREAM.CREATE.{KEYS_STREAM}",
+        *_key_reader(),
     ]
     return Permissions(
         publish=tuple(publish),

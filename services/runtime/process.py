@@ -58,6 +58,8 @@ class ServiceSpec:
     service: str
     app: Application  # type: ignore[type-arg]
     translate: Translator
+    # The command an upstream event calls for, if any; it may be awaited (hold opens sealed
+    # ages over NATS before its rules decide).
     to_command: Callable[[IntegrationEvent, Clock], object | None] | None = None
     # Builds command handlers given a callback that wakes the relay after a save.
     router: Callable[[Callable[[], None]], NatsRouter] | None = None

@@ -36,8 +36,8 @@ AUDIT_STREAM = "CHB_AUDIT"
 AUDIT_SUBJECTS = "audit.*.checkpoint"
 
 
-# The household keys that seal personal details (services/api/sealing.py): a key-value bucket
-# (the stream KV_<bucket>) that only the front door reads and writes.
+# The household keys that seal personal details (services/runtime/sealing.py): a key-value bucket
+# (the stream KV_<bucket>) that only the front door writes; hold may read it (sealed ages).
 KEYS_BUCKET = "CHB_HOUSEHOLD_KEYS"
 
 

@@ -24,6 +24,7 @@ PERSONAL = {
     "notes": "Grandmother Mere Canary lives two doors down",
 }
 NOTE = "Children staying with Mere Canary tonight"
+AGES = {"person_age": 34, "children": [{"child_ref": "C-1", "age": 4}]}
 
 
 OT_WORKER = signed("agency_worker", "oranga_tamariki")
@@ -41,6 +42,7 @@ async def arrest_with_personal_details(system: InProcessSystem) -> tuple[str, di
             "charges": ["supply methamphetamine"],
             "children": [{"child_ref": "C-1", "age": 4}],
             "only_carer_present": True,
+            "person_age": 34,
             "personal": PERSONAL,
         },
     )
@@ -106,7 +108,8 @@ async def test_only_the_holding_agency_and_auditors_read_a_family_and_every_read
     assert seen.status_code == 200, seen.text
     body = seen.json()
     assert body["arrests"][0]["personal"] == PERSONAL
-    assert body["arrests"][0]["children"] == [{"child_ref": "C-1", "age": 4}]
+    assert body["arrests"][0]["children"] == ["C-1"]
+    assert body["arrests"][0]["ages"] == AGES
     assert [n["text"] for n in body["task_notes"]] == [NOTE]
     assert (await personal(system, case_id, AUDITOR)).status_code == 200
 
@@ -129,8 +132,9 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
 ) -> None:
     """The names were never readable in a store, a stream (subjects, headers, bodies) or an
     export; after the chair erases the household (with a reason, recorded in Hold's history)
-    the sealed copies cannot be read even through the API, the rest of the household's record
-    stays, a second erasure changes nothing, and every service's history still verifies."""
+    the sealed copies, names and ages alike, cannot be read even through the API, the rest of
+    the household's record stays, a second erasure changes nothing, and every service's
+    history still verifies."""
     _, task = await arrest_with_personal_details(system)
     tid = task["task_id"]
     assert (await system.api.post(f"/tasks/{tid}/accept", headers=OT_WORKER)).status_code == 200
@@ -142,6 +146,7 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
     )
     before = (await personal(system, task["case_id"], AUDITOR)).json()
     assert before["arrests"][0]["personal"]["person_name"] == PERSONAL["person_name"]
+    assert before["arrests"][0]["ages"] == AGES
 
     assert (
         await system.api.post(
@@ -171,6 +176,8 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
     view = after.json()
     assert view["erased"]["reason"] == "privacy request PR-2026-0042"
     assert view["arrests"][0]["personal"] == {"erased": True}
+    assert view["arrests"][0]["ages"] == {"erased": True}
+    assert view["arrests"][0]["children"] == ["C-1"]
     assert view["arrests"][0]["person_ref"] == "P-1"  # the rest of the record stays
     assert [n["text"] for n in view["task_notes"]] == [{"erased": True}]
     assert CANARY not in after.text
@@ -191,3 +198,102 @@ async def test_erasing_a_household_destroys_its_key_and_the_history_still_verifi
         what="checkpointed histories",
     )
     assert verified["ok"], verified
+
+
+STAGED_NOTE = "Dog on the property; Nan Canary has the children on Tuesdays"
+PLANNER = signed("planner", "police")
+
+
+async def test_a_staged_note_is_sealed_and_read_only_through_the_case_every_read_recorded(
+    system: InProcessSystem, api_settings: Settings
+) -> None:
+    """The planning cell's note on a household it stages is sealed with the household's key
+    before it leaves the front door: the staged list says only that it exists, no stream or
+    store holds it readable, and after launch it is read through the household's case by the
+    agency holding its task (the read recorded in Hold's history, with the staged note among
+    the fields read). Erasing the household makes it unreadable there too."""
+    planned = await system.api.post(
+        "/operations",
+        json={
+            "name": "Operation Pakari",
+            "district": "Southland",
+            "place": "Mataura",
+            "target_group": "supply",
+            "planned_start": "2026-03-01T05:00:00+13:00",
+        },
+        headers=PLANNER,
+    )
+    op = planned.json()["operation_id"]
+    staged = await system.api.post(
+        f"/operations/{op}/staged-support",
+        json={"household_ref": "HH-S", "expected_children": 1, "note": STAGED_NOTE},
+        headers=PLANNER,
+    )
+    assert staged.status_code == 201, staged.text
+    listed = await system.api.get(f"/operations/{op}/staged-support", headers=PLANNER)
+    (household,) = listed.json()["staged"]
+    assert household["note"]["withheld"] == "personal details"
+    assert CANARY not in listed.text
+
+    assert (await system.api.post(f"/operations/{op}/launch", headers=PLANNER)).is_success
+    tasks = await eventually(
+        lambda: system.get("/tasks", operation_id=op),
+        lambda ts: any(t["kind"] == "child_safety_check" for t in ts),
+        what="the staged household's child safety check",
+    )
+    task = next(t for t in tasks if t["kind"] == "child_safety_check")
+    case_id = task["case_id"]
+    holder = signed("agency_worker", task["agency"])
+    outsider = signed("agency_worker", "msd")
+    refused = await personal(system, case_id, outsider)
+    assert refused.status_code == 403 and CANARY not in refused.text
+
+    seen = await personal(system, case_id, holder)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["staged_note"] == STAGED_NOTE
+    reads = await eventually(
+        lambda: system.api.get(f"/cases/{case_id}/reads", headers=AUDITOR),
+        lambda r: len(r.json()) == 1,
+        what="the recorded read",
+    )
+    assert "staged_note" in reads.json()[0]["fields"]
+
+    for _stream, _seq, subject, body, headers in await every_message(api_settings):
+        assert CANARY.encode() not in body, subject
+        assert CANARY not in subject and CANARY not in str(headers)
+    assert CANARY.encode() not in store_bytes(api_settings.data_dir)
+
+    erased = await system.api.post(
+        "/households/HH-S/erasure", json={"reason": "privacy request PR-2026-0043"}, headers=CHAIR
+    )
+    assert erased.status_code == 200, erased.text
+    after = await personal(system, case_id, AUDITOR)
+    assert after.json()["staged_note"] == {"erased": True}
+
+
+async def test_hold_decides_on_the_sealed_ages_it_opens(system: InProcessSystem) -> None:
+    """Hold, with its own read-only access to the keys, opens an arrest's sealed ages for its
+    rules: a 16-year-old's arrest gets youth justice support, a 34-year-old's does not."""
+    op = await plan_and_launch(system)
+    for person, household, age in (("P-16", "HH-Y", 16), ("P-34", "HH-A", 34)):
+        response = await system.api.post(
+            f"/operations/{op}/arrests",
+            json={
+                "person_ref": person,
+                "household_ref": household,
+                "charges": ["supply"],
+                "person_age": age,
+            },
+        )
+        assert response.status_code == 201, response.text
+    tasks = await eventually(
+        lambda: system.get("/tasks", operation_id=op),
+        lambda ts: (
+            len({t["case_id"] for t in ts}) == 2
+            and any(t["kind"] == "youth_justice_support" for t in ts)
+        ),
+        what="both households' tasks",
+    )
+    cases = {c["case_id"]: c["household_ref"] for c in await system.get("/cases", operation_id=op)}
+    youth = {cases[t["case_id"]] for t in tasks if t["kind"] == "youth_justice_support"}
+    assert youth == {"HH-Y"}

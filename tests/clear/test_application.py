@@ -164,7 +164,10 @@ def test_stored_events_translate_to_valid_contracts(app: ClearApplication, clock
     assert isinstance(arrest, ArrestRecorded)
     assert arrest.arrest_id == ids["arrest_id"]
     assert arrest.occurred_at == ids["arrested_at"]
+    # The children went in with ages, as events stored before ages were sealed hold them:
+    # only their references are published.
     assert [c.child_ref for c in arrest.children] == ["child-a", "child-b"]
+    assert '"age"' not in arrest.model_dump_json() and arrest.ages is None
     assert arrest.only_carer_present is True
     assert isinstance(seizure, SeizureRecorded)
     assert seizure.seizure_id == ids["seizure_id"]
@@ -308,3 +311,25 @@ def test_two_processes_deciding_one_retried_command_at_once_record_it_once(
     assert second.get_operation(op).arrests == 1
     first.close()
     second.close()
+
+
+def test_a_staged_note_is_released_at_launch_only_sealed(
+    app: ClearApplication, clock: SimulatedClock
+) -> None:
+    """A sealed staged note goes out with the launch, to be read through the household's case;
+    a plaintext one (staged before notes were sealed) stays in clear's store, never published.
+    The planning cell's staged list carries the note as stored, for the front door to withhold."""
+    sealed = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
+    op = app.plan_operation("Operation Pakari", "Southern", "Mataura", "t", clock.now(), PLANNER)
+    app.stage_support(op, "HH-1", 2, True, sealed, PLANNER)
+    app.stage_support(op, "HH-2", 1, False, "Nan lives next door", PLANNER)
+    assert [s["note"] for s in app.get_operation(op).staged] == [sealed, "Nan lives next door"]
+    app.launch_operation(op, PLANNER)
+    (notification,) = app.recorder.select_notifications(start=4, limit=1)
+    launched = translate(app.mapper.to_domain_event(notification))
+    assert isinstance(launched, OperationLaunched)
+    assert [(s.household_ref, s.note) for s in launched.staged_support] == [
+        ("HH-1", sealed),
+        ("HH-2", None),
+    ]
+    assert parse_event(launched.model_dump_json()) == launched

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.contract
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 PLANNER = Actor(id="officer-0042", agency="police", role="operation_planner")
+SEALED = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
 
 
 class Clear:
@@ -71,7 +72,8 @@ class Clear:
             person_ref="person-1",
             household_ref="household-1",
             charges=["supply methamphetamine"],
-            children=[{"child_ref": "child-1", "age": 3}],  # type: ignore[list-item]
+            children=[{"child_ref": "child-1"}],  # type: ignore[list-item]
+            ages=SEALED,
             only_carer_present=True,
         )
 

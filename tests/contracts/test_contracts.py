@@ -14,6 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from contracts import (
+    AffectedChild,
+    ArrestAges,
     ArrestLinkedToCase,
     ArrestRecorded,
     Child,
@@ -54,6 +56,7 @@ AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
 OPERATION_ID = UUID("6b1f6f1e-8a53-4c38-9a8e-0b7c1d2e3f40")
 CASE_ID = UUID("0f0e0d0c-0b0a-4908-8706-050403020100")
 PLAN_ID = UUID("11111111-2222-4333-8444-555555555555")
+SEALED = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
 
 
 def envelope(**overrides: Any) -> dict[str, Any]:
@@ -86,8 +89,9 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         person_ref="person-1",
         household_ref="household-1",
         charges=("supply methamphetamine", "possession of a firearm"),
-        children=(Child(child_ref="child-1", age=0), Child(child_ref="child-2", age=17)),
+        children=(AffectedChild(child_ref="child-1"), AffectedChild(child_ref="child-2")),
         only_carer_present=True,
+        ages=SEALED,
     ),
     SeizureRecorded: SeizureRecorded(
         **envelope(),
@@ -269,12 +273,12 @@ def test_parse_event_refuses_an_unknown_event_type():
         parse_event(body)
 
 
-@pytest.mark.parametrize("version", [0, 2, 99])
+@pytest.mark.parametrize("version", [0, 1, 99])
 def test_parse_event_refuses_an_unsupported_version(version: int):
     """A known event_type at a schema_version this code does not know is refused, naming the
     versions it does know."""
     body = wire(SAMPLES[ArrestRecorded], schema_version=version)
-    with pytest.raises(UnsupportedVersion, match=r"known: \[1\]"):
+    with pytest.raises(UnsupportedVersion, match=r"known: \[2\]"):
         parse_event(body)
 
 
@@ -296,14 +300,14 @@ def test_parse_event_refuses_a_missing_or_mistyped_type_or_version(field: str, v
 def test_parse_event_refuses_an_extra_field_and_names_it():
     """A field the contract does not have is refused, and the error names it."""
     body = wire(SAMPLES[ArrestRecorded], person_name="Jane Doe")
-    with pytest.raises(MalformedEvent, match=r"ArrestRecorded v1: person_name: Extra inputs"):
+    with pytest.raises(MalformedEvent, match=r"ArrestRecorded v2: person_name: Extra inputs"):
         parse_event(body)
 
 
 @pytest.mark.parametrize("field", ["event_id", "operation_id", "actor", "household_ref"])
 def test_parse_event_refuses_a_missing_field_and_names_it(field: str):
     """A required field that is missing is refused, and the error names it."""
-    with pytest.raises(MalformedEvent, match=rf"ArrestRecorded v1: {field}: Field required"):
+    with pytest.raises(MalformedEvent, match=rf"ArrestRecorded v2: {field}: Field required"):
         parse_event(wire(SAMPLES[ArrestRecorded], **{field: ...}))
 
 
@@ -325,11 +329,19 @@ def test_parse_event_refuses_times_without_a_zone(
 
 
 def test_parse_event_refuses_a_child_that_is_not_a_child():
-    """A child aged 18 or with an empty reference is refused, naming where."""
+    """A child with an empty reference is refused, naming where; so is a child carrying its
+    age in the clear (ages travel only sealed); and the ages sealed inside refuse a child
+    aged 18."""
     body = json.loads(SAMPLES[ArrestRecorded].model_dump_json())
-    body["children"][1]["age"] = 18
-    with pytest.raises(MalformedEvent, match=r"children\.1\.age"):
+    body["children"][1]["child_ref"] = ""
+    with pytest.raises(MalformedEvent, match=r"children\.1\.child_ref"):
         parse_event(json.dumps(body))
+    body["children"][1] = {"child_ref": "child-2", "age": 7}
+    with pytest.raises(MalformedEvent, match=r"children\.1\.age: Extra inputs") as refused:
+        parse_event(json.dumps(body))
+    assert "7" not in str(refused.value)
+    with pytest.raises(ValidationError, match=r"children\.0\.age"):
+        ArrestAges.model_validate({"children": [{"child_ref": "child-1", "age": 18}]})
 
 
 @pytest.mark.parametrize("cls", ALL_EVENTS, ids=lambda c: c.__name__)
@@ -391,13 +403,15 @@ def test_export_writes_what_check_expects(tmp_path):
     written = write_schemas(tmp_path)
     names = {p.relative_to(tmp_path).as_posix() for p in written}
     assert names == set(render())
-    assert {f"{cls.__name__}.v1.json" for cls in ALL_EVENTS} <= names
+    assert {
+        f"{cls.__name__}.v{cls.model_fields['schema_version'].default}.json" for cls in ALL_EVENTS
+    } <= names
     assert {"asyncapi.json", "commands/PlanOperation.json", "commands/CommandReply.json"} <= names
     assert check_schemas(tmp_path) == []
 
-    (tmp_path / "ArrestRecorded.v1.json").write_text("{}\n")
+    (tmp_path / "ArrestRecorded.v2.json").write_text("{}\n")
     (tmp_path / "commands" / "PlanOperation.json").unlink()
-    assert check_schemas(tmp_path) == ["ArrestRecorded.v1.json", "commands/PlanOperation.json"]
+    assert check_schemas(tmp_path) == ["ArrestRecorded.v2.json", "commands/PlanOperation.json"]
 
 
 def test_the_asyncapi_document_lists_every_subject():
@@ -455,7 +469,7 @@ def test_personal_details_cross_the_wire_only_sealed():
     sealed = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
     assert parse_event(wire(SAMPLES[ArrestRecorded], personal=sealed)).personal == sealed
     with pytest.raises(
-        MalformedEvent, match="ArrestRecorded v1: personal: String should match"
+        MalformedEvent, match="ArrestRecorded v2: personal: String should match"
     ) as refused:
         parse_event(wire(SAMPLES[ArrestRecorded], personal="Jane Doe, 1 High St"))
     assert "Jane" not in str(refused.value)

@@ -9,7 +9,13 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from services.hold.application import HoldApplication
-from services.hold.commands import SupportArrestedPersonsHousehold, SupportHousehold
+from services.hold.commands import (
+    AdoptPlaybook,
+    OpenedAges,
+    SupportArrestedPersonsHousehold,
+    SupportHousehold,
+)
+from services.hold.domain import playbook_scope
 from services.hold.playbook import Facts, PlaybookInvalid, national_playbook, parse_playbook
 from services.runtime.meta import SERVICE_ACTORS, Meta
 
@@ -96,7 +102,9 @@ def test_hold_acts_on_seizures_and_witnesses_only_where_the_playbook_says() -> N
         SupportHousehold("seizure", "HH-1", "Gore", AT, child, meta(), seizure_kind="firearm"),
         SupportHousehold("seizure", "HH-2", "Gore", AT, child, meta(), seizure_kind="drugs"),
         SupportHousehold("witness_registered", "HH-3", "Gore", AT, [], meta()),
-        SupportArrestedPersonsHousehold(uuid4(), "HH-4", "Gore", AT, [], False, meta(), 16),
+        SupportArrestedPersonsHousehold(
+            uuid4(), "HH-4", "Gore", AT, [], False, meta(), SEALED, OpenedAges(16, {})
+        ),
     ]
     app.process_batch([(job, Tracking("clear", n)) for n, job in enumerate(jobs, 1)])
     assert sorted(opened(app)) == sorted(
@@ -113,3 +121,74 @@ def test_hold_acts_on_seizures_and_witnesses_only_where_the_playbook_says() -> N
     ]
     assert len(cases) == 3, "no case for the drugs seizure"
     assert app.max_tracking_id("clear") == 4
+
+
+SEALED = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
+YOUNGEST_UNDER_5 = {
+    "name": "under-fives",
+    "version": 1,
+    "rules": [
+        {
+            "id": "under-five",
+            "when": {"event": "arrest", "youngest_under": 5},
+            "task": {
+                "kind": "early_years_check",
+                "lead_agency": "oranga_tamariki",
+                "due_within": "1h",
+            },
+        },
+        {
+            "id": "young-person",
+            "when": {"event": "arrest", "arrested_under": 18},
+            "task": {"kind": "youth_justice_support", "lead_agency": "police", "due_within": "1h"},
+        },
+    ],
+}
+
+
+@pytest.mark.domain
+def test_a_child_of_unknown_age_counts_as_young() -> None:
+    """A child whose age is not known (None) meets any "youngest under" condition: the
+    cautious reading. Known ages are compared as they are."""
+    playbook = parse_playbook(YOUNGEST_UNDER_5)
+    assert "early_years_check" in playbook.tasks_for(Facts("arrest", (None,)))
+    assert "early_years_check" not in playbook.tasks_for(Facts("arrest", (7, 9)))
+    assert "early_years_check" in playbook.tasks_for(Facts("arrest", (7, 3)))
+
+
+@pytest.mark.application
+@pytest.mark.parametrize(
+    "ages, expected",
+    [
+        # Opened: the rules see the ages as they are.
+        (OpenedAges(34, {"C-1": 8}), set()),
+        (OpenedAges(16, {"C-1": 2}), {"early_years_check", "youth_justice_support"}),
+        # Sealed but unreadable (the household's key was erased before hold saw the arrest):
+        # every rule an age could meet holds, the protective reading.
+        (None, {"early_years_check", "youth_justice_support"}),
+    ],
+    ids=["adult-and-older-child", "young-person-and-toddler", "unreadable"],
+)
+def test_sealed_ages_are_read_only_for_the_rules_and_unreadable_ones_protect(
+    ages: OpenedAges | None, expected: set[str]
+) -> None:
+    """Hold decides on the ages opened in memory; ages it cannot open (erased) give the
+    most protective tasks. Either way the case stores the child's reference and the sealed
+    ages as they came, never an age."""
+    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    m = meta()
+    scope = playbook_scope(operation_id=m.operation_id)
+    arrest = SupportArrestedPersonsHousehold(
+        uuid4(), "HH-1", "Gore", AT, [{"child_ref": "C-1"}], False, m, SEALED, ages
+    )
+    app.process_batch([(AdoptPlaybook(scope, YOUNGEST_UNDER_5, m), None)])
+    app.process_batch([(arrest, Tracking("clear", 1))])
+    assert set(opened(app)) == expected
+    (linked,) = [
+        app.mapper.to_domain_event(n)
+        for n in app.recorder.select_notifications(1, 1000)
+        if n.topic.endswith("WhanauCase.ArrestLinked")
+    ]
+    assert linked.children == [{"child_ref": "C-1"}]
+    assert linked.ages == SEALED
+    assert "person_age" not in vars(linked)

@@ -75,19 +75,22 @@ def test_a_task_is_only_ever_brought_forward() -> None:
 
 def test_a_case_counts_distinct_children_across_arrests() -> None:
     """Two carers of the same children linked to one case: children_total counts each child
-    once, and linking the same arrest again records nothing."""
+    once, and linking the same arrest again records nothing. The case keeps each child's
+    reference and the arrest's ages only as the sealed text they came in, never an age."""
     m = meta()
     case = WhanauCase(
         operation_id=m.operation_id, household_ref="household-1", place="Gore", meta=m
     )
     first, second = uuid4(), uuid4()
-    case.link_arrest(first, [{"child_ref": "c1", "age": 3}, {"child_ref": "c2", "age": 9}], True, m)
-    case.link_arrest(
-        second, [{"child_ref": "c2", "age": 9}, {"child_ref": "c3", "age": 1}], False, m
-    )
-    case.link_arrest(first, [{"child_ref": "c1", "age": 3}], True, m)
+    sealed = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
+    case.link_arrest(first, [{"child_ref": "c1"}, {"child_ref": "c2"}], sealed, True, m)
+    # A child given with an age (a caller of the domain, not the contract) loses it here.
+    case.link_arrest(second, [{"child_ref": "c2"}, {"child_ref": "c3", "age": 1}], None, False, m)
+    case.link_arrest(first, [{"child_ref": "c1"}], sealed, True, m)
     linked = [e for e in case.collect_events() if isinstance(e, WhanauCase.ArrestLinked)]
     assert [vars(e)["children_total"] for e in linked] == [2, 3]
+    assert [vars(e)["ages"] for e in linked] == [sealed, None]
+    assert linked[1].children == [{"child_ref": "c2"}, {"child_ref": "c3"}]
     assert case.arrest_ids == [first, second]
 
 

@@ -14,9 +14,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
-from services.api import sealing
-from services.api.sealing import HouseholdKeys
 from services.audit.timeline import stream_histories
+from services.runtime import sealing
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_access import connect_options
 from services.runtime.nats_permissions import ADMIN, API, AUDITOR, inbox_prefix, permissions
@@ -28,6 +27,7 @@ from services.runtime.provisioning import (
     provision_all,
     stream_config,
 )
+from services.runtime.sealing import HouseholdKeys
 from services.runtime.settings import Settings
 from services.runtime.topology import (
     AUDIT_STREAM,
@@ -202,17 +202,38 @@ async def test_the_api_and_the_auditor_read_every_stream_and_write_nothing(
         assert (await admin.js.stream_info(clear_stream)).state.messages == 1
 
 
-async def test_only_the_api_may_read_or_write_the_household_keys(
+async def test_only_the_api_writes_the_household_keys_and_only_hold_may_also_read_them(
     clean_nats: EmbeddedNats,
 ) -> None:
-    """The keys that seal personal details: the API makes its bucket and keeps keys there;
-    the auditor and the services can neither read a key nor write one."""
+    """The keys that seal personal details: the API makes its bucket and keeps keys there.
+    Hold may read a key (it opens an arrest's sealed ages for its rules) but neither write,
+    purge nor delete one; clear, build and the auditor can neither read a key nor write one."""
     async with connected(clean_nats, API) as api:
         keys = await HouseholdKeys.open(api.js)
         sealed = await keys.seal("HH-7", "a name")
         assert await keys.opener().text(sealed) == "a name"
-    kv_stream = f"KV_{KEYS_BUCKET}"
-    for user in (AUDITOR, "hold"):
+        kid = sealing.key_id("HH-7")
+        kv_stream = f"KV_{KEYS_BUCKET}"
+
+        async with connected(clean_nats, "hold") as hold:
+            readable = await HouseholdKeys.existing(hold.js)
+            assert readable is not None
+            assert await readable.opener().text(sealed) == "a name"
+            with pytest.raises(REFUSED):
+                await readable.kv.put(kid, b"forged")
+            assert await hold.refused("publish", f"$KV.{KEYS_BUCKET}.{kid}")
+            with pytest.raises(REFUSED):
+                await readable.erase("HH-7")
+            with pytest.raises(REFUSED):
+                await hold.js.purge_stream(kv_stream)
+            assert await hold.refused("publish", f"$JS.API.STREAM.PURGE.{kv_stream}")
+            with pytest.raises(REFUSED):
+                await hold.js.delete_key_value(KEYS_BUCKET)
+            assert await hold.refused("publish", f"$JS.API.STREAM.DELETE.{kv_stream}")
+        # The key is as the API left it.
+        assert await keys.opener().text(sealed) == "a name"
+
+    for user in (AUDITOR, "clear", "build"):
         async with connected(clean_nats, user) as other:
             with pytest.raises(REFUSED):
                 await other.js.key_value(KEYS_BUCKET)
@@ -220,9 +241,10 @@ async def test_only_the_api_may_read_or_write_the_household_keys(
             with pytest.raises(REFUSED):
                 await other.js.get_msg(kv_stream, 1)
             assert await other.refused("publish", f"$JS.API.STREAM.MSG.GET.{kv_stream}")
+            with pytest.raises(REFUSED):
+                await other.js.get_msg(kv_stream, subject=f"$KV.{KEYS_BUCKET}.{kid}", direct=True)
             await other.nc.publish(f"$KV.{KEYS_BUCKET}.forged", b"key")
             assert await other.refused("publish", f"$KV.{KEYS_BUCKET}.forged")
-    assert sealing.KEYS_BUCKET == KEYS_BUCKET  # one name for the bucket and its permissions
 
 
 def test_only_the_admin_is_unrestricted_and_no_two_users_share_an_inbox() -> None:

@@ -167,7 +167,7 @@ async def produce(
                 "person_ref": f"L{number}-P-{i}",
                 "household_ref": household,
                 "charges": ["supply"],
-                "children": [{"child_ref": f"{household}-C", "age": 6}] if i % 2 else [],
+                "children": [{"child_ref": f"{household}-C"}] if i % 2 else [],
                 "only_carer_present": i % 5 == 0,
                 "command_id": str(uuid4()),
             }

@@ -5,6 +5,7 @@ NATS subject and header, every dead letter, and every store, with real processes
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +68,22 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
                     },
                 )
             ).json()["operation_id"]
+            # The planning cell's note on a household it stages before launch.
+            staged = {
+                "household_ref": "HH-2",
+                "expected_children": 1,
+                "note": f"Nan {CANARY} minds the children",
+            }
+            assert (
+                await api.post(f"/operations/{op}/staged-support", headers=planner, json=staged)
+            ).is_success
             assert (await api.post(f"/operations/{op}/launch", headers=planner)).is_success
             arrest = {
                 "person_ref": "P-1",
                 "household_ref": "HH-1",
                 "charges": ["supply"],
                 "children": [{"child_ref": "C-1", "age": 3}],
+                "person_age": 16,
                 "only_carer_present": True,
                 "personal": {
                     "person_name": f"Hemi {CANARY}",
@@ -94,10 +105,17 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
 
             tasks = await eventually(
                 lambda: api.get("/tasks", headers=auditor, params={"operation_id": op}),
-                lambda r: any(t["kind"] == "child_safety_check" for t in r.json()),
-                what="the child safety check",
+                lambda r: any(t["kind"] == "youth_justice_support" for t in r.json()),
+                what="youth justice support: hold read the sealed age of 16",
             )
-            task = next(t for t in tasks.json() if t["kind"] == "child_safety_check")
+
+            cases = await api.get("/cases", headers=auditor, params={"operation_id": op})
+            case_of = {c["household_ref"]: c["case_id"] for c in cases.json()}
+            task = next(
+                t
+                for t in tasks.json()
+                if t["kind"] == "child_safety_check" and t["case_id"] == case_of["HH-1"]
+            )
             tid = task["task_id"]
             assert (await api.post(f"/tasks/{tid}/accept", headers=worker)).is_success
             note = {"text": f"with {CANARY} family tonight"}
@@ -108,6 +126,27 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
                 params={"reason": "visit tonight"},
             )
             assert read.status_code == 200 and CANARY in read.text  # the one place it may be
+            assert read.json()["arrests"][0]["ages"]["person_age"] == 16
+            staged_task = next(t for t in tasks.json() if t["case_id"] == case_of["HH-2"])
+            staged_read = await api.get(
+                f"/cases/{case_of['HH-2']}/personal",
+                headers=signed("agency_worker", staged_task["agency"]),
+                params={"reason": "visit tonight"},
+            )
+            assert staged_read.json()["staged_note"] == staged["note"]
+
+            # Erasing the household: its ages are unreadable from then on, like its names.
+            chair = signed("leadership_group_chair", "iwi")
+            erasure = {"reason": "privacy request PR-2026-0042"}
+            assert (
+                await api.post("/households/HH-1/erasure", headers=chair, json=erasure)
+            ).is_success
+            after = await api.get(
+                f"/cases/{task['case_id']}/personal",
+                headers=auditor,
+                params={"reason": "checking the erasure"},
+            )
+            assert after.json()["arrests"][0]["ages"] == {"erased": True}
 
             # Two bad messages carrying the name in the clear: one with no place in the chain,
             # and (with clear stopped, so nothing follows it) one in the chain whose personal
@@ -142,11 +181,49 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
     logs = b"".join(p.read_bytes() for p in sorted((tmp_path / "logs").iterdir()))
     assert b"published" in logs and b"debug" in logs  # the logs are there, at DEBUG
     assert CANARY.encode() not in logs
+    arrests = 0
     for stream, seq, subject, body, headers in await every_message(settings):
         assert CANARY not in subject and CANARY not in str(headers), (stream, seq)
         if (stream, seq) not in published:
             assert CANARY.encode() not in body, (stream, seq, body[:200])
-    assert CANARY.encode() not in stored_bytes(settings)
+            arrests += _no_plaintext_ages(body)
+    assert arrests >= 2, "ArrestRecorded and ArrestLinkedToCase searched"
+    stored = stored_bytes(settings)
+    assert CANARY.encode() not in stored
+    # Ages are small numbers, so search for where they would be, not for them: no stored
+    # event holds an age field (the arrest's ages are there only sealed).
+    assert PLAINTEXT_AGE.search(stored) is None, PLAINTEXT_AGE.search(stored)
+    assert b'"ages":"chb-sealed:v1:' in stored.replace(b'": "', b'":"')
+
+
+# A field that would hold an age in the clear: a child's ``age`` or the ``person_age``.
+PLAINTEXT_AGE = re.compile(rb'"(?:person_)?age"\s*:')
+
+
+def _no_plaintext_ages(body: bytes) -> int:
+    """Assert that an arrest's message carries its ages only sealed; 1 if it was an arrest's
+    (ArrestRecorded or ArrestLinkedToCase), else 0 (another event, or not JSON: a key)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return 0
+    if not isinstance(message, dict) or message.get("event_type") not in (
+        "ArrestRecorded",
+        "ArrestLinkedToCase",
+    ):
+        return 0
+
+    def keys(value: Any) -> set[str]:
+        if isinstance(value, dict):
+            return set(value) | {k for v in value.values() for k in keys(v)}
+        if isinstance(value, list):
+            return {k for v in value for k in keys(v)}
+        return set()
+
+    assert not {"age", "person_age"} & keys(message), message
+    if message["event_type"] == "ArrestRecorded":
+        assert str(message["ages"]).startswith("chb-sealed:v1:"), message["ages"]
+    return 1
 
 
 def stored_bytes(settings: Settings) -> bytes:

@@ -95,7 +95,8 @@ async def produce(nc: nats.aio.client.Client, sent: Sent, faults_done: asyncio.E
             # arrests i and i+4 share a household: two carers of the same children
             "household_ref": f"H-{i // 8}",
             "charges": ["supply"],
-            "children": [{"child_ref": f"C-{i // 8}", "age": 6}] if i % 3 else [],
+            # References only, as the front door sends them (ages would come sealed).
+            "children": [{"child_ref": f"C-{i // 8}"}] if i % 3 else [],
             "only_carer_present": i % 5 == 0,
         }
         arrest["arrest_id"] = (await command(nc, "record_arrest", arrest))["arrest_id"]

@@ -1,11 +1,14 @@
 """Sealing a household's personal details with its own key, and destroying that key.
 
-The front door is the only place personal details are ever readable: it seals them before a
-command leaves for a service, and unseals them for a reader who may see them (after Hold has
-recorded the read). Each household has its own AES-256 key (AES-GCM, the ``eventsourcing``
-library's cipher), kept in a NATS key-value bucket with no history. Erasure purges that key:
-every copy of the sealed text, in stores, streams and exports alike, becomes unreadable at
-once, and nothing else in the history changes, so its hash chain still verifies.
+The front door seals personal details before a command leaves for a service, and unseals them
+for a reader who may see them (after Hold has recorded the read). The one other reader is Hold,
+which opens an arrest's sealed ages in memory only, to decide which tasks the playbook calls
+for; it may read keys but never make, change or purge one (``HouseholdKeys.existing``).
+
+Each household has its own AES-256 key (AES-GCM, the ``eventsourcing`` library's cipher), kept
+in a NATS key-value bucket with no history. Erasure purges that key: every copy of the sealed
+text, in stores, streams and exports alike, becomes unreadable at once, and nothing else in
+the history changes, so its hash chain still verifies.
 
 The key is found by an id derived from the household reference (a digest, so the reference
 itself appears in no subject); a household given a new key after an erasure cannot read its
@@ -29,10 +32,9 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from contracts.personal import SEALED_PREFIX
+from services.runtime.topology import KEYS_BUCKET
 
 log = structlog.get_logger()
-
-KEYS_BUCKET = "CHB_HOUSEHOLD_KEYS"
 
 
 class Unreadable(Exception):
@@ -87,6 +89,15 @@ class HouseholdKeys:
                 replicas=replicas,
             )
         return cls(kv)
+
+    @classmethod
+    async def existing(cls, js: JetStreamContext) -> HouseholdKeys | None:
+        """The bucket as a reader finds it, never made by it: None if it does not exist (then
+        no key was ever made, so nothing sealed can be opened)."""
+        try:
+            return cls(await js.key_value(KEYS_BUCKET))
+        except BucketNotFoundError:
+            return None
 
     async def stored_key(self, kid: str) -> str | None:
         try:

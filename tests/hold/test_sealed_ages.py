@@ -1,0 +1,84 @@
+"""Hold opens an arrest's sealed ages with its own, read-only, access to the household keys,
+on the real nats-server the suite runs, and takes the protective reading once they are gone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from contracts import AffectedChild, ArrestAges, ArrestRecorded, Child
+from contracts.envelope import Actor
+from services.hold.application import HoldApplication
+from services.hold.commands import OpenedAges, SupportArrestedPersonsHousehold
+from services.hold.domain import WhanauCase
+from services.hold.transport import AgeOpener
+from services.runtime.clock import SimulatedClock
+from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.nats_permissions import API
+from services.runtime.sealing import HouseholdKeys
+from tests.runtime.test_nats_permissions import connected
+
+pytestmark = pytest.mark.integration
+
+AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
+
+
+def arrest(household_ref: str, ages: str | None) -> ArrestRecorded:
+    return ArrestRecorded(
+        event_id=uuid4(),
+        occurred_at=AT,
+        recorded_at=AT,
+        operation_id=uuid4(),
+        actor=Actor(id="officer-0042", agency="police", role="operation_planner"),
+        arrest_id=uuid4(),
+        place="Mataura",
+        person_ref="P-1",
+        household_ref=household_ref,
+        charges=("supply",),
+        children=(AffectedChild(child_ref="C-1"),),
+        ages=ages,
+    )
+
+
+async def test_hold_opens_sealed_ages_until_the_household_is_erased(
+    clean_nats: EmbeddedNats,
+) -> None:
+    """As the hold user, the ages the front door sealed open to what was given, for the rules
+    only; after the household's key is purged they open to nothing, and hold then opens the
+    tasks an age could call for (youth justice support for a 34-year-old included) instead of
+    guessing. An arrest without ages needs no key at all."""
+    given = ArrestAges(person_age=34, children=(Child(child_ref="C-1", age=8),))
+    async with connected(clean_nats, API) as api, connected(clean_nats, "hold") as hold:
+        keys = await HouseholdKeys.open(api.js)
+        sealed = await keys.seal("HH-1", given)
+        opener = AgeOpener(lambda: hold.js)
+        clock = SimulatedClock(AT)
+
+        command = await opener.command_from(arrest("HH-1", sealed), clock)
+        assert isinstance(command, SupportArrestedPersonsHousehold)
+        assert command.ages == sealed
+        assert command.opened == OpenedAges(34, {"C-1": 8})
+
+        await keys.erase("HH-1")
+        erased = await opener.command_from(arrest("HH-1", sealed), clock)
+        assert isinstance(erased, SupportArrestedPersonsHousehold)
+        assert erased.ages == sealed and erased.opened is None
+
+        none_given = await opener.command_from(arrest("HH-2", None), clock)
+        assert isinstance(none_given, SupportArrestedPersonsHousehold)
+        assert none_given.ages is None and none_given.opened is None
+
+    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app.process_batch([(command, Tracking("clear", 1)), (erased, Tracking("clear", 2))])
+    kinds: dict[UUID, set[str]] = {}
+    for notification in app.recorder.select_notifications(1, 1000):
+        if notification.topic.endswith("SupportTask.Opened"):
+            task = app.mapper.to_domain_event(notification)
+            kinds.setdefault(task.case_id, set()).add(task.kind)
+    readable = kinds[WhanauCase.create_id(command.meta.operation_id, "HH-1")]
+    unreadable = kinds[WhanauCase.create_id(erased.meta.operation_id, "HH-1")]
+    assert "youth_justice_support" not in readable
+    assert unreadable == readable | {"youth_justice_support"}
