@@ -142,6 +142,8 @@ class FrontDoor:
         self.idempotency: IdempotencyStore | None = None
         self.household_keys: HouseholdKeys | None = None
         self.projector = Projector(self.read_model)
+        self._stopping = asyncio.Event()
+        self._watching: asyncio.Task[None] | None = None
         self.started = False
         self.registry.register(ApiCollector(self.ready, lambda: self.projector.positions))
 
@@ -165,9 +167,15 @@ class FrontDoor:
         self.index = AuditIndex(self.index_path)
         self.household_keys = await HouseholdKeys.open(js, self.settings.stream_replicas)
         await self.projector.start(self.broker.connection)
+        self._watching = asyncio.create_task(
+            self.projector.watch(self.broker.connection, self._stopping), name="api:projector"
+        )
         self.started = True
 
     async def stop(self) -> None:
+        self._stopping.set()
+        if self._watching is not None:
+            await self._watching
         await self.projector.stop()
         await self.broker.stop()
         if self.index is not None:

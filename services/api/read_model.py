@@ -8,7 +8,7 @@ It never opens a service's store. Every item keeps the id of the event that crea
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -86,6 +86,13 @@ class ReadModel:
     # A replay of a history whose events are unique by construction (the audit index's rows)
     # need not remember every event id: a million of them is ~150 MB.
     dedupe: bool = True
+
+    def reset(self) -> None:
+        """Empty, as new, in place (the routes hold this object): the projector is about to
+        read every stream again."""
+        empty = type(self)(dedupe=self.dedupe)
+        for name in (f.name for f in fields(self)):
+            setattr(self, name, getattr(empty, name))
 
     def apply(self, event: IntegrationEvent) -> None:
         """Idempotent (unless ``dedupe`` is off): the same event applied twice changes nothing."""

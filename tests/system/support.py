@@ -121,6 +121,7 @@ class InProcessSystem:
     settings: Settings
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     client: httpx.AsyncClient | None = None
+    app: Any = None  # the API's FastAPI app (its front door is app.state.door)
     # Where every process's spans go (tests that follow a trace give one; default: none).
     tracer_provider: TracerProvider | None = None
 
@@ -173,6 +174,7 @@ async def running_system(
         await system.start_service("build", clock)
         app = create_app(as_user(settings, API), tracer_provider)
         await stack.enter_async_context(app.router.lifespan_context(app))
+        system.app = app
         system.client = await stack.enter_async_context(
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),

@@ -123,8 +123,9 @@ async def test_a_service_whose_stream_is_lost_is_not_ready_until_it_is_made_agai
     settings: Settings,
 ) -> None:
     """Hold's stream deleted: hold and the API's /ready say not ready; hold's relay makes the
-    stream again and publishes its store from the first event, and both are ready again.
-    (The API's read model does not follow a stream made again: see deploy/README.md.)"""
+    stream again and publishes its store from the first event, and both are ready again. The
+    API's read model, which stood past the new stream's end, reads every stream again: it
+    shows both households' cases and tasks, none twice."""
     async with running_system(settings) as system:
         op = await plan_and_launch(system)
         await still_works(system, op, "HH-1")
@@ -147,6 +148,16 @@ async def test_a_service_whose_stream_is_lost_is_not_ready_until_it_is_made_agai
             "the whole store was published again, from its first event"
         )
         await nc.close()
+
+        cases = await eventually(
+            lambda: system.get("/cases", operation_id=op),
+            lambda found: {c["household_ref"] for c in found} == {"HH-1", "HH-2"},
+            what="both cases in the read model read again",
+        )
+        assert len(cases) == 2
+        tasks = await system.get("/tasks", operation_id=op)
+        assert len(tasks) == len({t["task_id"] for t in tasks}) == 4  # two per household
+        assert system.app.state.door.projector.rebuilds >= 1
 
 
 class Proxy:
