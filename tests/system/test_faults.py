@@ -18,7 +18,7 @@ import signal
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,30 +156,53 @@ async def kill_stream_leaders(
         await asyncio.to_thread(node.start)
 
 
-async def leader_kills(tmp_path: Path, seconds: float) -> None:
-    async with cluster_system(tmp_path) as system:
-        system.start_services()
-        nc = await system.connect()
-        ledger = Ledger()
-        kills: list[str] = []
+Fault = Callable[[ClusterSystem, Client, Ledger], Awaitable[None]]
+
+
+async def under_load(
+    system: ClusterSystem, fault: Fault, lanes: int = 4, hold_settings: Settings | None = None
+) -> Ledger:
+    """Plan and launch, record arrests on ``lanes`` planners while ``fault`` runs, conclude,
+    wait until every service has caught up, then check nothing was lost or doubled."""
+    nc = await system.connect()
+    ledger = Ledger()
+    try:
+        await plan_and_launch(nc, ledger, PLACES)
+        stopping = asyncio.Event()
+        producing = asyncio.create_task(produce(nc, ledger, stopping, lanes=lanes))
         try:
-            await plan_and_launch(nc, ledger, PLACES)
-            stopping = asyncio.Event()
-            producing = asyncio.create_task(produce(nc, ledger, stopping))
-            await kill_stream_leaders(system.cluster, nc, seconds, kills)
+            await fault(system, nc, ledger)
+        finally:
             stopping.set()
             await producing
-            await conclude(nc, ledger)
-            await eventually(lambda: caught_up(nc), bool, within=120, what="all to catch up")
-            await assert_nothing_lost_nothing_doubled(system, nc, ledger)
-        finally:
-            await nc.close()
-        assert len(kills) >= seconds // 10, kills
-        print(
-            f"\n{len(ledger.arrests)} arrests acknowledged in {seconds:.0f} s while "
-            f"{len(kills)} stream leaders were killed ({', '.join(kills)}); "
-            f"{ledger.retries} command retries"
-        )
+        await conclude(nc, ledger)
+        await eventually(lambda: caught_up(nc), bool, within=120, what="all to catch up")
+        await assert_nothing_lost_nothing_doubled(system, nc, ledger, hold_settings)
+    finally:
+        await nc.close()
+    return ledger
+
+
+def log_of(system: ClusterSystem, number: int, name: str) -> str:
+    """The log of the ``number``th process the test started (``02-hold.log``)."""
+    return (system.procs.logs / f"{number:02d}-{name}.log").read_text()
+
+
+async def leader_kills(tmp_path: Path, seconds: float) -> None:
+    kills: list[str] = []
+
+    async def fault(system: ClusterSystem, nc: Client, _: Ledger) -> None:
+        await kill_stream_leaders(system.cluster, nc, seconds, kills)
+
+    async with cluster_system(tmp_path) as system:
+        system.start_services()
+        ledger = await under_load(system, fault)
+    assert len(kills) >= seconds // 10, kills
+    print(
+        f"\n{len(ledger.arrests)} arrests acknowledged in {seconds:.0f} s while "
+        f"{len(kills)} stream leaders were killed ({', '.join(kills)}); "
+        f"{ledger.retries} command retries"
+    )
 
 
 async def test_killing_the_stream_leader_while_arrests_flow_loses_and_doubles_nothing(
@@ -204,45 +227,37 @@ async def test_a_service_paused_past_its_ack_wait_doubles_nothing(tmp_path: Path
     are then each stopped from outside for three ack waits while arrests flow: planners retry
     what the paused clear does not answer. Nothing is lost or doubled."""
     ack_wait = 1.5
+
+    async def fault(system: ClusterSystem, _: Client, __: Ledger) -> None:
+        old = system.procs.running["hold"]
+        await eventually(
+            lambda: asyncio.to_thread(paused, old), bool, within=30, what="hold to pause"
+        )
+        await asyncio.sleep(2 * ack_wait)
+        system.procs.start("hold", key="hold-replacement")
+        await asyncio.sleep(3 * ack_wait)  # the replacement records the redelivered batch
+        system.procs.signal("hold", signal.SIGCONT)
+        await asyncio.sleep(2)
+        system.procs.signal("hold", signal.SIGTERM)  # the supervisor retires the old one
+        await asyncio.to_thread(old.wait, 15)
+        for name in ("clear", "build"):
+            await asyncio.sleep(2)
+            system.procs.signal(name, signal.SIGSTOP)
+            await asyncio.sleep(3 * ack_wait)
+            system.procs.signal(name, signal.SIGCONT)
+        await asyncio.sleep(2)
+
     async with cluster_system(tmp_path, ack_wait_seconds=ack_wait) as system:
         system.procs.start("clear")
-        old = system.procs.start(
+        system.procs.start(
             "hold", CHB_FAULT_POINT="pause_before_commit", CHB_FAULT_AFTER_BATCHES="5"
         )
         system.procs.start("build")
-        nc = await system.connect()
-        ledger = Ledger()
-        try:
-            await plan_and_launch(nc, ledger, PLACES)
-            stopping = asyncio.Event()
-            producing = asyncio.create_task(produce(nc, ledger, stopping))
-            await eventually(
-                lambda: asyncio.to_thread(paused, old), bool, within=30, what="hold to pause"
-            )
-            await asyncio.sleep(2 * ack_wait)
-            system.procs.start("hold", key="hold-replacement")
-            await asyncio.sleep(3 * ack_wait)  # the replacement records the redelivered batch
-            system.procs.signal("hold", signal.SIGCONT)
-            await asyncio.sleep(2)
-            system.procs.signal("hold", signal.SIGTERM)  # the supervisor retires the old one
-            await asyncio.to_thread(old.wait, 15)
-            for name in ("clear", "build"):
-                await asyncio.sleep(2)
-                system.procs.signal(name, signal.SIGSTOP)
-                await asyncio.sleep(3 * ack_wait)
-                system.procs.signal(name, signal.SIGCONT)
-            await asyncio.sleep(2)
-            stopping.set()
-            await producing
-            await conclude(nc, ledger)
-            await eventually(lambda: caught_up(nc), bool, within=60, what="all to catch up")
-            await assert_nothing_lost_nothing_doubled(system, nc, ledger)
-        finally:
-            await nc.close()
-        old_log = next(system.procs.logs.glob("02-hold.log")).read_text()
-        assert "batch failed; will retry" in old_log, "the woken hold's stale batch was not refused"
-        assert ledger.retries > 0, "clear's pause made no planner retry: the fault missed"
-        print(f"\n{len(ledger.arrests)} arrests; {ledger.retries} command retries")
+        ledger = await under_load(system, fault)
+        old_log = log_of(system, 2, "hold")
+    assert "batch failed; will retry" in old_log, "the woken hold's stale batch was not refused"
+    assert ledger.retries > 0, "clear's pause made no planner retry: the fault missed"
+    print(f"\n{len(ledger.arrests)} arrests; {ledger.retries} command retries")
 
 
 async def test_a_publish_whose_acknowledgement_is_lost_is_stored_once(tmp_path: Path) -> None:
@@ -254,32 +269,24 @@ async def test_a_publish_whose_acknowledgement_is_lost_is_stored_once(tmp_path: 
     def first_three_clear_acks(subject: str, payload: bytes) -> bool:
         return b'"stream":"CHB_CLEAR"' in payload and len(proxy.lost) < 3
 
+    async def fault(*_: Any) -> None:
+        await eventually(
+            lambda: asyncio.sleep(0.1, len(proxy.lost)), lambda n: n == 3, what="lost acks"
+        )
+        await asyncio.sleep(2)
+
     async with cluster_system(tmp_path) as system:
         proxy = await LossyProxy(system.cluster.nodes[0].port, first_three_clear_acks).start()
-        system.procs.start("clear", CHB_NATS_URL=proxy.url, CHB_PUBLISH_TIMEOUT_SECONDS="1")
-        system.procs.start("hold")
-        system.procs.start("build")
-        nc = await system.connect()
-        ledger = Ledger()
         try:
-            await plan_and_launch(nc, ledger, PLACES)
-            stopping = asyncio.Event()
-            producing = asyncio.create_task(produce(nc, ledger, stopping, lanes=2))
-            await eventually(
-                lambda: asyncio.sleep(0.1, len(proxy.lost)), lambda n: n == 3, what="lost acks"
-            )
-            await asyncio.sleep(2)
-            stopping.set()
-            await producing
-            await conclude(nc, ledger)
-            await eventually(lambda: caught_up(nc), bool, within=60, what="all to catch up")
-            await assert_nothing_lost_nothing_doubled(system, nc, ledger)
+            system.procs.start("clear", CHB_NATS_URL=proxy.url, CHB_PUBLISH_TIMEOUT_SECONDS="1")
+            system.procs.start("hold")
+            system.procs.start("build")
+            ledger = await under_load(system, fault, lanes=2)
         finally:
-            await nc.close()
             await proxy.stop()
-        clear_log = next(system.procs.logs.glob("01-clear.log")).read_text()
-        assert "relay publish failed; will resync" in clear_log
-        print(f"\n{len(ledger.arrests)} arrests; {len(proxy.lost)} acknowledgements lost")
+        clear_log = log_of(system, 1, "clear")
+    assert "relay publish failed; will resync" in clear_log
+    print(f"\n{len(ledger.arrests)} arrests; {len(proxy.lost)} acknowledgements lost")
 
 
 def restart_postgres() -> float:
@@ -302,31 +309,25 @@ async def test_postgresql_restarted_under_load_loses_nothing(tmp_path: Path) -> 
     """The PostgreSQL server is restarted (every connection cut) while arrests flow: the
     services' commands and batches fail while it is away and are retried; they reconnect on
     their own, and nothing is lost or doubled."""
+    counts: list[int] = []
+    took: list[float] = []
+
+    async def fault(_: ClusterSystem, __: Client, ledger: Ledger) -> None:
+        await asyncio.sleep(3)
+        counts.append(len(ledger.arrests))
+        took.append(await asyncio.to_thread(restart_postgres))
+        await asyncio.sleep(4)
+        counts.append(len(ledger.arrests))
+
     async with cluster_system(tmp_path) as system:
         system.start_services()
-        nc = await system.connect()
-        ledger = Ledger()
-        try:
-            await plan_and_launch(nc, ledger, PLACES)
-            stopping = asyncio.Event()
-            producing = asyncio.create_task(produce(nc, ledger, stopping))
-            await asyncio.sleep(3)
-            before = len(ledger.arrests)
-            took = await asyncio.to_thread(restart_postgres)
-            await asyncio.sleep(4)
-            stopping.set()
-            await producing
-            after = len(ledger.arrests)
-            await conclude(nc, ledger)
-            await eventually(lambda: caught_up(nc), bool, within=60, what="all to catch up")
-            await assert_nothing_lost_nothing_doubled(system, nc, ledger)
-        finally:
-            await nc.close()
-        assert after > before, "no arrest was recorded after the restart"
-        print(
-            f"\n{len(ledger.arrests)} arrests ({after - before} after the restart, which took "
-            f"{took:.1f} s); {ledger.retries} command retries"
-        )
+        ledger = await under_load(system, fault)
+    before, after = counts
+    assert after > before, "no arrest was recorded after the restart"
+    print(
+        f"\n{len(ledger.arrests)} arrests ({after - before} after the restart, which took "
+        f"{took[0]:.1f} s); {ledger.retries} command retries"
+    )
 
 
 @contextlib.contextmanager
@@ -361,40 +362,35 @@ async def test_a_full_disk_stops_one_service_without_partial_state_until_space_r
     """hold's store (SQLite) is on a disk that fills up while arrests flow: hold's batches
     fail and are nak'd, nothing half-recorded, nothing dead-lettered, the rest of the system
     goes on; when space returns, hold catches up and nothing is lost or doubled."""
+    seen: dict[str, Any] = {}
+
+    async def fault(_: ClusterSystem, nc: Client, __: Ledger) -> None:
+        await asyncio.sleep(2)
+        filler = await asyncio.to_thread(fill, disk)
+        await asyncio.sleep(4)
+        seen["stuck"] = await status(nc, "hold")
+        await asyncio.sleep(2)
+        seen["still"] = await status(nc, "hold")
+        seen["clear"] = await status(nc, "clear")
+        filler.unlink()  # space returns
+        await asyncio.sleep(1)
+
     with small_disk(tmp_path / "hold-disk") as disk:
         async with cluster_system(tmp_path) as system:
             hold_settings = system.settings.model_copy(update={"store": "sqlite", "data_dir": disk})
             system.procs.start("clear")
             system.procs.start("hold", CHB_STORE="sqlite", CHB_DATA_DIR=str(disk))
             system.procs.start("build")
+            ledger = await under_load(system, fault, lanes=2, hold_settings=hold_settings)
             nc = await system.connect()
-            ledger = Ledger()
-            try:
-                await plan_and_launch(nc, ledger, PLACES)
-                stopping = asyncio.Event()
-                producing = asyncio.create_task(produce(nc, ledger, stopping, lanes=2))
-                await asyncio.sleep(2)
-                filler = await asyncio.to_thread(fill, disk)
-                await asyncio.sleep(4)
-                stuck = await status(nc, "hold")
-                await asyncio.sleep(2)
-                still = await status(nc, "hold")
-                clear = await status(nc, "clear")
-                assert stuck and still and clear
-                filler.unlink()  # space returns
-                await asyncio.sleep(1)
-                stopping.set()
-                await producing
-                await conclude(nc, ledger)
-                await eventually(lambda: caught_up(nc), bool, within=60, what="all to catch up")
-                await assert_nothing_lost_nothing_doubled(system, nc, ledger, hold_settings)
-                after = await status(nc, "hold")
-            finally:
-                await nc.close()
+            after = await status(nc, "hold")
+            await nc.close()
+            hold_log = log_of(system, 2, "hold")
+    stuck, still, clear = seen["stuck"], seen["still"], seen["clear"]
+    assert stuck and still and clear and after
     position = stuck["consumers"]["hold_from_clear"]["tracking_position"]
     assert still["consumers"]["hold_from_clear"]["tracking_position"] == position, "not stopped"
     assert clear["relay"]["published_notification_id"] > position, "no work was waiting"
-    assert after and after["consumers"]["hold_from_clear"]["dead_letters"] == 0
-    hold_log = next(system.procs.logs.glob("02-hold.log")).read_text()
+    assert after["consumers"]["hold_from_clear"]["dead_letters"] == 0
     assert "database or disk is full" in hold_log
     print(f"\n{len(ledger.arrests)} arrests; hold stopped at notification {position} while full")
