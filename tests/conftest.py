@@ -61,6 +61,17 @@ def postgres_available(settings: Settings) -> str | None:
         return str(error).strip()
 
 
+def require_postgres(settings: Settings) -> None:
+    """Skip without PostgreSQL, except in CI: there it must be there (make test starts it),
+    and a skip would hide a gap. Makes the database if it is missing."""
+    problem = postgres_available(settings)
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    ensure_postgres_database(settings)
+
+
 def drop_schemas(settings: Settings) -> None:
     with psycopg.connect(postgres_conninfo(settings), autocommit=True) as conn:
         for service in SERVICES:
@@ -95,13 +106,7 @@ def settings(
         consumer_batch=64,
     )
     if store == "postgres":
-        problem = postgres_available(base)
-        if problem:
-            # In CI PostgreSQL must be there (make test starts it): a skip would hide a gap.
-            if os.environ.get("CI"):
-                pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
-            pytest.skip(f"PostgreSQL not reachable: {problem}")
-        ensure_postgres_database(base)
+        require_postgres(base)
     yield base
     if store == "postgres":
         drop_schemas(base)

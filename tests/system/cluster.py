@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,6 @@ from typing import Any
 from uuid import uuid4
 
 import nats
-import pytest
 from nats.aio.client import Client
 
 from services.runtime.embedded_nats import EmbeddedCluster
@@ -27,9 +25,8 @@ from services.runtime.nats_access import connect
 from services.runtime.nats_permissions import ADMIN, AUDITOR
 from services.runtime.provisioning import provision_as
 from services.runtime.settings import Settings
-from services.runtime.store import ensure_postgres_database
 from services.runtime.topology import command_subject
-from tests.conftest import TEST_JWT_KEY, drop_schemas, postgres_available
+from tests.conftest import TEST_JWT_KEY, drop_schemas, require_postgres
 from tests.system.processes import Processes, status
 
 ACTOR = {"id": "test-planner", "agency": "police", "role": "planner"}
@@ -49,15 +46,6 @@ class ClusterSystem:
     def start_services(self, **env: str) -> None:
         for name in ("clear", "hold", "build"):
             self.procs.start(name, **env)
-
-
-def require_postgres(settings: Settings) -> None:
-    problem = postgres_available(settings)
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
-    ensure_postgres_database(settings)
 
 
 @asynccontextmanager

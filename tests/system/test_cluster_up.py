@@ -20,8 +20,7 @@ from services.runtime.nats_access import connect
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, stream_name
-from tests.conftest import drop_schemas
-from tests.system.cluster import require_postgres
+from tests.conftest import drop_schemas, require_postgres
 from tests.system.test_pipeline import START
 from tests.system.test_up_audit import wait_for
 
