@@ -772,6 +772,12 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     ) -> JSONResponse:
         """Start an indicator import; send its rows in chunks, then commit it. Until it is
         committed none of its rows count (nothing is half imported)."""
+        if who.operations:
+            raise HTTPException(
+                status_code=403,
+                detail="your token is limited to operations; importing a place's indicators "
+                "needs a token that is not",
+            )
         command = ImportIndicatorsCommand(
             import_id=uuid4(), step="start", **body.model_dump(), actor=who.actor
         )
@@ -786,6 +792,10 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         body: IndicatorRowsChunk,
         who: Caller,
     ) -> JSONResponse:
+        if who.places:  # a token limited to places imports readings for those places only
+            outside = sorted({r.place for r in body.rows if not who.covers_place(r.place)})
+            if outside:
+                raise out_of_scope(who, f"rows for {', '.join(outside)}")
         command = ImportIndicatorsCommand(
             import_id=import_id, step="rows", rows=body.rows, actor=who.actor
         )

@@ -4,6 +4,7 @@ places or operations sees and changes nothing outside them (against the running 
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -122,3 +123,41 @@ async def test_a_token_limited_to_places_or_operations_stays_inside_them(
     ).status_code == 403
     accept = await system.api.post(f"/tasks/{gore_task['task_id']}/accept", headers=worker)
     assert accept.status_code == 403, accept.text
+
+
+async def test_a_token_limited_to_a_place_imports_indicators_for_that_place_only(
+    system: InProcessSystem,
+) -> None:
+    """A leadership chair limited to Mataura may send Mataura's readings and is refused a chunk
+    with another place's (403 naming it, nothing of the chunk taken); a token limited to
+    operations may not start an import at all."""
+    chair = signed("leadership_group_chair", "iwi", places=("Mataura",))
+    started = await system.api.post(
+        "/indicator-imports", json={"file_name": "loads.csv", "rows_expected": 2}, headers=chair
+    )
+    assert started.status_code == 201, started.text
+    rows = f"/indicator-imports/{started.json()['import_id']}/rows"
+
+    def reading(place: str) -> dict[str, str]:
+        return {
+            "place": place,
+            "indicator": "wastewater_drug_load",
+            "series": "meth",
+            "period_start": "2026-01-01",
+            "value": "120",
+            "unit": "mg/1000 people/day",
+        }
+
+    mixed = await system.api.post(
+        rows, json={"rows": [reading("Mataura"), reading("Gore")]}, headers=chair
+    )
+    assert mixed.status_code == 403 and "rows for Gore" in mixed.json()["detail"]
+    ours = await system.api.post(
+        rows, json={"rows": [reading("Mataura"), reading("mataura")]}, headers=chair
+    )
+    assert ours.status_code == 200, ours.text
+    one_op = signed("leadership_group_chair", "iwi", operations=(str(uuid4()),))
+    refused = await system.api.post(
+        "/indicator-imports", json={"file_name": "x.csv", "rows_expected": 1}, headers=one_op
+    )
+    assert refused.status_code == 403
