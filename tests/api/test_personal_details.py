@@ -307,18 +307,19 @@ async def test_a_seizure_or_witness_households_ages_are_shown_only_through_its_c
     household's case's personal route opens them for the agency holding its task, and once a
     household is erased its ages read as erased while the other household's still open."""
     op = await plan_and_launch(system)
-    seizure = await system.api.post(
-        f"/operations/{op}/seizures",
-        json={
-            "kind": "firearm",
-            "description": "pistol",
-            "quantity": 1,
-            "unit": "item",
-            "household_ref": "HH-F",
-            "children": [{"child_ref": "C-F", "age": 4}],
-        },
-    )
+    seizure_body = {
+        "kind": "firearm",
+        "description": "pistol",
+        "quantity": 1,
+        "unit": "item",
+        "household_ref": "HH-F",
+        "children": [{"child_ref": "C-F", "age": 4}],
+    }
+    seizure = await system.api.post(f"/operations/{op}/seizures", json=seizure_body)
     assert seizure.status_code == 201, seizure.text
+    homeless = {**seizure_body, "household_ref": None}
+    refused = await system.api.post(f"/operations/{op}/seizures", json=homeless)
+    assert refused.status_code == 422 and "household_ref" in refused.text
     witness = await system.api.post(
         f"/operations/{op}/witnesses",
         json={
