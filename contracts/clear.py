@@ -42,8 +42,9 @@ class OperationLaunched(IntegrationEvent):
 
 
 class AffectedChild(Contract):
-    """A child affected by an arrest, as the arrest travels and rests: a reference only (its
-    age is in the arrest's sealed ``ages``). ``child_ref`` is opaque: never a name."""
+    """A child affected by an arrest, a seizure in their home or a witness in their household,
+    as the event travels and rests: a reference only (its age is in the event's sealed
+    ``ages``). ``child_ref`` is opaque: never a name."""
 
     child_ref: str = Field(min_length=1, max_length=128)
 
@@ -54,13 +55,19 @@ class Child(AffectedChild):
     age: int = Field(ge=0, le=17)
 
 
-class ArrestAges(Contract):
-    """What an arrest's sealed ``ages`` open to: the arrested person's age where known (a young
-    person's arrest calls for youth support) and each child's (rules on the youngest child).
-    Only the front door and Hold's rules, in memory, ever see it in the clear."""
+class ChildrenAges(Contract):
+    """What a seizure's or a witness's sealed ``ages`` open to: each child's age (rules on the
+    youngest child). Only the front door and Hold's rules, in memory, ever see it in the
+    clear."""
+
+    children: tuple[Child, ...] = Field(default=(), max_length=50)
+
+
+class ArrestAges(ChildrenAges):
+    """What an arrest's sealed ``ages`` open to: each child's age, and the arrested person's
+    where known (a young person's arrest calls for youth support)."""
 
     person_age: int | None = Field(default=None, ge=10, le=120)
-    children: tuple[Child, ...] = Field(default=(), max_length=50)
 
 
 class ArrestRecorded(IntegrationEvent):
@@ -84,9 +91,12 @@ class ArrestRecorded(IntegrationEvent):
 
 
 class SeizureRecorded(IntegrationEvent):
+    """Version 2: the children travel as references, their ages sealed with the household's
+    key (version 1 carried them in the clear, so erasing the household could not reach them)."""
+
     source: ClassVar[str] = "clear"
     event_type: Literal["SeizureRecorded"] = "SeizureRecorded"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     seizure_id: UUID
     place: str
     kind: Literal["drugs", "firearm", "cash"]
@@ -95,20 +105,27 @@ class SeizureRecorded(IntegrationEvent):
     unit: str
     # Where the seizure was made in a home: the household, and the children living there.
     household_ref: str | None = None
-    children: tuple[Child, ...] = ()
+    children: tuple[AffectedChild, ...] = ()
+    # ChildrenAges sealed with the household's key; None when no child was given.
+    ages: SealedText | None = None
 
 
 class WitnessRegistered(IntegrationEvent):
-    """A key witness (for the trial) whose safety and support the ROCC group takes on."""
+    """A key witness (for the trial) whose safety and support the ROCC group takes on.
+
+    Version 2: the children travel as references, their ages sealed with the household's key
+    (version 1 carried them in the clear)."""
 
     source: ClassVar[str] = "clear"
     event_type: Literal["WitnessRegistered"] = "WitnessRegistered"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     witness_id: UUID
     place: str
     witness_ref: str
     household_ref: str
-    children: tuple[Child, ...] = ()
+    children: tuple[AffectedChild, ...] = ()
+    # ChildrenAges sealed with the household's key; None when no child was given.
+    ages: SealedText | None = None
 
 
 class OperationConcluded(IntegrationEvent):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from contracts.clear import AffectedChild, Child
 from contracts.envelope import Actor, Code, Contract, Ref
@@ -52,13 +52,28 @@ class ArrestDetails(ArrestFacts):
     personal: PersonalDetails | None = None
 
 
-class SeizureDetails(Contract):
+class SeizureCore(Contract):
+    """A seizure's facts that carry nothing personal: they travel as they are."""
+
     kind: Literal["drugs", "firearm", "cash"]
     description: str = Field(min_length=1, max_length=500)
     quantity: float = Field(gt=0)
     unit: str = Field(min_length=1, max_length=20)
     household_ref: Ref | None = None
+
+
+class SeizureDetails(SeizureCore):
+    """What the planning cell sends: the facts, and the ages of the children living where the
+    seizure was made, in the clear (the front door seals them with the household's key before
+    the command goes on, so children need the household)."""
+
     children: list[Child] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _children_live_in_a_household(self) -> SeizureDetails:
+        if self.children and self.household_ref is None:
+            raise ValueError("children need the household_ref of the home they live in")
+        return self
 
 
 class Command(Contract):
@@ -91,8 +106,11 @@ class RecordArrest(Command, ArrestCore, Idempotent):
     personal: SealedText | None = None
 
 
-class RecordSeizure(Command, SeizureDetails, Idempotent):
+class RecordSeizure(Command, SeizureCore, Idempotent):
     operation_id: UUID
+    children: list[AffectedChild] = Field(default_factory=list, max_length=50)
+    # contracts.clear.ChildrenAges, sealed with the household's key by the front door.
+    ages: SealedText | None = None
 
 
 class ConcludeOperation(Command):
@@ -161,14 +179,25 @@ class GetStagedSupport(Contract):
     operation_id: UUID
 
 
-class WitnessDetails(Contract):
+class WitnessCore(Contract):
+    """A key witness's facts that carry nothing personal: they travel as they are."""
+
     witness_ref: Ref
     household_ref: Ref
+
+
+class WitnessDetails(WitnessCore):
+    """What the planning cell sends: the witness, and their household's children with their
+    ages in the clear (the front door seals the ages before the command goes on)."""
+
     children: list[Child] = Field(default_factory=list, max_length=50)
 
 
-class RegisterWitness(Command, WitnessDetails, Idempotent):
+class RegisterWitness(Command, WitnessCore, Idempotent):
     operation_id: UUID
+    children: list[AffectedChild] = Field(default_factory=list, max_length=50)
+    # contracts.clear.ChildrenAges, sealed with the household's key by the front door.
+    ages: SealedText | None = None
 
 
 class SignOff(Contract):

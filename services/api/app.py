@@ -28,7 +28,7 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 
-from contracts.clear import AffectedChild, ArrestAges
+from contracts.clear import AffectedChild, ArrestAges, Child, ChildrenAges
 from contracts.commands import (
     AddMilestone,
     AdoptPlaybook,
@@ -406,9 +406,17 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         who: Caller,
         command_id: CommandId,
     ) -> JSONResponse:
+        """A seizure, and where it was made in a home, the household and its children. The
+        children's ages are sealed with the household's key here; they travel on as references."""
         await check_operation(who, operation_id)
+        children, ages = await sealed_children(body.household_ref, body.children)
         command = RecordSeizure(
-            operation_id=operation_id, **body.model_dump(), actor=who.actor, command_id=command_id
+            operation_id=operation_id,
+            **body.model_dump(exclude={"children"}),
+            children=children,
+            ages=ages,
+            actor=who.actor,
+            command_id=command_id,
         )
         return reply(await door.send("clear", "record_seizure", command))
 
@@ -419,12 +427,31 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         who: Caller,
         command_id: CommandId,
     ) -> JSONResponse:
-        """Register a key witness (an opaque reference) and their household for support."""
+        """Register a key witness (an opaque reference) and their household for support; the
+        children's ages are sealed with the household's key here, as for an arrest."""
         await check_operation(who, operation_id)
+        children, ages = await sealed_children(body.household_ref, body.children)
         command = RegisterWitness(
-            operation_id=operation_id, **body.model_dump(), actor=who.actor, command_id=command_id
+            operation_id=operation_id,
+            **body.model_dump(exclude={"children"}),
+            children=children,
+            ages=ages,
+            actor=who.actor,
+            command_id=command_id,
         )
         return reply(await door.send("clear", "register_witness", command))
+
+    async def sealed_children(
+        household_ref: str | None, children: list[Child]
+    ) -> tuple[list[AffectedChild], str | None]:
+        """Children as they travel on: references, and their ages sealed with the household's
+        key (None when there are no children)."""
+        if not children:
+            return [], None
+        if household_ref is None:  # SeizureDetails refuses children without a household
+            raise Refused(422, "children need the household_ref of the home they live in")
+        ages = await door.keys.seal(household_ref, ChildrenAges(children=tuple(children)))
+        return [AffectedChild(child_ref=child.child_ref) for child in children], ages
 
     def require_planning_cell(who: Identity, reading: bool = False) -> None:
         # The matrix admits planners and commanders; the planning cell is Police's. Auditors
@@ -549,7 +576,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         ],
     ) -> dict[str, Any]:
         """A household's personal details (names, ages, address, notes, the planning cell's
-        staged note, and its tasks' notes): only for staff of an agency holding one of its
+        staged note, its tasks' notes, and its children's ages from seizures in its home and
+        from a key witness living there): only for staff of an agency holding one of its
         tasks, and auditors. The read is recorded in Hold's history (who, what, when, why)
         before anything is shown; if it cannot be recorded, nothing is shown."""
         case = door.read_model.cases.get(case_id)
@@ -602,6 +630,14 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
                     "personal": await opener.details(a["personal"]),
                 }
                 for a in arrests
+            ],
+            "seizures": [
+                {**z, "ages": await opener.details(z["ages"])}
+                for z in model.household_seizures.get(household, [])
+            ],
+            "witnesses": [
+                {**w, "ages": await opener.details(w["ages"])}
+                for w in model.household_witnesses.get(household, [])
             ],
             "task_notes": notes,
         }

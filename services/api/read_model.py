@@ -36,6 +36,7 @@ from contracts import (
     SupportTaskOpened,
     SupportTaskRescheduled,
     WhanauCaseOpened,
+    WitnessRegistered,
 )
 from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
 
@@ -77,6 +78,10 @@ class ReadModel:
     # A household's record, per (operation, household): each arrest's facts, its ages and its
     # personal details as sealed text. Shown only through the need-to-know route, never in a list.
     household_arrests: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # Likewise each seizure made in the household's home and each key witness living there:
+    # the children's references and their ages as sealed text, only through that route.
+    household_seizures: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    household_witnesses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     # The planning cell's staged note per (operation, household), sealed; released at launch.
     staged_notes: dict[tuple[str, str], str] = field(default_factory=dict)
     case_tasks: dict[str, list[UUID]] = field(default_factory=dict)
@@ -144,6 +149,28 @@ class ReadModel:
     def _on_SeizureRecorded(self, e: SeizureRecorded) -> None:
         if op := self.operations.get(e.operation_id):
             op["seizures"] += 1
+        if e.household_ref is None:
+            return
+        self.household_seizures.setdefault((str(e.operation_id), e.household_ref), []).append(
+            {
+                "seizure_id": str(e.seizure_id),
+                "kind": e.kind,
+                "children": [c.child_ref for c in e.children],
+                "recorded_at": e.recorded_at.isoformat(),
+                "ages": e.ages,
+            }
+        )
+
+    def _on_WitnessRegistered(self, e: WitnessRegistered) -> None:
+        self.household_witnesses.setdefault((str(e.operation_id), e.household_ref), []).append(
+            {
+                "witness_id": str(e.witness_id),
+                "witness_ref": e.witness_ref,
+                "children": [c.child_ref for c in e.children],
+                "recorded_at": e.recorded_at.isoformat(),
+                "ages": e.ages,
+            }
+        )
 
     def _on_OperationConcluded(self, e: OperationConcluded) -> None:
         if op := self.operations.get(e.operation_id):

@@ -185,6 +185,7 @@ class ClearApplication(Application[UUID]):
         household_ref: str | None = None,
         children: list[dict[str, Any]] | None = None,
         command_id: UUID | None = None,
+        ages: str | None = None,
     ) -> UUID:
         if (earlier := self._made_by(command_id)) is not None:
             return earlier
@@ -199,6 +200,7 @@ class ClearApplication(Application[UUID]):
             meta=self._meta(operation_id, actor, reason),
             household_ref=household_ref,
             children=children,
+            ages=ages,
         )
         return self._made(operation, command_id, seizure_id)
 
@@ -211,6 +213,7 @@ class ClearApplication(Application[UUID]):
         actor: Actor,
         reason: str | None = None,
         command_id: UUID | None = None,
+        ages: str | None = None,
     ) -> UUID:
         if (earlier := self._made_by(command_id)) is not None:
             return earlier
@@ -222,6 +225,7 @@ class ClearApplication(Application[UUID]):
             household_ref,
             children,
             self._meta(operation_id, actor, reason),
+            ages=ages,
         )
         return self._made(operation, command_id, witness_id)
 

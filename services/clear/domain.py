@@ -96,16 +96,21 @@ class Operation(Aggregate):
         quantity: float
         unit: str
         household_ref: str | None
-        children: list[dict[str, Any]]
+        children: list[dict[str, Any]]  # references only: {"child_ref": ...}
         meta: Meta
+        # The children's ages (contracts.clear.ChildrenAges), sealed with the household's key
+        # by the front door. Events recorded before ages were sealed have them in ``children``
+        # instead; the relay publishes only the references.
+        ages: str | None = None
 
     class WitnessRegistered(Aggregate.Event):
         place: str
         witness_id: UUID
         witness_ref: str
         household_ref: str
-        children: list[dict[str, Any]]
+        children: list[dict[str, Any]]  # references only, as for a seizure
         meta: Meta
+        ages: str | None = None  # sealed, as for a seizure
 
     class Concluded(Aggregate.Event):
         place: str
@@ -257,11 +262,13 @@ class Operation(Aggregate):
         meta: Meta,
         household_ref: str | None = None,
         children: list[dict[str, Any]] | None = None,
+        ages: str | None = None,
     ) -> None:
         self.check_launched()
         self._seizure_recorded(
             household_ref=household_ref,
             children=children or [],
+            ages=ages,
             place=self.place,
             seizure_id=seizure_id,
             kind=kind,
@@ -283,6 +290,7 @@ class Operation(Aggregate):
         household_ref: str | None,
         children: list[dict[str, Any]],
         meta: Meta,
+        ages: str | None = None,
     ) -> None:
         self.seizures += 1
 
@@ -293,6 +301,7 @@ class Operation(Aggregate):
         household_ref: str,
         children: list[dict[str, Any]],
         meta: Meta,
+        ages: str | None = None,
     ) -> None:
         """Key witnesses are registered once the operation is under way, and after it, for the
         trial; a planned operation has none yet."""
@@ -305,6 +314,7 @@ class Operation(Aggregate):
             household_ref=household_ref,
             children=children,
             meta=meta,
+            ages=ages,
         )
 
     @event(WitnessRegistered)
@@ -316,6 +326,7 @@ class Operation(Aggregate):
         household_ref: str,
         children: list[dict[str, Any]],
         meta: Meta,
+        ages: str | None = None,
     ) -> None:
         self.witnesses += 1
 

@@ -13,6 +13,7 @@ import structlog
 from faststream.nats import NatsRouter
 
 from contracts import (
+    AffectedChild,
     ArrestRecorded,
     IntegrationEvent,
     OperationConcluded,
@@ -73,8 +74,7 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             person_ref=e.person_ref,
             household_ref=e.household_ref,
             charges=tuple(e.charges),
-            # References only, whatever the stored event holds (see Operation.ArrestRecorded).
-            children=tuple({"child_ref": child["child_ref"]} for child in e.children),
+            children=_references(e.children),
             only_carer_present=e.only_carer_present,
             ages=e.ages,
             personal=e.personal,
@@ -89,7 +89,8 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             quantity=e.quantity,
             unit=e.unit,
             household_ref=e.household_ref,
-            children=tuple(e.children),
+            children=_references(e.children),
+            ages=e.ages,
         )
     if isinstance(e, Operation.WitnessRegistered):
         return WitnessRegistered(
@@ -98,7 +99,8 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             place=e.place,
             witness_ref=e.witness_ref,
             household_ref=e.household_ref,
-            children=tuple(e.children),
+            children=_references(e.children),
+            ages=e.ages,
         )
     if isinstance(e, Operation.Concluded):
         return OperationConcluded(
@@ -108,6 +110,12 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             concluded_at=e.meta.occurred_at,
         )
     return translate_dead_letter("clear", e)
+
+
+def _references(children: list[dict[str, Any]]) -> tuple[AffectedChild, ...]:
+    """The children as references only, whatever the stored event holds: events recorded
+    before ages were sealed carry each child's age too, and that is never published."""
+    return tuple(AffectedChild(child_ref=child["child_ref"]) for child in children)
 
 
 def _released(staged: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +213,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.household_ref,
                 [c.model_dump() for c in cmd.children],
                 command_id=cmd.command_id,
+                ages=cmd.ages,
             ),
             lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
         )
@@ -231,6 +240,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 actor_of(cmd.actor),
                 cmd.reason,
                 command_id=cmd.command_id,
+                ages=cmd.ages,
             ),
             lambda witness_id: CommandReply(status=201, result={"witness_id": str(witness_id)}),
         )

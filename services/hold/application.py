@@ -83,8 +83,7 @@ class HoldApplication(ServiceApplication):
 
     @handle.register
     def _(self, c: SupportHousehold, pe: ProcessingEvent[UUID]) -> None:
-        ages = tuple(child["age"] for child in c.children)
-        facts = Facts(c.event, ages, seizure_kind=c.seizure_kind)
+        facts = household_facts(c)
         playbook = self.playbook_in_force(c.meta.operation_id, c.place)
         if not playbook.tasks_for(facts):
             return  # nothing in the playbook for this: no case opened for it
@@ -202,18 +201,35 @@ def arrest_facts(c: SupportArrestedPersonsHousehold) -> Facts:
     person, so the household gets every task an age could call for; an agency closes any that
     turn out not to be needed. A child with no age at all (a command that carried none) is
     likewise counted as young."""
-    refs = [child["child_ref"] for child in c.children]
-    unreadable = c.ages is not None and c.opened is None
-    if unreadable:
-        log.warning("sealed ages unreadable: protective reading", arrest_id=str(c.arrest_id))
-    known = c.opened.children if c.opened is not None else {}
+    ages, unreadable = _children_ages(c, arrest_id=str(c.arrest_id))
     return Facts(
         "arrest",
-        tuple(known.get(ref) for ref in refs),
+        ages,
         c.only_carer_present,
         person_age=c.opened.person_age if c.opened is not None else None,
         ages_unreadable=unreadable,
     )
+
+
+def household_facts(c: SupportHousehold) -> Facts:
+    """A seizure in the household's home or a witness living there, as the rules see it: the
+    children's ages opened in memory as for an arrest, with the same protective reading (every
+    child counts as young) when they cannot be opened."""
+    ages, unreadable = _children_ages(c, on=c.event, operation_id=str(c.meta.operation_id))
+    return Facts(c.event, ages, seizure_kind=c.seizure_kind, ages_unreadable=unreadable)
+
+
+def _children_ages(
+    c: SupportArrestedPersonsHousehold | SupportHousehold, **context: str
+) -> tuple[tuple[int | None, ...], bool]:
+    """Each child's age from the opened ages (None where it is not known), and whether sealed
+    ages were given but could not be opened (logged, never the ages themselves)."""
+    refs = [child["child_ref"] for child in c.children]
+    unreadable = c.ages is not None and c.opened is None
+    if unreadable:
+        log.warning("sealed ages unreadable: protective reading", **context)
+    known = c.opened.children if c.opened is not None else {}
+    return tuple(known.get(ref) for ref in refs), unreadable
 
 
 def _required(value: str | None, what: str) -> str:

@@ -12,8 +12,8 @@ from services.runtime.meta import Meta
 
 @dataclass(frozen=True)
 class OpenedAges:
-    """An arrest's ages, opened from its sealed text in memory for the playbook's rules: never
-    stored, never logged."""
+    """An arrest's, a seizure's or a witness's ages, opened from its sealed text in memory for
+    the playbook's rules: never stored, never logged. ``person_age`` is an arrest's only."""
 
     person_age: int | None
     children: dict[str, int]  # child_ref -> age
@@ -114,6 +114,10 @@ class SupportHousehold:
     household_ref: str
     place: str
     at: datetime
-    children: list[dict[str, Any]]
+    children: list[dict[str, Any]]  # references only: {"child_ref": ...}
     meta: Meta
     seizure_kind: str | None = None
+    # The children's ages sealed, and what they open to, as for an arrest
+    # (SupportArrestedPersonsHousehold): None opened from sealed ages is the protective reading.
+    ages: str | None = None
+    opened: OpenedAges | None = None

@@ -89,6 +89,7 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             children=[child.model_dump() for child in event.children],
             meta=caused_by(event, "hold", clock),
             seizure_kind=event.kind,
+            ages=event.ages,
         )
     if isinstance(event, WitnessRegistered):
         return SupportHousehold(
@@ -98,6 +99,7 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
             at=event.occurred_at,
             children=[child.model_dump() for child in event.children],
             meta=caused_by(event, "hold", clock),
+            ages=event.ages,
         )
     if isinstance(event, OperationLaunched) and event.staged_support:
         return ReleaseStagedSupport(
@@ -116,7 +118,8 @@ class KeysUnavailable(PersistenceError):
 
 
 class AgeOpener:
-    """Opens arrests' sealed ages for the playbook's rules, in memory only.
+    """Opens sealed ages (an arrest's, a seizure's, a witness's) for the playbook's rules, in
+    memory only.
 
     Hold may read the household keys and nothing more (services/runtime/nats_permissions.py).
     No key is kept between arrests, so an erasure takes effect from the next arrest on.
@@ -138,13 +141,17 @@ class AgeOpener:
             raise KeysUnavailable(f"household keys unavailable: {error!r}") from error
         if not isinstance(opened, str):
             return None
+        # ChildrenAges (a seizure's, a witness's) read as ArrestAges with no person_age.
         ages = ArrestAges.model_validate_json(opened)
         return OpenedAges(ages.person_age, {child.child_ref: child.age for child in ages.children})
 
     async def command_from(self, event: IntegrationEvent, clock: Clock) -> object | None:
-        """``command_from``, with an arrest's sealed ages opened for the rules."""
+        """``command_from``, with the event's sealed ages opened for the rules."""
         command = command_from(event, clock)
-        if isinstance(command, SupportArrestedPersonsHousehold) and command.ages is not None:
+        if (
+            isinstance(command, SupportArrestedPersonsHousehold | SupportHousehold)
+            and command.ages is not None
+        ):
             command = replace(command, opened=await self.open(command.ages))
         return command
 

@@ -297,3 +297,73 @@ async def test_hold_decides_on_the_sealed_ages_it_opens(system: InProcessSystem)
     cases = {c["case_id"]: c["household_ref"] for c in await system.get("/cases", operation_id=op)}
     youth = {cases[t["case_id"]] for t in tasks if t["kind"] == "youth_justice_support"}
     assert youth == {"HH-Y"}
+
+
+async def test_a_seizure_or_witness_households_ages_are_shown_only_through_its_case(
+    system: InProcessSystem, api_settings: Settings
+) -> None:
+    """The children's ages given with a firearm seized in a home and with a key witness are
+    sealed by the front door: no listing, stream or store shows them (no ``age`` field), the
+    household's case's personal route opens them for the agency holding its task, and once a
+    household is erased its ages read as erased while the other household's still open."""
+    op = await plan_and_launch(system)
+    seizure_body = {
+        "kind": "firearm",
+        "description": "pistol",
+        "quantity": 1,
+        "unit": "item",
+        "household_ref": "HH-F",
+        "children": [{"child_ref": "C-F", "age": 4}],
+    }
+    seizure = await system.api.post(f"/operations/{op}/seizures", json=seizure_body)
+    assert seizure.status_code == 201, seizure.text
+    homeless = {**seizure_body, "household_ref": None}
+    refused = await system.api.post(f"/operations/{op}/seizures", json=homeless)
+    assert refused.status_code == 422 and "household_ref" in refused.text
+    witness = await system.api.post(
+        f"/operations/{op}/witnesses",
+        json={
+            "witness_ref": "W-1",
+            "household_ref": "HH-W",
+            "children": [{"child_ref": "C-W", "age": 11}],
+        },
+    )
+    assert witness.status_code == 201, witness.text
+    await eventually(
+        lambda: system.get("/tasks", operation_id=op),
+        lambda ts: sum(t["kind"] == "child_safety_check" for t in ts) == 2,
+        what="both households' child safety checks",
+    )
+    cases = {c["household_ref"]: c["case_id"] for c in await system.get("/cases", operation_id=op)}
+    for listing in ("/tasks", "/cases", f"/operations/{op}/hold", f"/operations/{op}"):
+        shown = (await system.api.get(listing, headers=AUDITOR)).text
+        assert '"age"' not in shown and "chb-sealed" not in shown, listing
+    relayed = [
+        body
+        for _stream, _seq, subject, body, _headers in await every_message(api_settings)
+        if subject.endswith(("seizure_recorded", "witness_registered"))
+    ]
+    assert len(relayed) == 2
+    for body in relayed:
+        assert b'"age"' not in body and b'"ages":"chb-sealed:v1:' in body, body[:300]
+    stored = store_bytes(api_settings.data_dir).replace(b'": ', b'":')
+    assert b'"age"' not in stored and b'"ages":"chb-sealed:v1:' in stored
+
+    seized = await personal(system, cases["HH-F"], OT_WORKER)
+    assert seized.status_code == 200, seized.text
+    (record,) = seized.json()["seizures"]
+    assert record["kind"] == "firearm" and record["children"] == ["C-F"]
+    assert record["ages"] == {"children": [{"child_ref": "C-F", "age": 4}]}
+    (registered,) = (await personal(system, cases["HH-W"], AUDITOR)).json()["witnesses"]
+    assert registered["witness_ref"] == "W-1" and registered["children"] == ["C-W"]
+    assert registered["ages"] == {"children": [{"child_ref": "C-W", "age": 11}]}
+
+    erased = await system.api.post(
+        "/households/HH-F/erasure", json={"reason": "privacy request PR-2026-0044"}, headers=CHAIR
+    )
+    assert erased.status_code == 200, erased.text
+    after = (await personal(system, cases["HH-F"], AUDITOR)).json()
+    assert after["seizures"][0]["ages"] == {"erased": True}
+    assert after["seizures"][0]["children"] == ["C-F"]  # the rest of the record stays
+    still = (await personal(system, cases["HH-W"], AUDITOR)).json()
+    assert still["witnesses"][0]["ages"] == registered["ages"]

@@ -18,7 +18,7 @@ from contracts import (
     ArrestAges,
     ArrestLinkedToCase,
     ArrestRecorded,
-    Child,
+    ChildrenAges,
     DeadLetterRecorded,
     HouseholdErased,
     IntegrationEvent,
@@ -45,6 +45,7 @@ from contracts import (
     parse_event,
     subject_for,
 )
+from contracts.commands import RecordSeizure, RegisterWitness, SeizureDetails, WitnessDetails
 from contracts.envelope import Actor
 from contracts.export import DEFAULT_DIRECTORY, check_schemas, render, write_schemas
 from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
@@ -101,6 +102,9 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         description="cash in a safe",
         quantity=48250.5,
         unit="NZD",
+        household_ref="household-1",
+        children=(AffectedChild(child_ref="child-1"),),
+        ages=SEALED,
     ),
     OperationConcluded: OperationConcluded(
         **envelope(), place="Ōpōtiki", arrests=39, concluded_at=AT + timedelta(days=9)
@@ -138,7 +142,8 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         place="Mataura",
         witness_ref="W-17",
         household_ref="HH-9",
-        children=(Child(child_ref="C-9", age=8),),
+        children=(AffectedChild(child_ref="C-9"),),
+        ages=SEALED,
     ),
     PlanGateDecided: PlanGateDecided(
         **envelope(),
@@ -342,6 +347,69 @@ def test_parse_event_refuses_a_child_that_is_not_a_child():
     assert "7" not in str(refused.value)
     with pytest.raises(ValidationError, match=r"children\.0\.age"):
         ArrestAges.model_validate({"children": [{"child_ref": "child-1", "age": 18}]})
+
+
+@pytest.mark.parametrize("cls", [SeizureRecorded, WitnessRegistered], ids=lambda c: c.__name__)
+def test_a_seizure_or_witness_carries_children_as_references_and_ages_only_sealed(
+    cls: type[IntegrationEvent],
+):
+    """Version 2 of SeizureRecorded and WitnessRegistered: the children are references and
+    their ages travel only sealed; a child with its age in the clear, or ages that are not
+    sealed text, is refused without echoing the age; version 1 is no longer read."""
+    sample = SAMPLES[cls]
+    name = cls.__name__
+    read = parse_event(sample.model_dump_json())
+    assert read == sample and read.schema_version == 2
+    assert read.ages == SEALED and [c.model_dump() for c in read.children] == [
+        c.model_dump() for c in sample.children
+    ]
+    body = json.loads(sample.model_dump_json())
+    assert "age" not in json.dumps(body["children"])
+    body["children"][0]["age"] = 7
+    with pytest.raises(MalformedEvent, match=r"children\.0\.age: Extra inputs") as refused:
+        parse_event(json.dumps(body))
+    assert "7" not in str(refused.value).replace(name, "")
+    plain = json.dumps({"children": [{"child_ref": "C-1", "age": 7}]})
+    with pytest.raises(MalformedEvent, match=f"{name} v2: ages: String should match"):
+        parse_event(wire(sample, ages=plain))
+    with pytest.raises(UnsupportedVersion, match="schema_version 1 is not supported"):
+        parse_event(wire(sample, schema_version=1))
+    with pytest.raises(ValidationError, match=r"children\.0\.age"):
+        ChildrenAges.model_validate({"children": [{"child_ref": "C-1", "age": 18}]})
+
+
+def test_seizure_and_witness_commands_carry_references_and_sealed_ages_only():
+    """The commands the front door sends clear refuse a child's age in the clear and ages that
+    are not sealed; the request bodies keep the ages in the clear (the front door seals them),
+    and a seizure's children need the household they live in."""
+    actor = Actor(id="officer-0042", agency="police", role="operation_planner")
+    seizure = {
+        "actor": actor,
+        "operation_id": OPERATION_ID,
+        "kind": "firearm",
+        "description": "pistol",
+        "quantity": 1,
+        "unit": "item",
+        "household_ref": "HH-1",
+    }
+    witness = {"actor": actor, "operation_id": OPERATION_ID, "witness_ref": "W-1"}
+    witness["household_ref"] = "HH-1"
+    for cls, fields in ((RecordSeizure, seizure), (RegisterWitness, witness)):
+        made = cls.model_validate({**fields, "children": [{"child_ref": "C-1"}], "ages": SEALED})
+        assert made.model_dump()["children"] == [{"child_ref": "C-1"}]
+        with pytest.raises(ValidationError, match=r"children\.0\.age"):
+            cls.model_validate({**fields, "children": [{"child_ref": "C-1", "age": 4}]})
+        with pytest.raises(ValidationError, match="ages"):
+            cls.model_validate({**fields, "ages": '{"children": [{"child_ref": "C-1", "age": 4}]}'})
+    child = {"child_ref": "C-1", "age": 4}
+    command_only = ("actor", "operation_id")
+    seizure = {k: v for k, v in seizure.items() if k not in command_only}
+    witness = {k: v for k, v in witness.items() if k not in command_only}
+    assert SeizureDetails.model_validate({**seizure, "children": [child]}).children[0].age == 4
+    assert WitnessDetails.model_validate({**witness, "children": [child]}).children[0].age == 4
+    homeless = {k: v for k, v in seizure.items() if k != "household_ref"}
+    with pytest.raises(ValidationError, match="household_ref"):
+        SeizureDetails.model_validate({**homeless, "children": [child]})
 
 
 @pytest.mark.parametrize("cls", ALL_EVENTS, ids=lambda c: c.__name__)

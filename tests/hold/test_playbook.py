@@ -97,10 +97,11 @@ def test_hold_acts_on_seizures_and_witnesses_only_where_the_playbook_says() -> N
     drugs seizure opens nothing; a witness gets witness support; a young person's arrest adds
     youth justice support to the usual tasks."""
     app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    child = [{"child_ref": "C-1", "age": 5}]
+    child = [{"child_ref": "C-1"}]
+    five = OpenedAges(None, {"C-1": 5})
     jobs = [
-        SupportHousehold("seizure", "HH-1", "Gore", AT, child, meta(), seizure_kind="firearm"),
-        SupportHousehold("seizure", "HH-2", "Gore", AT, child, meta(), seizure_kind="drugs"),
+        SupportHousehold("seizure", "HH-1", "Gore", AT, child, meta(), "firearm", SEALED, five),
+        SupportHousehold("seizure", "HH-2", "Gore", AT, child, meta(), "drugs", SEALED, five),
         SupportHousehold("witness_registered", "HH-3", "Gore", AT, [], meta()),
         SupportArrestedPersonsHousehold(
             uuid4(), "HH-4", "Gore", AT, [], False, meta(), SEALED, OpenedAges(16, {})
@@ -192,3 +193,52 @@ def test_sealed_ages_are_read_only_for_the_rules_and_unreadable_ones_protect(
     assert linked.children == [{"child_ref": "C-1"}]
     assert linked.ages == SEALED
     assert "person_age" not in vars(linked)
+
+
+YOUNG_CHILD_AT_HOME = {
+    "name": "young-children-at-home",
+    "version": 1,
+    "rules": [
+        {
+            "id": f"under-five-{event.replace('_', '-')}",
+            "when": {"event": event, "youngest_under": 5},
+            "task": {
+                "kind": f"early_years_check_{event}",
+                "lead_agency": "oranga_tamariki",
+                "due_within": "1h",
+            },
+        }
+        for event in ("seizure", "witness_registered")
+    ],
+}
+
+
+@pytest.mark.application
+@pytest.mark.parametrize("event", ["seizure", "witness_registered"])
+@pytest.mark.parametrize(
+    "ages, expected",
+    [
+        (OpenedAges(None, {"C-1": 2}), True),  # a toddler, opened from the sealed ages
+        (OpenedAges(None, {"C-1": 9}), False),  # an older child: no early-years check
+        (None, True),  # sealed but unreadable (erased): the protective reading
+    ],
+    ids=["toddler", "older-child", "unreadable"],
+)
+def test_a_seizure_or_witness_household_is_judged_on_the_sealed_ages_hold_opens(
+    event: str, ages: OpenedAges | None, expected: bool
+) -> None:
+    """A seizure in a home or a witness's household goes through the same path as an arrest:
+    the rules see the ages opened in memory, and ages that cannot be opened count every child
+    as young. No age is stored: hold keeps no record of the event but the tasks it opened."""
+    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    m = meta()
+    scope = playbook_scope(operation_id=m.operation_id)
+    kind = "firearm" if event == "seizure" else None
+    household = SupportHousehold(
+        event, "HH-1", "Gore", AT, [{"child_ref": "C-1"}], m, kind, SEALED, ages
+    )
+    app.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, m), None)])
+    app.process_batch([(household, Tracking("clear", 1))])
+    assert opened(app) == ([f"early_years_check_{event}"] if expected else [])
+    stored = b"".join(n.state for n in app.recorder.select_notifications(1, 1000))
+    assert b'"age"' not in stored and b"person_age" not in stored

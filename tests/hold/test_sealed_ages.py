@@ -9,16 +9,30 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Tracking
 
-from contracts import AffectedChild, ArrestAges, ArrestRecorded, Child
+from contracts import (
+    AffectedChild,
+    ArrestAges,
+    ArrestRecorded,
+    Child,
+    ChildrenAges,
+    SeizureRecorded,
+    WitnessRegistered,
+)
 from contracts.envelope import Actor
 from services.hold.application import HoldApplication
-from services.hold.commands import OpenedAges, SupportArrestedPersonsHousehold
-from services.hold.domain import WhanauCase
+from services.hold.commands import (
+    AdoptPlaybook,
+    OpenedAges,
+    SupportArrestedPersonsHousehold,
+    SupportHousehold,
+)
+from services.hold.domain import WhanauCase, playbook_scope
 from services.hold.transport import AgeOpener
 from services.runtime.clock import SimulatedClock
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_permissions import API
 from services.runtime.sealing import HouseholdKeys
+from tests.hold.test_playbook import YOUNG_CHILD_AT_HOME, opened
 from tests.runtime.test_nats_permissions import connected
 
 pytestmark = pytest.mark.integration
@@ -82,3 +96,79 @@ async def test_hold_opens_sealed_ages_until_the_household_is_erased(
     unreadable = kinds[WhanauCase.create_id(erased.meta.operation_id, "HH-1")]
     assert "youth_justice_support" not in readable
     assert unreadable == readable | {"youth_justice_support"}
+
+
+async def test_hold_opens_a_seizure_or_witness_households_sealed_ages_the_arrest_way(
+    clean_nats: EmbeddedNats,
+) -> None:
+    """A seizure in a home and a key witness's household: as the hold user, their sealed
+    children's ages open through the same AgeOpener as an arrest's, the toddler gets the
+    playbook's early-years check, and once the household is erased they open to nothing and
+    every child counts as young."""
+    given = ChildrenAges(children=(Child(child_ref="C-1", age=2),))
+    operation_id = uuid4()
+    async with connected(clean_nats, API) as api, connected(clean_nats, "hold") as hold:
+        keys = await HouseholdKeys.open(api.js)
+        sealed = await keys.seal("HH-S", given)
+        opener = AgeOpener(lambda: hold.js)
+        clock = SimulatedClock(AT)
+        events = (seizure("HH-S", sealed, operation_id), witness("HH-S", sealed, operation_id))
+        commands = [await opener.command_from(e, clock) for e in events]
+        await keys.erase("HH-S")
+        erased = [await opener.command_from(e, clock) for e in events]
+    for command in commands:
+        assert isinstance(command, SupportHousehold)
+        assert command.ages == sealed and command.opened == OpenedAges(None, {"C-1": 2})
+        assert command.children == [{"child_ref": "C-1"}]
+    for command in erased:
+        assert isinstance(command, SupportHousehold)
+        assert command.ages == sealed and command.opened is None
+
+    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    scope = playbook_scope(operation_id=operation_id)
+    app.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, commands[0].meta), None)])
+    app.process_batch([(commands[0], Tracking("clear", 1)), (commands[1], Tracking("clear", 2))])
+    assert sorted(opened(app)) == [
+        "early_years_check_seizure",
+        "early_years_check_witness_registered",
+    ]
+    # After erasure a second operation's household gets the same checks, protectively.
+    later = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    later.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, erased[0].meta), None)])
+    later.process_batch([(erased[0], Tracking("clear", 1)), (erased[1], Tracking("clear", 2))])
+    assert sorted(opened(later)) == sorted(opened(app))
+
+
+def seizure(household_ref: str, ages: str, operation_id: UUID) -> SeizureRecorded:
+    return SeizureRecorded(
+        event_id=uuid4(),
+        occurred_at=AT,
+        recorded_at=AT,
+        operation_id=operation_id,
+        actor=Actor(id="officer-0042", agency="police", role="operation_planner"),
+        seizure_id=uuid4(),
+        place="Mataura",
+        kind="firearm",
+        description="pistol",
+        quantity=1,
+        unit="item",
+        household_ref=household_ref,
+        children=(AffectedChild(child_ref="C-1"),),
+        ages=ages,
+    )
+
+
+def witness(household_ref: str, ages: str, operation_id: UUID) -> WitnessRegistered:
+    return WitnessRegistered(
+        event_id=uuid4(),
+        occurred_at=AT,
+        recorded_at=AT,
+        operation_id=operation_id,
+        actor=Actor(id="officer-0042", agency="police", role="operation_planner"),
+        witness_id=uuid4(),
+        place="Mataura",
+        witness_ref="W-1",
+        household_ref=household_ref,
+        children=(AffectedChild(child_ref="C-1"),),
+        ages=ages,
+    )

@@ -95,6 +95,26 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
             assert (
                 await api.post(f"/operations/{op}/arrests", headers=planner, json=arrest)
             ).is_success
+            # A firearm seized in a home and a key witness, each with a child's age: sealed too.
+            seizure = {
+                "kind": "firearm",
+                "description": "pistol",
+                "quantity": 1,
+                "unit": "item",
+                "household_ref": "HH-3",
+                "children": [{"child_ref": "C-3", "age": 2}],
+            }
+            assert (
+                await api.post(f"/operations/{op}/seizures", headers=planner, json=seizure)
+            ).is_success
+            witness = {
+                "witness_ref": "W-1",
+                "household_ref": "HH-4",
+                "children": [{"child_ref": "C-4", "age": 9}],
+            }
+            assert (
+                await api.post(f"/operations/{op}/witnesses", headers=planner, json=witness)
+            ).is_success
             # A name where an opaque reference belongs is refused without being echoed.
             bad = await api.post(
                 f"/operations/{op}/arrests",
@@ -181,37 +201,40 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
     logs = b"".join(p.read_bytes() for p in sorted((tmp_path / "logs").iterdir()))
     assert b"published" in logs and b"debug" in logs  # the logs are there, at DEBUG
     assert CANARY.encode() not in logs
-    arrests = 0
+    searched: set[str] = set()
     for stream, seq, subject, body, headers in await every_message(settings):
         assert CANARY not in subject and CANARY not in str(headers), (stream, seq)
         if (stream, seq) not in published:
             assert CANARY.encode() not in body, (stream, seq, body[:200])
-            arrests += _no_plaintext_ages(body)
-    assert arrests >= 2, "ArrestRecorded and ArrestLinkedToCase searched"
+            searched |= _no_plaintext_ages(body)
+    assert searched == set(CARRY_AGES), f"searched only {searched}"
     stored = stored_bytes(settings)
     assert CANARY.encode() not in stored
     # Ages are small numbers, so search for where they would be, not for them: no stored
-    # event holds an age field (the arrest's ages are there only sealed).
+    # event holds an age field (an arrest's, a seizure's and a witness's ages are there only
+    # sealed: four sealed ages at least, clear's three events and hold's ArrestLinked).
     assert PLAINTEXT_AGE.search(stored) is None, PLAINTEXT_AGE.search(stored)
-    assert b'"ages":"chb-sealed:v1:' in stored.replace(b'": "', b'":"')
+    assert stored.replace(b'": "', b'":"').count(b'"ages":"chb-sealed:v1:') >= 4
 
 
 # A field that would hold an age in the clear: a child's ``age`` or the ``person_age``.
 PLAINTEXT_AGE = re.compile(rb'"(?:person_)?age"\s*:')
 
 
-def _no_plaintext_ages(body: bytes) -> int:
-    """Assert that an arrest's message carries its ages only sealed; 1 if it was an arrest's
-    (ArrestRecorded or ArrestLinkedToCase), else 0 (another event, or not JSON: a key)."""
+# The events that concern children whose ages are given: none may carry an age field, and
+# those that carry the ages (all but ArrestLinkedToCase) carry them sealed.
+CARRY_AGES = ("ArrestRecorded", "ArrestLinkedToCase", "SeizureRecorded", "WitnessRegistered")
+
+
+def _no_plaintext_ages(body: bytes) -> set[str]:
+    """Assert that a message about children carries their ages only sealed; its event type if
+    it was one of CARRY_AGES, else nothing (another event, or not JSON: a key)."""
     try:
         message = json.loads(body)
     except ValueError:
-        return 0
-    if not isinstance(message, dict) or message.get("event_type") not in (
-        "ArrestRecorded",
-        "ArrestLinkedToCase",
-    ):
-        return 0
+        return set()
+    if not isinstance(message, dict) or message.get("event_type") not in CARRY_AGES:
+        return set()
 
     def keys(value: Any) -> set[str]:
         if isinstance(value, dict):
@@ -221,9 +244,9 @@ def _no_plaintext_ages(body: bytes) -> int:
         return set()
 
     assert not {"age", "person_age"} & keys(message), message
-    if message["event_type"] == "ArrestRecorded":
+    if message["event_type"] != "ArrestLinkedToCase":
         assert str(message["ages"]).startswith("chb-sealed:v1:"), message["ages"]
-    return 1
+    return {message["event_type"]}
 
 
 def stored_bytes(settings: Settings) -> bytes:
