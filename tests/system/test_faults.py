@@ -231,7 +231,7 @@ async def test_a_service_paused_past_its_ack_wait_doubles_nothing(tmp_path: Path
     async def fault(system: ClusterSystem, _: Client, __: Ledger) -> None:
         old = system.procs.running["hold"]
         await eventually(
-            lambda: asyncio.to_thread(paused, old), bool, within=30, what="hold to pause"
+            lambda: asyncio.to_thread(paused, old), bool, within=60, what="hold to pause"
         )
         await asyncio.sleep(2 * ack_wait)
         system.procs.start("hold", key="hold-replacement")
