@@ -1,25 +1,32 @@
-"""A TCP proxy in front of a nats-server that can lose chosen messages on their way to the
-client: the fault of a publish acknowledgement that never arrives (the message was stored, the
-publisher does not know it)."""
+"""A TCP proxy in front of a nats-server, for faults between one process and NATS: it can lose
+chosen messages on their way to the client (a publish acknowledgement that never arrives: the
+message was stored, the publisher does not know it), and it can be cut and restored (NATS
+unreachable for that process alone)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 # Decides, for each message the server sends the client (subject, payload), whether to lose it.
 Losing = Callable[[str, bytes], bool]
 
 
+def lose_nothing(subject: str, payload: bytes) -> bool:
+    return False
+
+
 @dataclass
 class LossyProxy:
     upstream_port: int
-    lose: Losing
-    port: int = 0
+    lose: Losing = lose_nothing
+    upstream_host: str = "127.0.0.1"
+    port: int = 0  # chosen at the first start, kept when started again after a cut
     lost: list[tuple[str, bytes]] = field(default_factory=list)
     _server: asyncio.Server | None = None
+    _open: set[asyncio.StreamWriter] = field(default_factory=set)
     _pumps: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -31,18 +38,34 @@ class LossyProxy:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def stop(self) -> None:
+    async def cut(self) -> None:
+        """Refuse new connections and drop the open ones (``start`` restores it)."""
         if self._server is not None:
             self._server.close()
+        for writer in self._open:
+            writer.close()
+        self._open.clear()
         for pump in list(self._pumps):
             pump.cancel()
         if self._pumps:
             await asyncio.gather(*self._pumps, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[LossyProxy]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            with contextlib.suppress(Exception):
+                await self.cut()
 
     async def _connected(
         self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
     ) -> None:
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        server_r, server_w = await asyncio.open_connection(self.upstream_host, self.upstream_port)
+        self._open |= {client_w, server_w}
         for pump in (self._copy(client_r, server_w), self._filter(server_r, client_w)):
             task = asyncio.create_task(pump)
             self._pumps.add(task)

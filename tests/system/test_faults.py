@@ -283,7 +283,7 @@ async def test_a_publish_whose_acknowledgement_is_lost_is_stored_once(tmp_path: 
             system.procs.start("build")
             ledger = await under_load(system, fault, lanes=2)
         finally:
-            await proxy.stop()
+            await proxy.cut()
         clear_log = log_of(system, 1, "clear")
     assert "relay publish failed; will resync" in clear_log
     print(f"\n{len(ledger.arrests)} arrests; {len(proxy.lost)} acknowledgements lost")

@@ -3,9 +3,8 @@ by itself once they are back; the API's /ready says so too."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 from uuid import uuid4
@@ -20,6 +19,7 @@ from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo, sqlite_file
 from services.runtime.topology import stream_name
 from tests.nats_users import as_user, connect_as
+from tests.system.proxy import LossyProxy
 from tests.system.support import InProcessSystem, eventually, running_system
 from tests.system.test_pipeline import arrest, plan_and_launch
 
@@ -160,50 +160,6 @@ async def test_a_service_whose_stream_is_lost_is_not_ready_until_it_is_made_agai
         assert system.app.state.door.projector.rebuilds >= 1
 
 
-class Proxy:
-    """A TCP proxy to NATS that a test can cut and restore: NATS unreachable for one process."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self.server: asyncio.Server | None = None
-        self.open: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-        self.open |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    async def cut(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for writer in self.open:
-            writer.close()
-        self.open.clear()
-        await self.server.wait_closed()
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[Proxy]:
-        await self.start()
-        try:
-            yield self
-        finally:
-            with contextlib.suppress(Exception):
-                await self.cut()
-
-
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 async def test_a_service_that_cannot_reach_nats_is_not_ready_until_it_reconnects(
     settings: Settings,
@@ -212,7 +168,7 @@ async def test_a_service_that_cannot_reach_nats_is_not_ready_until_it_reconnects
     connected and not ready, the API's /ready is false (hold does not answer); restored, hold
     reconnects by itself and both are ready, and an arrest reaches hold."""
     url = urlparse(settings.nats_url)
-    proxy = Proxy(url.hostname or "127.0.0.1", url.port or 4222)
+    proxy = LossyProxy(url.port or 4222, upstream_host=url.hostname or "127.0.0.1")
     async with proxy.running(), running_system(settings) as system:
         await system.stop_service("hold")
         hold = build_service(
