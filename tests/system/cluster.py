@@ -1,4 +1,6 @@
-"""The system on a 3-node NATS cluster and PostgreSQL, as real processes, for the fault tests.
+"""The system on a 3-node NATS cluster and PostgreSQL, as real processes, for the fault tests;
+and the planners' side of every test that drives clear over NATS (``Ledger``, ``send``,
+``caught_up``).
 
 Commands go straight to clear over NATS as the API would send them, each with its own command
 id and retried with that id until answered: a lost reply, a dead node or a failover costs a

@@ -9,12 +9,11 @@ stores and on the streams: none missing, none twice.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import nats
 import pytest
@@ -27,16 +26,16 @@ from services.hold.domain import WhanauCase
 from services.hold.task import SupportTask
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
-from services.runtime.topology import command_subject, stream_name, subjects
+from services.runtime.topology import stream_name, subjects
 from tests.nats_users import connect_as
-from tests.system.processes import Processes, status
+from tests.system.cluster import Ledger, caught_up, plan_and_launch, send
+from tests.system.processes import Processes
 from tests.system.support import eventually
 
 pytestmark = pytest.mark.system
 
 ARRESTS = 200
 PLACES = ["Ōpōtiki", "Mataura", "Ōpōtiki", "Gore"]
-ACTOR = {"id": "test-planner", "agency": "police", "role": "planner"}
 
 # What happens to each service, in order: a fault point (after N batches of this incarnation),
 # or a SIGKILL from outside after a random pause.
@@ -44,48 +43,10 @@ HOLD_SCHEDULE = [("before_commit", 2), ("after_commit", 2), ("random", 0), ("aft
 BUILD_SCHEDULE = [("after_commit", 2), ("before_commit", 3), ("random", 0)]
 
 
-@dataclass
-class Sent:
-    arrests: list[dict[str, Any]] = field(default_factory=list)
-    operations: list[str] = field(default_factory=list)
-
-
-async def command(nc: nats.aio.client.Client, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    for _ in range(50):  # clear may still be starting: no responders yet
-        try:
-            reply = await nc.request(
-                command_subject("clear", name),
-                json.dumps(body | {"actor": ACTOR}).encode(),
-                timeout=5,
-            )
-        except nats.errors.NoRespondersError:
-            await asyncio.sleep(0.1)
-            continue
-        result: dict[str, Any] = json.loads(reply.data)
-        assert result["status"] < 400, result
-        return result["result"]
-    raise AssertionError(f"clear never answered {name}")
-
-
-async def produce(nc: nats.aio.client.Client, sent: Sent, faults_done: asyncio.Event) -> None:
+async def produce(nc: nats.aio.client.Client, sent: Ledger, faults_done: asyncio.Event) -> None:
     """At least ARRESTS arrests, and on until every scheduled fault has happened: a fault point
     is only reached while work flows, so the work must not run out before the faults do."""
-    for place in PLACES:
-        op = (
-            await command(
-                nc,
-                "plan_operation",
-                {
-                    "name": "Operation Highwater",
-                    "district": "Eastern",
-                    "place": place,
-                    "target_group": "supply network",
-                    "planned_start": "2026-03-01T05:00:00+13:00",
-                },
-            )
-        )["operation_id"]
-        await command(nc, "launch_operation", {"operation_id": op})
-        sent.operations.append(op)
+    await plan_and_launch(nc, sent, PLACES)
     i = 0
     while i < ARRESTS or not faults_done.is_set():
         index = i % len(sent.operations)
@@ -98,13 +59,14 @@ async def produce(nc: nats.aio.client.Client, sent: Sent, faults_done: asyncio.E
             # References only, as the front door sends them (ages would come sealed).
             "children": [{"child_ref": f"C-{i // 8}"}] if i % 3 else [],
             "only_carer_present": i % 5 == 0,
+            "command_id": str(uuid4()),
         }
-        arrest["arrest_id"] = (await command(nc, "record_arrest", arrest))["arrest_id"]
+        arrest["arrest_id"] = (await send(nc, sent, "record_arrest", arrest))["arrest_id"]
         sent.arrests.append(arrest)
         i += 1
         await asyncio.sleep(0.02)
     for op in sent.operations:
-        await command(nc, "conclude_operation", {"operation_id": op})
+        await send(nc, sent, "conclude_operation", {"operation_id": op})
 
 
 async def torment(
@@ -131,22 +93,7 @@ async def torment(
     procs.start(name)
 
 
-async def caught_up(nc: nats.aio.client.Client) -> bool:
-    clear, hold, build = [await status(nc, s) for s in ("clear", "hold", "build")]
-    if not (clear and hold and build):
-        return False
-    upstream = clear["relay"]["published_notification_id"]
-    consumed = all(
-        c["tracking_position"] == upstream for s in (hold, build) for c in s["consumers"].values()
-    )
-    # ... and hold's and build's own outboxes are empty: everything they recorded is published.
-    relayed = all(
-        s["relay"]["read_notification_id"] == s["store_notification_id"] for s in (hold, build)
-    )
-    return consumed and relayed and bool(upstream)
-
-
-def expected_effects(sent: Sent) -> tuple[int, int]:
+def expected_effects(sent: Ledger) -> tuple[int, int]:
     cases: dict[tuple[str, str], bool] = {}
     for a in sent.arrests:
         key = (a["operation_id"], a["household_ref"])
@@ -199,7 +146,7 @@ async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(
     procs = Processes(settings, tmp_path / "logs")
     nc = await connect_as(settings)
     kills: Counter[str] = Counter()
-    sent = Sent()
+    sent = Ledger()
     try:
         procs.start("clear")
         faults_done = asyncio.Event()

@@ -85,7 +85,7 @@ async def assert_nothing_lost_nothing_doubled(
     assert len(recorded) == len(set(recorded)), "clear recorded an arrest twice"
     assert sorted(recorded) == sorted(acked), "clear's arrests are not the acknowledged ones"
 
-    cases, tasks = expected_effects(ledger)  # type: ignore[arg-type]
+    cases, tasks = expected_effects(ledger)
     hold = HoldApplication(env=store_env(hold_settings or settings, "hold"))
     held = stored_events(hold)
     linked: dict[Any, list[str]] = defaultdict(list)
