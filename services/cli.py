@@ -24,7 +24,7 @@ from rich.table import Table
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:  # the runtime imports stay inside the commands that need them
-    from services.runtime.embedded_nats import EmbeddedCluster, EmbeddedNats
+    from services.runtime.embedded_nats import LocalNats
 
 app = typer.Typer(
     help="Clear, Hold, Build: coordinate operations, support and rebuilding.", no_args_is_help=True
@@ -172,7 +172,7 @@ def cluster_up(
 
 
 def _run_system(
-    nats: EmbeddedNats | EmbeddedCluster,
+    nats: LocalNats,
     data_dir: Path,
     port: int,
     store: str,

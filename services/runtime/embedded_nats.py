@@ -21,10 +21,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from services.runtime.nats_permissions import USERS, authorization_block, password_variable
 
@@ -127,7 +128,43 @@ def local_credentials(directory: Path) -> dict[str, str]:
     return passwords
 
 
-class EmbeddedNats:
+class LocalNats(ABC):
+    """What ``chb up``, ``chb cluster up``, the benchmark and the tests need of a NATS they
+    started themselves, whether one server or a cluster: where it is, and each user's access."""
+
+    passwords: dict[str, str]  # every user's password, once started
+
+    @property
+    @abstractmethod
+    def url(self) -> str: ...
+
+    @abstractmethod
+    def start(self) -> Self: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def access(self, user: str) -> dict[str, Any]:
+        """Settings fields for a process that connects as ``user``: ``Settings(**access)``."""
+        return {"nats_url": self.url, "nats_user": user, "nats_password": self.passwords[user]}
+
+    def env(self, user: str) -> dict[str, str]:
+        """The same as environment variables, for a child process."""
+        return {f"CHB_{name.upper()}": str(value) for name, value in self.access(user).items()}
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class EmbeddedNats(LocalNats):
     """A nats-server with JetStream on a free loopback port, stopped on ``stop()``."""
 
     def __init__(
@@ -172,15 +209,7 @@ class EmbeddedNats:
             found: dict[str, Any] = json.load(response)
             return found
 
-    def access(self, user: str) -> dict[str, Any]:
-        """Settings fields for a process that connects as ``user``: ``Settings(**access)``."""
-        return {"nats_url": self.url, "nats_user": user, "nats_password": self.passwords[user]}
-
-    def env(self, user: str) -> dict[str, str]:
-        """The same as environment variables, for a child process."""
-        return {f"CHB_{name.upper()}": str(value) for name, value in self.access(user).items()}
-
-    def start(self, timeout: float = 15.0) -> EmbeddedNats:
+    def start(self, timeout: float = 15.0) -> Self:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats-server.conf"
         config.write_text(
@@ -237,19 +266,8 @@ class EmbeddedNats:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def __enter__(self) -> EmbeddedNats:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class EmbeddedCluster:
+class EmbeddedCluster(LocalNats):
     """Three (or ``size``) nats-servers on loopback forming one JetStream cluster.
 
     Its ``url`` lists every node, so a client (nats-py, FastStream) fails over to another node
@@ -259,6 +277,7 @@ class EmbeddedCluster:
 
     def __init__(self, directory: Path, size: int = 3, *, name: str = "chb-local") -> None:
         self.directory = directory
+        self.passwords = {}
         route_ports = [free_port() for _ in range(size)]
         self.nodes = [
             EmbeddedNats(
@@ -280,27 +299,18 @@ class EmbeddedCluster:
         """Every node, comma-separated (``CHB_NATS_URL`` takes a list in this form)."""
         return ",".join(node.url for node in self.nodes)
 
-    @property
-    def passwords(self) -> dict[str, str]:
-        return self.nodes[0].passwords
-
-    def access(self, user: str) -> dict[str, Any]:
-        return {"nats_url": self.url, "nats_user": user, "nats_password": self.passwords[user]}
-
-    def env(self, user: str) -> dict[str, str]:
-        return {f"CHB_{name.upper()}": str(value) for name, value in self.access(user).items()}
-
     def node(self, name: str) -> EmbeddedNats:
         for node in self.nodes:
             if node.name == name:
                 return node
         raise KeyError(f"no node {name!r} in this cluster")
 
-    def start(self, timeout: float = 30.0) -> EmbeddedCluster:
+    def start(self, timeout: float = 30.0) -> Self:
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
             for node in self.nodes:
                 node.start()
+            self.passwords = self.nodes[0].passwords  # one set, shared by the nodes
             self.wait_for_meta_leader(timeout)
         except BaseException:
             self.stop()
@@ -328,14 +338,3 @@ class EmbeddedCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
-
-    def __enter__(self) -> EmbeddedCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
