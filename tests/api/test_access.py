@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from typer.testing import CliRunner
 
 from services.api.access import MATRIX, OPEN, allowed
-from services.api.app import create_app
+from services.api.app import api_routes, create_app
 from services.api.identity import ROLES, Identity, issue_token, read_token
 from services.cli import app as cli
 from services.runtime.settings import Settings
@@ -33,8 +33,7 @@ OPERATION = {
 
 
 def routes() -> list[APIRoute]:
-    app = create_app(Settings(jwt_key=TEST_JWT_KEY))
-    return [r for r in app.routes if isinstance(r, APIRoute)]
+    return api_routes()
 
 
 def url_of(route: APIRoute) -> str:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import typing
 
 import pytest
-from fastapi.routing import APIRoute
 
-from services.api.app import create_app
-from services.runtime.settings import Settings
-from tests.conftest import TEST_JWT_KEY
+from services.api.app import api_routes
 from tests.system.support import InProcessSystem, eventually
 from tests.system.test_pipeline import plan_and_launch
 
 
 @pytest.mark.domain
 def test_every_route_that_answers_a_list_takes_limit_and_offset() -> None:
-    app = create_app(Settings(jwt_key=TEST_JWT_KEY))
-    lists = [
-        r
-        for r in app.routes
-        if isinstance(r, APIRoute) and typing.get_origin(r.response_model) is list
-    ]
+    lists = [r for r in api_routes() if typing.get_origin(r.response_model) is list]
     assert len(lists) >= 11
     for route in lists:
         names = {p.name for p in route.dependant.query_params} | {

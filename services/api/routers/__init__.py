@@ -1,0 +1,1 @@
+"""The front door's routes, one router per resource."""

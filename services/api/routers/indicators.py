@@ -1,0 +1,145 @@
+"""Outcome indicators: imports, readings and before/after comparisons per place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
+
+from contracts.commands import (
+    ImportIndicatorsCommand,
+    IndicatorRowsChunk,
+    StartIndicatorImport,
+)
+from services.api.access import (
+    Caller,
+)
+from services.api.deps import (
+    Door,
+    out_of_scope,
+    reply,
+)
+from services.api.paging import Page
+from services.build.indicators import before_after
+
+router = APIRouter()
+
+
+@router.post("/indicator-imports", status_code=201)
+async def start_import(
+    door: Door,
+    body: StartIndicatorImport,
+    who: Caller,
+) -> JSONResponse:
+    """Start an indicator import; send its rows in chunks, then commit it. Until it is
+    committed none of its rows count (nothing is half imported)."""
+    if who.operations:
+        raise HTTPException(
+            status_code=403,
+            detail="your token is limited to operations; importing a place's indicators "
+            "needs a token that is not",
+        )
+    command = ImportIndicatorsCommand(
+        import_id=uuid4(), step="start", **body.model_dump(), actor=who.actor
+    )
+    result = await door.send("build", "import_indicators", command)
+    if result.status >= 400:
+        raise HTTPException(status_code=result.status, detail=result.error)
+    return JSONResponse(status_code=201, content=result.result)
+
+
+@router.post("/indicator-imports/{import_id}/rows")
+async def add_import_rows(
+    door: Door,
+    import_id: UUID,
+    body: IndicatorRowsChunk,
+    who: Caller,
+) -> JSONResponse:
+    if who.places:  # a token limited to places imports readings for those places only
+        outside = sorted({r.place for r in body.rows if not who.covers_place(r.place)})
+        if outside:
+            raise out_of_scope(who, f"rows for {', '.join(outside)}")
+    command = ImportIndicatorsCommand(
+        import_id=import_id, step="rows", rows=body.rows, actor=who.actor
+    )
+    return reply(await door.send("build", "import_indicators", command))
+
+
+@router.post("/indicator-imports/{import_id}/commit")
+async def commit_import(
+    door: Door,
+    import_id: UUID,
+    who: Caller,
+) -> JSONResponse:
+    command = ImportIndicatorsCommand(import_id=import_id, step="commit", actor=who.actor)
+    return reply(await door.send("build", "import_indicators", command))
+
+
+@router.get("/indicator-imports")
+async def list_imports(
+    door: Door,
+    page: Page,
+) -> list[dict[str, Any]]:
+    """The committed imports: file, rows, when and by whom it was recorded."""
+    return page.apply(door.read_model.imports)
+
+
+@router.get("/indicators")
+async def list_indicators(
+    door: Door, page: Page, place: str, indicator: str | None = None, series: str | None = None
+) -> list[dict[str, Any]]:
+    """A place's committed indicator readings, oldest first."""
+    readings = door.read_model.indicator_readings(place, indicator, series)
+    return page.apply([r.model_dump(mode="json") for r in readings])
+
+
+@router.get("/places/{place}/outcomes")
+async def outcomes(
+    door: Door,
+    place: str,
+    indicator: str,
+    series: str | None = None,
+    before_months: Annotated[int, Query(ge=1, le=60)] = 6,
+) -> dict[str, Any]:
+    """For each operation in the place: the indicator's mean in the months before it
+    launched against 3, 6 and 12 months after it concluded; and the place's programmes'
+    social return where they report cost and outcome value."""
+    readings = [
+        (r.period_start, r.value)
+        for r in door.read_model.indicator_readings(place, indicator, series)
+    ]
+    operations = []
+    for op in door.read_model.operations.values():
+        if op["place"].casefold() != place.casefold() or "concluded_at" not in op:
+            continue
+        launched = datetime.fromisoformat(op.get("launched_at", op["planned_start"])).date()
+        concluded = datetime.fromisoformat(op["concluded_at"]).date()
+        comparison = before_after(readings, launched, concluded, before_months)
+        operations.append(
+            {
+                "operation_id": op["operation_id"],
+                "name": op["name"],
+                "launched": launched.isoformat(),
+                "concluded": concluded.isoformat(),
+                **comparison,
+            }
+        )
+    programmes = [
+        {
+            "programme_id": p["programme_id"],
+            "name": p["name"],
+            "social_return": p["social_return"],
+        }
+        for p in door.read_model.programmes.values()
+        if p["place"].casefold() == place.casefold()
+    ]
+    return {
+        "place": place,
+        "indicator": indicator,
+        "series": series,
+        "operations": operations,
+        "programmes": programmes,
+    }

@@ -1,0 +1,158 @@
+"""Operations: plan, launch, conclude, staged support, and what each caller may see of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
+
+from contracts.commands import (
+    ConcludeOperation,
+    GetStagedSupport,
+    LaunchOperation,
+    OperationDetails,
+    PlanOperation,
+    StagedSupportDetails,
+    StageSupport,
+)
+from services.api.access import (
+    Caller,
+    in_planning_cell,
+    sees_planned_operation,
+)
+from services.api.deps import (
+    Door,
+    check_operation,
+    check_visible,
+    held_by_clear,
+    operation_for,
+    out_of_scope,
+    reply,
+)
+from services.api.idempotency import CommandId
+from services.api.identity import Identity
+from services.api.paging import Page
+
+router = APIRouter()
+
+
+@router.post("/operations", status_code=201)
+async def plan_operation(
+    door: Door,
+    body: OperationDetails,
+    who: Caller,
+    command_id: CommandId,
+) -> JSONResponse:
+    if who.operations:
+        raise HTTPException(
+            status_code=403,
+            detail="your token is limited to existing operations; planning a new one needs "
+            "a token that is not",
+        )
+    if not who.covers_place(body.place):
+        raise out_of_scope(who, f"place {body.place}")
+    command = PlanOperation(**body.model_dump(), actor=who.actor, command_id=command_id)
+    return reply(await door.send("clear", "plan_operation", command))
+
+
+@router.post("/operations/{operation_id}/launch")
+async def launch_operation(
+    door: Door,
+    operation_id: UUID,
+    who: Caller,
+) -> JSONResponse:
+    await check_operation(door, who, operation_id)
+    command = LaunchOperation(operation_id=operation_id, actor=who.actor)
+    return reply(await door.send("clear", "launch_operation", command))
+
+
+@router.post("/operations/{operation_id}/conclude")
+async def conclude_operation(
+    door: Door,
+    operation_id: UUID,
+    who: Caller,
+) -> JSONResponse:
+    await check_operation(door, who, operation_id)
+    command = ConcludeOperation(operation_id=operation_id, actor=who.actor)
+    return reply(await door.send("clear", "conclude_operation", command))
+
+
+def require_planning_cell(who: Identity, reading: bool = False) -> None:
+    # The matrix admits planners and commanders; the planning cell is Police's. Auditors
+    # (and the administrator) may read what was staged, never stage it.
+    if who.role == "administrator" or (reading and who.role == "auditor"):
+        return
+    if not in_planning_cell(who):
+        raise HTTPException(
+            status_code=403,
+            detail="staged support is visible only to the operation's planning cell "
+            f"(police planner or operation_commander), not to {who.agency} {who.role}",
+        )
+
+
+@router.post("/operations/{operation_id}/staged-support", status_code=201)
+async def stage_support(
+    door: Door,
+    operation_id: UUID,
+    body: StagedSupportDetails,
+    who: Caller,
+) -> JSONResponse:
+    """Before launch, the planning cell stages the support it expects to need; agencies
+    see nothing of it until the operation launches, then it is theirs at once."""
+    require_planning_cell(who)
+    await check_operation(door, who, operation_id)
+    details = body.model_dump()
+    if body.note is not None:
+        # A note may name people: sealed with the household's key, like a task's note, and
+        # read only through the household's case once the operation launches.
+        details["note"] = await door.keys.seal(body.household_ref, body.note)
+    command = StageSupport(operation_id=operation_id, **details, actor=who.actor)
+    return reply(await door.send("clear", "stage_support", command))
+
+
+@router.get("/operations/{operation_id}/staged-support")
+async def staged_support(
+    door: Door,
+    operation_id: UUID,
+    who: Caller,
+) -> dict[str, Any]:
+    require_planning_cell(who, reading=True)
+    await check_operation(door, who, operation_id)
+    query = GetStagedSupport(operation_id=operation_id)
+    result = await door.send("clear", "get_staged_support", query)
+    if result.status >= 400:
+        raise HTTPException(status_code=result.status, detail=result.error)
+    where = "the household's case, /cases/{case_id}/personal, once the operation launches"
+    staged = [
+        {**s, "note": {"withheld": "personal details", "read_at": where}} if s.get("note") else s
+        for s in result.result.get("staged", [])
+    ]
+    return {**result.result, "staged": staged}
+
+
+@router.get("/operations")
+async def list_operations(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
+    """The operations the caller may see: a planned one only by its planning cell."""
+    operations = door.read_model.operations.values()
+    return page.apply([op for op in operations if sees_planned_operation(who, op)])
+
+
+@router.get("/operations/{operation_id}")
+async def get_operation(door: Door, operation_id: UUID, who: Caller) -> dict[str, Any]:
+    """The operation as clear holds it now, with the trace of the event that planned it."""
+    operation = await held_by_clear(door, operation_id)
+    check_visible(who, operation, operation_id)
+    projected = door.read_model.operations.get(operation_id, {})
+    trace = {k: projected.get(k) for k in ("event_id", "causation_id")}
+    return {**operation, **trace, "correlation_id": str(operation_id)}
+
+
+@router.get("/operations/{operation_id}/hold")
+async def hold_summary(door: Door, operation_id: UUID, who: Caller) -> dict[str, Any]:
+    """Households, children, tasks by status, share done within due time, overdue tasks
+    and open escalations for one operation."""
+    await operation_for(door, who, operation_id)
+    return door.read_model.hold_summary(operation_id, datetime.now(UTC))
