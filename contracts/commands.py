@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from contracts.clear import AffectedChild, Child
-from contracts.envelope import Actor, Code, Contract, Ref
+from contracts.envelope import Actor, Code, Contract, Ref, Requester
 from contracts.indicators import IndicatorRow
 from contracts.personal import PersonalDetails, SealedText
 
@@ -77,7 +77,15 @@ class SeizureDetails(SeizureCore):
 
 
 class Command(Contract):
-    actor: Actor
+    actor: Requester
+
+    @field_validator("actor", mode="before")
+    @classmethod
+    def _a_plain_actor_is_an_unlimited_requester(cls, value: Any) -> Any:
+        # An Actor names no scope: a requester not limited to places or operations.
+        if isinstance(value, Actor) and not isinstance(value, Requester):
+            return value.model_dump()
+        return value
     reason: str | None = None
 
 

@@ -29,6 +29,18 @@ class Actor(Contract):
     role: str = Field(min_length=1, max_length=64)
 
 
+class Requester(Actor):
+    """Who sends a command, with what their token allows beyond role and agency: the places
+    and operations it is limited to (empty: not limited). The owning service decides the
+    command from this as the front door did (services/runtime/authorization.py), so a command
+    that reaches it by another path is refused too. Only ``Actor``'s fields are recorded."""
+
+    places: tuple[Annotated[str, Field(min_length=1, max_length=100)], ...] = Field(
+        default=(), max_length=100
+    )
+    operations: tuple[UUID, ...] = Field(default=(), max_length=100)
+
+
 class IntegrationEvent(Contract):
     """Common envelope.
 

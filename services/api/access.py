@@ -112,7 +112,7 @@ def in_planning_cell(identity: Identity) -> bool:
 
 def sees_planned_operation(identity: Identity, operation: dict[str, Any]) -> bool:
     """A planned, not yet launched operation is visible only to its planning cell."""
-    if not identity.covers(operation):
+    if not identity.covers_item(operation):
         return False
     if operation.get("status") != "planned":
         return True

@@ -52,7 +52,7 @@ def check_visible(who: Identity, operation: dict[str, Any], operation_id: UUID) 
     not revealed); 403 for one outside the token's scope."""
     if operation.get("status") == "planned" and not sees_planned_operation(who, operation):
         raise HTTPException(status_code=404, detail=f"no operation {operation_id}")
-    if not who.covers(operation):
+    if not who.covers_item(operation):
         raise out_of_scope(who, f"operation {operation_id}")
 
 
@@ -74,9 +74,9 @@ async def check_operation(door: FrontDoor, who: Identity, operation_id: UUID) ->
 
 
 def check_item(who: Identity, item: dict[str, Any] | None, what: str) -> None:
-    if item is not None and not who.covers(item):
+    if item is not None and not who.covers_item(item):
         raise out_of_scope(who, what)
 
 
 def scoped(who: Identity, items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [i for i in items if who.covers(i)]
+    return [i for i in items if who.covers_item(i)]

@@ -8,30 +8,24 @@ for, and optionally the places or operations the role is limited to.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import jwt
 
-from contracts import Actor
+from contracts.envelope import Requester
+from services.runtime.authorization import ROLES as ROLES
+from services.runtime.authorization import Caller
 
 ALGORITHM = "HS256"
+# As contracts.envelope.Code: what an agency is called on the wire and in every record.
+AGENCY_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 KEY_FILE = "jwt.key"
-
-ROLES = (
-    "administrator",
-    "planner",
-    "operation_commander",
-    "agency_worker",
-    "agency_lead",
-    "leadership_group_member",
-    "leadership_group_chair",
-    "auditor",
-    "public",
-)
 
 
 # What `chb up` prints for local use: may call anything (never issued by default elsewhere).
@@ -43,34 +37,26 @@ class InvalidToken(Exception):
 
 
 @dataclass(frozen=True)
-class Identity:
-    subject: str
-    role: str
-    agency: str
-    places: tuple[str, ...] = ()  # empty: not limited to places
-    operations: tuple[str, ...] = ()  # empty: not limited to operations
+class Identity(Caller):
+    """A caller as the front door knows them from their token: the authorization table's
+    ``Caller``, plus how commands name them."""
 
     @property
-    def actor(self) -> Actor:
-        return Actor(id=self.subject, agency=self.agency, role=self.role)
-
-    def covers_place(self, place: str | None) -> bool:
-        if not self.places:
-            return True
-        return place is not None and place.casefold() in {p.casefold() for p in self.places}
-
-    def covers_operation(self, operation_id: object) -> bool:
-        return not self.operations or str(operation_id) in self.operations
-
-    def covers(self, item: dict[str, Any]) -> bool:
-        """Whether an item (anything with a ``place`` and/or an ``operation_id``) lies within
-        the places and operations this token is limited to. An item that names no place is
-        outside a token limited to places: unknown is not the same as allowed."""
-        if self.places and not self.covers_place(item.get("place")):
-            return False
-        return not self.operations or (
-            "operation_id" in item and self.covers_operation(item["operation_id"])
+    def actor(self) -> Requester:
+        """Who the commands this caller sends are from, with the token's scope, so the owning
+        service can decide them as the front door did."""
+        return Requester(
+            id=self.subject,
+            agency=self.agency,
+            role=self.role,
+            places=self.places,
+            operations=tuple(UUID(o) for o in self.operations),
         )
+
+    def covers_item(self, item: dict[str, Any]) -> bool:
+        """Whether an item (anything with a ``place`` and/or an ``operation_id``) lies within
+        the places and operations this token is limited to."""
+        return self.covers(item.get("place"), item.get("operation_id"))
 
 
 def issue_token(
@@ -116,13 +102,38 @@ def read_token(token: str, key: str, issuer: str) -> Identity:
         raise InvalidToken(f"the token's role {role!r} is not one this system knows")
     if not isinstance(agency, str) or not agency:
         raise InvalidToken("the token names no agency")
+    if not AGENCY_CODE.fullmatch(agency):
+        raise InvalidToken(
+            "the token's agency is not an agency code (lower case letters, digits and _, "
+            "at most 64 characters)"
+        )
+    subject = str(claims["sub"])
+    if not 1 <= len(subject) <= 128:
+        raise InvalidToken("the token's subject must be 1 to 128 characters")
+    places = claims.get("places") or []
+    if not isinstance(places, list) or not all(
+        isinstance(p, str) and 1 <= len(p) <= 100 for p in places
+    ):
+        raise InvalidToken("the token's places are not a list of place names")
     return Identity(
-        subject=str(claims["sub"]),
+        subject=subject,
         role=role,
         agency=agency,
-        places=tuple(claims.get("places") or ()),
-        operations=tuple(claims.get("operations") or ()),
+        places=tuple(places),
+        operations=_operations(claims.get("operations")),
     )
+
+
+def _operations(claimed: object) -> tuple[str, ...]:
+    """The operations a token is limited to: ids, or the token is not valid."""
+    if not claimed:
+        return ()
+    if not isinstance(claimed, list):
+        raise InvalidToken("the token's operations are not a list of operation ids")
+    try:
+        return tuple(str(UUID(str(o))) for o in claimed)
+    except ValueError:
+        raise InvalidToken("the token's operations are not all operation ids") from None
 
 
 def key_in(directory: Path) -> str:

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from services.runtime.authorization import Refusal
+
 MEDIA_TYPE = "application/problem+json"
 
 
@@ -61,6 +63,11 @@ class Refused(Exception):
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(Refusal)
+    async def not_permitted(request: Request, error: Refusal) -> JSONResponse:
+        # 404 for an item hidden from the caller (as for an unknown id), 403 otherwise.
+        return problem(request, error.status, str(error))
+
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused) -> JSONResponse:
         return problem(request, error.status, error.detail, **error.extensions)

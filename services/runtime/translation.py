@@ -7,6 +7,8 @@ from typing import Any
 
 from contracts import Actor as ActorContract
 from contracts import DeadLetterRecorded, IntegrationEvent
+from contracts.envelope import Requester
+from services.runtime.authorization import Caller
 from services.runtime.clock import Clock
 from services.runtime.dead_letters import DeadLetter
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta, derived_id
@@ -17,6 +19,17 @@ Translator = Callable[[Any], IntegrationEvent | None]
 def actor_of(actor: ActorContract) -> Actor:
     """The person behind a command, from its contract to the domain's own record."""
     return Actor(id=actor.id, agency=actor.agency, role=actor.role)
+
+
+def caller_of(actor: Requester) -> Caller:
+    """Who sent a command, as the authorization table asks about them."""
+    return Caller(
+        subject=actor.id,
+        role=actor.role,
+        agency=actor.agency,
+        places=actor.places,
+        operations=tuple(str(o) for o in actor.operations),
+    )
 
 
 def caused_by(event: IntegrationEvent, service: str, clock: Clock) -> Meta:
