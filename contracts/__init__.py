@@ -29,6 +29,8 @@ from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import Actor, IntegrationEvent
 from contracts.hold import (
     ArrestLinkedToCase,
+    CaseTasksAttached,
+    HouseholdCaseJoined,
     HouseholdErased,
     PersonalDetailsRead,
     PlaybookAdopted,
@@ -55,10 +57,12 @@ __all__ = [
     "ArrestAges",
     "ArrestLinkedToCase",
     "ArrestRecorded",
+    "CaseTasksAttached",
     "Child",
     "ChildrenAges",
     "ContractError",
     "DeadLetterRecorded",
+    "HouseholdCaseJoined",
     "HouseholdErased",
     "IndicatorImportCommitted",
     "IndicatorRowsAdded",

@@ -86,6 +86,7 @@ class Command(Contract):
         if isinstance(value, Actor) and not isinstance(value, Requester):
             return value.model_dump()
         return value
+
     reason: str | None = None
 
 
@@ -126,7 +127,10 @@ class ConcludeOperation(Command):
 
 
 class GetOperation(Contract):
+    """The operation as clear holds it; with ``actor``, only if they may see it (else 404)."""
+
     operation_id: UUID
+    actor: Requester | None = None
 
 
 class CommandReply(Contract):
@@ -141,10 +145,49 @@ TaskAction = Literal[
     "accept", "decline", "offer", "assign", "start", "consent", "complete", "close", "note"
 ]
 
+# Why an agency declines a task, and why a task is closed unable to complete: codes, so lists
+# and figures count them without free text that may name someone. A reason given as free
+# text beside the code (required for "other") travels and rests sealed with the household's key.
+DeclineReason = Literal[
+    "no_capacity",
+    "outside_service_area",
+    "not_our_service",
+    "conflict_of_interest",
+    "already_supported",
+    "other",
+]
+CloseReason = Literal[
+    "whanau_declined_support",
+    "could_not_contact",
+    "moved_away",
+    "no_longer_needed",
+    "referred_elsewhere",
+    "other",
+]
+DECLINE_REASONS: tuple[str, ...] = get_args(DeclineReason)
+CLOSE_REASONS: tuple[str, ...] = get_args(CloseReason)
+ReasonCode = Literal[
+    "no_capacity",
+    "outside_service_area",
+    "not_our_service",
+    "conflict_of_interest",
+    "already_supported",
+    "whanau_declined_support",
+    "could_not_contact",
+    "moved_away",
+    "no_longer_needed",
+    "referred_elsewhere",
+    "other",
+]
+
 
 class TaskActionDetails(Contract):
-    """What a step in a task's life needs; which fields depends on the action."""
+    """What a step in a task's life needs; which fields depends on the action: a decline or a
+    close its ``reason_code`` (and ``reason`` in free text for "other"), an override its
+    ``reason``, a completion its ``outcome``, a note its ``text``. Free text may name people:
+    the front door seals it with the household's key before it goes on."""
 
+    reason_code: ReasonCode | None = None
     reason: str | None = Field(default=None, max_length=1000)
     worker_ref: Ref | None = None
     outcome: str | None = Field(default=None, max_length=1000)
@@ -158,7 +201,9 @@ class TaskActionDetails(Contract):
 class ChangeTask(Command, TaskActionDetails):
     task_id: UUID
     action: TaskAction
-    # A note may name people: it travels and rests sealed with the household's key.
+    # Free text may name people: it travels and rests sealed with the household's key.
+    reason: SealedText | None = None
+    outcome: SealedText | None = None
     text: SealedText | None = None
 
 
@@ -184,7 +229,10 @@ class StageSupport(Command, StagedSupportDetails):
 
 
 class GetStagedSupport(Contract):
+    """What the planning cell staged: for the cell itself, auditors and the administrator."""
+
     operation_id: UUID
+    actor: Requester
 
 
 class WitnessCore(Contract):

@@ -35,6 +35,29 @@ class ArrestLinkedToCase(IntegrationEvent):
     only_carer_present: bool
 
 
+class CaseTasksAttached(IntegrationEvent):
+    """Tasks opened for a household's case: Hold's own record of which tasks are the
+    household's, from which it decides who may read the household's details."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["CaseTasksAttached"] = "CaseTasksAttached"
+    schema_version: Literal[1] = 1
+    case_id: UUID
+    task_ids: tuple[UUID, ...]
+
+
+class HouseholdCaseJoined(IntegrationEvent):
+    """A household has a case in this operation and place: Hold's record of where each
+    household's cases are, against which an erasure by a chair limited to places is checked."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["HouseholdCaseJoined"] = "HouseholdCaseJoined"
+    schema_version: Literal[1] = 1
+    household_ref: str
+    case_id: UUID
+    place: str
+
+
 class SupportTaskOpened(IntegrationEvent):
     source: ClassVar[str] = "hold"
     event_type: Literal["SupportTaskOpened"] = "SupportTaskOpened"

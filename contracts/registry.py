@@ -28,6 +28,8 @@ from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import IntegrationEvent
 from contracts.hold import (
     ArrestLinkedToCase,
+    CaseTasksAttached,
+    HouseholdCaseJoined,
     HouseholdErased,
     PersonalDetailsRead,
     PlaybookAdopted,
@@ -47,6 +49,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     OperationConcluded,
     WhanauCaseOpened,
     ArrestLinkedToCase,
+    HouseholdCaseJoined,
+    CaseTasksAttached,
     SupportTaskOpened,
     SupportTaskRescheduled,
     SupportTaskChanged,

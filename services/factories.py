@@ -45,7 +45,9 @@ def build_hold(
     settings: Settings, clock: Clock | None = None, tracer_provider: TracerProvider | None = None
 ) -> ServiceProcess:
     clock = clock or SystemClock()
-    app = HoldApplication(env=store_env(settings, "hold"), clock=clock)
+    app = HoldApplication(
+        env=store_env(settings, "hold"), clock=clock, personal_window=settings.personal_window
+    )
     # Opens arrests' sealed ages for the rules, over the process's own connection.
     ages = AgeOpener(lambda: process.broker.connection.jetstream())
     spec = ServiceSpec(

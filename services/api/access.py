@@ -1,134 +1,98 @@
-"""Who may call what: the role x endpoint matrix, in one place, and the check every call
-passes before its handler runs.
+"""The door: who is calling (a valid bearer token), and whether their role could perform the
+route's action at all, checked before any handler runs.
 
-Every route of the API is either in ``OPEN`` (probes an orchestrator calls) or in ``MATRIX``
-with the roles allowed to call it; a route in neither is refused to everyone (a test checks
-that no route is left out). The administrator (the local ``chb up`` token) may call anything.
+Every route of the API is either in ``OPEN`` (probes an orchestrator calls) or in ``ROUTES``
+with the action of the authorization table it performs (services/runtime/authorization.py,
+the one table); a route in neither is refused to everyone (a test checks that no route is
+left out). What the caller may do to a particular item is decided by the route, from the same
+table, with their agency's relation to the item.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
 
 from services.api.identity import Identity, InvalidToken, read_token
+from services.runtime.authorization import TABLE, TASK_ACTIONS, WHY
 
 log = structlog.get_logger()
 
 # Probes and the Prometheus scrape: no personal data, only service names, counts and positions.
 OPEN = frozenset({"health", "ready", "metrics"})
 
-PLANNING = frozenset({"planner", "operation_commander"})
-WORKERS = frozenset({"agency_worker", "agency_lead"})
-LEADERSHIP = frozenset({"leadership_group_member", "leadership_group_chair"})
-STAFF = PLANNING | WORKERS | LEADERSHIP
-READERS = STAFF | {"auditor"}  # the auditor reads everything and changes nothing
-EVERYONE = READERS | {"public"}  # the public sees aggregates only
+# Each route and the action of the authorization table (services/runtime/authorization.py) it
+# performs: the door admits a role only if the table grants that action to it with some
+# relation; the route then asks the table again with the caller's relation to the item.
+ROUTES: dict[str, str | tuple[str, ...]] = {
+    # Clear
+    "plan_operation": "plan_operation",
+    "launch_operation": "launch_operation",
+    "conclude_operation": "conclude_operation",
+    "record_arrest": "record_arrest",
+    "record_seizure": "record_seizure",
+    "register_witness": "register_witness",
+    "stage_support": "stage_support",
+    "staged_support": "read_staged_support",
+    "list_operations": "read_operation",
+    "get_operation": "read_operation",
+    "hold_summary": "read_operation",
+    # Hold
+    "list_cases": "read_case",
+    "list_tasks": "read_task",
+    "get_task": "read_task",
+    "change_task": tuple(TASK_ACTIONS.values()),
+    "read_personal_details": "read_personal_details",
+    "list_personal_reads": "read_personal_reads",
+    "erase_household": "erase_household",
+    "adopt_playbook": "adopt_playbook",
+    "list_playbooks": "read_playbooks",
+    # Build
+    "list_milestones": "read_plan",
+    "list_plans": "read_plan",
+    "get_plan": "read_plan",
+    "add_milestone": "add_milestone",
+    "check_in_milestone": "check_in_milestone",
+    "decide_gate": "decide_gate",
+    "register_programme": "register_programme",
+    "panel_decision": "decide_programme",
+    "record_spend": "record_spend",
+    "report_result": "report_result",
+    "list_programmes": "read_programmes",
+    "start_import": "start_import",
+    "add_import_rows": "add_import_rows",
+    "commit_import": "commit_import",
+    "list_imports": "read_imports",
+    "list_indicators": "read_indicators",
+    "outcomes": "read_indicators",
+    # Audit
+    "list_dead_letters": "read_dead_letters",
+    "audit_timeline": "audit_timeline",
+    "audit_as_of": "audit_as_of",
+    "audit_figures": "audit_figures",
+    "audit_verify": "audit_verify",
+    "audit_rebuild": "audit_rebuild",
+    "audit_export": "audit_export",
+}
 
+
+def actions_of(route: str) -> tuple[str, ...]:
+    action = ROUTES.get(route, ())
+    return (action,) if isinstance(action, str) else action
+
+
+# The roles each route admits at all (before the item is looked at), as the table says.
 MATRIX: dict[str, frozenset[str]] = {
-    # Clear: the planning cell plans and runs operations.
-    "plan_operation": PLANNING,
-    "launch_operation": PLANNING,
-    "conclude_operation": PLANNING,
-    "record_arrest": PLANNING,
-    "record_seizure": PLANNING,
-    "register_witness": PLANNING,
-    "stage_support": PLANNING,
-    "staged_support": PLANNING | {"auditor"},
-    "list_operations": READERS,
-    "get_operation": READERS,
-    # Hold: agencies work their tasks; the leadership group places and oversees them.
-    "list_cases": READERS,
-    "list_tasks": READERS,
-    "get_task": READERS,
-    "change_task": WORKERS | LEADERSHIP,
-    # Personal details: the field rule (FIELDS below) narrows this to the holding agencies.
-    "read_personal_details": STAFF | {"auditor"},
-    "list_personal_reads": frozenset({"auditor", "leadership_group_chair"}),
-    "erase_household": frozenset({"leadership_group_chair"}),
-    "adopt_playbook": frozenset({"leadership_group_chair"}),
-    "list_playbooks": READERS,
-    "hold_summary": READERS,
-    # Build: the leadership group runs the plan and commissions programmes; agency leads
-    # report spend, results and indicators for what they provide.
-    "list_milestones": READERS,
-    "register_programme": LEADERSHIP,
-    "panel_decision": LEADERSHIP,
-    "record_spend": LEADERSHIP | {"agency_lead"},
-    "report_result": LEADERSHIP | {"agency_lead"},
-    "list_programmes": READERS,
-    "start_import": LEADERSHIP | {"agency_lead"},
-    "add_import_rows": LEADERSHIP | {"agency_lead"},
-    "commit_import": LEADERSHIP | {"agency_lead"},
-    "list_imports": READERS,
-    "list_indicators": EVERYONE,
-    "outcomes": EVERYONE,
-    "list_plans": READERS,
-    "get_plan": READERS,
-    "decide_gate": frozenset({"leadership_group_chair"}),
-    "add_milestone": LEADERSHIP,
-    "check_in_milestone": LEADERSHIP | WORKERS,
-    # Audit: auditors read the record; leadership groups see their accountability figures.
-    "list_dead_letters": frozenset({"auditor"}),
-    "audit_timeline": frozenset({"auditor"}),
-    "audit_as_of": frozenset({"auditor"}),
-    "audit_figures": LEADERSHIP | {"auditor"},
-    "audit_verify": frozenset({"auditor"}),
-    "audit_rebuild": frozenset({"auditor"}),
-    "audit_export": frozenset({"auditor"}),
+    route: frozenset(role for a in actions_of(route) for g in TABLE[a] for role in g.roles)
+    for route in ROUTES
 }
-
-
-# Why, where the matrix's reason is worth more than a list of roles.
-WHY = {
-    "stage_support": "staged support is visible only to the operation's planning cell",
-    "staged_support": "staged support is visible only to the operation's planning cell",
-    "decide_gate": "only the leadership group's chair records the Hold-to-Build gate",
-    "adopt_playbook": "only the leadership group's chair puts a playbook in force",
-    "erase_household": "only the leadership group's chair erases a household's details",
-    "list_personal_reads": "who read a family's record is for auditors and the chair",
-}
-
-
-# The field dimension: what a route answers depends on who asks. Each kind of record below is
-# shown in full only to those named; everyone else the route admits sees counts and statuses
-# (a planned operation is left out of lists and is "not found" by id). Tested role by role.
-PLANNING_CELL_AGENCY = "police"
-FIELDS: dict[str, str] = {
-    "planned_operation": "the operation's planning cell (police planner or operation "
-    "commander whose token covers it), auditors and the administrator",
-    "staged_support": "the operation's planning cell, and auditors to read",
-    "household_personal_details": "agencies holding one of the household's tasks (any staff "
-    "role at that agency), and auditors; every read recorded in Hold's history with its reason",
-}
-
-
-def in_planning_cell(identity: Identity) -> bool:
-    return identity.agency == PLANNING_CELL_AGENCY and identity.role in PLANNING
-
-
-def sees_planned_operation(identity: Identity, operation: dict[str, Any]) -> bool:
-    """A planned, not yet launched operation is visible only to its planning cell."""
-    if not identity.covers_item(operation):
-        return False
-    if operation.get("status") != "planned":
-        return True
-    return identity.role in ("administrator", "auditor") or in_planning_cell(identity)
-
-
-def sees_personal_details(identity: Identity, holding_agencies: set[str]) -> bool:
-    """A household's names, ages, addresses and notes: agencies holding one of its tasks, and
-    auditors. Not the administrator: running the system is not a reason to read a family."""
-    if identity.role == "auditor":
-        return True
-    return identity.role in STAFF and identity.agency in holding_agencies
 
 
 def allowed(route: str, role: str) -> bool:
-    return role == "administrator" or role in MATRIX.get(route, frozenset())
+    return role in MATRIX.get(route, frozenset())
 
 
 async def authorize(request: Request) -> None:
@@ -157,9 +121,10 @@ async def authorize(request: Request) -> None:
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from None
     if not allowed(name, identity.role):
-        may = sorted(MATRIX.get(name, frozenset()) | {"administrator"})
-        why = WHY.get(name, f"the {identity.role} role may not use {name}")
-        raise HTTPException(status_code=403, detail=f"{why} (roles allowed: {', '.join(may)})")
+        may = ", ".join(sorted(MATRIX.get(name, frozenset())))
+        first = actions_of(name)[0] if actions_of(name) else name
+        why = WHY.get(first, f"the {identity.role} role may not use {name}")
+        raise HTTPException(status_code=403, detail=f"{why} (roles allowed: {may})")
     request.state.identity = identity
     if identity.role == "auditor":
         # An auditor may read everything; every read is on the record (the log line here, and

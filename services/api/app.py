@@ -88,7 +88,12 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         return problem(request, 503, str(error))
 
     # A POST with Idempotency-Key is answered once; a retry gets that answer.
-    app.add_middleware(IdempotencyMiddleware, store=lambda: door.idempotency, settings=settings)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        store=lambda: door.idempotency,
+        settings=settings,
+        routes=api_routes,
+    )
     if tracer_provider is not None:
         # Added last, so outermost: the span covers all the request does (idempotency too).
         app.add_middleware(ServerSpans, tracer=tracer_of(tracer_provider))

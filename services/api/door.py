@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -131,6 +131,24 @@ class FrontDoor:
     def as_of(self, at: datetime, operation_id: UUID | None, place: str | None) -> dict[str, Any]:
         with self.reading_index() as index:
             return state_at(index, at, operation_id, place)
+
+    async def settled(self, event_id: UUID, within: float = 2.0) -> bool:
+        """Wait (at most ``within`` seconds) until the views show the event a command just
+        recorded, so that the caller's next request sees its own change: an agency that has
+        just accepted a task is its holder on its very next step."""
+        try:
+            async with asyncio.timeout(within):
+                await self.projector.wait_for_event(event_id)
+        except TimeoutError:
+            log.warning(
+                "the views have not caught up with a command's event", event_id=str(event_id)
+            )
+            return False
+        return True
+
+    @property
+    def personal_window(self) -> timedelta:
+        return self.settings.personal_window
 
     @property
     def keys(self) -> HouseholdKeys:

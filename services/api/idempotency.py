@@ -1,8 +1,11 @@
 """``Idempotency-Key`` on every command: a retried request gets the first answer again, and
 the command is not sent twice.
 
-Keys are kept per caller (the token's subject) in a SQLite file beside the API's audit index,
-so they outlive a restart of the API. The first request with a key is recorded as in flight
+Keys are kept per caller (the whole of who the token says: subject, role, agency, and the
+places and operations it is limited to) in a SQLite file beside the API's audit index, so they
+outlive a restart of the API. A first answer is given again only after the door's check that
+the caller's role may call the route at all: a key never answers for someone the door would
+refuse. The first request with a key is recorded as in flight
 before it is sent; its answer is stored when it comes. A retry with the same key and the same
 request gets that answer (``Idempotent-Replayed: true``); with a different request, 422; while
 the first is still in flight, 409. An answer of 5xx is not kept, so a retry may try again. If
@@ -25,12 +28,15 @@ from typing import Annotated
 from uuid import UUID, uuid5
 
 from fastapi import Depends
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.identity import InvalidToken, read_token
+from services.api.access import allowed
+from services.api.identity import Identity, InvalidToken, read_token
 from services.api.problems import problem
 from services.runtime.settings import Settings
 
@@ -110,11 +116,16 @@ class IdempotencyMiddleware:
     buffering); a keyed POST is claimed, answered, stored, and only then sent."""
 
     def __init__(
-        self, app: ASGIApp, store: Callable[[], IdempotencyStore | None], settings: Settings
+        self,
+        app: ASGIApp,
+        store: Callable[[], IdempotencyStore | None],
+        settings: Settings,
+        routes: Callable[[], list[APIRoute]],
     ) -> None:
         self.app = app
         self.store = store
         self.settings = settings
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -128,9 +139,12 @@ class IdempotencyMiddleware:
             return await answer(scope, receive, send)
         token = request.headers.get("authorization", "").partition(" ")[2]
         try:
-            subject = read_token(token, self.settings.jwt_key, self.settings.jwt_issuer).subject
+            identity = read_token(token, self.settings.jwt_key, self.settings.jwt_issuer)
         except InvalidToken:
             return await self.app(scope, receive, send)  # refused as unauthenticated anyway
+        if not allowed(self.route_name(scope), identity.role):
+            return await self.app(scope, receive, send)  # the door refuses it, key or not
+        subject = caller_key(identity)
         body = await request.body()
         print_ = fingerprint("POST", request.url.path, request.url.query, body)
         store = self.store()
@@ -168,6 +182,12 @@ class IdempotencyMiddleware:
         for message in messages:  # sent only once stored: a retry right after finds the answer
             await send(message)
 
+    def route_name(self, scope: Scope) -> str:
+        for route in self.routes():
+            if route.matches(scope)[0] is Match.FULL:
+                return route.name
+        return ""
+
     def answer_again(self, request: Request, stored: Stored, print_: str) -> Response:
         if stored.fingerprint != print_:
             return problem(request, 422, "Idempotency-Key was already used for a different request")
@@ -202,8 +222,20 @@ async def command_id(request: Request) -> UUID | None:  # async: no thread hop
     key = request.headers.get("idempotency-key")
     if not key:
         return None
-    subject: str = request.state.identity.subject
-    return uuid5(COMMAND_IDS, f"{subject}\n{key}")
+    return uuid5(COMMAND_IDS, f"{caller_key(request.state.identity)}\n{key}")
+
+
+def caller_key(identity: Identity) -> str:
+    """Everything the token says of its bearer: the same subject with another role, agency
+    or scope is another caller, with keys of its own."""
+    parts = [
+        identity.subject,
+        identity.role,
+        identity.agency,
+        ",".join(sorted(p.casefold() for p in identity.places)),
+        ",".join(sorted(identity.operations)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 CommandId = Annotated[UUID | None, Depends(command_id)]

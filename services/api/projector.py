@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime
+from uuid import UUID
 
 import structlog
 from nats.aio.client import Client
@@ -76,6 +77,12 @@ class Projector:
     async def wait_for(self, targets: dict[str, int]) -> None:
         """Return once at least ``targets`` have been applied (callers bound the wait)."""
         while any(self._positions.get(s, 0) < t for s, t in targets.items()):
+            self._applied.clear()
+            await self._applied.wait()
+
+    async def wait_for_event(self, event_id: UUID) -> None:
+        """Return once the event with this id has been applied (callers bound the wait)."""
+        while event_id not in self.read_model.seen:
             self._applied.clear()
             await self._applied.wait()
 

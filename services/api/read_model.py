@@ -39,6 +39,7 @@ from contracts import (
     WitnessRegistered,
 )
 from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
+from services.runtime.authorization import Engagement
 
 
 def _step(event: IntegrationEvent, change: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +86,9 @@ class ReadModel:
     # The planning cell's staged note per (operation, household), sealed; released at launch.
     staged_notes: dict[tuple[str, str], str] = field(default_factory=dict)
     case_tasks: dict[str, list[UUID]] = field(default_factory=dict)
+    # Each agency's time holding each task: [agency, accepted at, ended at or None], for the
+    # need-to-know window on a household's personal details.
+    held: dict[UUID, list[list[Any]]] = field(default_factory=dict)
     personal_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     erasures: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[UUID] = field(default_factory=set)
@@ -233,6 +237,11 @@ class ReadModel:
             task["escalation_level"] = e.detail.get("level")
         if e.change == "completed":
             task["completed_at"] = e.occurred_at.isoformat()
+        held = self.held.setdefault(e.task_id, [])
+        if e.change in ("completed", "closed", "offered") and held and held[-1][2] is None:
+            held[-1][2] = e.occurred_at  # finished, or moved to another agency
+        if e.change == "accepted":
+            held.append([e.agency, e.occurred_at, None])
         self.task_history[e.task_id].append(
             _step(e, e.change, {"agency": e.agency, "worker_ref": e.worker_ref, **e.detail})
         )
@@ -260,6 +269,18 @@ class ReadModel:
         """The agencies holding one of the case's tasks now (whatever the task's status)."""
         tasks = (self.tasks[t] for t in self.case_tasks.get(str(case_id), ()))
         return {t["agency"] for t in tasks if t["agency"]}
+
+    def engagements(self, case_id: UUID) -> list[Engagement]:
+        """Every agency's part in the household's tasks: each that accepted one, from then
+        until its part ended, and each a task is offered to now (as Hold's tasks say)."""
+        parts: list[Engagement] = []
+        for task_id in self.case_tasks.get(str(case_id), ()):
+            held = self.held.get(task_id, ())
+            parts.extend(Engagement(agency, since, until) for agency, since, until in held)
+            task = self.tasks[task_id]
+            if task["status"] == "offered" and task["agency"]:
+                parts.append(Engagement(task["agency"], None, None))
+        return parts
 
     def _on_PlaybookAdopted(self, e: PlaybookAdopted) -> None:
         self.playbooks[e.scope] = {

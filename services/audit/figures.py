@@ -55,7 +55,8 @@ def figures(entries: list[Entry]) -> dict[str, Any]:
             elif change == "escalated":
                 escalations[f["detail"].get("level", "unknown")] += 1
             elif change == "declined":
-                declines[f["detail"].get("reason", "")] += 1
+                # Counted by code: a reason in words may name someone (and is sealed).
+                declines[f["detail"].get("reason_code") or "unspecified"] += 1
             elif change == "unplaced":
                 escalations["leadership_group"] += 1
         elif e.event_type == "MilestoneScheduled":

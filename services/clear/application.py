@@ -13,6 +13,7 @@ from eventsourcing.persistence import JSONTranscoder
 
 from services.clear.domain import CommandReceipt, Operation, OperationRuleBroken
 from services.runtime.application import fetch, register_chb_transcodings
+from services.runtime.authorization import Caller, Refusal, caller_from, check_may_plan
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.meta import Actor, Meta
 
@@ -83,7 +84,7 @@ class ClearApplication(Application[UUID]):
             for call in calls:
                 try:
                     outcomes.append(call())
-                except (OperationNotFound, OperationRuleBroken) as refused:
+                except (OperationNotFound, OperationRuleBroken, Refusal) as refused:
                     outcomes.append(refused)
             self.save(*unit.values())
         finally:
@@ -98,6 +99,15 @@ class ClearApplication(Application[UUID]):
         return Meta(
             occurred_at=self.clock.now(), operation_id=operation_id, actor=actor, reason=reason
         )
+
+    def _operation_for(
+        self, operation_id: UUID, actor: Actor, caller: Caller | None, action: str
+    ) -> Operation:
+        """The operation, if the caller may do ``action`` on it (the authorization table, as
+        the front door asked it): a hidden one is refused as an unknown one would be."""
+        operation = self.get_operation(operation_id)
+        operation.check_permitted(caller or caller_from(actor), action)
+        return operation
 
     def get_operation(self, operation_id: UUID) -> Operation:
         unit = self._unit()
@@ -122,7 +132,9 @@ class ClearApplication(Application[UUID]):
         actor: Actor,
         reason: str | None = None,
         command_id: UUID | None = None,
+        caller: Caller | None = None,
     ) -> UUID:
+        check_may_plan(caller or caller_from(actor), place)
         if (earlier := self._made_by(command_id)) is not None:
             return earlier
         operation_id = uuid4()
@@ -137,8 +149,14 @@ class ClearApplication(Application[UUID]):
         )
         return self._made(operation, command_id, operation_id)
 
-    def launch_operation(self, operation_id: UUID, actor: Actor, reason: str | None = None) -> None:
-        operation = self.get_operation(operation_id)
+    def launch_operation(
+        self,
+        operation_id: UUID,
+        actor: Actor,
+        reason: str | None = None,
+        caller: Caller | None = None,
+    ) -> None:
+        operation = self._operation_for(operation_id, actor, caller, "launch_operation")
         operation.launch(self._meta(operation_id, actor, reason))
         self._save(operation)
 
@@ -155,10 +173,11 @@ class ClearApplication(Application[UUID]):
         ages: str | None = None,
         personal: str | None = None,
         command_id: UUID | None = None,
+        caller: Caller | None = None,
     ) -> UUID:
         if (earlier := self._made_by(command_id)) is not None:
             return earlier
-        operation = self.get_operation(operation_id)
+        operation = self._operation_for(operation_id, actor, caller, "record_arrest")
         arrest_id = uuid4()
         operation.record_arrest(
             arrest_id=arrest_id,
@@ -186,10 +205,11 @@ class ClearApplication(Application[UUID]):
         children: list[dict[str, Any]] | None = None,
         command_id: UUID | None = None,
         ages: str | None = None,
+        caller: Caller | None = None,
     ) -> UUID:
         if (earlier := self._made_by(command_id)) is not None:
             return earlier
-        operation = self.get_operation(operation_id)
+        operation = self._operation_for(operation_id, actor, caller, "record_seizure")
         seizure_id = uuid4()
         operation.record_seizure(
             seizure_id=seizure_id,
@@ -214,10 +234,11 @@ class ClearApplication(Application[UUID]):
         reason: str | None = None,
         command_id: UUID | None = None,
         ages: str | None = None,
+        caller: Caller | None = None,
     ) -> UUID:
         if (earlier := self._made_by(command_id)) is not None:
             return earlier
-        operation = self.get_operation(operation_id)
+        operation = self._operation_for(operation_id, actor, caller, "register_witness")
         witness_id = uuid4()
         operation.register_witness(
             witness_id,
@@ -238,8 +259,9 @@ class ClearApplication(Application[UUID]):
         note: str | None,
         actor: Actor,
         reason: str | None = None,
+        caller: Caller | None = None,
     ) -> None:
-        operation = self.get_operation(operation_id)
+        operation = self._operation_for(operation_id, actor, caller, "stage_support")
         operation.stage_support(
             household_ref,
             expected_children,
@@ -250,8 +272,12 @@ class ClearApplication(Application[UUID]):
         self._save(operation)
 
     def conclude_operation(
-        self, operation_id: UUID, actor: Actor, reason: str | None = None
+        self,
+        operation_id: UUID,
+        actor: Actor,
+        reason: str | None = None,
+        caller: Caller | None = None,
     ) -> None:
-        operation = self.get_operation(operation_id)
+        operation = self._operation_for(operation_id, actor, caller, "conclude_operation")
         operation.conclude(self._meta(operation_id, actor, reason))
         self._save(operation)

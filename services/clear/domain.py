@@ -8,6 +8,12 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.runtime.authorization import (
+    Caller,
+    check,
+    operation_relation,
+    operation_visible,
+)
 from services.runtime.meta import Meta
 
 PLANNED, LAUNCHED, CONCLUDED = "planned", "launched", "concluded"
@@ -144,6 +150,18 @@ class Operation(Aggregate):
         self.staged: list[dict[str, Any]] = []
 
     # Guards: named errors, raised before any event is triggered.
+    def check_permitted(self, caller: Caller, action: str) -> None:
+        """The authorization table's answer for this operation: a planned operation outside
+        the caller's planning cell, or one outside their token's scope, does not exist for
+        them (refused as an unknown id would be); otherwise the action must be theirs."""
+        check(
+            caller,
+            action,
+            operation_relation(caller),
+            visible=operation_visible(caller, self.status, self.place, self.id),
+            hidden_as=f"no operation {self.id}",
+        )
+
     def check_not_concluded(self) -> None:
         if self.status == CONCLUDED:
             raise OperationAlreadyConcluded(

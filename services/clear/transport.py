@@ -36,6 +36,7 @@ from contracts.commands import (
 )
 from services.clear.application import ClearApplication, OperationNotFound
 from services.clear.domain import Operation, OperationRuleBroken
+from services.runtime.authorization import Refusal
 from services.runtime.commands import (
     command_handlers,
     refuse_invalid_commands,
@@ -43,7 +44,7 @@ from services.runtime.commands import (
 )
 from services.runtime.group_commit import GroupCommit
 from services.runtime.sealing import is_sealed
-from services.runtime.translation import actor_of, envelope, translate_dead_letter
+from services.runtime.translation import actor_of, caller_of, envelope, translate_dead_letter
 
 log = structlog.get_logger()
 
@@ -143,6 +144,9 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             result = await writer.submit(call)
         except OperationNotFound as error:
             return CommandReply(status=404, error=str(error))
+        except Refusal as error:
+            log.info("command refused: not permitted", status=error.status)
+            return CommandReply(status=error.status, error=str(error))
         except OperationRuleBroken as error:
             log.info("command refused", reason=str(error))
             return CommandReply(status=409, error=str(error))
@@ -164,6 +168,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 actor_of(cmd.actor),
                 cmd.reason,
                 command_id=cmd.command_id,
+                caller=caller_of(cmd.actor),
             ),
             lambda op_id: CommandReply(status=201, result={"operation_id": str(op_id)}),
         )
@@ -172,7 +177,9 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
     async def launch(cmd: LaunchOperation) -> CommandReply:
         return await run(
             cmd.operation_id,
-            lambda: app.launch_operation(cmd.operation_id, actor_of(cmd.actor), cmd.reason),
+            lambda: app.launch_operation(
+                cmd.operation_id, actor_of(cmd.actor), cmd.reason, caller=caller_of(cmd.actor)
+            ),
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "launched"}
             ),
@@ -194,6 +201,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.ages,
                 cmd.personal,
                 command_id=cmd.command_id,
+                caller=caller_of(cmd.actor),
             ),
             lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),
         )
@@ -214,6 +222,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 [c.model_dump() for c in cmd.children],
                 command_id=cmd.command_id,
                 ages=cmd.ages,
+                caller=caller_of(cmd.actor),
             ),
             lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
         )
@@ -222,7 +231,9 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
     async def conclude(cmd: ConcludeOperation) -> CommandReply:
         return await run(
             cmd.operation_id,
-            lambda: app.conclude_operation(cmd.operation_id, actor_of(cmd.actor), cmd.reason),
+            lambda: app.conclude_operation(
+                cmd.operation_id, actor_of(cmd.actor), cmd.reason, caller=caller_of(cmd.actor)
+            ),
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "concluded"}
             ),
@@ -241,6 +252,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.reason,
                 command_id=cmd.command_id,
                 ages=cmd.ages,
+                caller=caller_of(cmd.actor),
             ),
             lambda witness_id: CommandReply(status=201, result={"witness_id": str(witness_id)}),
         )
@@ -257,6 +269,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
                 cmd.note,
                 actor_of(cmd.actor),
                 cmd.reason,
+                caller=caller_of(cmd.actor),
             ),
             lambda _: CommandReply(status=201, result={"household_ref": cmd.household_ref}),
         )
@@ -266,8 +279,11 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
         """Read from clear's own store: staged support never leaves it before launch."""
         try:
             operation = await asyncio.to_thread(app.get_operation, query.operation_id)
+            operation.check_permitted(caller_of(query.actor), "read_staged_support")
         except OperationNotFound as error:
             return CommandReply(status=404, error=str(error))
+        except Refusal as error:
+            return CommandReply(status=error.status, error=str(error))
         return CommandReply(
             status=200, result={"status": operation.status, "staged": operation.staged}
         )
@@ -276,8 +292,12 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
     async def get(query: GetOperation) -> CommandReply:
         try:
             operation = await asyncio.to_thread(app.get_operation, query.operation_id)
+            if query.actor is not None:
+                operation.check_permitted(caller_of(query.actor), "read_operation")
         except OperationNotFound as error:
             return CommandReply(status=404, error=str(error))
+        except Refusal as error:
+            return CommandReply(status=error.status, error=str(error))
         return CommandReply(status=200, result=operation_view(operation))
 
     return router

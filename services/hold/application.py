@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -20,11 +20,30 @@ from services.hold.commands import (
     SupportArrestedPersonsHousehold,
     SupportHousehold,
 )
-from services.hold.domain import HouseholdErasure, PlaybookAdoption, WhanauCase, playbook_scope
+from services.hold.domain import (
+    HouseholdCases,
+    HouseholdErasure,
+    PlaybookAdoption,
+    WhanauCase,
+    playbook_scope,
+)
 from services.hold.playbook import Facts, Playbook, national_playbook, parse_playbook
 from services.hold.rules import tasks_for
 from services.hold.task import SupportTask, WrongTaskState
 from services.runtime.application import ServiceApplication, fetch
+from services.runtime.authorization import (
+    DEFAULT_PERSONAL_WINDOW,
+    TASK_ACTIONS,
+    Caller,
+    NotFound,
+    NotPermitted,
+    Relation,
+    caller_from,
+    check,
+    household_relation,
+    playbook_in_scope,
+    task_relation,
+)
 from services.runtime.clock import Clock
 from services.runtime.meta import Meta
 
@@ -42,8 +61,15 @@ class CaseNotFound(LookupError):
 class HoldApplication(ServiceApplication):
     name = "hold"
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        clock: Clock | None = None,
+        personal_window: timedelta = DEFAULT_PERSONAL_WINDOW,
+    ) -> None:
         super().__init__(env, clock)
+        # How long an agency may still read a household's details after its part ended.
+        self.personal_window = personal_window
         # Parsed playbooks by scope (None: nothing adopted there). Filled from the store on first
         # use and dropped when an adoption is recorded, so it never outlives the store.
         self._playbooks: dict[str, Playbook | None] = {}
@@ -108,9 +134,26 @@ class HoldApplication(ServiceApplication):
     ) -> WhanauCase:
         """The household's case for this operation, opened if it is not open yet."""
         case_id = WhanauCase.create_id(meta.operation_id, household_ref)
-        return self.get_in_batch(pe, case_id, WhanauCase) or WhanauCase(
-            operation_id=meta.operation_id, household_ref=household_ref, place=place, meta=meta
-        )
+        case = self.get_in_batch(pe, case_id, WhanauCase)
+        if case is None:
+            case = WhanauCase(
+                operation_id=meta.operation_id, household_ref=household_ref, place=place, meta=meta
+            )
+            household_id = HouseholdCases.create_id(household_ref)
+            household = self.get_in_batch(pe, household_id, HouseholdCases)
+            if household is None:
+                household = HouseholdCases(
+                    household_ref=household_ref,
+                    case_id=case.id,
+                    operation_id=meta.operation_id,
+                    place=place,
+                    meta=meta,
+                )
+            else:
+                household.join(case.id, meta.operation_id, place, meta)
+            pe.collect_events(case)  # opened first, then where the household's cases are
+            pe.collect_events(household)
+        return case
 
     def _open_tasks(
         self,
@@ -123,10 +166,16 @@ class HoldApplication(ServiceApplication):
         """The tasks the playbook in force asks for; a task already open is only ever brought
         forward, so whichever event comes first, the tightest deadline wins."""
         playbook = self.playbook_in_force(meta.operation_id, case.place)
-        for plan in tasks_for(facts, since, playbook):
-            task_id = SupportTask.create_id(case.id, plan.kind)
-            task = self.get_in_batch(pe, task_id, SupportTask)
-            if task is None:
+        plans = [
+            (plan, self.get_in_batch(pe, SupportTask.create_id(case.id, plan.kind), SupportTask))
+            for plan in tasks_for(facts, since, playbook)
+        ]
+        # The case records its new tasks before they open (their ids are derived), so each
+        # service's history stays in the order its events were made.
+        case.attach_tasks([SupportTask.create_id(case.id, p.kind) for p, t in plans if not t], meta)
+        pe.collect_events(case)
+        for plan, existing in plans:
+            if existing is None:
                 task = SupportTask(
                     case_id=case.id,
                     kind=plan.kind,
@@ -140,11 +189,18 @@ class HoldApplication(ServiceApplication):
                     meta=meta,
                 )
             else:
+                task = existing
                 task.bring_forward(plan.due_at, meta)
             pe.collect_events(task)
 
     @handle.register
     def _(self, c: AdoptPlaybook, pe: ProcessingEvent[UUID]) -> None:
+        caller = c.caller or caller_from(c.meta.actor)
+        check(caller, "adopt_playbook")
+        if not playbook_in_scope(caller, c.scope, c.place):
+            raise NotPermitted(
+                f"a playbook for {c.scope} is outside your token's scope ({caller.scope_text()})"
+            )
         playbook = parse_playbook(c.document)  # refuses an invalid document, listing every error
         adoption_id = PlaybookAdoption.create_id(c.scope)
         adoption = self.get_in_batch(pe, adoption_id, PlaybookAdoption) or PlaybookAdoption(
@@ -159,6 +215,18 @@ class HoldApplication(ServiceApplication):
         task = self.get_in_batch(pe, c.task_id, SupportTask)
         if task is None:
             raise TaskNotFound(f"no task {c.task_id}")
+        caller = c.caller or caller_from(c.meta.actor)
+        action = TASK_ACTIONS.get(c.action)
+        if action is None:
+            raise WrongTaskState(f"unknown action {c.action!r}")
+        case = self.get_in_batch(pe, task.case_id, WhanauCase)
+        check(
+            caller,
+            action,
+            task_relation(caller, task.agency, task.status),
+            visible=caller.covers(case.place if case else None, task.operation_id),
+            hidden_as=f"no task {c.task_id}",
+        )
         apply_change(task, c)
         pe.collect_events(task)
 
@@ -167,14 +235,52 @@ class HoldApplication(ServiceApplication):
         case = self.get_in_batch(pe, c.case_id, WhanauCase)
         if case is None:
             raise CaseNotFound(f"no case {c.case_id}")
+        caller = c.caller or caller_from(c.meta.actor)
+        check(
+            caller,
+            "read_personal_details",
+            self.household_relation(pe, case, caller, c.meta.occurred_at),
+            visible=caller.covers(case.place, case.operation_id),
+            hidden_as=f"no case {c.case_id}",
+        )
         case.record_read(c.fields, c.meta)
         pe.collect_events(case)
 
+    def household_relation(
+        self, pe: ProcessingEvent[UUID], case: WhanauCase, caller: Caller, now: datetime
+    ) -> Relation:
+        """The caller's agency's part in the household's tasks, and so what it may read."""
+        parts = []
+        for task_id in case.task_ids:
+            task = self.get_in_batch(pe, task_id, SupportTask)
+            if task is not None:
+                parts.extend(task.engagements())
+        return household_relation(caller, parts, now, self.personal_window)
+
     @handle.register
     def _(self, c: EraseHousehold, pe: ProcessingEvent[UUID]) -> None:
+        self.check_may_erase(pe, c)
         erasure_id = HouseholdErasure.create_id(c.household_ref)
         if self.get_in_batch(pe, erasure_id, HouseholdErasure) is None:
             pe.collect_events(HouseholdErasure(household_ref=c.household_ref, meta=c.meta))
+
+    def check_may_erase(self, pe: ProcessingEvent[UUID], c: EraseHousehold) -> None:
+        """The chair, and for a chair whose token is limited to places or operations, a
+        household whose every case lies within them (one with none there is "not found")."""
+        caller = c.caller or caller_from(c.meta.actor)
+        check(caller, "erase_household")
+        if not caller.scoped:
+            return
+        household = self.get_in_batch(pe, HouseholdCases.create_id(c.household_ref), HouseholdCases)
+        cases = list(zip(household.places, household.case_ids, strict=True)) if household else []
+        inside = [p for p, _ in cases if caller.covers_place(p)]
+        if not cases or not inside or caller.operations:
+            raise NotFound(f"no household {c.household_ref}")
+        if len(inside) < len(cases):
+            raise NotPermitted(
+                f"household {c.household_ref} has cases outside your token's scope "
+                f"({caller.scope_text()}): its erasure is for a chair whose token covers them"
+            )
 
     def get_erasure(self, household_ref: str) -> HouseholdErasure | None:
         try:
@@ -245,7 +351,7 @@ def apply_change(task: SupportTask, c: ChangeTask) -> None:
         case "accept":
             task.accept(agency, m)
         case "decline":
-            task.decline(agency, _required(c.reason, "reason"), m)
+            task.decline(agency, _required(c.reason_code, "reason_code"), m, c.reason or "")
         case "offer":
             task.offer(_required(c.to_agency, "to_agency"), m)
         case "assign":
@@ -264,7 +370,7 @@ def apply_change(task: SupportTask, c: ChangeTask) -> None:
         case "complete":
             task.complete(agency, _required(c.outcome, "outcome"), m, c.referral_agency)
         case "close":
-            task.close_unable(agency, _required(c.reason, "reason"), m)
+            task.close_unable(agency, _required(c.reason_code, "reason_code"), m, c.reason or "")
         case "note":
             task.add_note(_required(c.text, "text"), m)
         case _:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from services.runtime.authorization import Caller
 from services.runtime.meta import Meta
 
 
@@ -46,6 +47,8 @@ class AdoptPlaybook:
     scope: str
     document: dict[str, Any]
     meta: Meta
+    caller: Caller | None = None
+    place: str | None = None  # the scope's place, if it is one
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class ChangeTask:
     action: str
     agency: str
     meta: Meta
-    reason: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None  # free text, sealed with the household's key
     worker_ref: str | None = None
     outcome: str | None = None
     referral_agency: str | None = None
@@ -68,6 +72,8 @@ class ChangeTask:
     override_role: str | None = None
     text: str | None = None
     to_agency: str | None = None
+    # Who asked, with their token's scope (None: the actor in ``meta``, limited to nothing).
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class RecordPersonalRead:
     case_id: UUID
     fields: list[str]
     meta: Meta
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class EraseHousehold:
 
     household_ref: str
     meta: Meta
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)

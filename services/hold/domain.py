@@ -36,6 +36,13 @@ class WhanauCase(Aggregate):
         # decided on, readable by whoever may open them until the household is erased.
         ages: str | None = None
 
+    class TasksAttached(Aggregate.Event):
+        """Tasks opened for this household: the case knows its tasks, so Hold can answer
+        which agencies may read the household's details (need-to-know) from its own store."""
+
+        task_ids: list[UUID]
+        meta: Meta
+
     @staticmethod
     def create_id(operation_id: UUID, household_ref: str) -> UUID:
         return derived_id("case", operation_id, household_ref)
@@ -47,6 +54,16 @@ class WhanauCase(Aggregate):
         self.place = place
         self.arrest_ids: list[UUID] = []
         self.child_refs: list[str] = []
+        self.task_ids: list[UUID] = []
+
+    def attach_tasks(self, task_ids: list[UUID], meta: Meta) -> None:
+        new = [t for t in task_ids if t not in self.task_ids]
+        if new:
+            self._tasks_attached(task_ids=new, meta=meta)
+
+    @event(TasksAttached)
+    def _tasks_attached(self, task_ids: list[UUID], meta: Meta) -> None:
+        self.task_ids.extend(task_ids)
 
     def has_arrest(self, arrest_id: UUID) -> bool:
         return arrest_id in self.arrest_ids
@@ -98,6 +115,55 @@ class WhanauCase(Aggregate):
 
 class ReasonRequired(ValueError):
     pass
+
+
+class HouseholdCases(Aggregate):
+    """Where a household has cases, across operations: what an erasure by a chair whose token
+    is limited to places is checked against (every case of the household within its places).
+    Ids and places only: the household reference is already an opaque code."""
+
+    class Started(Aggregate.Created):
+        household_ref: str
+        case_id: UUID
+        operation_id: UUID
+        place: str
+        meta: Meta
+
+    class CaseJoined(Aggregate.Event):
+        household_ref: str
+        case_id: UUID
+        operation_id: UUID
+        place: str
+        meta: Meta
+
+    @staticmethod
+    def create_id(household_ref: str) -> UUID:
+        return derived_id("household-cases", household_ref)
+
+    @event(Started)
+    def __init__(
+        self, household_ref: str, case_id: UUID, operation_id: UUID, place: str, meta: Meta
+    ) -> None:
+        self.household_ref = household_ref
+        self.case_ids = [case_id]
+        self.places = [place]
+
+    def join(self, case_id: UUID, operation_id: UUID, place: str, meta: Meta) -> None:
+        if case_id not in self.case_ids:
+            self._case_joined(
+                household_ref=self.household_ref,
+                case_id=case_id,
+                operation_id=operation_id,
+                place=place,
+                meta=meta,
+            )
+
+    @event(CaseJoined)
+    def _case_joined(
+        self, household_ref: str, case_id: UUID, operation_id: UUID, place: str, meta: Meta
+    ) -> None:
+        self.case_ids.append(case_id)
+        self.places.append(place)
 
 
 class HouseholdErasure(Aggregate):

@@ -11,10 +11,13 @@ or an override with the role and reason of whoever overrode it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.commands import CLOSE_REASONS, DECLINE_REASONS
+from services.runtime.authorization import Engagement
 from services.runtime.meta import Meta, derived_id
 
 OFFERED, ACCEPTED, ASSIGNED, IN_PROGRESS = "offered", "accepted", "assigned", "in_progress"
@@ -45,6 +48,14 @@ class ConsentRequired(TaskRuleBroken):
     pass
 
 
+def check_reason(code: str, text: str, codes: tuple[str, ...], what: str) -> None:
+    """A coded reason from the list, and for "other" some words of its own."""
+    if code not in codes:
+        raise WrongTaskState(f"{what} needs a reason_code, one of {', '.join(codes)}")
+    if code == "other" and not text.strip():
+        raise WrongTaskState(f"{what} with reason_code other needs the reason in words")
+
+
 class SupportTask(Aggregate):
     """A piece of support work with an agency holding it, a due time, and a history."""
 
@@ -71,8 +82,9 @@ class SupportTask(Aggregate):
 
     class Declined(Aggregate.Event):
         agency: str
-        reason: str
+        reason: str  # free text sealed with the household's key ("" if none; older: as typed)
         meta: Meta
+        reason_code: str | None = None  # one of contracts.commands.DECLINE_REASONS
 
     class Offered(Aggregate.Event):
         agency: str
@@ -104,8 +116,9 @@ class SupportTask(Aggregate):
         meta: Meta
 
     class Closed(Aggregate.Event):
-        reason: str
+        reason: str  # as for Declined
         meta: Meta
+        reason_code: str | None = None  # one of contracts.commands.CLOSE_REASONS
 
     class NoteAdded(Aggregate.Event):
         text: str
@@ -163,10 +176,26 @@ class SupportTask(Aggregate):
         self.outcome: str | None = None
         self.reminders_sent = 0
         self.escalations_sent = 0
+        # Each agency's time holding the task: [agency, accepted at, ended at (None: holds it)].
+        # Need-to-know runs on it: personal details from acceptance until a while after its
+        # part ended (the task finished, or was moved to another agency).
+        self.held: list[list[Any]] = []
 
     @property
     def lead_agency(self) -> str:
         return self.chain[0]
+
+    def engagements(self) -> list[Engagement]:
+        """Every agency's part in this task: each that accepted it, from then until its part
+        ended, and the one it is offered to now (not yet accepted)."""
+        parts = [Engagement(agency, accepted, ended) for agency, accepted, ended in self.held]
+        if self.status == OFFERED and self.agency is not None:
+            parts.append(Engagement(self.agency, None, None))
+        return parts
+
+    def _end_holding(self, at: datetime) -> None:
+        if self.held and self.held[-1][2] is None:
+            self.held[-1][2] = at
 
     # guards
     def check_open(self) -> None:
@@ -248,15 +277,16 @@ class SupportTask(Aggregate):
     @event(Accepted)
     def _accepted(self, agency: str, meta: Meta) -> None:
         self.status = ACCEPTED
+        self.held.append([agency, meta.occurred_at, None])
 
-    def decline(self, agency: str, reason: str, meta: Meta) -> None:
-        """Decline with a reason; the task moves to the next agency that has not declined it,
-        or, when none is left, to the leadership group."""
+    def decline(self, agency: str, reason_code: str, meta: Meta, reason: str = "") -> None:
+        """Decline with a coded reason (and free text, sealed, for "other"); the task moves to
+        the next agency that has not declined it, or, when none is left, to the leadership
+        group."""
         self.check_status(OFFERED)
         self.check_held_by(agency)
-        if not reason.strip():
-            raise WrongTaskState("a decline needs a reason")
-        self._declined(agency=agency, reason=reason, meta=meta)
+        check_reason(reason_code, reason, DECLINE_REASONS, "a decline")
+        self._declined(agency=agency, reason=reason, reason_code=reason_code, meta=meta)
         following = [a for a in self.chain if a not in self.declined_by]
         if following:
             self._offered(agency=following[0], meta=meta)
@@ -264,7 +294,7 @@ class SupportTask(Aggregate):
             self._unplaced(meta=meta)
 
     @event(Declined)
-    def _declined(self, agency: str, reason: str, meta: Meta) -> None:
+    def _declined(self, agency: str, reason: str, meta: Meta, reason_code: str | None) -> None:
         self.declined_by.append(agency)
         self.agency = None
 
@@ -282,6 +312,7 @@ class SupportTask(Aggregate):
 
     @event(Offered)
     def _offered(self, agency: str, meta: Meta) -> None:
+        self._end_holding(meta.occurred_at)  # moved to another agency: this one's part ends
         self.agency = agency
         self.status = OFFERED
         self.worker_ref = None
@@ -364,17 +395,18 @@ class SupportTask(Aggregate):
     def _completed(self, outcome: str, referral_agency: str | None, meta: Meta) -> None:
         self.status = COMPLETED
         self.outcome = outcome
+        self._end_holding(meta.occurred_at)
 
-    def close_unable(self, agency: str, reason: str, meta: Meta) -> None:
+    def close_unable(self, agency: str, reason_code: str, meta: Meta, reason: str = "") -> None:
         self.check_open()
         self.check_held_by(agency)
-        if not reason.strip():
-            raise WrongTaskState("closing a task as unable to complete needs a reason")
-        self._closed(reason=reason, meta=meta)
+        check_reason(reason_code, reason, CLOSE_REASONS, "closing a task as unable to complete")
+        self._closed(reason=reason, reason_code=reason_code, meta=meta)
 
     @event(Closed)
-    def _closed(self, reason: str, meta: Meta) -> None:
+    def _closed(self, reason: str, meta: Meta, reason_code: str | None) -> None:
         self.status = CLOSED
+        self._end_holding(meta.occurred_at)
 
     def add_note(self, text: str, meta: Meta) -> None:
         if not text.strip():

@@ -19,6 +19,8 @@ from contracts import (
     ArrestAges,
     ArrestLinkedToCase,
     ArrestRecorded,
+    CaseTasksAttached,
+    HouseholdCaseJoined,
     HouseholdErased,
     IntegrationEvent,
     OperationLaunched,
@@ -45,6 +47,7 @@ from services.hold.commands import (
     SupportHousehold,
 )
 from services.hold.domain import (
+    HouseholdCases,
     HouseholdErasure,
     PlaybookAdoption,
     ReasonRequired,
@@ -53,6 +56,7 @@ from services.hold.domain import (
 )
 from services.hold.playbook import PlaybookInvalid, parse_playbook
 from services.hold.task import SupportTask, TaskRuleBroken
+from services.runtime.authorization import NotFound, NotPermitted
 from services.runtime.clock import Clock
 from services.runtime.commands import (
     command_handlers,
@@ -60,9 +64,15 @@ from services.runtime.commands import (
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
-from services.runtime.meta import Meta
-from services.runtime.sealing import HouseholdKeys
-from services.runtime.translation import actor_of, caused_by, envelope, translate_dead_letter
+from services.runtime.meta import Meta, derived_id
+from services.runtime.sealing import HouseholdKeys, is_sealed
+from services.runtime.translation import (
+    actor_of,
+    caller_of,
+    caused_by,
+    envelope,
+    translate_dead_letter,
+)
 
 log = structlog.get_logger()
 
@@ -156,6 +166,15 @@ class AgeOpener:
         return command
 
 
+def coded_reason(e: Any) -> dict[str, Any]:
+    """A decline's or a close's reason as it travels: the code, and free text only sealed (a
+    reason typed in the clear before reasons were sealed stays in this store, unpublished)."""
+    return {
+        "reason_code": e.reason_code or "unspecified",
+        "reason": e.reason if is_sealed(e.reason) else None,
+    }
+
+
 def _task_change(e: Any) -> SupportTaskChanged | None:
     """A step in a task's life as the integration event other services see.
 
@@ -169,7 +188,7 @@ def _task_change(e: Any) -> SupportTaskChanged | None:
         case T.Accepted():
             step = ("accepted", "accepted", {})
         case T.Declined():
-            step = ("declined", None, {"reason": e.reason})
+            step = ("declined", None, coded_reason(e))
         case T.Offered():
             step = ("offered", "offered", {})
         case T.Unplaced():
@@ -190,7 +209,7 @@ def _task_change(e: Any) -> SupportTaskChanged | None:
             detail = {"outcome": e.outcome, "referral_agency": e.referral_agency}
             step = ("completed", "completed", detail)
         case T.Closed():
-            step = ("closed", "closed", {"reason": e.reason})
+            step = ("closed", "closed", coded_reason(e))
         case T.NoteAdded():
             step = ("note_added", None, {"text": e.text})
         case T.Reminded():
@@ -228,6 +247,14 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             arrest_id=e.arrest_id,
             children_total=e.children_total,
             only_carer_present=e.only_carer_present,
+        )
+    if isinstance(e, WhanauCase.TasksAttached):
+        return CaseTasksAttached(
+            **envelope("hold", e), case_id=e.originator_id, task_ids=tuple(e.task_ids)
+        )
+    if isinstance(e, HouseholdCases.Started | HouseholdCases.CaseJoined):
+        return HouseholdCaseJoined(
+            **envelope("hold", e), household_ref=e.household_ref, case_id=e.case_id, place=e.place
         )
     if isinstance(e, WhanauCase.PersonalDetailsRead):
         return PersonalDetailsRead(
@@ -284,6 +311,8 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         ReasonRequired: 422,
         TaskRuleBroken: 409,
         PlaybookInvalid: 422,
+        NotFound: 404,
+        NotPermitted: 403,
     }
 
     async def record(command: object, operation_id: UUID | None) -> CommandReply | None:
@@ -297,17 +326,19 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
             task = await asyncio.to_thread(app.get_task, cmd.task_id)
         except AggregateNotFoundError:
             return CommandReply(status=404, error=f"no task {cmd.task_id}")
+        # The envelope's reason is the code: free text travels only sealed, in the step itself.
         meta = Meta(
             occurred_at=app.clock.now(),
             operation_id=task.operation_id,
             actor=actor,
-            reason=cmd.reason,
+            reason=cmd.reason_code,
         )
         change = ChangeTask(
             task_id=cmd.task_id,
             action=cmd.action,
             agency=actor.agency,
             meta=meta,
+            reason_code=cmd.reason_code,
             reason=cmd.reason,
             worker_ref=cmd.worker_ref,
             outcome=cmd.outcome,
@@ -316,6 +347,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
             override_role=cmd.override_role,
             text=cmd.text,
             to_agency=cmd.to_agency,
+            caller=caller_of(cmd.actor),
         )
         refused = await record(change, task.operation_id)
         if refused is not None:
@@ -323,7 +355,13 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         task = await asyncio.to_thread(app.get_task, cmd.task_id)
         return CommandReply(
             status=200,
-            result={"task_id": str(task.id), "status": task.status, "agency": task.agency},
+            result={
+                "task_id": str(task.id),
+                "status": task.status,
+                "agency": task.agency,
+                # The id its last event is published under: the front door waits for it.
+                "event_id": str(derived_id("hold", task.id, task.version)),
+            },
         )
 
     @handles("record_personal_read")
@@ -334,7 +372,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         except AggregateNotFoundError:
             return CommandReply(status=404, error=f"no case {cmd.case_id}")
         meta = Meta(app.clock.now(), case.operation_id, actor_of(cmd.actor), reason=cmd.reason)
-        read = hold.RecordPersonalRead(cmd.case_id, list(cmd.fields), meta)
+        read = hold.RecordPersonalRead(cmd.case_id, list(cmd.fields), meta, caller_of(cmd.actor))
         refused = await record(read, case.operation_id)
         if refused is not None:
             return refused
@@ -343,7 +381,8 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
     @handles("erase_household")
     async def erase_household(cmd: EraseHousehold) -> CommandReply:
         meta = Meta(app.clock.now(), NIL, actor_of(cmd.actor), reason=cmd.reason)
-        refused = await record(hold.EraseHousehold(cmd.household_ref, meta), None)
+        erase = hold.EraseHousehold(cmd.household_ref, meta, caller_of(cmd.actor))
+        refused = await record(erase, None)
         if refused is not None:
             return refused
         erasure = await asyncio.to_thread(app.get_erasure, cmd.household_ref)
@@ -365,7 +404,8 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
             actor=actor,
             reason=cmd.reason,
         )
-        refused = await record(AdoptPlaybook(scope, cmd.document, meta), cmd.operation_id)
+        adoption = AdoptPlaybook(scope, cmd.document, meta, caller_of(cmd.actor), cmd.place)
+        refused = await record(adoption, cmd.operation_id)
         if refused is not None:
             return refused
         playbook = parse_playbook(cmd.document)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 ADMINISTRATOR = "administrator"
 PLANNING = frozenset({"planner", "operation_commander"})
@@ -225,6 +226,21 @@ class Caller:
         return ", ".join([*places, *(f"operation {o}" for o in self.operations)])
 
 
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def agency(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+
+
+def caller_from(actor: _Named) -> Caller:
+    """A command that names only its actor: that person, their role and agency, with a token
+    limited to nothing (transports pass the requester's full scope instead)."""
+    return Caller(subject=actor.id, role=actor.role, agency=actor.agency)
+
+
 def same_place(place: str, places: Iterable[str]) -> bool:
     key = place.strip().casefold()
     return any(key == p.strip().casefold() for p in places)
@@ -297,6 +313,19 @@ def operation_relation(caller: Caller) -> Relation:
     return Relation.NONE
 
 
+def check_may_plan(caller: Caller, place: str) -> None:
+    """Planning is the planning cell's, within the places its token covers; a token limited to
+    existing operations cannot make a new one."""
+    check(caller, "plan_operation", operation_relation(caller))
+    if caller.operations:
+        raise NotPermitted(
+            "your token is limited to existing operations; planning a new one needs a token "
+            "that is not"
+        )
+    if not caller.covers_place(place):
+        raise NotPermitted(f"place {place} is outside your token's scope ({caller.scope_text()})")
+
+
 def sees_planned_operation(caller: Caller) -> bool:
     """A planned, not yet launched operation is seen by its planning cell, auditors and the
     administrator; for anyone else it does not exist."""
@@ -311,16 +340,40 @@ def operation_visible(caller: Caller, status: str, place: str | None, operation_
     return status != "planned" or sees_planned_operation(caller)
 
 
+def playbook_in_scope(caller: Caller, scope: str, place: str | None) -> bool:
+    """A national playbook needs a token limited to nothing; a place's, one that covers the
+    place (and is not limited to operations); an operation's, one limited to no places that
+    covers the operation (Hold cannot tell where an operation is from its own store)."""
+    if not caller.scoped:
+        return True
+    if scope.startswith("place:"):
+        return place is not None and caller.covers(place=place, operation_id=None)
+    if scope.startswith("operation:"):
+        return not caller.places and caller.covers_operation(scope.removeprefix("operation:"))
+    return False
+
+
+# The steps of a task's life (the API's /tasks/{id}/{step}) and the table's action for each.
+TASK_ACTIONS: dict[str, str] = {
+    "accept": "accept_task",
+    "decline": "decline_task",
+    "offer": "offer_task",
+    "assign": "assign_task",
+    "start": "start_task",
+    "consent": "record_consent",
+    "complete": "complete_task",
+    "close": "close_task",
+    "note": "add_task_note",
+}
+
+
 def task_relation(caller: Caller, holder: str | None, status: str) -> Relation:
-    """A task's relation to the caller's agency: offered to it, held by it (accepted onwards,
-    until the task is finished), or none."""
+    """A task's relation to the caller's agency: offered to it (not yet accepted), held by it
+    (accepted, worked, or finished by it: a step on a finished task is the task's own rule,
+    409), or none (another agency's, or unplaced)."""
     if holder is None or holder != caller.agency:
         return Relation.NONE
-    if status == "offered":
-        return Relation.OFFERED
-    if status in ("completed", "closed"):
-        return Relation.RECENT_HOLDER
-    return Relation.HOLDER
+    return Relation.OFFERED if status == "offered" else Relation.HOLDER
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
     command_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Need-to-know over time: how many days after its last task of a household finished (or
+    # was moved on) an agency may still read the household's personal details. Hold and the
+    # API must agree: both read it from here.
+    personal_details_days: float = Field(default=30.0, ge=0, le=3650)
     log_level: str = "info"
     # Prometheus: a service process serves /metrics over HTTP on this port (0: not at all; the
     # API serves GET /metrics on its own port whatever this says).
@@ -68,6 +73,10 @@ class Settings(BaseSettings):
     # Test aid: SIGKILL this process at a point in the tracked consumer (see runtime/faults.py).
     fault_point: Literal["", "before_commit", "after_commit", "pause_before_commit"] = ""
     fault_after_batches: int = Field(default=0, ge=0)
+
+    @property
+    def personal_window(self) -> timedelta:
+        return timedelta(days=self.personal_details_days)
 
     def postgres_schema(self, service: str) -> str:
         return f"{self.postgres_schema_prefix}{service}"

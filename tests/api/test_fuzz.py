@@ -20,6 +20,21 @@ from tests.system.support import InProcessSystem
 pytestmark = pytest.mark.integration
 
 STATUSES: dict[int, int] = {}  # how many answers of each status the run got
+FORBIDDEN: set[str] = set()  # the operations that answered 403
+# What the administrator runs the system without: an agency's casework on a task, reading a
+# family's details, erasing them, and what each person of the leadership group or a provider
+# does in their own name. Written out by hand: every other route must admit it.
+NOT_THE_ADMINISTRATORS = {
+    "POST /tasks/{task_id}/{action}",
+    "GET /cases/{case_id}/personal",
+    "GET /cases/{case_id}/reads",
+    "POST /households/{household_ref}/erasure",
+    "POST /plans/{place}/gate",
+    "POST /milestones/{milestone_id}/check-ins",
+    "POST /programmes/{programme_id}/panel-decisions",
+    "POST /programmes/{programme_id}/spend",
+    "POST /programmes/{programme_id}/results",
+}
 EXAMPLES = 6  # per operation and mode: ~500 requests in all, well under a minute here
 
 
@@ -36,6 +51,8 @@ def check(strategy: Any, mode: str, base_url: str, token: str, errors: list[str]
             base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
         STATUSES[response.status_code] = STATUSES.get(response.status_code, 0) + 1
+        if response.status_code == 403:
+            FORBIDDEN.add(f"{case.method} {case.path}")
         if response.status_code >= 500:
             errors.append(
                 f"{case.method} {case.formatted_path} ({mode}): "
@@ -91,4 +108,5 @@ async def test_generated_requests_never_get_a_server_error(api_settings: Setting
     assert errors == [], "\n".join(errors)
     # It reached the handlers, both ways: answers given and bad input refused.
     assert sum(n for status, n in STATUSES.items() if status < 300) >= 50, STATUSES
-    assert STATUSES.get(422, 0) >= 50 and 401 not in STATUSES and 403 not in STATUSES, STATUSES
+    assert STATUSES.get(422, 0) >= 50 and 401 not in STATUSES, STATUSES
+    assert FORBIDDEN <= NOT_THE_ADMINISTRATORS, FORBIDDEN - NOT_THE_ADMINISTRATORS

@@ -210,8 +210,9 @@ async def test_a_staged_note_is_sealed_and_read_only_through_the_case_every_read
     """The planning cell's note on a household it stages is sealed with the household's key
     before it leaves the front door: the staged list says only that it exists, no stream or
     store holds it readable, and after launch it is read through the household's case by the
-    agency holding its task (the read recorded in Hold's history, with the staged note among
-    the fields read). Erasing the household makes it unreadable there too."""
+    agency that accepted its task (the read recorded in Hold's history, with the staged note
+    among the fields read); while the task is only offered to it, not yet. Erasing the household
+    makes it unreadable there too."""
     planned = await system.api.post(
         "/operations",
         json={
@@ -245,8 +246,11 @@ async def test_a_staged_note_is_sealed_and_read_only_through_the_case_every_read
     case_id = task["case_id"]
     holder = signed("agency_worker", task["agency"])
     outsider = signed("agency_worker", "msd")
-    refused = await personal(system, case_id, outsider)
-    assert refused.status_code == 403 and CANARY not in refused.text
+    for who in (outsider, holder):  # the holder is only offered the task so far
+        refused = await personal(system, case_id, who)
+        assert refused.status_code == 403 and CANARY not in refused.text
+    accepted = await system.api.post(f"/tasks/{task['task_id']}/accept", headers=holder)
+    assert accepted.status_code == 200, accepted.text
 
     seen = await personal(system, case_id, holder)
     assert seen.status_code == 200, seen.text
@@ -304,8 +308,9 @@ async def test_a_seizure_or_witness_households_ages_are_shown_only_through_its_c
 ) -> None:
     """The children's ages given with a firearm seized in a home and with a key witness are
     sealed by the front door: no listing, stream or store shows them (no ``age`` field), the
-    household's case's personal route opens them for the agency holding its task, and once a
-    household is erased its ages read as erased while the other household's still open."""
+    household's case's personal route opens them for the agency that accepted its task, and
+    once a household is erased its ages read as erased while the other household's still
+    open."""
     op = await plan_and_launch(system)
     seizure_body = {
         "kind": "firearm",
@@ -349,6 +354,10 @@ async def test_a_seizure_or_witness_households_ages_are_shown_only_through_its_c
     stored = store_bytes(api_settings.data_dir).replace(b'": ', b'":')
     assert b'"age"' not in stored and b'"ages":"chb-sealed:v1:' in stored
 
+    safety = await system.get("/tasks", case_id=cases["HH-F"])
+    check = next(t for t in safety if t["kind"] == "child_safety_check")
+    accepted = await system.api.post(f"/tasks/{check['task_id']}/accept", headers=OT_WORKER)
+    assert accepted.status_code == 200, accepted.text
     seized = await personal(system, cases["HH-F"], OT_WORKER)
     assert seized.status_code == 200, seized.text
     (record,) = seized.json()["seizures"]

@@ -36,7 +36,7 @@ def concluded(place: str, operation_id: UUID | None = None, at: datetime = CONCL
         occurred_at=at,
         recorded_at=at,
         operation_id=operation_id or uuid4(),
-        actor=ActorContract(id="officer-0042", agency="police", role="operation_planner"),
+        actor=ActorContract(id="officer-0042", agency="police", role="planner"),
         place=place,
         arrests=12,
         concluded_at=at,

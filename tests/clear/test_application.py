@@ -27,7 +27,7 @@ from services.runtime.meta import Actor, derived_id
 pytestmark = pytest.mark.application
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-PLANNER = Actor(id="officer-0042", agency="police", role="operation_planner")
+PLANNER = Actor(id="officer-0042", agency="police", role="planner")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from services.runtime.meta import Actor, Meta
 
 pytestmark = pytest.mark.domain
 
-PLANNER = Actor(id="officer-0042", agency="police", role="operation_planner")
+PLANNER = Actor(id="officer-0042", agency="police", role="planner")
 
 
 def meta(clock: SimulatedClock, operation_id: UUID, reason: str | None = None) -> Meta:

@@ -29,7 +29,7 @@ from services.runtime.topology import command_subject
 pytestmark = pytest.mark.contract
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-PLANNER = Actor(id="officer-0042", agency="police", role="operation_planner")
+PLANNER = Actor(id="officer-0042", agency="police", role="planner")
 SEALED = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
 
 

@@ -18,8 +18,10 @@ from contracts import (
     ArrestAges,
     ArrestLinkedToCase,
     ArrestRecorded,
+    CaseTasksAttached,
     ChildrenAges,
     DeadLetterRecorded,
+    HouseholdCaseJoined,
     HouseholdErased,
     IntegrationEvent,
     MalformedEvent,
@@ -67,7 +69,7 @@ def envelope(**overrides: Any) -> dict[str, Any]:
         "recorded_at": AT + timedelta(milliseconds=3),
         "operation_id": OPERATION_ID,
         "causation_id": uuid4(),
-        "actor": Actor(id="officer-0042", agency="police", role="operation_planner"),
+        "actor": Actor(id="officer-0042", agency="police", role="planner"),
         "reason": "warrant 2026/17",
     }
     return fields | overrides
@@ -202,6 +204,10 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         **envelope(), case_id=CASE_ID, household_ref="HH-1", fields=("person_name", "notes")
     ),
     HouseholdErased: HouseholdErased(**envelope(), household_ref="HH-1"),
+    CaseTasksAttached: CaseTasksAttached(**envelope(), case_id=CASE_ID, task_ids=(uuid4(),)),
+    HouseholdCaseJoined: HouseholdCaseJoined(
+        **envelope(), household_ref="HH-1", case_id=CASE_ID, place="Mataura"
+    ),
     SupportTaskRescheduled: SupportTaskRescheduled(
         **envelope(), task_id=uuid4(), case_id=CASE_ID, due_at=AT + timedelta(hours=1)
     ),
@@ -382,7 +388,7 @@ def test_seizure_and_witness_commands_carry_references_and_sealed_ages_only():
     """The commands the front door sends clear refuse a child's age in the clear and ages that
     are not sealed; the request bodies keep the ages in the clear (the front door seals them),
     and a seizure's children need the household they live in."""
-    actor = Actor(id="officer-0042", agency="police", role="operation_planner")
+    actor = Actor(id="officer-0042", agency="police", role="planner")
     seizure = {
         "actor": actor,
         "operation_id": OPERATION_ID,

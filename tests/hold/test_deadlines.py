@@ -50,7 +50,7 @@ def test_after_a_long_silence_everything_due_fires_once_and_a_finished_task_neve
     assert task.fire_deadlines(START + timedelta(days=2), m(START)) == 0
     done = new_task(due_at=START + timedelta(hours=2))
     done.accept("oranga_tamariki", m(START))
-    done.close_unable("oranga_tamariki", "moved away", m(START))
+    done.close_unable("oranga_tamariki", "moved_away", m(START))
     assert done.fire_deadlines(START + timedelta(days=1), m(START)) == 0
     assert done.next_deadline() is None
 
@@ -113,7 +113,9 @@ def test_an_operations_first_week_on_simulated_time() -> None:
                 ("start", {}),
                 ("complete", {"outcome": "seen and safe"}),
             ):
-                meta = Meta(clock.now(), task.operation_id, Actor("w", task.chain[0], "worker"))
+                meta = Meta(
+                    clock.now(), task.operation_id, Actor("w", task.chain[0], "agency_worker")
+                )
                 command = ChangeTask(task.id, action, task.chain[0], meta, **extra)  # type: ignore[arg-type]
                 app.process_batch([(command, None)])
 
@@ -156,8 +158,8 @@ def test_the_scheduler_forgets_finished_tasks_and_ignores_their_late_notes() -> 
     task_id = next(iter(scheduler.next_deadlines))
     task = app.get_task(task_id)
     agency = task.chain[0]
-    meta = Meta(START, task.operation_id, Actor("w", agency, "worker"))
-    for action, extra in (("accept", {}), ("close", {"reason": "moved away"})):
+    meta = Meta(START, task.operation_id, Actor("w", agency, "agency_worker"))
+    for action, extra in (("accept", {}), ("close", {"reason_code": "moved_away"})):
         app.process_batch([(ChangeTask(task_id, action, agency, meta, **extra), None)])  # type: ignore[arg-type]
     scheduler.refresh()
     assert task_id not in scheduler.next_deadlines

@@ -17,9 +17,13 @@ from services.hold.commands import (
 )
 from services.hold.domain import playbook_scope
 from services.hold.playbook import Facts, PlaybookInvalid, national_playbook, parse_playbook
+from services.runtime.authorization import Caller
 from services.runtime.meta import SERVICE_ACTORS, Meta
 
 AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
+
+# Who puts a playbook in force: the leadership group's chair.
+CHAIR = Caller(subject="chair-1", role="leadership_group_chair", agency="iwi")
 
 
 def kinds(facts: Facts) -> dict[str, str]:
@@ -182,7 +186,7 @@ def test_sealed_ages_are_read_only_for_the_rules_and_unreadable_ones_protect(
     arrest = SupportArrestedPersonsHousehold(
         uuid4(), "HH-1", "Gore", AT, [{"child_ref": "C-1"}], False, m, SEALED, ages
     )
-    app.process_batch([(AdoptPlaybook(scope, YOUNGEST_UNDER_5, m), None)])
+    app.process_batch([(AdoptPlaybook(scope, YOUNGEST_UNDER_5, m, caller=CHAIR), None)])
     app.process_batch([(arrest, Tracking("clear", 1))])
     assert set(opened(app)) == expected
     (linked,) = [
@@ -237,7 +241,7 @@ def test_a_seizure_or_witness_household_is_judged_on_the_sealed_ages_hold_opens(
     household = SupportHousehold(
         event, "HH-1", "Gore", AT, [{"child_ref": "C-1"}], m, kind, SEALED, ages
     )
-    app.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, m), None)])
+    app.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, m, caller=CHAIR), None)])
     app.process_batch([(household, Tracking("clear", 1))])
     assert opened(app) == ([f"early_years_check_{event}"] if expected else [])
     stored = b"".join(n.state for n in app.recorder.select_notifications(1, 1000))

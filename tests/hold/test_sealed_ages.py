@@ -28,6 +28,7 @@ from services.hold.commands import (
 )
 from services.hold.domain import WhanauCase, playbook_scope
 from services.hold.transport import AgeOpener
+from services.runtime.authorization import Caller
 from services.runtime.clock import SimulatedClock
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_permissions import API
@@ -39,6 +40,9 @@ pytestmark = pytest.mark.integration
 
 AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
 
+# Who puts a playbook in force: the leadership group's chair.
+CHAIR = Caller(subject="chair-1", role="leadership_group_chair", agency="iwi")
+
 
 def arrest(household_ref: str, ages: str | None) -> ArrestRecorded:
     return ArrestRecorded(
@@ -46,7 +50,7 @@ def arrest(household_ref: str, ages: str | None) -> ArrestRecorded:
         occurred_at=AT,
         recorded_at=AT,
         operation_id=uuid4(),
-        actor=Actor(id="officer-0042", agency="police", role="operation_planner"),
+        actor=Actor(id="officer-0042", agency="police", role="planner"),
         arrest_id=uuid4(),
         place="Mataura",
         person_ref="P-1",
@@ -126,7 +130,9 @@ async def test_hold_opens_a_seizure_or_witness_households_sealed_ages_the_arrest
 
     app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     scope = playbook_scope(operation_id=operation_id)
-    app.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, commands[0].meta), None)])
+    app.process_batch(
+        [(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, commands[0].meta, caller=CHAIR), None)]
+    )
     app.process_batch([(commands[0], Tracking("clear", 1)), (commands[1], Tracking("clear", 2))])
     assert sorted(opened(app)) == [
         "early_years_check_seizure",
@@ -134,7 +140,9 @@ async def test_hold_opens_a_seizure_or_witness_households_sealed_ages_the_arrest
     ]
     # After erasure a second operation's household gets the same checks, protectively.
     later = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    later.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, erased[0].meta), None)])
+    later.process_batch(
+        [(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, erased[0].meta, caller=CHAIR), None)]
+    )
     later.process_batch([(erased[0], Tracking("clear", 1)), (erased[1], Tracking("clear", 2))])
     assert sorted(opened(later)) == sorted(opened(app))
 
@@ -145,7 +153,7 @@ def seizure(household_ref: str, ages: str, operation_id: UUID) -> SeizureRecorde
         occurred_at=AT,
         recorded_at=AT,
         operation_id=operation_id,
-        actor=Actor(id="officer-0042", agency="police", role="operation_planner"),
+        actor=Actor(id="officer-0042", agency="police", role="planner"),
         seizure_id=uuid4(),
         place="Mataura",
         kind="firearm",
@@ -164,7 +172,7 @@ def witness(household_ref: str, ages: str, operation_id: UUID) -> WitnessRegiste
         occurred_at=AT,
         recorded_at=AT,
         operation_id=operation_id,
-        actor=Actor(id="officer-0042", agency="police", role="operation_planner"),
+        actor=Actor(id="officer-0042", agency="police", role="planner"),
         witness_id=uuid4(),
         place="Mataura",
         witness_ref="W-1",

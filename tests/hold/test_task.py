@@ -60,15 +60,19 @@ def test_a_new_task_is_offered_to_its_lead_agency_and_names_its_playbook_rule() 
     assert (task.playbook, task.rule_id) == ("national@v1", "child-safety-no-carer-left")
 
 
+# Free text as the front door sends it: sealed with the household's key.
+SEALED = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
+
+
 def test_each_decline_passes_the_task_down_the_chain_to_the_leadership_group() -> None:
-    """Declined with a reason, it is offered to the next agency; when the last declines, it is
-    unplaced: no agency holds it and the leadership group must place it."""
+    """Declined with a coded reason, it is offered to the next agency; when the last declines,
+    it is unplaced: no agency holds it and the leadership group must place it."""
     task = new_task()
-    task.decline("oranga_tamariki", "no staff in Mataura tonight", meta())
+    task.decline("oranga_tamariki", "no_capacity", meta())
     assert (task.status, task.agency) == (OFFERED, "iwi_provider")
-    task.decline("iwi_provider", "conflict of interest", meta("iwi_provider"))
+    task.decline("iwi_provider", "conflict_of_interest", meta("iwi_provider"))
     assert (task.status, task.agency) == (OFFERED, "police")
-    task.decline("police", "no FLO free", meta("police"))
+    task.decline("police", "other", meta("police"), reason=SEALED)
     assert (task.status, task.agency) == (UNPLACED, None)
     assert task.declined_by == ["oranga_tamariki", "iwi_provider", "police"]
     task.offer("msd", meta("rocc", "leadership_group_chair"))
@@ -76,12 +80,17 @@ def test_each_decline_passes_the_task_down_the_chain_to_the_leadership_group() -
 
 
 def test_only_the_agency_holding_the_offer_may_answer_it_and_a_decline_needs_a_reason() -> None:
-    """Another agency cannot accept or decline; an empty reason is refused."""
+    """Another agency cannot accept or decline; a decline without a known reason code, or
+    with "other" and no words (or only spaces), is refused."""
     task = new_task()
     with pytest.raises(NotOfferedToThisAgency):
         task.accept("police", meta("police"))
-    with pytest.raises(WrongTaskState, match="reason"):
+    with pytest.raises(WrongTaskState, match="reason_code"):
         task.decline("oranga_tamariki", "  ", meta())
+    with pytest.raises(WrongTaskState, match="reason_code"):
+        task.decline("oranga_tamariki", "no staff in Mataura tonight", meta())
+    with pytest.raises(WrongTaskState, match="in words"):
+        task.decline("oranga_tamariki", "other", meta(), reason="   ")
     assert task.status == OFFERED
 
 
@@ -99,7 +108,7 @@ def test_the_work_runs_from_acceptance_through_assignment_to_completion() -> Non
     task.complete("oranga_tamariki", "children safe with whanau", meta())
     assert (task.status, task.outcome) == (COMPLETED, "children safe with whanau")
     with pytest.raises(TaskFinished):
-        task.close_unable("oranga_tamariki", "too late", meta())
+        task.close_unable("oranga_tamariki", "no_longer_needed", meta())
 
 
 def test_steps_out_of_order_are_refused() -> None:
@@ -137,10 +146,10 @@ def test_a_referral_to_another_agency_needs_consent_or_an_override_with_role_and
 
 
 def test_a_task_that_cannot_be_done_is_closed_with_a_reason() -> None:
-    """Closed as unable to complete, with the reason; nothing further can happen to it."""
+    """Closed as unable to complete, with a coded reason; nothing further can happen to it."""
     task = new_task()
     task.accept("oranga_tamariki", meta())
-    task.close_unable("oranga_tamariki", "family moved out of the region", meta())
+    task.close_unable("oranga_tamariki", "moved_away", meta())
     assert task.status == CLOSED
     with pytest.raises(TaskFinished):
         task.offer("police", meta("rocc", "leadership_group_chair"))

@@ -148,9 +148,14 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
             assert read.status_code == 200 and CANARY in read.text  # the one place it may be
             assert read.json()["arrests"][0]["ages"]["person_age"] == 16
             staged_task = next(t for t in tasks.json() if t["case_id"] == case_of["HH-2"])
+            staged_worker = signed("agency_worker", staged_task["agency"])
+            accepted = await api.post(
+                f"/tasks/{staged_task['task_id']}/accept", headers=staged_worker
+            )
+            assert accepted.is_success, accepted.text  # personal details from acceptance on
             staged_read = await api.get(
                 f"/cases/{case_of['HH-2']}/personal",
-                headers=signed("agency_worker", staged_task["agency"]),
+                headers=staged_worker,
                 params={"reason": "visit tonight"},
             )
             assert staged_read.json()["staged_note"] == staged["note"]

@@ -15,23 +15,60 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from services.api.deps import Door
+from services.api.access import Caller
+from services.api.deps import Door, operation_for, out_of_scope
 from services.api.door import FrontDoor
+from services.api.identity import Identity
 from services.api.paging import Page
+from services.api.problems import Refused
 from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
+from services.runtime.authorization import NotPermitted
 from services.runtime.topology import SERVICES
 
 router = APIRouter()
 
 
 @router.get("/dead-letters")
-async def list_dead_letters(
-    door: Door,
-    page: Page,
-) -> list[dict[str, Any]]:
+async def list_dead_letters(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
+    whole_system(who, "the dead letters")
     return page.apply(door.read_model.dead_letters)
+
+
+def whole_system(who: Identity, what: str) -> None:
+    """What covers every place and operation at once is for a token limited to none."""
+    if who.scoped:
+        raise NotPermitted(
+            f"{what} cover every place and operation: your token is limited to "
+            f"{who.scope_text()}; ask with one that is not"
+        )
+
+
+async def audit_scope(
+    door: FrontDoor, who: Identity, action: str, operation_id: UUID | None, place: str | None
+) -> tuple[UUID | None, str | None]:
+    """The operation and place an audit question is about, within the caller's sight: an
+    operation hidden from them is "not found"; a place outside their token's scope is refused;
+    a token limited to one place or one operation asks about it by default, and one limited
+    to several must say which."""
+    if operation_id is not None:
+        await operation_for(door, who, operation_id, action)
+    if place is not None and not who.covers_place(place):
+        raise out_of_scope(who, f"place {place}")
+    if not who.scoped or operation_id is not None or (place is not None and not who.operations):
+        return operation_id, place
+    if len(who.places) == 1 and not who.operations:
+        return None, who.places[0]
+    if len(who.operations) == 1 and place is None:
+        only = UUID(who.operations[0])
+        await operation_for(door, who, only, action)
+        return only, None
+    raise Refused(
+        422,
+        f"your token is limited to {who.scope_text()}: name one with place= or operation_id=",
+        errors=[{"field": "place", "reason": "required for a token limited to several"}],
+    )
 
 
 async def indexed_timeline(
@@ -44,48 +81,61 @@ async def indexed_timeline(
 
 @router.get("/audit/timeline")
 async def audit_timeline(
-    door: Door, page: Page, operation_id: UUID | None = None, place: str | None = None
+    door: Door,
+    page: Page,
+    who: Caller,
+    operation_id: UUID | None = None,
+    place: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every service's published history merged by time, per operation or place: who,
     why, what caused each entry and what it caused (from the API's index of the streams)."""
+    operation_id, place = await audit_scope(door, who, "audit_timeline", operation_id, place)
     entries = await indexed_timeline(door, operation_id, place)
     return page.apply([asdict(e) for e in entries])
 
 
 @router.get("/audit/as-of")
 async def audit_as_of(
-    door: Door, at: datetime, operation_id: UUID | None = None, place: str | None = None
+    door: Door,
+    at: datetime,
+    who: Caller,
+    operation_id: UUID | None = None,
+    place: str | None = None,
 ) -> dict[str, Any]:
     """The operation, its cases, task board and milestones, and the place's resilience
     plan, as they stood at ``at`` (from the audit index: each costs its own events)."""
     if at.tzinfo is None:
         raise HTTPException(status_code=422, detail="at: give the time zone, e.g. +13:00")
+    operation_id, place = await audit_scope(door, who, "audit_as_of", operation_id, place)
     await door.catch_up_index()
     return await asyncio.to_thread(door.as_of, at, operation_id, place)
 
 
 @router.get("/audit/figures")
 async def audit_figures(
-    door: Door, operation_id: UUID | None = None, place: str | None = None
+    door: Door, who: Caller, operation_id: UUID | None = None, place: str | None = None
 ) -> dict[str, Any]:
     """Accountability figures computed from the events (replay gives the same)."""
+    operation_id, place = await audit_scope(door, who, "audit_figures", operation_id, place)
     entries = await indexed_timeline(door, operation_id, place)
     scope = {"operation_id": str(operation_id) if operation_id else None, "place": place}
     return {**scope, **figures(entries)}
 
 
 @router.get("/audit/verify")
-async def audit_verify(door: Door) -> dict[str, Any]:
+async def audit_verify(door: Door, who: Caller) -> dict[str, Any]:
     """Each service walks its own store against its hash-chain checkpoints on NATS; the
     first event altered, removed, inserted or reordered is named (``ok`` false)."""
+    whole_system(who, "the stores' hash chains")
     reports = await asyncio.gather(*(door.verify(s) for s in SERVICES))
     return {"ok": all(r["ok"] for r in reports), "services": reports}
 
 
 @router.get("/audit/rebuild")
-async def audit_rebuild(door: Door) -> dict[str, Any]:
+async def audit_rebuild(door: Door, who: Caller) -> dict[str, Any]:
     """Every list this API serves, rebuilt from the streams alone and compared with the
     live one at the same stream positions: identical, or every difference named."""
+    whole_system(who, "the views")
     targets = await door.stream_positions()
     try:
         async with asyncio.timeout(10.0):
@@ -109,12 +159,14 @@ async def audit_rebuild(door: Door) -> dict[str, Any]:
 @router.get("/audit/export")
 async def audit_export(
     door: Door,
+    who: Caller,
     operation_id: UUID | None = None,
     place: str | None = None,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
 ) -> Response:
     """The timeline (everything, an operation or a place) as JSONL or CSV, with its
     SHA-256 in the ``Repr-Digest`` header."""
+    operation_id, place = await audit_scope(door, who, "audit_export", operation_id, place)
     entries = await indexed_timeline(door, operation_id, place)
     body = (to_jsonl(entries) if format == "jsonl" else to_csv(entries)).encode("utf-8")
     digest = base64.b64encode(hashlib.sha256(body).digest()).decode()

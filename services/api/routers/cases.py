@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,19 +15,12 @@ from contracts.commands import (
     RecordPersonalRead,
 )
 from contracts.envelope import REF_PATTERN
-from services.api.access import (
-    FIELDS,
-    Caller,
-    sees_personal_details,
-)
-from services.api.deps import (
-    Door,
-    check_item,
-    scoped,
-)
+from services.api.access import Caller
+from services.api.deps import Door, item_for, real_text, scoped
 from services.api.door import FrontDoor
 from services.api.paging import Page
 from services.api.problems import Refused
+from services.runtime.authorization import NotPermitted, check, household_relation
 from services.runtime.sealing import is_sealed
 
 router = APIRouter()
@@ -48,21 +42,22 @@ async def read_personal_details(
     reason: Annotated[str, Query(min_length=5, max_length=500, description="why you are reading")],
 ) -> dict[str, Any]:
     """A household's personal details (names, ages, address, notes, the planning cell's
-    staged note, its tasks' notes, and its children's ages from seizures in its home and
-    from a key witness living there): only for staff of an agency holding one of its
-    tasks, and auditors. The read is recorded in Hold's history (who, what, when, why)
-    before anything is shown; if it cannot be recorded, nothing is shown."""
-    case = door.read_model.cases.get(case_id)
-    if case is None:
-        raise HTTPException(status_code=404, detail=f"no case {case_id}")
-    check_item(who, case, f"case {case_id}")
-    if not sees_personal_details(who, door.read_model.holding_agencies(case_id)):
-        raise HTTPException(
-            status_code=403,
-            detail="a household's personal details are for "
-            f"{FIELDS['household_personal_details']}; "
-            f"{who.agency} {who.role} may not read them here",
-        )
+    staged note, its tasks' notes, reasons and outcomes, and its children's ages from seizures
+    in its home and from a key witness living there): for staff of an agency that has accepted
+    one of its tasks, from then until a set time (30 days by default) after its last one
+    finished or moved on; and for auditors. An agency only offered a task sees what it needs to
+    decide on the task's own page. The read is recorded in Hold's history (who, what, when,
+    why) before anything is shown; if it cannot be recorded, nothing is shown."""
+    reason = real_text(reason, "reason", "why you are reading")
+    case = item_for(
+        who,
+        "read_personal_details",
+        door.read_model.cases.get(case_id),
+        hidden_as=f"no case {case_id}",
+        relation=household_relation(
+            who, door.read_model.engagements(case_id), datetime.now(UTC), door.personal_window
+        ),
+    )
     recorded = await door.send(
         "hold",
         "record_personal_read",
@@ -79,6 +74,11 @@ async def personal_view(door: FrontDoor, case: dict[str, Any]) -> dict[str, Any]
     household = (case["operation_id"], case["household_ref"])
     arrests = model.household_arrests.get(household, [])
     staged_note = model.staged_notes.get(household)
+    steps = [
+        (task_id, step)
+        for task_id in model.case_tasks.get(case["case_id"], [])
+        for step in model.task_history.get(task_id, [])
+    ]
     notes = [
         {
             "task_id": str(task_id),
@@ -86,9 +86,22 @@ async def personal_view(door: FrontDoor, case: dict[str, Any]) -> dict[str, Any]
             "actor": step["actor"],
             "text": await opener.text(step["detail"]["text"]),
         }
-        for task_id in model.case_tasks.get(case["case_id"], [])
-        for step in model.task_history.get(task_id, [])
+        for task_id, step in steps
         if is_sealed(step["detail"].get("text"))
+    ]
+    # Reasons, outcomes and overrides typed on a task's steps: free text that may name people.
+    texts = [
+        {
+            "task_id": str(task_id),
+            "change": step["change"],
+            "field": name,
+            "at": step["at"],
+            "actor": step["actor"],
+            "text": await opener.text(value),
+        }
+        for task_id, step in steps
+        for name, value in step["detail"].items()
+        if name != "text" and is_sealed(value)
     ]
     return {
         "case_id": case["case_id"],
@@ -113,6 +126,7 @@ async def personal_view(door: FrontDoor, case: dict[str, Any]) -> dict[str, Any]
             for w in model.household_witnesses.get(household, [])
         ],
         "task_notes": notes,
+        "task_texts": texts,
     }
 
 
@@ -121,10 +135,7 @@ async def list_personal_reads(
     door: Door, case_id: UUID, page: Page, who: Caller
 ) -> list[dict[str, Any]]:
     """Who read this household's personal details, when and why (from Hold's history)."""
-    case = door.read_model.cases.get(case_id)
-    if case is None:
-        raise HTTPException(status_code=404, detail=f"no case {case_id}")
-    check_item(who, case, f"case {case_id}")
+    item_for(who, "read_personal_reads", door.read_model.cases.get(case_id), f"no case {case_id}")
     return page.apply(door.read_model.personal_reads.get(str(case_id), []))
 
 
@@ -138,7 +149,19 @@ async def erase_household(
     """Erase a household's personal details: Hold records the erasure (who, why), then its
     key is destroyed, so every sealed copy (stores, streams, exports) becomes unreadable
     while the rest of the history, and its hash chain, stay as they were. Idempotent: a
-    retry after a failure finishes the job."""
+    retry after a failure finishes the job. A chair whose token is limited to places erases
+    only a household whose every case lies within them."""
+    check(who, "erase_household")
+    if who.scoped:
+        cases = [c for c in door.read_model.cases.values() if c["household_ref"] == household_ref]
+        inside = [c for c in cases if who.covers_item(c)]
+        if not inside:
+            raise HTTPException(status_code=404, detail=f"no household {household_ref}")
+        if len(inside) < len(cases):
+            raise NotPermitted(
+                f"household {household_ref} has cases outside your token's scope "
+                f"({who.scope_text()}): its erasure is for a chair whose token covers them"
+            )
     command = EraseHousehold(household_ref=household_ref, actor=who.actor, reason=body.reason)
     result = await door.send("hold", "erase_household", command)
     if result.status >= 400:

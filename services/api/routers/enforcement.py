@@ -42,7 +42,7 @@ async def record_arrest(
     """An arrest. Personal details (names, address, notes) and ages are sealed with the
     household's key here, before they go anywhere: no service, stream or store holds them
     readable. The children travel on as references only."""
-    await check_operation(door, who, operation_id)
+    await check_operation(door, who, operation_id, "record_arrest")
     personal = ages = None
     if body.personal is not None:
         personal = await door.keys.seal(body.household_ref, body.personal)
@@ -73,7 +73,7 @@ async def record_seizure(
 ) -> JSONResponse:
     """A seizure, and where it was made in a home, the household and its children. The
     children's ages are sealed with the household's key here; they travel on as references."""
-    await check_operation(door, who, operation_id)
+    await check_operation(door, who, operation_id, "record_seizure")
     children, ages = await sealed_children(door, body.household_ref, body.children)
     command = RecordSeizure(
         operation_id=operation_id,
@@ -96,7 +96,7 @@ async def register_witness(
 ) -> JSONResponse:
     """Register a key witness (an opaque reference) and their household for support; the
     children's ages are sealed with the household's key here, as for an arrest."""
-    await check_operation(door, who, operation_id)
+    await check_operation(door, who, operation_id, "register_witness")
     children, ages = await sealed_children(door, body.household_ref, body.children)
     command = RegisterWitness(
         operation_id=operation_id,

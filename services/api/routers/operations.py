@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from contracts.commands import (
@@ -18,23 +18,12 @@ from contracts.commands import (
     StagedSupportDetails,
     StageSupport,
 )
-from services.api.access import (
-    Caller,
-    in_planning_cell,
-    sees_planned_operation,
-)
-from services.api.deps import (
-    Door,
-    check_operation,
-    check_visible,
-    held_by_clear,
-    operation_for,
-    out_of_scope,
-    reply,
-)
+from services.api.access import Caller
+from services.api.deps import Door, check_operation, held_by_clear, operation_for, reply
 from services.api.idempotency import CommandId
-from services.api.identity import Identity
 from services.api.paging import Page
+from services.api.problems import Refused
+from services.runtime.authorization import check_may_plan, operation_visible
 
 router = APIRouter()
 
@@ -46,51 +35,23 @@ async def plan_operation(
     who: Caller,
     command_id: CommandId,
 ) -> JSONResponse:
-    if who.operations:
-        raise HTTPException(
-            status_code=403,
-            detail="your token is limited to existing operations; planning a new one needs "
-            "a token that is not",
-        )
-    if not who.covers_place(body.place):
-        raise out_of_scope(who, f"place {body.place}")
+    check_may_plan(who, body.place)
     command = PlanOperation(**body.model_dump(), actor=who.actor, command_id=command_id)
     return reply(await door.send("clear", "plan_operation", command))
 
 
 @router.post("/operations/{operation_id}/launch")
-async def launch_operation(
-    door: Door,
-    operation_id: UUID,
-    who: Caller,
-) -> JSONResponse:
-    await check_operation(door, who, operation_id)
+async def launch_operation(door: Door, operation_id: UUID, who: Caller) -> JSONResponse:
+    await check_operation(door, who, operation_id, "launch_operation")
     command = LaunchOperation(operation_id=operation_id, actor=who.actor)
     return reply(await door.send("clear", "launch_operation", command))
 
 
 @router.post("/operations/{operation_id}/conclude")
-async def conclude_operation(
-    door: Door,
-    operation_id: UUID,
-    who: Caller,
-) -> JSONResponse:
-    await check_operation(door, who, operation_id)
+async def conclude_operation(door: Door, operation_id: UUID, who: Caller) -> JSONResponse:
+    await check_operation(door, who, operation_id, "conclude_operation")
     command = ConcludeOperation(operation_id=operation_id, actor=who.actor)
     return reply(await door.send("clear", "conclude_operation", command))
-
-
-def require_planning_cell(who: Identity, reading: bool = False) -> None:
-    # The matrix admits planners and commanders; the planning cell is Police's. Auditors
-    # (and the administrator) may read what was staged, never stage it.
-    if who.role == "administrator" or (reading and who.role == "auditor"):
-        return
-    if not in_planning_cell(who):
-        raise HTTPException(
-            status_code=403,
-            detail="staged support is visible only to the operation's planning cell "
-            f"(police planner or operation_commander), not to {who.agency} {who.role}",
-        )
 
 
 @router.post("/operations/{operation_id}/staged-support", status_code=201)
@@ -102,8 +63,7 @@ async def stage_support(
 ) -> JSONResponse:
     """Before launch, the planning cell stages the support it expects to need; agencies
     see nothing of it until the operation launches, then it is theirs at once."""
-    require_planning_cell(who)
-    await check_operation(door, who, operation_id)
+    await operation_for(door, who, operation_id, "stage_support")
     details = body.model_dump()
     if body.note is not None:
         # A note may name people: sealed with the household's key, like a task's note, and
@@ -114,17 +74,12 @@ async def stage_support(
 
 
 @router.get("/operations/{operation_id}/staged-support")
-async def staged_support(
-    door: Door,
-    operation_id: UUID,
-    who: Caller,
-) -> dict[str, Any]:
-    require_planning_cell(who, reading=True)
-    await check_operation(door, who, operation_id)
-    query = GetStagedSupport(operation_id=operation_id)
+async def staged_support(door: Door, operation_id: UUID, who: Caller) -> dict[str, Any]:
+    await operation_for(door, who, operation_id, "read_staged_support")
+    query = GetStagedSupport(operation_id=operation_id, actor=who.actor)
     result = await door.send("clear", "get_staged_support", query)
     if result.status >= 400:
-        raise HTTPException(status_code=result.status, detail=result.error)
+        raise Refused(result.status, result.error or "refused")
     where = "the household's case, /cases/{case_id}/personal, once the operation launches"
     staged = [
         {**s, "note": {"withheld": "personal details", "read_at": where}} if s.get("note") else s
@@ -135,16 +90,23 @@ async def staged_support(
 
 @router.get("/operations")
 async def list_operations(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
-    """The operations the caller may see: a planned one only by its planning cell."""
-    operations = door.read_model.operations.values()
-    return page.apply([op for op in operations if sees_planned_operation(who, op)])
+    """The operations the caller may see: within the token's scope, and a planned one only by
+    its planning cell."""
+    return page.apply(
+        [
+            op
+            for op in door.read_model.operations.values()
+            if operation_visible(who, op["status"], op["place"], op["operation_id"])
+        ]
+    )
 
 
 @router.get("/operations/{operation_id}")
 async def get_operation(door: Door, operation_id: UUID, who: Caller) -> dict[str, Any]:
     """The operation as clear holds it now, with the trace of the event that planned it."""
-    operation = await held_by_clear(door, operation_id)
-    check_visible(who, operation, operation_id)
+    await operation_for(door, who, operation_id)
+    # Now as clear holds it (clear checks again that this caller may see it).
+    operation = await held_by_clear(door, who, operation_id)
     projected = door.read_model.operations.get(operation_id, {})
     trace = {k: projected.get(k) for k in ("event_id", "causation_id")}
     return {**operation, **trace, "correlation_id": str(operation_id)}

@@ -15,15 +15,12 @@ from contracts.commands import (
 from services.api.access import (
     Caller,
 )
-from services.api.deps import (
-    Door,
-    check_item,
-    check_operation,
-    out_of_scope,
-    reply,
-)
+from services.api.deps import Door, operation_for, out_of_scope, reply
+from services.api.identity import Identity
 from services.api.paging import Page
+from services.hold.domain import playbook_scope
 from services.hold.playbook import PlaybookInvalid, load_playbook_text
+from services.runtime.authorization import check, operation_visible, playbook_in_scope
 
 router = APIRouter()
 
@@ -43,12 +40,16 @@ async def adopt_playbook(
 ) -> JSONResponse:
     """Adopt a playbook (TOML text) nationally, for a place, or for one operation. An
     invalid one is refused with every error listed, and the one in force stays."""
+    check(who, "adopt_playbook")
     if body.operation_id is not None:
-        await check_operation(door, who, body.operation_id)
+        await operation_for(door, who, body.operation_id, "adopt_playbook")
+        scope, what = f"operation:{body.operation_id}", f"operation {body.operation_id}"
     elif body.place is not None:
-        check_item(who, {"place": body.place}, f"place {body.place}")
-    elif who.places or who.operations:
-        raise out_of_scope(who, "a national playbook")
+        scope, what = playbook_scope(place=body.place), f"place {body.place}"
+    else:
+        scope, what = "national", "a national playbook"
+    if not playbook_in_scope(who, scope, body.place):
+        raise out_of_scope(who, what)
     try:
         playbook = load_playbook_text(body.toml)
     except PlaybookInvalid as error:
@@ -64,9 +65,22 @@ async def adopt_playbook(
 
 
 @router.get("/playbooks")
-async def list_playbooks(
-    door: Door,
-    page: Page,
-) -> list[dict[str, Any]]:
-    """The playbooks adopted, by scope; where none is, the national default is in force."""
-    return page.apply(list(door.read_model.playbooks.values()))
+async def list_playbooks(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
+    """The playbooks adopted, by scope, that the caller may see: the national one, those of
+    the places their token covers, and those of operations they can see; where none is
+    adopted, the national default is in force."""
+    return page.apply(
+        [p for p in door.read_model.playbooks.values() if playbook_visible(door, who, p)]
+    )
+
+
+def playbook_visible(door: Door, who: Identity, adopted: dict[str, Any]) -> bool:
+    scope: str = adopted["scope"]
+    if scope.startswith("place:"):
+        return who.covers_place(scope.removeprefix("place:"))
+    if scope.startswith("operation:"):
+        operation = door.read_model.operations.get(UUID(scope.removeprefix("operation:")))
+        return operation is not None and operation_visible(
+            who, operation["status"], operation["place"], operation["operation_id"]
+        )
+    return True

@@ -1,0 +1,96 @@
+"""A small world of operations, households and tasks in known states, made through the API by
+the people who would make them, for tests of who may do what to which item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.api.identity import Identity
+from tests.system.support import InProcessSystem, bearer, eventually
+
+START = "2026-03-01T05:00:00+13:00"
+ADMIN = Identity("adm-1", "administrator", "chb")
+PLANNER = Identity("planner-1", "planner", "police")
+
+
+def operation(place: str) -> dict[str, Any]:
+    return {
+        "name": "Operation Pakari",
+        "district": "Southland",
+        "place": place,
+        "target_group": "supply network",
+        "planned_start": START,
+    }
+
+
+def arrest_of(household: str, person: str = "P-1") -> dict[str, Any]:
+    """An arrest leaving children with no carer: a child-safety check (Oranga Tamariki), family
+    liaison (Police) and a needs assessment (iwi provider) for the household."""
+    return {
+        "person_ref": person,
+        "household_ref": household,
+        "charges": ["supply methamphetamine"],
+        "children": [{"child_ref": f"{household}-C1", "age": 3}],
+        "only_carer_present": True,
+    }
+
+
+@dataclass
+class World:
+    system: InProcessSystem
+    operations: dict[str, str] = field(default_factory=dict)  # name -> id
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # household:kind -> task
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # household -> case
+
+    async def post(self, who: Identity, url: str, body: Any = None) -> Any:
+        response = await self.system.api.post(url, json=body, headers=bearer(who))
+        assert response.is_success, (url, response.status_code, response.text)
+        return response.json()
+
+    async def plan(self, name: str, place: str, launch: bool) -> str:
+        made = await self.post(PLANNER, "/operations", operation(place))
+        self.operations[name] = made["operation_id"]
+        if launch:
+            await self.post(PLANNER, f"/operations/{made['operation_id']}/launch")
+        return str(made["operation_id"])
+
+    async def arrest(self, operation_name: str, household: str) -> None:
+        url = f"/operations/{self.operations[operation_name]}/arrests"
+        await self.post(PLANNER, url, arrest_of(household))
+
+    async def settle(self, households: list[str]) -> None:
+        """Wait for each household's case and three tasks to reach the API's views."""
+
+        async def tasks() -> list[dict[str, Any]]:
+            response = await self.system.api.get("/tasks", headers=bearer(ADMIN))
+            found: list[dict[str, Any]] = response.json()
+            return found
+
+        listed = await eventually(
+            tasks,
+            lambda found: len({t["case_id"] for t in found}) >= len(households),
+            what="every household's tasks",
+        )
+        cases = (await self.system.api.get("/cases", headers=bearer(ADMIN))).json()
+        for case in cases:
+            self.cases[case["household_ref"]] = case
+        for task in listed:
+            household = next(h for h, c in self.cases.items() if c["case_id"] == task["case_id"])
+            self.tasks[f"{household}:{task['kind']}"] = task
+
+    def task(self, household: str, kind: str) -> str:
+        return str(self.tasks[f"{household}:{kind}"]["task_id"])
+
+    async def step(self, who: Identity, household: str, kind: str, *steps: Any) -> None:
+        """Take a task through steps as ``who`` (each a name, or a name and a body)."""
+        task_id = self.task(household, kind)
+        for step in steps:
+            name, body = (step, None) if isinstance(step, str) else step
+            await self.post(who, f"/tasks/{task_id}/{name}", body)
+
+    async def task_now(self, task_id: str) -> dict[str, Any]:
+        response = await self.system.api.get(f"/tasks/{task_id}", headers=bearer(ADMIN))
+        assert response.status_code == 200, response.text
+        task: dict[str, Any] = response.json()
+        return task
