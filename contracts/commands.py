@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, field_validator, model_validator
 
 from contracts.clear import AffectedChild, Child
 from contracts.envelope import Actor, Code, Contract, Ref, Requester
@@ -74,6 +74,16 @@ class SeizureDetails(SeizureCore):
         if self.children and self.household_ref is None:
             raise ValueError("children need the household_ref of the home they live in")
         return self
+
+
+def _says_something(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must say something: not only spaces")
+    return value.strip()
+
+
+# A reason a person must give: trimmed, and refused when nothing is left.
+RealText = Annotated[str, AfterValidator(_says_something)]
 
 
 class Command(Contract):
@@ -377,7 +387,7 @@ class RecordPersonalRead(Command):
 
 
 class ErasureDetails(Contract):
-    reason: str = Field(
+    reason: RealText = Field(
         min_length=10, max_length=1000, description="why, e.g. the request's reference"
     )
 

@@ -104,8 +104,9 @@ TABLE: dict[str, tuple[Grant, ...]] = {
     # Hold: the offered agency accepts or declines; the holder does the work; the leadership
     # group places or moves a task with any agency (any door is the right door).
     "read_task": (grant(READERS), grant(ADMIN)),
-    "accept_task": (grant(WORKERS, OFFERED),),
-    "decline_task": (grant(WORKERS, OFFERED),),
+    # The holder too: its accepting or declining again is the task's own rule to refuse (409).
+    "accept_task": (grant(WORKERS, OFFERED, HOLDER),),
+    "decline_task": (grant(WORKERS, OFFERED, HOLDER),),
     "offer_task": (grant(LEADERSHIP), grant(ADMIN)),
     "assign_task": (grant(WORKERS, HOLDER),),
     "start_task": (grant(WORKERS, HOLDER),),

@@ -58,8 +58,8 @@ stage_support               *      C        C          -       -     -       -  
 read_staged_support         *      C        C          -       -     -       -      *        -
 read_operation              *      *        *          *       *     *       *      *        -
 read_task                   *      *        *          *       *     *       *      *        -
-accept_task                 -      -        -          O       O     -       -      -        -
-decline_task                -      -        -          O       O     -       -      -        -
+accept_task                 -      -        -          OH      OH    -       -      -        -
+decline_task                -      -        -          OH      OH    -       -      -        -
 offer_task                  *      -        -          -       -     *       *      -        -
 assign_task                 -      -        -          H       H     -       -      -        -
 start_task                  -      -        -          H       H     -       -      -        -
