@@ -59,25 +59,33 @@ class World:
         url = f"/operations/{self.operations[operation_name]}/arrests"
         await self.post(PLANNER, url, arrest_of(household))
 
-    async def settle(self, households: list[str]) -> None:
-        """Wait for each household's case and three tasks to reach the API's views."""
+    async def settle(self, households: list[str], tasks_each: int = 3) -> None:
+        """Wait for each household's case and its tasks to reach the API's views."""
 
-        async def tasks() -> list[dict[str, Any]]:
-            response = await self.system.api.get("/tasks", headers=bearer(ADMIN))
-            found: list[dict[str, Any]] = response.json()
+        async def listing(url: str) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = (
+                await self.system.api.get(url, headers=bearer(ADMIN))
+            ).json()
             return found
 
-        listed = await eventually(
-            tasks,
-            lambda found: len({t["case_id"] for t in found}) >= len(households),
-            what="every household's tasks",
+        cases = await eventually(
+            lambda: listing("/cases"),
+            lambda found: set(households) <= {c["household_ref"] for c in found},
+            what="every household's case",
         )
-        cases = (await self.system.api.get("/cases", headers=bearer(ADMIN))).json()
         for case in cases:
             self.cases[case["household_ref"]] = case
-        for task in listed:
-            household = next(h for h, c in self.cases.items() if c["case_id"] == task["case_id"])
-            self.tasks[f"{household}:{task['kind']}"] = task
+        wanted = {self.cases[h]["case_id"]: h for h in households}
+        tasks = await eventually(
+            lambda: listing("/tasks"),
+            lambda found: all(
+                sum(t["case_id"] == case_id for t in found) >= tasks_each for case_id in wanted
+            ),
+            what="every household's tasks",
+        )
+        for task in tasks:
+            if task["case_id"] in wanted:
+                self.tasks[f"{wanted[task['case_id']]}:{task['kind']}"] = task
 
     def task(self, household: str, kind: str) -> str:
         return str(self.tasks[f"{household}:{kind}"]["task_id"])
