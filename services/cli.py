@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contracts.commands import CloseReason, DeclineReason
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:  # the runtime imports stay inside the commands that need them
@@ -1236,6 +1237,9 @@ def _task_action(action: str, task_id: str, agency: str, api: str, **details: An
 
 
 Agency = Annotated[str, typer.Option(help="Your agency (the one holding the task)")]
+# The coded reasons the API takes (contracts.commands), as choices on the command line.
+DeclineCode = Annotated[DeclineReason, typer.Option("--code", help="Why, as a code")]
+CloseCode = Annotated[CloseReason, typer.Option("--code", help="Why, as a code")]
 
 
 @task_app.command("accept")
@@ -1248,18 +1252,21 @@ def task_accept(task_id: str, agency: Agency, api: ApiUrl = "http://127.0.0.1:80
 def task_decline(
     task_id: str,
     agency: Agency,
-    reason: Annotated[str, typer.Option()],
+    code: DeclineCode,
+    reason: Annotated[
+        str | None, typer.Option(help="Why in words (needed for 'other'); sealed, never shown")
+    ] = None,
     api: ApiUrl = "http://127.0.0.1:8080",
 ) -> None:
-    """Decline with a reason: the task goes to the next agency in its chain."""
-    _task_action("decline", task_id, agency, api, reason=reason)
+    """Decline with a coded reason: the task goes to the next agency in its chain."""
+    _task_action("decline", task_id, agency, api, reason_code=code, reason=reason)
 
 
 @task_app.command("offer")
 def task_offer(
     task_id: str,
     to_agency: Annotated[str, typer.Option(help="The agency to place it with")],
-    agency: Agency = "rocc",
+    agency: Annotated[str, typer.Option(help="Your agency (you act as its chair)")],
     api: ApiUrl = "http://127.0.0.1:8080",
 ) -> None:
     """Place a task with an agency (the leadership group, when the chain has run out)."""
@@ -1322,11 +1329,14 @@ def task_complete(
 def task_close(
     task_id: str,
     agency: Agency,
-    reason: Annotated[str, typer.Option()],
+    code: CloseCode,
+    reason: Annotated[
+        str | None, typer.Option(help="Why in words (needed for 'other'); sealed, never shown")
+    ] = None,
     api: ApiUrl = "http://127.0.0.1:8080",
 ) -> None:
-    """Close as unable to complete, with the reason."""
-    _task_action("close", task_id, agency, api, reason=reason)
+    """Close as unable to complete, with a coded reason."""
+    _task_action("close", task_id, agency, api, reason_code=code, reason=reason)
 
 
 @task_app.command("note")
