@@ -255,8 +255,9 @@ async def test_redelivered_messages_that_were_processed_change_nothing(settings:
         await eventually(
             lambda: system.get("/tasks", operation_id=op), lambda t: len(t) == 17, what="tasks"
         )
-        # Only the new arrest had effects: case opened, arrest linked, two tasks (no children).
-        assert await stream_count(settings, "hold") == hold_events_before + 4
+        # Only the new arrest had effects: case opened, where the household's cases are, arrest
+        # linked, the case's tasks, two tasks (no children).
+        assert await stream_count(settings, "hold") == hold_events_before + 6
 
 
 async def test_a_relay_rerun_from_scratch_publishes_nothing_twice(settings: Settings) -> None:
