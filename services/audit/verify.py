@@ -217,21 +217,28 @@ def _classify(held: Lookahead[Leaf], expected: Lookahead[Leaf], window: int) -> 
             "removed",
             want_id,
             f"the event checkpointed as notification {want_id} is gone"
-            + (f" (later events renumbered: {came_from} is now {have_id})" if came_from else ""),
+            + _renumbered(came_from, have_id),
         )
     if went_to is not None or have_id < want_id:
         return Finding(
             "inserted",
             have_id,
             f"notification {have_id} was never checkpointed: it was inserted before the "
-            f"checkpointed event {want_id}"
-            + (f" (now renumbered {went_to})" if went_to is not None else ""),
+            f"checkpointed event {want_id}" + _renumbered(want_id, went_to),
         )
     return Finding(
         "altered",
         want_id,
         f"notification {want_id} differs from what was checkpointed: the event was altered",
     )
+
+
+def _renumbered(checkpointed_as: int | None, now_at: int | None) -> str:
+    """The clause saying a checkpointed event now has another id; empty when it kept its own
+    (a deletion or an insertion into a gap in the ids moves nothing)."""
+    if checkpointed_as is None or now_at is None or checkpointed_as == now_at:
+        return ""
+    return f" (later events renumbered: {checkpointed_as} is now {now_at})"
 
 
 async def read_checkpoints(js: JetStreamContext, service: str) -> AsyncIterator[bytes]:

@@ -63,11 +63,16 @@ def test_an_altered_event_is_named() -> None:
 def test_a_removed_event_is_named_whether_or_not_later_ones_were_renumbered(
     renumbered: bool,
 ) -> None:
+    """Event 7 deleted: named as removed at 7; the report says later events were renumbered
+    (8 is now 7) only when they were, never "8 is now 8"."""
     leaves = history(12)
     rest = [(i - 1, leaf) for i, leaf in leaves[7:]] if renumbered else leaves[7:]
     report = check("hold", [*leaves[:6], *rest], checkpoints(leaves))
     assert report.finding is not None
     assert (report.finding.kind, report.finding.notification_id) == ("removed", 7)
+    assert ("renumbered" in report.finding.detail) == renumbered, report.finding.detail
+    if renumbered:
+        assert "renumbered: 8 is now 7" in report.finding.detail
 
 
 def test_a_truncated_history_is_named_where_it_ends() -> None:
@@ -79,13 +84,18 @@ def test_a_truncated_history_is_named_where_it_ends() -> None:
 
 @pytest.mark.parametrize("renumbered", [False, True])
 def test_an_inserted_event_is_named(renumbered: bool) -> None:
-    """Inserted into a gap in the ids, or with every later event moved up one."""
+    """Inserted into a gap in the ids, or with every later event moved up one (then, and only
+    then, the report says which checkpointed event was renumbered to what)."""
     leaves = [(i * 2, leaf) for i, leaf in history(12)]  # ids 2, 4, 6, ...: gaps, as in Postgres
     forged = (9 if not renumbered else 10, "e" * 64)
     rest = [(i + 2, leaf) for i, leaf in leaves[4:]] if renumbered else leaves[4:]
     report = check("hold", [*leaves[:4], forged, *rest], checkpoints(leaves))
     assert report.finding is not None
     assert (report.finding.kind, report.finding.notification_id) == ("inserted", forged[0])
+    # Renumbering is reported only where an id changed: 10 is now 12, never "10 is now 10".
+    assert ("renumbered" in report.finding.detail) == renumbered, report.finding.detail
+    if renumbered:
+        assert "10 is now 12" in report.finding.detail
 
 
 def test_two_events_swapped_are_named_as_reordered_at_the_first() -> None:
