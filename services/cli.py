@@ -60,6 +60,10 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSO
 SERVICES_AND_API = ("clear", "hold", "build", "api")
 NATS_URL_FILE = "nats.url"
 ADMIN_TOKEN_FILE = "admin.token"
+# How long `chb up` waits for a process it asked to stop before it kills it. A service's clean
+# stop finishes its batch, then publishes and checkpoints what is left (each bounded by
+# CHB_STOP_TIMEOUT_SECONDS): usually well under a second; a kill would leave that undone.
+CHILD_STOP_SECONDS = 30.0
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -140,7 +144,9 @@ def up(
 ) -> None:
     """Start the embedded system in the foreground: NATS, clear, hold, build and the API.
 
-    Ctrl-C or SIGTERM stops every process it started, cleanly.
+    Ctrl-C or SIGTERM stops every process it started, cleanly: each service first publishes
+    and checkpoints everything it recorded, so `chb audit verify` afterwards finds every event
+    checkpointed.
     """
     from services.runtime.embedded_nats import EmbeddedNats
 
@@ -285,7 +291,7 @@ def _run_system(
                 child.send_signal(signal.SIGTERM)
         for child in children:
             try:
-                child.wait(timeout=15)
+                child.wait(timeout=CHILD_STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
