@@ -151,7 +151,8 @@ def up(
     from services.runtime.embedded_nats import EmbeddedNats
 
     data_dir = data_dir.resolve()
-    _run_system(EmbeddedNats(data_dir / "nats"), data_dir, port, store, ready_timeout, replicas=1)
+    nats = EmbeddedNats.of_data_dir(data_dir)
+    _run_system(nats, data_dir, port, store, ready_timeout, replicas=1)
 
 
 cluster_app = typer.Typer(help="A local NATS cluster: three nodes on loopback.")
@@ -173,7 +174,7 @@ def cluster_up(
     from services.runtime.embedded_nats import EmbeddedCluster
 
     data_dir = data_dir.resolve()
-    cluster = EmbeddedCluster(data_dir / "nats-cluster")
+    cluster = EmbeddedCluster.of_data_dir(data_dir)
     _run_system(cluster, data_dir, port, store, ready_timeout, replicas=len(cluster.nodes))
 
 
@@ -983,7 +984,7 @@ def audit_verify(
     if nats_url is None:
         if not (settings.data_dir / "nats" / "jetstream").is_dir():
             fail(f"no checkpoints found for {settings.data_dir}: pass --nats-url", 2)
-        embedded = EmbeddedNats(settings.data_dir / "nats").start()
+        embedded = EmbeddedNats.of_data_dir(settings.data_dir).start()
         reader = settings.model_copy(update=embedded.access(AUDITOR))
     else:
         reader = _nats_reader(settings, nats_url)
