@@ -144,9 +144,7 @@ def up(
 ) -> None:
     """Start the embedded system in the foreground: NATS, clear, hold, build and the API.
 
-    Ctrl-C or SIGTERM stops every process it started, cleanly: each service first publishes
-    and checkpoints everything it recorded, so `chb audit verify` afterwards finds every event
-    checkpointed.
+    Ctrl-C or SIGTERM stops every process it started, cleanly (every event checkpointed).
     """
     from services.runtime.embedded_nats import EmbeddedNats
 
@@ -964,14 +962,12 @@ def audit_verify(
     ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Walk every service's store against its hash-chain checkpoints on NATS: the first event
-    altered, removed, inserted or reordered, a checkpoint that does not follow, or the audit
-    stream gone, exits 1.
-
-    Events recorded after a service's last checkpoint (or before its first) are counted as not
-    yet checkpointed: a warning, exit 0, unless --strict. A clean stop (Ctrl-C or SIGTERM)
-    checkpoints everything first, so it leaves none; a running system has a second's worth; a
-    service that was killed leaves what its notary had not reached yet."""
+    """Walk every service's store against its hash-chain checkpoints on NATS. Tampering (the
+    first event altered, removed, inserted or reordered, a checkpoint that does not follow, the
+    audit stream gone) exits 1. Events not yet checkpointed (recorded after a service's last
+    checkpoint, or before its first) are a warning with their count, exit 0, or exit 1 with
+    --strict: a running system has about a second's worth, a clean stop (Ctrl-C or SIGTERM)
+    leaves none, a killed service what its notary had not reached."""
     from rich.progress import Progress
 
     from services.audit.verify import verify_stores
