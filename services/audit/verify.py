@@ -10,8 +10,10 @@ difference, a bounded window either side to tell the four kinds of tampering apa
 - *inserted*: an event the checkpoints never covered appears among ones they did;
 - *reordered*: a checkpointed event sits at another place in the log.
 
-Events recorded after the last checkpoint are counted as the *unverified tail*: the notary
-checkpoints within about a second, so a running system always has a short one.
+Events recorded after the last checkpoint (or, with none, every event) are counted as the
+*unverified tail*, a warning rather than a finding (services/audit/verification.py): a running
+system always has a second's worth, a clean stop leaves none, and a killed service leaves what
+its notary had not yet reached. An audit stream that is not there at all is a finding.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ import queue
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import nats
@@ -35,6 +36,7 @@ from pydantic import ValidationError
 
 from contracts.audit import HistoryCheckpoint
 from services.audit.sources import connect_once, open_store, pages
+from services.audit.verification import Finding, Kind, ServiceVerification, Verification
 from services.runtime.chain import GENESIS, extend, leaf, link
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, SERVICES, checkpoint_subject
@@ -42,43 +44,26 @@ from services.runtime.topology import AUDIT_STREAM, SERVICES, checkpoint_subject
 PAGE = 5000
 WINDOW = 4096  # how far either side looks to tell a move from a change
 
-Kind = Literal["altered", "removed", "inserted", "reordered", "checkpoint", "no-checkpoints"]
 Leaf = tuple[int, str]
-
-
-@dataclass
-class Finding:
-    kind: Kind
-    notification_id: int | None
-    detail: str
-
-
-@dataclass
-class ServiceVerification:
-    service: str
-    verified: int = 0  # events matched against a checkpoint
-    verified_through: int = 0  # the last notification id matched
-    head: str = GENESIS  # the chain's head through ``verified_through``
-    checkpoints: int = 0
-    last_checkpoint_at: str | None = None
-    unverified_tail: int = 0  # events recorded after the last checkpoint
-    finding: Finding | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.finding is None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
 
 
 class CheckpointBroken(Exception):
     """The checkpoint record itself does not hold together."""
 
+    kind: Kind = "checkpoint"
+
     def __init__(self, notification_id: int | None, detail: str) -> None:
         super().__init__(detail)
         self.notification_id = notification_id
         self.detail = detail
+
+
+class AuditStreamMissing(CheckpointBroken):
+    """No audit stream at all. Every deployment makes it before any service starts and it
+    refuses deletes and purges, so its absence means it was deleted (or this is the wrong
+    NATS): not to be confused with a service that has no checkpoint yet, a mere warning."""
+
+    kind: Kind = "no-audit-stream"
 
 
 T = TypeVar("T")
@@ -183,16 +168,11 @@ def check(
             report.verified_through = have[0]
             report.head = link(report.head, *have)
     except CheckpointBroken as broken:
-        report.finding = Finding("checkpoint", broken.notification_id, broken.detail)
+        report.finding = Finding(broken.kind, broken.notification_id, broken.detail)
         return report
+    # Whatever is left was never checkpointed (all of it, when there is no checkpoint yet):
+    # counted, and a warning, not a finding (see services/audit/verification.py).
     report.unverified_tail = sum(1 for _ in held)
-    if report.checkpoints == 0 and report.unverified_tail:
-        report.finding = Finding(
-            "no-checkpoints",
-            None,
-            f"{report.unverified_tail} events in the store and no checkpoint to verify them "
-            "against (is the audit stream there, and has the service run since it was made?)",
-        )
     return report
 
 
@@ -217,21 +197,28 @@ def _classify(held: Lookahead[Leaf], expected: Lookahead[Leaf], window: int) -> 
             "removed",
             want_id,
             f"the event checkpointed as notification {want_id} is gone"
-            + (f" (later events renumbered: {came_from} is now {have_id})" if came_from else ""),
+            + _renumbered(came_from, have_id),
         )
     if went_to is not None or have_id < want_id:
         return Finding(
             "inserted",
             have_id,
             f"notification {have_id} was never checkpointed: it was inserted before the "
-            f"checkpointed event {want_id}"
-            + (f" (now renumbered {went_to})" if went_to is not None else ""),
+            f"checkpointed event {want_id}" + _renumbered(want_id, went_to),
         )
     return Finding(
         "altered",
         want_id,
         f"notification {want_id} differs from what was checkpointed: the event was altered",
     )
+
+
+def _renumbered(checkpointed_as: int | None, now_at: int | None) -> str:
+    """The clause saying a checkpointed event now has another id; empty when it kept its own
+    (a deletion or an insertion into a gap in the ids moves nothing)."""
+    if checkpointed_as is None or now_at is None or checkpointed_as == now_at:
+        return ""
+    return f" (later events renumbered: {checkpointed_as} is now {now_at})"
 
 
 async def read_checkpoints(js: JetStreamContext, service: str) -> AsyncIterator[bytes]:
@@ -247,7 +234,11 @@ async def read_checkpoints(js: JetStreamContext, service: str) -> AsyncIterator[
             ),
         )
     except nats.js.errors.NotFoundError:
-        return
+        raise AuditStreamMissing(
+            None,
+            f"the audit stream {AUDIT_STREAM} is not there: every checkpoint is gone (it was "
+            "deleted, or this is not the system's NATS)",
+        ) from None
     try:
         remaining = (await sub.consumer_info()).num_pending or 0
         while remaining > 0:
@@ -312,18 +303,6 @@ async def verify_service(
         feeder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await feeder
-
-
-@dataclass
-class Verification:
-    services: list[ServiceVerification] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(s.ok for s in self.services)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "services": [s.as_dict() for s in self.services]}
 
 
 async def verify_stores(

@@ -186,6 +186,12 @@ class EmbeddedNats(LocalNats):
         self.process: subprocess.Popen[bytes] | None = None
         self.passwords: dict[str, str] = {}
 
+    @classmethod
+    def of_data_dir(cls, data_dir: Path) -> EmbeddedNats:
+        """The server `chb up` runs for ``data_dir`` (and `chb audit verify` starts on it once
+        the system is stopped): JetStream in ``data_dir/nats``, every write synced to disk."""
+        return cls(data_dir / "nats", sync_always=True)
+
     @property
     def name(self) -> str:
         return self.cluster.node if self.cluster else f"chb-embedded-{self.port}"
@@ -293,6 +299,11 @@ class EmbeddedCluster(LocalNats):
             )
             for index, route_port in enumerate(route_ports, start=1)
         ]
+
+    @classmethod
+    def of_data_dir(cls, data_dir: Path) -> EmbeddedCluster:
+        """The cluster `chb cluster up` runs for ``data_dir``, in ``data_dir/nats-cluster``."""
+        return cls(data_dir / "nats-cluster")
 
     @property
     def url(self) -> str:

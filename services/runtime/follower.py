@@ -30,6 +30,13 @@ class LogFollower(ABC):
     async def idle(self, stopping: asyncio.Event) -> None:
         """Wait until there may be work again (or the process is stopping)."""
 
+    async def drain(self, js: JetStreamContext) -> None:
+        """Everything there is to do now, without waiting for more: a clean stop's last pass.
+        The position is read from the stream first: the loop may have stopped in doubt."""
+        await self.resync(js)
+        while await self.step(js):
+            pass
+
     async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
         backoff = 0.05
         while not stopping.is_set():

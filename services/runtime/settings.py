@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # The notary checkpoints each history at least this often (and every checkpoint_size events).
     checkpoint_interval_seconds: float = Field(default=1.0, gt=0)
     checkpoint_size: int = Field(default=1000, ge=1, le=10_000)
+    # A clean stop publishes, then checkpoints, what the store still holds, each within this
+    # long: a NATS that does not answer must not hold a stop for ever (what is left goes out
+    # at the next start, and `chb audit verify` counts it as not yet checkpointed meanwhile).
+    stop_timeout_seconds: float = Field(default=5.0, gt=0)
     # How long the API waits for a service to walk its whole history in /audit/verify.
     verify_timeout_seconds: float = Field(default=600.0, gt=0)
     # Bearer tokens: the key that signs and checks them (HS256) and the issuer they must name.

@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from services.audit.sources import open_store
-from services.audit.verify import ServiceVerification, verify_service, verify_stores
+from services.audit.verification import ServiceVerification
+from services.audit.verify import verify_service, verify_stores
 from services.cli import app
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo
@@ -183,7 +184,8 @@ async def test_tampering_with_a_real_store_is_caught_at_the_first_place_touched(
 
 async def test_checkpoints_cannot_be_deleted_from_nats(settings: Settings) -> None:
     """The audit stream refuses to delete or purge a checkpoint: removing evidence there
-    needs the stream itself deleted, which verify reports as missing checkpoints."""
+    needs the stream itself deleted, which verify reports as a finding (the stream is gone),
+    not as events merely not yet checkpointed."""
     await checkpointed_history(settings)
     nc = await connect_as(settings)  # the admin: even it cannot delete one checkpoint
     js = nc.jetstream()
@@ -196,7 +198,7 @@ async def test_checkpoints_cannot_be_deleted_from_nats(settings: Settings) -> No
     finally:
         await nc.close()
     report = await verify(settings, "hold")
-    assert report.finding is not None and report.finding.kind == "no-checkpoints"
+    assert report.finding is not None and report.finding.kind == "no-audit-stream"
 
 
 async def test_the_api_verifies_rebuilds_and_exports(settings: Settings) -> None:
@@ -212,6 +214,7 @@ async def test_the_api_verifies_rebuilds_and_exports(settings: Settings) -> None
         op = await record_history(system)
         clean = (await system.as_(AUDITOR).get("/audit/verify")).json()
         assert clean["ok"] and [s["service"] for s in clean["services"]] == list(SERVICES)
+        assert clean["not_yet_checkpointed"] == 0 and clean["warnings"] == []
 
         rebuilt = (await system.as_(AUDITOR).get("/audit/rebuild")).json()
         assert rebuilt["identical"] and rebuilt["items"] > 10, rebuilt
@@ -236,3 +239,21 @@ async def test_the_api_verifies_rebuilds_and_exports(settings: Settings) -> None
     assert not tampered["ok"]
     hold = next(s for s in tampered["services"] if s["service"] == "hold")
     assert hold["finding"]["kind"] == "altered" and hold["finding"]["notification_id"] == target
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+async def test_the_api_counts_events_not_yet_checkpointed_as_a_warning_not_a_failure(
+    settings: Settings,
+) -> None:
+    """With the notaries' interval far off, what clear records after its start is not yet
+    checkpointed: ``/audit/verify`` is still ``ok`` and says how many, and for which service."""
+    slow_notary = settings.model_copy(update={"checkpoint_interval_seconds": 3600.0})
+    async with running_system(slow_notary) as system:
+        await plan_and_launch(system)
+        report = (await system.as_(AUDITOR).get("/audit/verify")).json()
+    clear = next(s for s in report["services"] if s["service"] == "clear")
+    assert report["ok"] and clear["ok"] and clear["finding"] is None, report
+    assert clear["checkpoints"] == 0 and clear["unverified_tail"] >= 2
+    assert clear["warning"] == f"{clear['unverified_tail']} not yet checkpointed"
+    assert f"clear: {clear['warning']}" in report["warnings"]
+    assert report["not_yet_checkpointed"] == sum(s["unverified_tail"] for s in report["services"])

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.audit import HistoryCheckpoint
+from services.audit.verification import Verification
 from services.audit.verify import check
 from services.runtime.chain import GENESIS, extend
 
@@ -63,11 +64,16 @@ def test_an_altered_event_is_named() -> None:
 def test_a_removed_event_is_named_whether_or_not_later_ones_were_renumbered(
     renumbered: bool,
 ) -> None:
+    """Event 7 deleted: named as removed at 7; the report says later events were renumbered
+    (8 is now 7) only when they were, never "8 is now 8"."""
     leaves = history(12)
     rest = [(i - 1, leaf) for i, leaf in leaves[7:]] if renumbered else leaves[7:]
     report = check("hold", [*leaves[:6], *rest], checkpoints(leaves))
     assert report.finding is not None
     assert (report.finding.kind, report.finding.notification_id) == ("removed", 7)
+    assert ("renumbered" in report.finding.detail) == renumbered, report.finding.detail
+    if renumbered:
+        assert "renumbered: 8 is now 7" in report.finding.detail
 
 
 def test_a_truncated_history_is_named_where_it_ends() -> None:
@@ -79,13 +85,18 @@ def test_a_truncated_history_is_named_where_it_ends() -> None:
 
 @pytest.mark.parametrize("renumbered", [False, True])
 def test_an_inserted_event_is_named(renumbered: bool) -> None:
-    """Inserted into a gap in the ids, or with every later event moved up one."""
+    """Inserted into a gap in the ids, or with every later event moved up one (then, and only
+    then, the report says which checkpointed event was renumbered to what)."""
     leaves = [(i * 2, leaf) for i, leaf in history(12)]  # ids 2, 4, 6, ...: gaps, as in Postgres
     forged = (9 if not renumbered else 10, "e" * 64)
     rest = [(i + 2, leaf) for i, leaf in leaves[4:]] if renumbered else leaves[4:]
     report = check("hold", [*leaves[:4], forged, *rest], checkpoints(leaves))
     assert report.finding is not None
     assert (report.finding.kind, report.finding.notification_id) == ("inserted", forged[0])
+    # Renumbering is reported only where an id changed: 10 is now 12, never "10 is now 10".
+    assert ("renumbered" in report.finding.detail) == renumbered, report.finding.detail
+    if renumbered:
+        assert "10 is now 12" in report.finding.detail
 
 
 def test_two_events_swapped_are_named_as_reordered_at_the_first() -> None:
@@ -116,7 +127,44 @@ def test_a_lost_checkpoint_or_an_altered_one_is_caught() -> None:
     assert "does not hold together" in report.finding.detail
 
 
-def test_a_store_with_events_and_no_checkpoint_cannot_pass() -> None:
-    report = check("hold", history(3), [])
-    assert report.finding is not None and report.finding.kind == "no-checkpoints"
-    assert check("hold", [], []).ok
+def test_events_not_yet_checkpointed_are_a_warning_with_a_count_that_strict_refuses() -> None:
+    """A service killed before its notary's first checkpoint (no checkpoint at all) and one
+    killed after some (a tail after the last) are told alike: ok, a warning counting the
+    events not yet checkpointed, and not passing under --strict. An empty store, or one
+    checkpointed to its end, passes either way."""
+    leaves = history(12)
+    never = check("hold", leaves[:3], [])
+    tail = check("hold", leaves, checkpoints(leaves[:8]))
+    for report, count, verified in ((never, 3, 0), (tail, 4, 8)):
+        assert report.ok and report.finding is None
+        assert (report.unverified_tail, report.verified) == (count, verified)
+        assert report.warning == f"{count} not yet checkpointed"
+        assert report.passes() and not report.passes(strict=True)
+        assert report.line() == (
+            f"hold: ok ({count + verified} events; {count} not yet checkpointed: warning)"
+        )
+        assert report.as_dict()["warning"] == report.warning
+    assert never.checkpoints == 0 and tail.checkpoints == 2
+
+    for clean in (check("hold", [], []), check("hold", leaves, checkpoints(leaves))):
+        assert clean.passes(strict=True) and clean.warning is None
+    assert check("hold", leaves, checkpoints(leaves)).line() == (
+        "hold: ok (12 events, all checkpointed)"
+    )
+
+
+def test_the_system_summary_fails_only_on_tampering_and_counts_the_rest() -> None:
+    """``ok`` (the API's and the command's) is false for a finding, never for events not yet
+    checkpointed: those are added up and named per service as warnings."""
+    leaves = history(12)
+    result = Verification(
+        [check("clear", leaves, checkpoints(leaves)), check("hold", leaves[:5], [])]
+    )
+    assert result.ok and result.passes() and not result.passes(strict=True)
+    summary = result.as_dict()
+    assert summary["ok"] and summary["not_yet_checkpointed"] == 5
+    assert summary["warnings"] == ["hold: 5 not yet checkpointed"]
+
+    altered = [*leaves[:6], (7, "0" * 64), *leaves[7:]]
+    result.services.append(check("build", altered, checkpoints(leaves)))
+    assert not result.ok and not result.as_dict()["ok"] and not result.passes()

@@ -34,18 +34,36 @@ def programme() -> Programme:
     )
 
 
-def test_money_adds_up_to_the_cent_where_floats_would_not() -> None:
-    """Ten spends of $0.10 and one of $0.20 come to exactly $1.20, and what is left of
-    $2.6m is exact; committed and spent are Decimals throughout (in floats 0.1 + 0.2 is not
-    0.3)."""
+def test_many_cent_amounts_add_up_exactly_and_a_fraction_of_a_cent_changes_nothing() -> None:
+    """A thousand spends of 1 to 99 cents (floats drift on sums like these) and three
+    approvals: spent and committed are exactly the sums counted in whole cents, to the cent,
+    in the aggregate and in the totals its events carry (what a replay or a report reads). A
+    spend or an approval with a fraction of a cent is refused, and records nothing."""
     p = programme()
-    p.decide("approved", Decimal("2600000.00"), PANEL, meta())
-    for _ in range(10):
-        p.record_spend(Decimal("0.10"), "2026-07", meta())
-    p.record_spend(Decimal("0.20"), "2026-07", meta())
-    assert p.spent == Decimal("1.20") and isinstance(p.spent, Decimal)
-    assert 0.1 + 0.2 != 0.3  # why Decimal
-    assert p.committed - p.spent == Decimal("2599998.80")
+    approvals = [Decimal("2600000.00"), Decimal("0.10"), Decimal("0.20")]
+    for amount in approvals:
+        p.decide("approved", amount, PANEL, meta())
+    cents = [(n * 37) % 99 + 1 for n in range(1000)]
+    for c in cents:
+        p.record_spend(Decimal(c) / 100, "2026-07", meta())
+    spent, committed = Decimal(sum(cents)) / 100, Decimal("2600000.30")
+    assert p.spent == spent and p.committed == committed
+    assert p.committed - p.spent == committed - spent
+    assert p.spent.as_tuple().exponent == p.committed.as_tuple().exponent == -2
+
+    events = p.collect_events()
+    spends = [e for e in events if isinstance(e, Programme.SpendRecorded)]
+    assert spends[-1].spent_total == spent and len(spends) == len(cents)
+    decided = [e for e in events if isinstance(e, Programme.PanelDecided)]
+    assert decided[-1].committed_total == committed
+
+    for refused in (
+        lambda: p.record_spend(Decimal("0.015"), "2026-07", meta()),
+        lambda: p.decide("approved", Decimal("100.005"), PANEL, meta()),
+    ):
+        with pytest.raises(ProgrammeRuleBroken, match="dollars and cents"):
+            refused()
+    assert (p.spent, p.committed) == (spent, committed) and p.collect_events() == []
 
 
 def test_a_fraction_of_a_cent_is_refused_not_rounded() -> None:

@@ -22,7 +22,7 @@ from services.clear.application import ClearApplication, OperationNotFound
 from services.clear.domain import Operation, OperationNotLaunched
 from services.clear.transport import operation_view, translate
 from services.runtime.clock import SimulatedClock
-from services.runtime.meta import Actor, derived_id
+from services.runtime.meta import Actor
 
 pytestmark = pytest.mark.application
 
@@ -187,10 +187,48 @@ def test_event_ids_are_deterministic(app: ClearApplication, clock: SimulatedCloc
     assert len(set(first)) == len(first)
 
 
-def test_event_ids_differ_between_services():
-    """The same aggregate id and version in two services cannot collide."""
-    originator = uuid4()
-    assert derived_id("clear", originator, 1) != derived_id("hold", originator, 1)
+def test_a_retried_command_id_gets_the_same_operation_and_arrest_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """The id a command made is found again by its command id, from the store (a restarted
+    process answers the retry of a command its predecessor recorded): the same operation and
+    the same arrest, nothing recorded twice; another command id makes another of each."""
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "c.db")}
+    plan, record = uuid4(), uuid4()
+
+    def planned(app: ClearApplication, command_id: UUID) -> UUID:
+        return app.plan_operation(
+            "Op", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER, command_id=command_id
+        )
+
+    def arrested(app: ClearApplication, op: UUID, command_id: UUID) -> UUID:
+        return app.record_arrest(
+            op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command_id
+        )
+
+    first = ClearApplication(env=env)
+    op = planned(first, plan)
+    first.launch_operation(op, PLANNER)
+    arrest_id = arrested(first, op, record)
+    first.close()
+
+    restarted = ClearApplication(env=env)
+    assert planned(restarted, plan) == op
+    assert arrested(restarted, op, record) == arrest_id
+    assert restarted.get_operation(op).arrests == 1
+
+    other_op = planned(restarted, uuid4())
+    other_arrest = arrested(restarted, op, uuid4())
+    assert other_op != op and other_arrest != arrest_id
+    assert restarted.get_operation(op).arrests == 2
+    notifications = restarted.recorder.select_notifications(start=1, limit=100)
+    events = [translate(restarted.mapper.to_domain_event(n)) for n in notifications]
+    assert sorted(str(e.operation_id) for e in events if isinstance(e, OperationPlanned)) == (
+        sorted([str(op), str(other_op)])
+    )
+    recorded = [e.arrest_id for e in events if isinstance(e, ArrestRecorded)]
+    assert sorted(map(str, recorded)) == sorted([str(arrest_id), str(other_arrest)])
+    restarted.close()
 
 
 def test_a_long_operation_is_loaded_from_a_snapshot_not_replayed_from_the_start(

@@ -6,15 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
+from nats.js.api import StorageType
 
 from services.audit.sources import open_store
-from services.runtime.embedded_nats import EmbeddedNats
+from services.runtime.embedded_nats import EmbeddedCluster, EmbeddedNats
+from services.runtime.nats_access import connect_options
+from services.runtime.nats_permissions import ADMIN
+from services.runtime.provisioning import provision_as
 from services.runtime.settings import Settings
+from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
 
 pytestmark = pytest.mark.integration
 
-DEPLOY_NATS = Path(__file__).parents[2] / "deploy" / "nats"
 SQLITE_FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 
 
@@ -43,10 +48,28 @@ def test_every_store_syncs_each_commit_to_disk(settings: Settings, service: str)
         assert setting(settings, service, "SHOW synchronous_commit") == "on"
 
 
-def test_the_nats_servers_fsync_every_write(nats_server: EmbeddedNats) -> None:
-    """The server the suite (and `chb up`) runs reports ``sync_always`` itself; each deploy
-    profile says ``sync_interval: always`` (the generator's tests start them)."""
-    assert nats_server.varz()["jetstream"]["config"]["sync_always"] is True
-    for profile in sorted(DEPLOY_NATS.glob("*.conf")):
-        assert "sync_interval: always" in profile.read_text(encoding="utf-8"), profile
-    assert len(list(DEPLOY_NATS.glob("*.conf"))) >= 2
+async def test_the_nats_servers_chb_up_starts_fsync_every_write_and_keep_streams_on_disk(
+    tmp_path: Path,
+) -> None:
+    """Started as `chb up` and `chb cluster up` start them (``of_data_dir``), each server says
+    through its own monitoring endpoint that it syncs every write before acknowledging it,
+    with JetStream in the data directory; the streams provisioned on it as `chb up` does,
+    read back from the server, are on disk, and the audit stream refuses deletes and purges."""
+    with EmbeddedNats.of_data_dir(tmp_path / "up") as server:
+        running = server.varz()["jetstream"]["config"]
+        assert running["sync_always"] is True
+        assert Path(running["store_dir"]).is_relative_to(tmp_path / "up" / "nats")
+        await provision_as(Settings(**server.access(ADMIN)))
+        nc = await nats.connect(server.url, **connect_options(Settings(**server.access(ADMIN))))
+        try:
+            js = nc.jetstream()
+            for stream in [*map(stream_name, SERVICES), AUDIT_STREAM]:
+                assert (await js.stream_info(stream)).config.storage == StorageType.FILE, stream
+            audit = (await js.stream_info(AUDIT_STREAM)).config
+            assert audit.deny_delete and audit.deny_purge
+        finally:
+            await nc.close()
+
+    with EmbeddedCluster.of_data_dir(tmp_path / "cluster") as cluster:
+        for node in cluster.nodes:
+            assert node.varz()["jetstream"]["config"]["sync_always"] is True, node.name

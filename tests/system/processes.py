@@ -1,4 +1,5 @@
-"""Services as real processes (``chb serve``), to kill and restart like an operator would not."""
+"""Services as real processes (``chb serve``, ``chb up``), to kill and restart like an operator
+would not, and the ``chb`` command run as a user runs it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 
 from services.runtime.process import status_subject
@@ -93,3 +98,66 @@ async def status(nc: nats.aio.client.Client, service: str) -> dict[str, Any] | N
         return None
     result: dict[str, Any] = json.loads(reply.data)
     return result
+
+
+def chb(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``chb`` with these arguments, as a separate process (in ``env`` if given)."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
+def wait_for(probe: Callable[[], Any], what: str, within: float = 60.0) -> Any:
+    """Poll ``probe`` (an HTTP error counts as not yet) until it gives something true."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Up:
+    """A running ``chb up``: its process, its API and the administrator's bearer header."""
+
+    process: subprocess.Popen[bytes]
+    data: Path
+    api: str
+
+    @property
+    def admin(self) -> dict[str, str]:
+        token = (self.data / "admin.token").read_text(encoding="utf-8").strip()
+        return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def chb_up(data: Path, port: int, log: Path, **env: str) -> Iterator[Up]:
+    """``chb up`` on ``data`` until its API is ready (extra ``CHB_*`` settings in ``env`` reach
+    every process it starts); SIGTERMed on the way out if the test has not stopped it."""
+    command = [sys.executable, "-m", "services.cli", "up", "--data-dir", str(data)]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    up = Up(process, data, f"http://127.0.0.1:{port}")
+    try:
+        wait_for(lambda: httpx.get(f"{up.api}/ready", timeout=2).status_code == 200, "ready")
+        yield up
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.wait(60)
