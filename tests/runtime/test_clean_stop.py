@@ -26,7 +26,7 @@ from tests.system.support import eventually
 
 pytestmark = pytest.mark.integration
 
-PLANNER = Actor("officer-0042", "police", "operation_planner")
+PLANNER = Actor("officer-0042", "police", "planner")
 
 
 def slow_notary(settings: Settings) -> Settings:
