@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -20,17 +19,11 @@ from contracts import (
     DeadLetterRecorded,
     HouseholdErased,
     IntegrationEvent,
-    MilestoneChanged,
-    MilestoneScheduled,
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
     PersonalDetailsRead,
-    PlanGateDecided,
     PlaybookAdopted,
-    ProgrammeChanged,
-    ProgrammeRegistered,
-    ResiliencePlanOpened,
     SeizureRecorded,
     SupportTaskChanged,
     SupportTaskOpened,
@@ -38,7 +31,10 @@ from contracts import (
     WhanauCaseOpened,
     WitnessRegistered,
 )
-from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
+from contracts.indicators import IndicatorRow
+from services.api.build_views import BuildViews
+from services.api.view_fields import match as _match
+from services.api.view_fields import trace as _trace
 from services.runtime.authorization import Engagement
 
 
@@ -54,16 +50,8 @@ def _step(event: IntegrationEvent, change: str, detail: dict[str, Any]) -> dict[
     }
 
 
-def _trace(event: IntegrationEvent) -> dict[str, Any]:
-    return {
-        "event_id": str(event.event_id),
-        "causation_id": str(event.causation_id) if event.causation_id else None,
-        "correlation_id": str(event.operation_id),
-    }
-
-
 @dataclass
-class ReadModel:
+class ReadModel(BuildViews):
     operations: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     cases: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[UUID, dict[str, Any]] = field(default_factory=dict)
@@ -299,149 +287,6 @@ class ReadModel:
                 _step(e, "rescheduled", {"due_at": e.due_at.isoformat()})
             )
 
-    # build
-    def _on_ResiliencePlanOpened(self, e: ResiliencePlanOpened) -> None:
-        self.plans[e.place.casefold()] = {
-            "plan_id": str(e.plan_id),
-            "place": e.place,
-            "phase": "hold",
-            "gate": None,
-            "opened_at": e.occurred_at.isoformat(),
-            **_trace(e),
-        }
-
-    def _on_PlanGateDecided(self, e: PlanGateDecided) -> None:
-        if plan := self.plans.get(e.place.casefold()):
-            plan["phase"] = e.to_phase
-            plan["gate"] = {
-                "decided_at": e.occurred_at.isoformat(),
-                "recorded_by": e.actor.model_dump(),
-                "signed_off_by": list(e.signed_off_by),
-                "evidence": list(e.evidence),
-                "reason": e.reason,
-                "event_id": str(e.event_id),
-            }
-
-    def _on_MilestoneChanged(self, e: MilestoneChanged) -> None:
-        milestone = self.milestones.get(e.milestone_id)
-        if milestone is None:
-            return
-        if e.status is not None:
-            milestone["status"] = e.status
-        if e.change == "escalated":
-            milestone["escalation_level"] = e.detail.get("level")
-        milestone.setdefault("history", []).append(
-            {
-                "change": e.change,
-                "at": e.occurred_at.isoformat(),
-                "actor": e.actor.model_dump(),
-                "status": e.status,
-                "detail": e.detail,
-                **_trace(e),
-            }
-        )
-
-    def _on_ProgrammeRegistered(self, e: ProgrammeRegistered) -> None:
-        self.programmes[e.programme_id] = {
-            "programme_id": str(e.programme_id),
-            "name": e.name,
-            "provider": e.provider,
-            "place": e.place,
-            "focus_area": e.focus_area,
-            "funding_source": e.funding_source,
-            "agreement_kind": e.agreement_kind,
-            "committed": "0.00",
-            "spent": "0.00",
-            "people_engaged": 0,
-            "reported_cost": "0.00",
-            "reported_value": "0.00",
-            "social_return": None,
-            "history": [],
-            **_trace(e),
-        }
-
-    def _on_ProgrammeChanged(self, e: ProgrammeChanged) -> None:
-        programme = self.programmes.get(e.programme_id)
-        if programme is None:
-            return
-        if e.committed is not None:
-            programme["committed"] = str(e.committed)
-        if e.spent is not None:
-            programme["spent"] = str(e.spent)
-        if e.change == "result_reported":
-            programme["people_engaged"] += e.people_engaged or 0
-            if e.cost is not None and e.outcome_value is not None:
-                cost = Decimal(programme["reported_cost"]) + e.cost
-                value = Decimal(programme["reported_value"]) + e.outcome_value
-                programme["reported_cost"], programme["reported_value"] = str(cost), str(value)
-                programme["social_return"] = str((value / cost).quantize(Decimal("0.01")))
-        programme["history"].append(
-            {
-                "change": e.change,
-                "at": e.occurred_at.isoformat(),
-                "actor": e.actor.model_dump(),
-                **{
-                    k: str(v) if isinstance(v, Decimal) else v
-                    for k, v in e.model_dump(
-                        include={
-                            "amount",
-                            "decision",
-                            "period",
-                            "people_engaged",
-                            "cost",
-                            "outcome_value",
-                        }
-                    ).items()
-                    if v is not None
-                },
-                **_trace(e),
-            }
-        )
-
-    def _on_IndicatorRowsAdded(self, e: IndicatorRowsAdded) -> None:
-        self.pending_imports.setdefault(e.import_id, []).extend(e.rows)
-
-    def _on_IndicatorImportCommitted(self, e: IndicatorImportCommitted) -> None:
-        """Only now do the import's rows count, all together."""
-        self.indicators.extend(self.pending_imports.pop(e.import_id, []))
-        self.imports.append(
-            {
-                "import_id": str(e.import_id),
-                "file_name": e.file_name,
-                "rows": e.rows,
-                "committed_at": e.occurred_at.isoformat(),
-                **_trace(e),
-            }
-        )
-
-    def indicator_readings(
-        self, place: str, indicator: str | None = None, series: str | None = None
-    ) -> list[IndicatorRow]:
-        return sorted(
-            (
-                r
-                for r in self.indicators
-                if r.place.casefold() == place.casefold()
-                and (indicator is None or r.indicator == indicator)
-                and (series is None or r.series == series)
-            ),
-            key=lambda r: (r.indicator, r.series, r.period_start),
-        )
-
-    def _on_MilestoneScheduled(self, e: MilestoneScheduled) -> None:
-        self.milestones[e.milestone_id] = {
-            "milestone_id": str(e.milestone_id),
-            "plan_id": str(e.plan_id),
-            "operation_id": str(e.operation_id),
-            "place": e.place,
-            "label": e.label,
-            "days_after_conclusion": e.days_after_conclusion,
-            "owner_agency": e.owner_agency,
-            "due_at": e.due_at.isoformat(),
-            "status": e.status,
-            **_trace(e),
-        }
-
     def _on_DeadLetterRecorded(self, e: DeadLetterRecorded) -> None:
         self.dead_letters.append(
             {"consumer": e.consumer, "subject": e.subject, "error": e.error, **_trace(e)}
@@ -500,16 +345,6 @@ class ReadModel:
             ],
         }
 
-    def list_milestones(
-        self, operation_id: UUID | None = None, place: str | None = None
-    ) -> list[dict[str, Any]]:
-        return [
-            m
-            for m in self.milestones.values()
-            if _match(m, operation_id=operation_id)
-            and (place is None or m["place"].casefold() == place.casefold())
-        ]
-
 
 FINISHED = ("completed", "closed")
 
@@ -521,7 +356,3 @@ def _at(stamp: str) -> datetime:
 
 def _overdue(task: dict[str, Any], now: datetime) -> bool:
     return task["status"] not in FINISHED and _at(task["due_at"]) < now
-
-
-def _match(item: dict[str, Any], **criteria: Any) -> bool:
-    return all(value is None or item.get(key) == str(value) for key, value in criteria.items())
