@@ -9,6 +9,7 @@ from contracts.build import (
     MilestoneChanged,
     MilestoneScheduled,
     PlanGateDecided,
+    PlanGateSignedOff,
     ProgrammeChanged,
     ProgrammeRegistered,
     ResiliencePlanOpened,
@@ -39,7 +40,11 @@ from contracts.hold import (
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
-from contracts.indicators import IndicatorImportCommitted, IndicatorRowsAdded
+from contracts.indicators import (
+    IndicatorImportCommitted,
+    IndicatorImportStarted,
+    IndicatorRowsAdded,
+)
 from contracts.registry import (
     REGISTRY,
     ContractError,
@@ -65,6 +70,7 @@ __all__ = [
     "HouseholdCaseJoined",
     "HouseholdErased",
     "IndicatorImportCommitted",
+    "IndicatorImportStarted",
     "IndicatorRowsAdded",
     "IntegrationEvent",
     "MalformedEvent",
@@ -75,6 +81,7 @@ __all__ = [
     "OperationPlanned",
     "PersonalDetailsRead",
     "PlanGateDecided",
+    "PlanGateSignedOff",
     "PlaybookAdopted",
     "ProgrammeChanged",
     "ProgrammeRegistered",

@@ -266,20 +266,39 @@ class RegisterWitness(Command, WitnessCore, Idempotent):
     ages: SealedText | None = None
 
 
-class SignOff(Contract):
-    """A leadership-group member's agreement: opaque person reference, agency, role."""
+# Evidence a reader can follow up: at least this many letters or digits once trimmed, so
+# ".", "-" or "n/a" is refused (build's ResiliencePlan holds the same rule).
+EVIDENCE_MIN_MEANINGFUL = 6
 
-    id: Ref
-    agency: Code
-    role: Code
+
+def _real_evidence(text: str) -> str:
+    text = text.strip()
+    if sum(ch.isalnum() for ch in text) < EVIDENCE_MIN_MEANINGFUL:
+        raise ValueError(
+            f"evidence must say what the decision rests on: at least "
+            f"{EVIDENCE_MIN_MEANINGFUL} letters or digits"
+        )
+    return text
+
+
+Evidence = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_real_evidence)]
 
 
 class GateDetails(Contract):
-    signed_off_by: list[SignOff] = Field(min_length=1, max_length=30)
-    evidence: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(max_length=50)
+    """The chair's decision to move a place from Hold to Build: only the evidence. Who signed
+    off is what the members' own sign-offs recorded, never a list in the request."""
+
+    evidence: list[Evidence] = Field(min_length=1, max_length=50)
 
 
 class DecideGate(Command, GateDetails):
+    place: str = Field(min_length=1, max_length=100)
+
+
+class SignOffGate(Command):
+    """The sender's own sign-off of the place's move from Hold to Build (no body: the person
+    is the one whose token sent it)."""
+
     place: str = Field(min_length=1, max_length=100)
 
 
@@ -319,10 +338,19 @@ class RegisterProgramme(Command, ProgrammeDetails):
     programme_id: UUID
 
 
-class PanelDecisionDetails(Contract):
+class PanelVoteDetails(Contract):
+    """A commissioning-panel member's own vote (the voter is the one whose token sent it)."""
+
     decision: Literal["approved", "declined"]
     amount: Money = Field(gt=0)
-    panel: list[SignOff] = Field(min_length=1, max_length=20)
+
+
+class PanelDecisionDetails(Contract):
+    """The panel's decision: recorded only on enough members' own votes for it; the panel is
+    who voted, never a list in the request."""
+
+    decision: Literal["approved", "declined"]
+    amount: Money = Field(gt=0)
 
 
 class SpendDetails(Contract):
@@ -340,10 +368,9 @@ class ResultDetails(Contract):
 
 class ChangeProgrammeCommand(Command):
     programme_id: UUID
-    action: Literal["decide", "spend", "report"]
+    action: Literal["vote", "decide", "spend", "report"]
     decision: Literal["approved", "declined"] | None = None
     amount: Money | None = None
-    panel: list[SignOff] | None = None
     period: str | None = None
     people_engaged: int | None = None
     cost: Money | None = None

@@ -41,6 +41,18 @@ class IndicatorRow(Contract):
     source: str = Field(default="", max_length=200)
 
 
+class IndicatorImportStarted(IntegrationEvent):
+    """An import begun: its rows and commit are for the agency that started it."""
+
+    source: ClassVar[str] = "build"
+    event_type: Literal["IndicatorImportStarted"] = "IndicatorImportStarted"
+    schema_version: Literal[1] = 1
+    import_id: UUID
+    file_name: str
+    rows_expected: int
+    starter_agency: str
+
+
 class IndicatorRowsAdded(IntegrationEvent):
     """A chunk of an import; not in force until the import is committed."""
 

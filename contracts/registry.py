@@ -12,6 +12,7 @@ from contracts.build import (
     MilestoneChanged,
     MilestoneScheduled,
     PlanGateDecided,
+    PlanGateSignedOff,
     ProgrammeChanged,
     ProgrammeRegistered,
     ResiliencePlanOpened,
@@ -38,7 +39,11 @@ from contracts.hold import (
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
-from contracts.indicators import IndicatorImportCommitted, IndicatorRowsAdded
+from contracts.indicators import (
+    IndicatorImportCommitted,
+    IndicatorImportStarted,
+    IndicatorRowsAdded,
+)
 
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     OperationPlanned,
@@ -59,10 +64,12 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     HouseholdErased,
     ResiliencePlanOpened,
     MilestoneScheduled,
+    PlanGateSignedOff,
     PlanGateDecided,
     MilestoneChanged,
     ProgrammeRegistered,
     ProgrammeChanged,
+    IndicatorImportStarted,
     IndicatorRowsAdded,
     IndicatorImportCommitted,
     DeadLetterRecorded,

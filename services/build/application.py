@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 
+from services.build.access import no_import, no_milestone, no_plan, no_programme, place_visible
 from services.build.commands import (
     AddMilestone,
     ChangeProgramme,
@@ -18,16 +19,19 @@ from services.build.commands import (
     ImportIndicators,
     PlanFollowUp,
     RegisterProgramme,
+    SignOffGate,
 )
 from services.build.domain import IndicatorImport, Milestone, PlanRuleBroken, ResiliencePlan
 from services.build.milestones import TEMPLATE
 from services.build.programme import Programme, ProgrammeRuleBroken
 from services.runtime.application import ServiceApplication, fetch
+from services.runtime.authorization import Caller, NotFound
 from services.runtime.dead_letters import NIL
 
 
-class PlanNotFound(LookupError):
-    pass
+class PlanNotFound(NotFound):
+    """No such plan, milestone, programme or import: answered alike whether it does not exist
+    or the caller's token does not let them see it."""
 
 
 class BuildApplication(ServiceApplication):
@@ -62,14 +66,21 @@ class BuildApplication(ServiceApplication):
             )
 
     @handle.register
+    def _(self, c: SignOffGate, pe: ProcessingEvent[UUID]) -> None:
+        plan = self._plan(pe, c.place, c.caller)
+        if plan.sign_off_gate(c.caller, c.meta):
+            pe.collect_events(plan)
+
+    @handle.register
     def _(self, c: DecideGate, pe: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(pe, c.place)
-        plan.decide_gate(c.signed_off_by, c.evidence, c.meta)
+        plan = self._plan(pe, c.place, c.caller)
+        plan.decide_gate(c.caller, c.evidence, c.meta)
         pe.collect_events(plan)
 
     @handle.register
     def _(self, c: AddMilestone, pe: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(pe, c.place)
+        plan = self._plan(pe, c.place, c.caller)
+        plan.check_caller(c.caller, "add_milestone")
         milestone_id = Milestone.create_id(plan.id, NIL, 0, c.label)
         if self.get_in_batch(pe, milestone_id, Milestone) is not None:
             raise PlanRuleBroken(f"the plan for {plan.place} already has {c.label!r}")
@@ -90,8 +101,8 @@ class BuildApplication(ServiceApplication):
     def _(self, c: CheckInMilestone, pe: ProcessingEvent[UUID]) -> None:
         milestone = self.get_in_batch(pe, c.milestone_id, Milestone)
         if milestone is None:
-            raise PlanNotFound(f"no milestone {c.milestone_id}")
-        milestone.check_in(c.status, c.note, c.evidence_link, c.meta)
+            raise PlanNotFound(no_milestone(c.milestone_id))
+        milestone.check_in(c.caller, c.status, c.note, c.evidence_link, c.meta)
         pe.collect_events(milestone)
 
     @handle.register
@@ -104,6 +115,7 @@ class BuildApplication(ServiceApplication):
             raise ProgrammeRuleBroken(f"programme {c.programme_id} is already registered")
         pe.collect_events(
             Programme.register(
+                c.caller,
                 c.programme_id,
                 c.name,
                 c.provider,
@@ -119,14 +131,17 @@ class BuildApplication(ServiceApplication):
     def _(self, c: ChangeProgramme, pe: ProcessingEvent[UUID]) -> None:
         programme = self.get_in_batch(pe, c.programme_id, Programme)
         if programme is None:
-            raise PlanNotFound(f"no programme {c.programme_id}")
-        if c.action == "decide" and c.decision and c.amount is not None:
-            programme.decide(c.decision, c.amount, c.panel or [], c.meta)
+            raise PlanNotFound(no_programme(c.programme_id))
+        if c.action in ("vote", "decide") and c.decision and c.amount is not None:
+            if c.action == "decide":
+                programme.decide(c.caller, c.decision, c.amount, c.meta)
+            elif not programme.vote(c.caller, c.decision, c.amount, c.meta):
+                return  # the same vote again: nothing new
         elif c.action == "spend" and c.amount is not None and c.period:
-            programme.record_spend(c.amount, c.period, c.meta)
+            programme.record_spend(c.caller, c.amount, c.period, c.meta)
         elif c.action == "report" and c.period and c.people_engaged is not None:
             programme.report_result(
-                c.period, c.people_engaged, c.cost, c.outcome_value, c.note or "", c.meta
+                c.caller, c.period, c.people_engaged, c.cost, c.outcome_value, c.note or "", c.meta
             )
         else:
             raise ProgrammeRuleBroken(f"{c.action!r} is missing what it needs")
@@ -138,23 +153,24 @@ class BuildApplication(ServiceApplication):
         if c.step == "start":
             if batch is not None:
                 raise PlanRuleBroken(f"import {c.import_id} is already started")
-            batch = IndicatorImport(
-                id=c.import_id, file_name=c.file_name, rows_expected=c.rows_expected, meta=c.meta
+            batch = IndicatorImport.start(
+                c.caller, c.import_id, c.file_name, c.rows_expected, c.meta
             )
         elif batch is None:
-            raise PlanNotFound(f"no import {c.import_id}")
+            raise PlanNotFound(no_import(c.import_id))
         elif c.step == "rows":
-            batch.add_rows(c.rows or [], c.meta)
+            batch.add_rows(c.caller, c.rows or [], c.meta)
         else:
-            batch.commit(c.meta)
+            batch.commit(c.caller, c.meta)
         pe.collect_events(batch)
 
-    def _plan(self, pe: ProcessingEvent[UUID], place: str) -> ResiliencePlan:
+    def _plan(self, pe: ProcessingEvent[UUID], place: str, caller: Caller) -> ResiliencePlan:
+        """The place's plan, if the caller's token lets them see it; otherwise answered as if
+        there were none, in the words they asked with (the plan's own spelling of the place
+        would reveal that it exists)."""
         plan = self.get_in_batch(pe, ResiliencePlan.create_id(place), ResiliencePlan)
-        if plan is None:
-            raise PlanNotFound(
-                f"no resilience plan for {place}: one opens when an operation there concludes"
-            )
+        if plan is None or not place_visible(caller, plan.place):
+            raise PlanNotFound(no_plan(place))
         return plan
 
     def get_programme(self, programme_id: UUID) -> Programme:

@@ -1,4 +1,8 @@
-"""What build is asked to do (the transport layer builds these)."""
+"""What build is asked to do (the transport layer builds these).
+
+A person's command carries ``caller``: who sent it as the authorization table asks about them
+(role, agency, the token's places and operations), so build decides it as the front door did.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from services.runtime.authorization import Caller
 from services.runtime.meta import Meta
 
 
@@ -21,12 +26,21 @@ class PlanFollowUp:
 
 
 @dataclass(frozen=True)
-class DecideGate:
-    """The leadership group moves a place's plan from Hold to Build."""
+class SignOffGate:
+    """A leadership-group member's own sign-off of a place's move from Hold to Build."""
 
     place: str
-    signed_off_by: list[dict[str, str]]
+    caller: Caller
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class DecideGate:
+    """The chair moves a place's plan from Hold to Build on the sign-offs recorded."""
+
+    place: str
     evidence: list[str]
+    caller: Caller
     meta: Meta
 
 
@@ -38,6 +52,7 @@ class AddMilestone:
     label: str
     owner_agency: str
     due_at: datetime
+    caller: Caller
     meta: Meta
 
 
@@ -47,6 +62,7 @@ class CheckInMilestone:
     status: str
     note: str
     evidence_link: str | None
+    caller: Caller
     meta: Meta
 
 
@@ -65,19 +81,21 @@ class RegisterProgramme:
     focus_area: str
     funding_source: str
     agreement_kind: str
+    caller: Caller
     meta: Meta
 
 
 @dataclass(frozen=True)
 class ChangeProgramme:
-    """A panel decision, a spend, or a reported result (``action``: decide, spend, report)."""
+    """A panel member's vote, the panel's decision, a spend, or a reported result
+    (``action``: vote, decide, spend, report)."""
 
     programme_id: UUID
     action: str
+    caller: Caller
     meta: Meta
     decision: str | None = None
     amount: Decimal | None = None
-    panel: list[dict[str, str]] | None = None
     period: str | None = None
     people_engaged: int | None = None
     cost: Decimal | None = None
@@ -91,6 +109,7 @@ class ImportIndicators:
 
     import_id: UUID
     step: str  # start | rows | commit
+    caller: Caller
     meta: Meta
     file_name: str = ""
     rows_expected: int = 0

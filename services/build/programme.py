@@ -2,6 +2,11 @@
 
 Money is ``Decimal`` to the cent, never float: a fund of $2.6m given out in grants must add up
 exactly, and so must every report made from it.
+
+The commissioning panel is the leadership group: each member votes with their own token, and a
+decision stands only on the votes of at least ``PANEL_QUORUM`` different people for that same
+decision and amount, cast since the last decision. The provider's agency lead reports spend and
+results.
 """
 
 from __future__ import annotations
@@ -11,9 +16,19 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from services.build.access import (
+    no_programme,
+    outside_scope,
+    place_visible,
+    programme_relation,
+)
+from services.runtime.authorization import Caller, check
 from services.runtime.meta import Meta
 
 CENT = Decimal("0.01")
+# Different people who must have voted for the same decision and amount before it is recorded.
+PANEL_QUORUM = 3
+DECISIONS = ("approved", "declined")
 # The three ROCC focus areas (West Coast).
 FOCUS_AREAS = ("at_risk_of_organised_crime", "methamphetamine_harm", "rangatahi_pathway")
 AGREEMENT_KINDS = ("outcome_agreement", "conditional_grant")
@@ -21,6 +36,19 @@ AGREEMENT_KINDS = ("outcome_agreement", "conditional_grant")
 
 class ProgrammeRuleBroken(Exception):
     """A change the programme does not allow (HTTP 409)."""
+
+
+class PanelQuorumMissing(ProgrammeRuleBroken):
+    pass
+
+
+def panel_choice(decision: str, amount: Decimal) -> tuple[str, Decimal]:
+    if decision not in DECISIONS:
+        raise ProgrammeRuleBroken("decision must be approved or declined")
+    amount = money(amount)
+    if amount <= 0:
+        raise ProgrammeRuleBroken("the amount must be more than zero")
+    return decision, amount
 
 
 def money(amount: Decimal) -> Decimal:
@@ -40,7 +68,17 @@ class Programme(Aggregate):
         agreement_kind: str
         meta: Meta
 
+    class PanelVoted(Aggregate.Event):
+        """One panel member's own vote (the person is the actor)."""
+
+        decision: str  # approved | declined
+        amount: Decimal
+        meta: Meta
+
     class PanelDecided(Aggregate.Event):
+        """The panel's decision; ``panel`` is who voted for it ({id, agency, role, at}, from
+        their own votes)."""
+
         decision: str  # approved | declined
         amount: Decimal
         panel: list[dict[str, str]]
@@ -84,10 +122,13 @@ class Programme(Aggregate):
         self.reported_cost = Decimal("0.00")
         self.reported_value = Decimal("0.00")
         self.people_engaged = 0
+        # Each person's vote since the last decision (a later vote replaces their earlier one).
+        self.votes: dict[str, dict[str, str]] = {}
 
     @classmethod
     def register(
         cls,
+        caller: Caller,
         programme_id: UUID,
         name: str,
         provider: str,
@@ -97,6 +138,9 @@ class Programme(Aggregate):
         agreement_kind: str,
         meta: Meta,
     ) -> Programme:
+        check(caller, "register_programme")
+        if not place_visible(caller, place):
+            raise outside_scope(caller, f"place {place}")
         if focus_area not in FOCUS_AREAS:
             raise ProgrammeRuleBroken(f"focus_area must be one of {', '.join(FOCUS_AREAS)}")
         if agreement_kind not in AGREEMENT_KINDS:
@@ -112,17 +156,56 @@ class Programme(Aggregate):
             meta=meta,
         )
 
-    def decide(
-        self, decision: str, amount: Decimal, panel: list[dict[str, str]], meta: Meta
-    ) -> None:
-        """A commissioning-panel decision; an approval commits its amount."""
-        if decision not in ("approved", "declined"):
-            raise ProgrammeRuleBroken("decision must be approved or declined")
-        if not panel:
-            raise ProgrammeRuleBroken("a panel decision names the panel members who made it")
-        amount = money(amount)
-        if amount <= 0:
-            raise ProgrammeRuleBroken("the amount must be more than zero")
+    def check_caller(self, caller: Caller, action: str) -> None:
+        """Refused unless the token covers the programme's place and the caller may ``action``
+        given their agency's relation to it (its provider, or not)."""
+        check(
+            caller,
+            action,
+            programme_relation(caller, self.provider),
+            visible=place_visible(caller, self.place),
+            hidden_as=no_programme(self.id),
+        )
+
+    def vote(self, caller: Caller, decision: str, amount: Decimal, meta: Meta) -> bool:
+        """A panel member's own vote; False (nothing recorded) when it is the vote they have
+        already cast."""
+        self.check_caller(caller, "vote_on_programme")
+        decision, amount = panel_choice(decision, amount)
+        mine = self.votes.get(meta.actor.id)
+        if mine is not None and (mine["decision"], mine["amount"]) == (decision, str(amount)):
+            return False
+        self._panel_voted(decision=decision, amount=amount, meta=meta)
+        return True
+
+    @event(PanelVoted)
+    def _panel_voted(self, decision: str, amount: Decimal, meta: Meta) -> None:
+        actor = meta.actor
+        self.votes[actor.id] = {
+            "id": actor.id,
+            "agency": actor.agency,
+            "role": actor.role,
+            "decision": decision,
+            "amount": str(amount),
+            "at": meta.occurred_at.isoformat(),
+        }
+
+    def decide(self, caller: Caller, decision: str, amount: Decimal, meta: Meta) -> None:
+        """The panel's decision, recorded on the votes of at least ``PANEL_QUORUM`` people
+        for this decision and amount; an approval commits its amount."""
+        self.check_caller(caller, "decide_programme")
+        decision, amount = panel_choice(decision, amount)
+        panel = [
+            {k: v for k, v in vote.items() if k in ("id", "agency", "role", "at")}
+            for vote in self.votes.values()
+            if (vote["decision"], vote["amount"]) == (decision, str(amount))
+        ]
+        if len(panel) < PANEL_QUORUM:
+            raise PanelQuorumMissing(
+                f"to record {decision} {amount} for {self.name} the panel needs the votes of "
+                f"at least {PANEL_QUORUM} members for that decision and amount since the last "
+                f"decision; {len(panel)} voted so (needs {PANEL_QUORUM - len(panel)} more)"
+            )
         committed = self.committed + (amount if decision == "approved" else Decimal("0.00"))
         self._panel_decided(
             decision=decision, amount=amount, panel=panel, committed_total=committed, meta=meta
@@ -138,8 +221,10 @@ class Programme(Aggregate):
         meta: Meta,
     ) -> None:
         self.committed = committed_total
+        self.votes = {}  # a decision uses up the votes cast for it and any others
 
-    def record_spend(self, amount: Decimal, period: str, meta: Meta) -> None:
+    def record_spend(self, caller: Caller, amount: Decimal, period: str, meta: Meta) -> None:
+        self.check_caller(caller, "record_spend")
         amount = money(amount)
         if amount <= 0:
             raise ProgrammeRuleBroken("a spend must be more than zero")
@@ -160,6 +245,7 @@ class Programme(Aggregate):
 
     def report_result(
         self,
+        caller: Caller,
         period: str,
         people_engaged: int,
         cost: Decimal | None,
@@ -167,6 +253,7 @@ class Programme(Aggregate):
         note: str,
         meta: Meta,
     ) -> None:
+        self.check_caller(caller, "report_result")
         if people_engaged < 0:
             raise ProgrammeRuleBroken("people engaged cannot be negative")
         if (cost is None) != (outcome_value is None):

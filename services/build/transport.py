@@ -11,22 +11,26 @@ from faststream.nats import NatsRouter
 
 from contracts import (
     IndicatorImportCommitted,
+    IndicatorImportStarted,
     IndicatorRowsAdded,
     IntegrationEvent,
     MilestoneChanged,
     MilestoneScheduled,
     OperationConcluded,
     PlanGateDecided,
+    PlanGateSignedOff,
     ProgrammeChanged,
     ProgrammeRegistered,
     ResiliencePlanOpened,
 )
+from contracts.build import SignedBy
 from contracts.commands import AddMilestone as AddMilestoneCommand
 from contracts.commands import ChangeProgrammeCommand, CommandReply, ImportIndicatorsCommand
 from contracts.commands import CheckInMilestone as CheckInCommand
 from contracts.commands import Command as BuildCommand
 from contracts.commands import DecideGate as DecideGateCommand
 from contracts.commands import RegisterProgramme as RegisterProgrammeCommand
+from contracts.commands import SignOffGate as SignOffGateCommand
 from services.build.application import BuildApplication, PlanNotFound
 from services.build.commands import (
     AddMilestone,
@@ -37,9 +41,11 @@ from services.build.commands import (
     ImportIndicators,
     PlanFollowUp,
     RegisterProgramme,
+    SignOffGate,
 )
 from services.build.domain import IndicatorImport, Milestone, PlanRuleBroken, ResiliencePlan
 from services.build.programme import Programme, ProgrammeRuleBroken
+from services.runtime.authorization import NotFound, NotPermitted
 from services.runtime.clock import Clock
 from services.runtime.commands import (
     command_handlers,
@@ -49,7 +55,13 @@ from services.runtime.commands import (
 from services.runtime.dead_letters import NIL
 from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.meta import Meta
-from services.runtime.translation import actor_of, caused_by, envelope, translate_dead_letter
+from services.runtime.translation import (
+    actor_of,
+    caller_of,
+    caused_by,
+    envelope,
+    translate_dead_letter,
+)
 
 log = structlog.get_logger()
 
@@ -79,13 +91,15 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             owner_agency=e.owner_agency,
             due_at=e.due_at,
         )
+    if isinstance(e, ResiliencePlan.GateSignedOff):
+        return PlanGateSignedOff(**envelope("build", e), plan_id=e.originator_id, place=e.place)
     if isinstance(e, ResiliencePlan.GateDecided):
         return PlanGateDecided(
             **envelope("build", e),
             plan_id=e.originator_id,
             place=e.place,
             to_phase="build",
-            signed_off_by=tuple(e.signed_off_by),
+            signed_off_by=tuple(SignedBy.model_validate(s) for s in e.signed_off_by),
             evidence=tuple(e.evidence),
         )
     if isinstance(e, Milestone.CheckedIn):
@@ -102,6 +116,14 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             milestone_id=e.originator_id,
             change="escalated",
             detail={"step": e.step, "level": e.level},
+        )
+    if isinstance(e, IndicatorImport.Started):
+        return IndicatorImportStarted(
+            **envelope("build", e),
+            import_id=e.originator_id,
+            file_name=e.file_name,
+            rows_expected=e.rows_expected,
+            starter_agency=e.starter_agency,
         )
     if isinstance(e, IndicatorImport.RowsAdded):
         return IndicatorRowsAdded(
@@ -122,6 +144,8 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             funding_source=e.funding_source,
             agreement_kind=e.agreement_kind,
         )
+    if isinstance(e, Programme.PanelVoted):
+        return _programme_change(e, "panel_vote_cast", amount=e.amount, decision=e.decision)
     if isinstance(e, Programme.PanelDecided):
         return _programme_change(
             e,
@@ -129,7 +153,7 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             committed=e.committed_total,
             amount=e.amount,
             decision=e.decision,
-            detail={"panel": e.panel},
+            panel=tuple(SignedBy.model_validate(p) for p in e.panel),
         )
     if isinstance(e, Programme.SpendRecorded):
         return _programme_change(
@@ -155,12 +179,16 @@ def _programme_change(e: Any, change: Any, **fields: Any) -> ProgrammeChanged:
 
 
 def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> NatsRouter:
-    """Build's commands: the gate decision, the leadership group's milestones, check-ins."""
+    """Build's commands: sign-offs and the gate decision, milestones and check-ins,
+    programmes and indicator imports. Each is decided for the caller the command names
+    (``caller_of``: role, agency, the token's places and operations), as the front door did."""
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
     handles = command_handlers(router, "build")
 
     refusals: dict[type[Exception], int] = {
         PlanNotFound: 404,
+        NotFound: 404,
+        NotPermitted: 403,
         PlanRuleBroken: 409,
         ProgrammeRuleBroken: 409,
     }
@@ -172,15 +200,29 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
         actor = actor_of(cmd.actor)
         return Meta(occurred_at=app.clock.now(), operation_id=NIL, actor=actor, reason=cmd.reason)
 
+    @handles("sign_off_gate")
+    async def sign_off_gate(cmd: SignOffGateCommand) -> CommandReply:
+        refused = await record(SignOffGate(cmd.place, caller_of(cmd.actor), meta_of(cmd)))
+        return refused or CommandReply(
+            status=200, result={"place": cmd.place, "signed_off_by": cmd.actor.id}
+        )
+
     @handles("decide_gate")
     async def decide_gate(cmd: DecideGateCommand) -> CommandReply:
-        signed = [s.model_dump() for s in cmd.signed_off_by]
-        refused = await record(DecideGate(cmd.place, signed, list(cmd.evidence), meta_of(cmd)))
+        command = DecideGate(cmd.place, list(cmd.evidence), caller_of(cmd.actor), meta_of(cmd))
+        refused = await record(command)
         return refused or CommandReply(status=200, result={"place": cmd.place, "phase": "build"})
 
     @handles("add_milestone")
     async def add_milestone(cmd: AddMilestoneCommand) -> CommandReply:
-        command = AddMilestone(cmd.place, cmd.label, cmd.owner_agency, cmd.due_at, meta_of(cmd))
+        command = AddMilestone(
+            cmd.place,
+            cmd.label,
+            cmd.owner_agency,
+            cmd.due_at,
+            caller_of(cmd.actor),
+            meta_of(cmd),
+        )
         refused = await record(command)
         milestone_id = Milestone.create_id(ResiliencePlan.create_id(cmd.place), NIL, 0, cmd.label)
         return refused or CommandReply(status=201, result={"milestone_id": str(milestone_id)})
@@ -188,7 +230,12 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
     @handles("check_in_milestone")
     async def check_in(cmd: CheckInCommand) -> CommandReply:
         command = CheckInMilestone(
-            cmd.milestone_id, cmd.status, cmd.note, cmd.evidence_link, meta_of(cmd)
+            cmd.milestone_id,
+            cmd.status,
+            cmd.note,
+            cmd.evidence_link,
+            caller_of(cmd.actor),
+            meta_of(cmd),
         )
         refused = await record(command)
         return refused or CommandReply(
@@ -200,6 +247,7 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
         command = ImportIndicators(
             import_id=cmd.import_id,
             step=cmd.step,
+            caller=caller_of(cmd.actor),
             meta=meta_of(cmd),
             file_name=cmd.file_name,
             rows_expected=cmd.rows_expected,
@@ -220,6 +268,7 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
             cmd.focus_area,
             cmd.funding_source,
             cmd.agreement_kind,
+            caller_of(cmd.actor),
             meta_of(cmd),
         )
         refused = await record(command)
@@ -230,10 +279,10 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
         command = ChangeProgramme(
             programme_id=cmd.programme_id,
             action=cmd.action,
+            caller=caller_of(cmd.actor),
             meta=meta_of(cmd),
             decision=cmd.decision,
             amount=cmd.amount,
-            panel=[p.model_dump() for p in cmd.panel] if cmd.panel else None,
             period=cmd.period,
             people_engaged=cmd.people_engaged,
             cost=cmd.cost,
@@ -256,6 +305,8 @@ def programme_view(programme: Programme) -> dict[str, Any]:
         "spent": str(programme.spent),
         "people_engaged": programme.people_engaged,
         "social_return": None if programme.social_return is None else str(programme.social_return),
+        # The votes cast since the last decision, each by its voter.
+        "votes": list(programme.votes.values()),
     }
 
 

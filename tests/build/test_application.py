@@ -14,14 +14,20 @@ from contracts import (
     IntegrationEvent,
     MilestoneScheduled,
     OperationConcluded,
+    PlanGateDecided,
+    PlanGateSignedOff,
     ResiliencePlanOpened,
     parse_event,
 )
 from contracts.envelope import Actor as ActorContract
-from services.build.application import BuildApplication
+from services.build.application import BuildApplication, PlanNotFound
+from services.build.commands import DecideGate, SignOffGate
 from services.build.domain import ResiliencePlan
 from services.build.transport import command_from, translate
+from services.runtime.authorization import Caller
 from services.runtime.clock import SimulatedClock
+from services.runtime.dead_letters import NIL
+from services.runtime.meta import Actor, Meta
 
 pytestmark = pytest.mark.application
 
@@ -155,3 +161,56 @@ def test_other_clear_events_are_tracked_and_ignored(app: BuildApplication):
     assert app.process_batch([(None, Tracking("clear", 4))]) == 0
     assert app.recorder.max_tracking_id("clear") == 4
     assert published(app) == []
+
+
+CHAIR = Caller("lg-1", "leadership_group_chair", "iwi")
+MEMBERS = (
+    Caller("lg-2", "leadership_group_member", "police"),
+    Caller("lg-3", "leadership_group_member", "msd"),
+)
+
+
+def command_meta(who: Caller, clock: SimulatedClock) -> Meta:
+    return Meta(clock.now(), NIL, Actor(who.subject, who.agency, who.role))
+
+
+def test_sign_offs_and_the_gate_decision_are_published_naming_each_person(
+    app: BuildApplication, clock: SimulatedClock
+):
+    """Each member's sign-off is published as their own event (the person is its actor); a
+    second sign-off by the same person publishes nothing; the decision names who signed off,
+    the deciding chair among them."""
+    process(app, clock, concluded("Ōpōtiki"))
+    for who in (*MEMBERS, MEMBERS[0]):
+        app.process_batch([(SignOffGate("ōpōtiki", who, command_meta(who, clock)), None)])
+    evidence = ["wastewater meth load halved and stayed down"]
+    app.process_batch([(DecideGate("Ōpōtiki", evidence, CHAIR, command_meta(CHAIR, clock)), None)])
+
+    events = published(app)
+    signed = [e for e in events if isinstance(e, PlanGateSignedOff)]
+    assert [e.actor.id for e in signed] == ["lg-2", "lg-3"]
+    (decided,) = [e for e in events if isinstance(e, PlanGateDecided)]
+    assert decided.schema_version == 2 and decided.actor.id == "lg-1"
+    assert [(s.id, s.agency) for s in decided.signed_off_by] == [
+        ("lg-2", "police"),
+        ("lg-3", "msd"),
+        ("lg-1", "iwi"),
+    ]
+    assert decided.evidence == tuple(evidence)
+    for e in (*signed, decided):
+        assert parse_event(e.model_dump_json()) == e
+
+
+def test_a_plan_outside_the_tokens_places_is_answered_as_a_place_without_one(
+    app: BuildApplication, clock: SimulatedClock
+):
+    """Word for word, in the caller's own spelling: the refusal does not reveal the plan."""
+    process(app, clock, concluded("Ōpōtiki"))
+    gore = Caller("lg-2", "leadership_group_member", "police", places=("Gore",))
+    answers = []
+    for place in ("ōpōtiki", "Nowhere"):
+        with pytest.raises(PlanNotFound) as refused:
+            app.process_batch([(SignOffGate(place, gore, command_meta(gore, clock)), None)])
+        answers.append(str(refused.value).replace(place, "<place>"))
+    assert answers[0] == answers[1]
+    assert app.get_plan("Ōpōtiki").sign_offs == {}

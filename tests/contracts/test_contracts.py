@@ -32,6 +32,7 @@ from contracts import (
     OperationPlanned,
     PersonalDetailsRead,
     PlanGateDecided,
+    PlanGateSignedOff,
     PlaybookAdopted,
     ProgrammeChanged,
     ProgrammeRegistered,
@@ -47,10 +48,16 @@ from contracts import (
     parse_event,
     subject_for,
 )
+from contracts.build import SignedBy
 from contracts.commands import RecordSeizure, RegisterWitness, SeizureDetails, WitnessDetails
 from contracts.envelope import Actor
 from contracts.export import DEFAULT_DIRECTORY, check_schemas, render, write_schemas
-from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
+from contracts.indicators import (
+    IndicatorImportCommitted,
+    IndicatorImportStarted,
+    IndicatorRow,
+    IndicatorRowsAdded,
+)
 from contracts.registry import ALL_EVENTS, REGISTRY, SERVICES
 
 pytestmark = pytest.mark.contract
@@ -147,12 +154,16 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         children=(AffectedChild(child_ref="C-9"),),
         ages=SEALED,
     ),
+    PlanGateSignedOff: PlanGateSignedOff(**envelope(), plan_id=PLAN_ID, place="Ōpōtiki"),
     PlanGateDecided: PlanGateDecided(
         **envelope(),
         plan_id=PLAN_ID,
         place="Ōpōtiki",
         to_phase="build",
-        signed_off_by=({"id": "m-1", "agency": "iwi", "role": "leadership_group_chair"},),
+        signed_off_by=(
+            SignedBy(id="m-1", agency="iwi", role="leadership_group_chair", at=AT),
+            SignedBy(id="m-2", agency="police", role="leadership_group_member", at=AT),
+        ),
         evidence=("wastewater meth load halved",),
     ),
     MilestoneChanged: MilestoneChanged(
@@ -179,6 +190,13 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         spent=Decimal("1300000.10"),
         amount=Decimal("0.10"),
         period="Q1",
+    ),
+    IndicatorImportStarted: IndicatorImportStarted(
+        **envelope(),
+        import_id=uuid4(),
+        file_name="loads.csv",
+        rows_expected=13,
+        starter_agency="msd",
     ),
     IndicatorRowsAdded: IndicatorRowsAdded(
         **envelope(),
