@@ -14,11 +14,17 @@ from contracts import (
     MilestoneChanged,
     MilestoneScheduled,
     PlanGateDecided,
+    PlanGateSignedOff,
     ProgrammeChanged,
     ProgrammeRegistered,
     ResiliencePlanOpened,
 )
-from contracts.indicators import IndicatorImportCommitted, IndicatorRow, IndicatorRowsAdded
+from contracts.indicators import (
+    IndicatorImportCommitted,
+    IndicatorImportStarted,
+    IndicatorRow,
+    IndicatorRowsAdded,
+)
 from services.api.view_fields import match as _match
 from services.api.view_fields import trace as _trace
 
@@ -32,6 +38,7 @@ class BuildViews:
     programmes: dict[UUID, dict[str, Any]]
     indicators: list[IndicatorRow]
     pending_imports: dict[UUID, list[IndicatorRow]]
+    import_facts: dict[UUID, dict[str, Any]]
     imports: list[dict[str, Any]]
 
     def _on_ResiliencePlanOpened(self, e: ResiliencePlanOpened) -> None:
@@ -40,9 +47,19 @@ class BuildViews:
             "place": e.place,
             "phase": "hold",
             "gate": None,
+            # Each leadership-group member's own sign-off of the move to Build, in order.
+            "sign_offs": [],
             "opened_at": e.occurred_at.isoformat(),
             **_trace(e),
         }
+
+    def _on_PlanGateSignedOff(self, e: PlanGateSignedOff) -> None:
+        if plan := self.plans.get(e.place.casefold()):
+            signed = plan["sign_offs"]
+            if all(s["id"] != e.actor.id for s in signed):
+                signed.append(
+                    {**e.actor.model_dump(), "at": e.occurred_at.isoformat(), **_trace(e)}
+                )
 
     def _on_PlanGateDecided(self, e: PlanGateDecided) -> None:
         if plan := self.plans.get(e.place.casefold()):
@@ -50,7 +67,7 @@ class BuildViews:
             plan["gate"] = {
                 "decided_at": e.occurred_at.isoformat(),
                 "recorded_by": e.actor.model_dump(),
-                "signed_off_by": list(e.signed_off_by),
+                "signed_off_by": [s.model_dump(mode="json") for s in e.signed_off_by],
                 "evidence": list(e.evidence),
                 "reason": e.reason,
                 "event_id": str(e.event_id),
@@ -90,6 +107,8 @@ class BuildViews:
             "reported_cost": "0.00",
             "reported_value": "0.00",
             "social_return": None,
+            # The panel members' own votes since the last decision (one per person).
+            "votes": [],
             "history": [],
             **_trace(e),
         }
@@ -102,6 +121,17 @@ class BuildViews:
             programme["committed"] = str(e.committed)
         if e.spent is not None:
             programme["spent"] = str(e.spent)
+        if e.change == "panel_vote_cast":
+            vote = {
+                **e.actor.model_dump(),
+                "decision": e.decision,
+                "amount": str(e.amount),
+                "at": e.occurred_at.isoformat(),
+            }
+            others = [v for v in programme["votes"] if v["id"] != e.actor.id]
+            programme["votes"] = [*others, vote]
+        elif e.change == "panel_decided":
+            programme["votes"] = []  # a decision uses up the votes cast before it
         if e.change == "result_reported":
             programme["people_engaged"] += e.people_engaged or 0
             if e.cost is not None and e.outcome_value is not None:
@@ -128,21 +158,44 @@ class BuildViews:
                     ).items()
                     if v is not None
                 },
+                **({"panel": [p.model_dump(mode="json") for p in e.panel]} if e.panel else {}),
                 **_trace(e),
             }
         )
 
+    def _on_IndicatorImportStarted(self, e: IndicatorImportStarted) -> None:
+        self.import_facts[e.import_id] = {
+            "import_id": str(e.import_id),
+            "file_name": e.file_name,
+            "starter_agency": e.starter_agency,
+            "places": [],
+        }
+
     def _on_IndicatorRowsAdded(self, e: IndicatorRowsAdded) -> None:
         self.pending_imports.setdefault(e.import_id, []).extend(e.rows)
+        facts = self.import_facts.setdefault(
+            e.import_id, {"import_id": str(e.import_id), "starter_agency": None, "places": []}
+        )
+        places: list[str] = facts["places"]
+        known = {p.strip().casefold() for p in places}
+        for row in e.rows:
+            if row.place.strip().casefold() not in known:
+                known.add(row.place.strip().casefold())
+                places.append(row.place)
 
     def _on_IndicatorImportCommitted(self, e: IndicatorImportCommitted) -> None:
         """Only now do the import's rows count, all together."""
         self.indicators.extend(self.pending_imports.pop(e.import_id, []))
+        facts = self.import_facts.get(e.import_id, {})
         self.imports.append(
             {
                 "import_id": str(e.import_id),
                 "file_name": e.file_name,
                 "rows": e.rows,
+                # The token's scope applies to every row: an import is listed only to those
+                # whose token covers all of these.
+                "places": list(facts.get("places", [])),
+                "starter_agency": facts.get("starter_agency"),
                 "committed_at": e.occurred_at.isoformat(),
                 **_trace(e),
             }

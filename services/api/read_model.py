@@ -62,6 +62,8 @@ class ReadModel(BuildViews):
     programmes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     indicators: list[IndicatorRow] = field(default_factory=list)
     pending_imports: dict[UUID, list[IndicatorRow]] = field(default_factory=dict)
+    # Per import, committed or not: who started it and the places its rows name (BuildViews).
+    import_facts: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     imports: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     # A household's record, per (operation, household): each arrest's facts, its ages and its

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS positions (
 """
 PAGE = 2000
 # Bumped whenever the rows' meaning changes: an index of another version is rebuilt.
-VERSION = 4
+VERSION = 5  # 5: PlanGateDecided and ProgrammeChanged v2 (v1 bodies are no longer read)
 NIL = "00000000-0000-0000-0000-000000000000"
 # The id of the thing an event is about, for the events that carry one.
 ITEM_FIELDS = ("task_id", "milestone_id", "programme_id", "case_id", "plan_id")
@@ -69,6 +69,7 @@ PLANNED = "OperationPlanned"
 # What a place's resilience plan is made of, for the plan as it stood at a moment.
 PLAN_EVENTS = (
     "ResiliencePlanOpened",
+    "PlanGateSignedOff",
     "PlanGateDecided",
     "MilestoneScheduled",
     "MilestoneChanged",

@@ -4,81 +4,79 @@ overdue milestone escalated on simulated time (real NATS, SQLite and PostgreSQL)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from services.runtime.clock import SimulatedClock
 from services.runtime.settings import Settings
+from tests.system.build_flows import CHAIR, MSD_MEMBER, POLICE_MEMBER, plan_opened, the_plan
 from tests.system.support import AUDITOR, eventually, running_system
-from tests.system.support import CHAIR as AS_CHAIR
-from tests.system.test_pipeline import plan_and_launch
 
 pytestmark = pytest.mark.integration
 
-CHAIR = {"id": "m-1", "agency": "iwi", "role": "leadership_group_chair"}
-POLICE = {"id": "m-2", "agency": "police", "role": "leadership_group_member"}
-MSD = {"id": "m-3", "agency": "msd", "role": "leadership_group_member"}
 
-
-async def test_a_plan_moves_to_build_only_on_a_signed_off_gate_and_its_milestones_are_kept(
+async def test_a_plan_moves_to_build_only_on_its_members_sign_offs_and_its_milestones_are_kept(
     settings: Settings,
 ) -> None:
+    """The chair alone is refused (409 naming what is missing); once police's and msd's
+    members have signed off, each with their own token, the chair's decision moves the plan
+    to Build and records who signed off; the group's own milestone is checked in and
+    escalates when overdue; the audit record shows the plan before and after."""
     clock = SimulatedClock(datetime.now(UTC))
     async with running_system(settings, clock=clock) as system:
-        op = await plan_and_launch(system, place="Ōpōtiki")
-        assert (await system.api.post(f"/operations/{op}/conclude")).status_code == 200
+        plan = await plan_opened(system, "Ōpōtiki")
+        assert plan["phase"] == "hold" and plan["sign_offs"] == []
 
-        async def the_plan() -> dict[str, Any] | None:
-            response = await system.api.get("/plans/Ōpōtiki")
-            return response.json() if response.status_code == 200 else None
-
-        plan = await eventually(
-            the_plan, lambda p: p is not None and len(p["milestones"]) == 4, what="the plan"
-        )
-        assert plan is not None
-        assert plan["phase"] == "hold"
-
-        refused = await system.as_(AS_CHAIR).post(
-            "/plans/Ōpōtiki/gate", json={"signed_off_by": [POLICE], "evidence": []}
-        )
+        evidence = {"evidence": ["wastewater meth load halved and stayed down"]}
+        refused = await system.api.post("/plans/Ōpōtiki/gate", headers=CHAIR, json=evidence)
         assert refused.status_code == 409
-        assert "chair" in refused.json()["detail"] and "iwi" in refused.json()["detail"]
+        assert "at least 3 agencies (have 1: iwi)" in refused.json()["detail"]
 
-        moved = await system.as_(AS_CHAIR).post(
-            "/plans/ōpōtiki/gate",
-            json={
-                "signed_off_by": [CHAIR, POLICE, MSD],
-                "evidence": ["wastewater meth load halved and stayed down"],
-            },
-            headers={
-                "X-Actor-Id": "m-1",
-                "X-Actor-Agency": "iwi",
-                "X-Actor-Role": "leadership_group_chair",
-            },
+        for member in (POLICE_MEMBER, MSD_MEMBER):
+            signed = await system.api.post("/plans/Ōpōtiki/gate/sign-offs", headers=member)
+            assert signed.status_code == 200, signed.text
+        signed_off = await eventually(
+            lambda: the_plan(system, "Ōpōtiki"),
+            lambda p: p is not None and len(p["sign_offs"]) == 2,
+            what="both sign-offs",
         )
+        assert signed_off is not None
+        assert [s["id"] for s in signed_off["sign_offs"]] == ["lg-police-1", "lg-msd-1"]
+
+        moved = await system.api.post("/plans/ōpōtiki/gate", headers=CHAIR, json=evidence)
         assert moved.status_code == 200, moved.text
         plan = await eventually(
-            the_plan, lambda p: p is not None and p["phase"] == "build", what="build"
+            lambda: the_plan(system, "Ōpōtiki"),
+            lambda p: p is not None and p["phase"] == "build",
+            what="build",
         )
-        assert plan is not None and plan["gate"]["signed_off_by"] == [CHAIR, POLICE, MSD]
-        assert plan["gate"]["recorded_by"]["role"] == "leadership_group_chair"
+        assert plan is not None
+        assert [(s["id"], s["agency"]) for s in plan["gate"]["signed_off_by"]] == [
+            ("lg-police-1", "police"),
+            ("lg-msd-1", "msd"),
+            ("lg-chair-1", "iwi"),
+        ]
+        assert plan["gate"]["recorded_by"]["id"] == "lg-chair-1"
+        assert plan["gate"]["evidence"] == evidence["evidence"]
 
         due = (clock.now() + timedelta(days=14)).isoformat()
-        added = await system.as_(AS_CHAIR).post(
+        added = await system.api.post(
             "/plans/Ōpōtiki/milestones",
+            headers=CHAIR,
             json={"label": "Rangatahi mentoring contracted", "owner_agency": "msd", "due_at": due},
         )
         assert added.status_code == 201, added.text
         own = added.json()["milestone_id"]
-        again = await system.as_(AS_CHAIR).post(
+        again = await system.api.post(
             "/plans/Ōpōtiki/milestones",
+            headers=CHAIR,
             json={"label": "Rangatahi mentoring contracted", "owner_agency": "msd", "due_at": due},
         )
         assert again.status_code == 409
 
-        checked = await system.as_(AS_CHAIR).post(
+        checked = await system.api.post(
             f"/milestones/{own}/check-ins",
+            headers=CHAIR,
             json={
                 "status": "at_risk",
                 "note": "provider not yet chosen",

@@ -10,55 +10,48 @@ import pytest
 
 from services.build.indicators import add_months
 from services.runtime.settings import Settings
-from tests.system.support import CHAIR, eventually, running_system
-from tests.system.test_pipeline import plan_and_launch
+from tests.system.build_flows import (
+    CHAIR,
+    commissioned,
+    concluded_in,
+    person,
+    registered_programme,
+)
+from tests.system.support import eventually, running_system
 
 pytestmark = pytest.mark.integration
 
-PANEL = [{"id": "p-1", "agency": "iwi", "role": "commissioning_panel"}]
+PROVIDER_LEAD = person("l-iwi-provider-1", "agency_lead", "iwi_provider")
 
 
 async def test_a_programme_is_commissioned_paid_and_reports_its_social_return(
     settings: Settings,
 ) -> None:
-    """Registered, approved by the panel for $2,600,000.00, paid in cents-exact amounts,
-    refused an overspend, and reporting results worth $4.60 per $1: the read side agrees."""
+    """Registered, approved for $2,600,000.00 on three panel members' own votes, paid by its
+    provider's lead in cents-exact amounts, refused an overspend, and reporting results worth
+    $4.60 per $1: the read side agrees."""
     async with running_system(settings) as system:
-        registered = await system.as_(CHAIR).post(
-            "/programmes",
-            json={
-                "name": "Rangatahi mentoring",
-                "provider": "Te Rūnanga",
-                "place": "West Coast",
-                "focus_area": "rangatahi_pathway",
-                "funding_source": "CRWS fund",
-                "agreement_kind": "outcome_agreement",
-            },
-        )
-        assert registered.status_code == 201, registered.text
-        pid = registered.json()["programme_id"]
+        pid = await registered_programme(system, "West Coast", "iwi_provider")
         base = f"/programmes/{pid}"
-        approved = await system.as_(CHAIR).post(
-            f"{base}/panel-decisions",
-            json={"decision": "approved", "amount": "2600000.00", "panel": PANEL},
-        )
-        assert approved.status_code == 200 and approved.json()["committed"] == "2600000.00"
+        approved = await commissioned(system, pid, "2600000.00")
+        assert approved["committed"] == "2600000.00" and approved["votes"] == []
         for amount in ("0.10", "0.20", "1299999.70"):
-            spent = await system.as_(CHAIR).post(
-                f"{base}/spend", json={"amount": amount, "period": "Q1"}
+            spent = await system.api.post(
+                f"{base}/spend", headers=PROVIDER_LEAD, json={"amount": amount, "period": "Q1"}
             )
             assert spent.status_code == 200, spent.text
         assert spent.json()["spent"] == "1300000.00"
-        over = await system.as_(CHAIR).post(
-            f"{base}/spend", json={"amount": "1300000.01", "period": "Q2"}
+        over = await system.api.post(
+            f"{base}/spend", headers=PROVIDER_LEAD, json={"amount": "1300000.01", "period": "Q2"}
         )
         assert over.status_code == 409 and "over the 2600000.00 committed" in over.json()["detail"]
-        fraction = await system.as_(CHAIR).post(
-            f"{base}/spend", json={"amount": "0.001", "period": "Q2"}
+        fraction = await system.api.post(
+            f"{base}/spend", headers=PROVIDER_LEAD, json={"amount": "0.001", "period": "Q2"}
         )
         assert fraction.status_code == 422
-        result = await system.as_(CHAIR).post(
+        result = await system.api.post(
             f"{base}/results",
+            headers=PROVIDER_LEAD,
             json={
                 "period": "2026-H1",
                 "people_engaged": 40,
@@ -79,6 +72,9 @@ async def test_a_programme_is_commissioned_paid_and_reports_its_social_return(
         )
         assert seen["people_engaged"] == 40
         assert [h["change"] for h in seen["history"]] == [
+            "panel_vote_cast",
+            "panel_vote_cast",
+            "panel_vote_cast",
             "panel_decided",
             "spend_recorded",
             "spend_recorded",
@@ -94,8 +90,7 @@ async def test_indicators_count_only_once_committed_and_compare_before_and_after
     (rows missing) never counts. With the operation's dates, the outcomes endpoint gives the
     baseline against each window after it."""
     async with running_system(settings) as system:
-        op = await plan_and_launch(system, place="Ōpōtiki")
-        assert (await system.api.post(f"/operations/{op}/conclude")).status_code == 200
+        await concluded_in(system, "Ōpōtiki")
         launched = date.today()
         rows = []
         for months_back, load in ((5, 120), (4, 120), (3, 120), (2, 120), (1, 120)):
@@ -114,21 +109,28 @@ async def test_indicators_count_only_once_committed_and_compare_before_and_after
             for d, v in rows
         ]
 
-        started = await system.as_(CHAIR).post(
-            "/indicator-imports", json={"file_name": "loads.csv", "rows_expected": len(body)}
+        started = await system.api.post(
+            "/indicator-imports",
+            headers=CHAIR,
+            json={"file_name": "loads.csv", "rows_expected": len(body)},
         )
         assert started.status_code == 201, started.text
         iid = started.json()["import_id"]
         assert (
-            await system.as_(CHAIR).post(f"/indicator-imports/{iid}/rows", json={"rows": body[:4]})
+            await system.api.post(
+                f"/indicator-imports/{iid}/rows", headers=CHAIR, json={"rows": body[:4]}
+            )
         ).status_code == 200
-        early = await system.as_(CHAIR).post(f"/indicator-imports/{iid}/commit")
+        early = await system.api.post(f"/indicator-imports/{iid}/commit", headers=CHAIR)
         assert early.status_code == 409 and "none of them count" in early.json()["detail"]
         assert (
-            await system.as_(CHAIR).post(f"/indicator-imports/{iid}/rows", json={"rows": body[4:]})
+            await system.api.post(
+                f"/indicator-imports/{iid}/rows", headers=CHAIR, json={"rows": body[4:]}
+            )
         ).status_code == 200
         assert await system.get("/indicators", place="Ōpōtiki") == []
-        assert (await system.as_(CHAIR).post(f"/indicator-imports/{iid}/commit")).status_code == 200
+        committing = await system.api.post(f"/indicator-imports/{iid}/commit", headers=CHAIR)
+        assert committing.status_code == 200
 
         readings = await eventually(
             lambda: system.get("/indicators", place="ōpōtiki"), lambda r: len(r) == 7

@@ -14,34 +14,47 @@ from contracts.commands import (
     IndicatorRowsChunk,
     StartIndicatorImport,
 )
-from services.api.access import (
-    Caller,
-)
-from services.api.deps import (
-    Door,
-    out_of_scope,
-    reply,
-)
+from services.api.access import Caller
+from services.api.deps import Door, reply
+from services.api.door import FrontDoor
+from services.api.identity import Identity
 from services.api.paging import Page
+from services.build.access import (
+    import_relation,
+    import_visible,
+    no_import,
+    outside_scope,
+    place_visible,
+)
 from services.build.indicators import before_after
+from services.runtime.authorization import check
 
 router = APIRouter()
 
 
-@router.post("/indicator-imports", status_code=201)
-async def start_import(
-    door: Door,
-    body: StartIndicatorImport,
-    who: Caller,
-) -> JSONResponse:
-    """Start an indicator import; send its rows in chunks, then commit it. Until it is
-    committed none of its rows count (nothing is half imported)."""
-    if who.operations:
-        raise HTTPException(
-            status_code=403,
-            detail="your token is limited to operations; importing a place's indicators "
-            "needs a token that is not",
+def check_import(door: FrontDoor, who: Identity, import_id: UUID, action: str) -> None:
+    """Rows and the commit are the starting agency's; an import holding a row outside the
+    token's places is answered as one that does not exist (its rows are not the caller's to
+    see, let alone to commit)."""
+    facts = door.read_model.import_facts.get(import_id)
+    if facts is not None:
+        check(
+            who,
+            action,
+            import_relation(who, facts["starter_agency"]),
+            visible=import_visible(who, facts["places"]),
+            hidden_as=no_import(import_id),
         )
+
+
+@router.post("/indicator-imports", status_code=201)
+async def start_import(door: Door, body: StartIndicatorImport, who: Caller) -> JSONResponse:
+    """Start an indicator import; send its rows in chunks, then commit it. Until it is
+    committed none of its rows count (nothing is half imported). Its rows and its commit are
+    for the caller's agency."""
+    check(who, "start_import")
+    if who.operations:
+        raise outside_scope(who, "an import of a place's indicators")
     command = ImportIndicatorsCommand(
         import_id=uuid4(), step="start", **body.model_dump(), actor=who.actor
     )
@@ -53,15 +66,13 @@ async def start_import(
 
 @router.post("/indicator-imports/{import_id}/rows")
 async def add_import_rows(
-    door: Door,
-    import_id: UUID,
-    body: IndicatorRowsChunk,
-    who: Caller,
+    door: Door, import_id: UUID, body: IndicatorRowsChunk, who: Caller
 ) -> JSONResponse:
-    if who.places:  # a token limited to places imports readings for those places only
-        outside = sorted({r.place for r in body.rows if not who.covers_place(r.place)})
-        if outside:
-            raise out_of_scope(who, f"rows for {', '.join(outside)}")
+    check_import(door, who, import_id, "add_import_rows")
+    # A token limited to places imports readings for those places only.
+    outside = sorted({r.place for r in body.rows if not who.covers_place(r.place)})
+    if outside:
+        raise outside_scope(who, f"rows for {', '.join(outside)}")
     command = ImportIndicatorsCommand(
         import_id=import_id, step="rows", rows=body.rows, actor=who.actor
     )
@@ -69,29 +80,32 @@ async def add_import_rows(
 
 
 @router.post("/indicator-imports/{import_id}/commit")
-async def commit_import(
-    door: Door,
-    import_id: UUID,
-    who: Caller,
-) -> JSONResponse:
+async def commit_import(door: Door, import_id: UUID, who: Caller) -> JSONResponse:
+    check_import(door, who, import_id, "commit_import")
     command = ImportIndicatorsCommand(import_id=import_id, step="commit", actor=who.actor)
     return reply(await door.send("build", "import_indicators", command))
 
 
 @router.get("/indicator-imports")
-async def list_imports(
-    door: Door,
-    page: Page,
-) -> list[dict[str, Any]]:
-    """The committed imports: file, rows, when and by whom it was recorded."""
-    return page.apply(door.read_model.imports)
+async def list_imports(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
+    """The committed imports the token covers every row of: file, rows, places, the agency
+    that started it, when and by whom it was committed."""
+    return page.apply([i for i in door.read_model.imports if import_visible(who, i["places"])])
 
 
 @router.get("/indicators")
 async def list_indicators(
-    door: Door, page: Page, place: str, indicator: str | None = None, series: str | None = None
+    door: Door,
+    page: Page,
+    who: Caller,
+    place: str,
+    indicator: str | None = None,
+    series: str | None = None,
 ) -> list[dict[str, Any]]:
-    """A place's committed indicator readings, oldest first."""
+    """A place's committed indicator readings, oldest first (none for a place outside the
+    token's places, as for a place with none)."""
+    if not place_visible(who, place):
+        return page.apply([])
     readings = door.read_model.indicator_readings(place, indicator, series)
     return page.apply([r.model_dump(mode="json") for r in readings])
 
@@ -99,6 +113,7 @@ async def list_indicators(
 @router.get("/places/{place}/outcomes")
 async def outcomes(
     door: Door,
+    who: Caller,
     place: str,
     indicator: str,
     series: str | None = None,
@@ -106,14 +121,19 @@ async def outcomes(
 ) -> dict[str, Any]:
     """For each operation in the place: the indicator's mean in the months before it
     launched against 3, 6 and 12 months after it concluded; and the place's programmes'
-    social return where they report cost and outcome value."""
+    social return where they report cost and outcome value. What the token does not cover is
+    left out, as if there were none."""
+    covered = place_visible(who, place)
     readings = [
         (r.period_start, r.value)
         for r in door.read_model.indicator_readings(place, indicator, series)
+        if covered
     ]
     operations = []
     for op in door.read_model.operations.values():
         if op["place"].casefold() != place.casefold() or "concluded_at" not in op:
+            continue
+        if not who.covers_item(op):
             continue
         launched = datetime.fromisoformat(op.get("launched_at", op["planned_start"])).date()
         concluded = datetime.fromisoformat(op["concluded_at"]).date()
@@ -134,7 +154,7 @@ async def outcomes(
             "social_return": p["social_return"],
         }
         for p in door.read_model.programmes.values()
-        if p["place"].casefold() == place.casefold()
+        if p["place"].casefold() == place.casefold() and covered
     ]
     return {
         "place": place,

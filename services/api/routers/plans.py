@@ -1,11 +1,17 @@
-"""Resilience plans per place, their milestones and the Hold-to-Build gate."""
+"""Resilience plans per place, their milestones, and the Hold-to-Build gate: each member's own
+sign-off, then the chair's decision.
+
+Who may act is the authorization table's answer (services/runtime/authorization.py) for the
+caller's role, their agency's relation to the item and whether their token lets them see it at
+all; build asks the same again when the command arrives. An item the read model does not know
+yet goes to build as it is, and build answers (404 for an unknown id, as for a hidden one)."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from contracts.commands import (
@@ -15,19 +21,34 @@ from contracts.commands import (
     DecideGate,
     GateDetails,
     MilestoneDetails,
+    SignOffGate,
 )
-from services.api.access import (
-    Caller,
-)
-from services.api.deps import (
-    Door,
-    check_item,
-    reply,
-    scoped,
-)
+from services.api.access import Caller
+from services.api.deps import Door, reply, scoped
+from services.api.door import FrontDoor
 from services.api.paging import Page
+from services.build.access import (
+    milestone_relation,
+    milestone_visible,
+    no_milestone,
+    no_plan,
+    place_visible,
+)
+from services.runtime.authorization import Caller as Who
+from services.runtime.authorization import check
 
 router = APIRouter()
+
+
+def plan_of(door: FrontDoor, place: str) -> dict[str, Any] | None:
+    return door.read_model.plans.get(place.strip().casefold())
+
+
+def check_plan(door: FrontDoor, who: Who, place: str, action: str) -> None:
+    """A plan outside the token's places is answered as one that does not exist."""
+    plan = plan_of(door, place)
+    if plan is not None:
+        check(who, action, visible=place_visible(who, plan["place"]), hidden_as=no_plan(place))
 
 
 @router.get("/plans")
@@ -37,36 +58,40 @@ async def list_plans(door: Door, page: Page, who: Caller) -> list[dict[str, Any]
 
 @router.get("/plans/{place}")
 async def get_plan(door: Door, place: str, who: Caller) -> dict[str, Any]:
-    """A place's resilience plan: its phase, the gate decision, and its milestones."""
-    check_item(who, {"place": place}, f"place {place}")
-    plan = door.read_model.plans.get(place.casefold())
-    if plan is None:
-        raise HTTPException(status_code=404, detail=f"no resilience plan for {place}")
-    return {**plan, "milestones": door.read_model.list_milestones(place=place)}
+    """A place's resilience plan: its phase, each member's sign-off of the move to Build, the
+    gate decision, and its milestones."""
+    plan = plan_of(door, place)
+    visible = plan is not None and place_visible(who, plan["place"])
+    check(who, "read_plan", visible=visible, hidden_as=no_plan(place))
+    assert plan is not None
+    milestones = scoped(who, door.read_model.list_milestones(place=plan["place"]))
+    return {**plan, "milestones": milestones}
+
+
+@router.post("/plans/{place}/gate/sign-offs")
+async def sign_off_gate(door: Door, place: str, who: Caller) -> JSONResponse:
+    """The caller's own sign-off of the place's move from Hold to Build (a leadership-group
+    member or the chair; signing off again changes nothing)."""
+    check_plan(door, who, place, "sign_off_gate")
+    command = SignOffGate(place=place, actor=who.actor)
+    return reply(await door.send("build", "sign_off_gate", command))
 
 
 @router.post("/plans/{place}/gate")
-async def decide_gate(
-    door: Door,
-    place: str,
-    body: GateDetails,
-    who: Caller,
-) -> JSONResponse:
-    """The leadership group moves the plan from Hold to Build: refused (409, naming what
-    is missing) without the chair's sign-off, three agencies including iwi, and evidence."""
-    check_item(who, {"place": place}, f"place {place}")
+async def decide_gate(door: Door, place: str, body: GateDetails, who: Caller) -> JSONResponse:
+    """The chair moves the plan from Hold to Build on the evidence, once the members' own
+    sign-offs are recorded: the chair's (deciding counts), members of at least three agencies,
+    iwi among them; otherwise 409 naming what is missing."""
+    check_plan(door, who, place, "decide_gate")
     command = DecideGate(place=place, **body.model_dump(), actor=who.actor)
     return reply(await door.send("build", "decide_gate", command))
 
 
 @router.post("/plans/{place}/milestones", status_code=201)
 async def add_milestone(
-    door: Door,
-    place: str,
-    body: MilestoneDetails,
-    who: Caller,
+    door: Door, place: str, body: MilestoneDetails, who: Caller
 ) -> JSONResponse:
-    check_item(who, {"place": place}, f"place {place}")
+    check_plan(door, who, place, "add_milestone")
     command = AddMilestone(place=place, **body.model_dump(), actor=who.actor)
     return reply(await door.send("build", "add_milestone", command))
 
@@ -80,12 +105,17 @@ async def list_milestones(
 
 @router.post("/milestones/{milestone_id}/check-ins")
 async def check_in_milestone(
-    door: Door,
-    milestone_id: UUID,
-    body: CheckInDetails,
-    who: Caller,
+    door: Door, milestone_id: UUID, body: CheckInDetails, who: Caller
 ) -> JSONResponse:
+    """A check-in by the milestone's owner agency or the leadership group."""
     milestone = door.read_model.milestones.get(milestone_id)
-    check_item(who, milestone, f"milestone {milestone_id}")
+    if milestone is not None:
+        check(
+            who,
+            "check_in_milestone",
+            milestone_relation(who, milestone["owner_agency"]),
+            visible=milestone_visible(who, milestone["place"], milestone["operation_id"]),
+            hidden_as=no_milestone(milestone_id),
+        )
     command = CheckInMilestone(milestone_id=milestone_id, **body.model_dump(), actor=who.actor)
     return reply(await door.send("build", "check_in_milestone", command))

@@ -1,4 +1,8 @@
-"""Funded programmes: panel decisions, spend and results."""
+"""Funded programmes: each panel member's own vote, the panel's decision, spend and results.
+
+As for plans (see routers/plans.py): the authorization table decides from the caller's role,
+their agency's relation to the programme (its provider, or not) and whether their token covers
+its place; a programme outside the token's places is answered as an unknown one."""
 
 from __future__ import annotations
 
@@ -11,81 +15,97 @@ from fastapi.responses import JSONResponse
 from contracts.commands import (
     ChangeProgrammeCommand,
     PanelDecisionDetails,
+    PanelVoteDetails,
     ProgrammeDetails,
     RegisterProgramme,
     ResultDetails,
     SpendDetails,
 )
-from services.api.access import (
-    Caller,
-)
-from services.api.deps import (
-    Door,
-    check_item,
-    reply,
-    scoped,
-)
+from services.api.access import Caller
+from services.api.deps import Door, reply, scoped
 from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.paging import Page
+from services.build.access import no_programme, outside_scope, place_visible, programme_relation
+from services.runtime.authorization import check
 
 router = APIRouter()
 
 
 @router.post("/programmes", status_code=201)
-async def register_programme(
-    door: Door,
-    body: ProgrammeDetails,
-    who: Caller,
-) -> JSONResponse:
-    """A funded programme: provider, focus area, funding source, kind of agreement."""
-    check_item(who, body.model_dump(), f"place {body.place}")
+async def register_programme(door: Door, body: ProgrammeDetails, who: Caller) -> JSONResponse:
+    """A funded programme: provider (the agency whose lead reports its spend and results),
+    focus area, funding source, kind of agreement."""
+    check(who, "register_programme")
+    if not place_visible(who, body.place):
+        raise outside_scope(who, f"place {body.place}")
     command = RegisterProgramme(programme_id=uuid4(), **body.model_dump(), actor=who.actor)
     return reply(await door.send("build", "register_programme", command))
 
 
 async def change_programme(
-    door: FrontDoor, programme_id: UUID, action: str, details: dict[str, Any], who: Identity
+    door: FrontDoor,
+    who: Identity,
+    programme_id: UUID,
+    action: str,
+    step: str,
+    details: dict[str, Any],
 ) -> JSONResponse:
+    """``action`` as the authorization table names it; ``step`` as build's command does."""
     programme = door.read_model.programmes.get(programme_id)
-    check_item(who, programme, f"programme {programme_id}")
+    if programme is not None:
+        check(
+            who,
+            action,
+            programme_relation(who, programme["provider"]),
+            visible=place_visible(who, programme["place"]),
+            hidden_as=no_programme(programme_id),
+        )
     command = ChangeProgrammeCommand(
-        programme_id=programme_id, action=action, **details, actor=who.actor
+        programme_id=programme_id, action=step, **details, actor=who.actor
     )
     return reply(await door.send("build", "change_programme", command))
 
 
+@router.post("/programmes/{programme_id}/panel-votes")
+async def vote_on_programme(
+    door: Door, programme_id: UUID, body: PanelVoteDetails, who: Caller
+) -> JSONResponse:
+    """A commissioning-panel member's own vote for a decision and amount (voting the same
+    again changes nothing; a different vote replaces the voter's earlier one)."""
+    details = body.model_dump()
+    return await change_programme(door, who, programme_id, "vote_on_programme", "vote", details)
+
+
 @router.post("/programmes/{programme_id}/panel-decisions")
 async def panel_decision(
-    door: Door,
-    programme_id: UUID,
-    body: PanelDecisionDetails,
-    who: Caller,
+    door: Door, programme_id: UUID, body: PanelDecisionDetails, who: Caller
 ) -> JSONResponse:
-    """A commissioning-panel decision; an approval commits its amount (exact decimal)."""
-    return await change_programme(door, programme_id, "decide", body.model_dump(), who)
+    """The panel's decision, recorded once at least three members have voted for this
+    decision and amount since the last decision (409 naming how many more); the panel is who
+    voted. An approval commits its amount (exact decimal)."""
+    details = body.model_dump()
+    return await change_programme(door, who, programme_id, "decide_programme", "decide", details)
 
 
 @router.post("/programmes/{programme_id}/spend")
 async def record_spend(
-    door: Door,
-    programme_id: UUID,
-    body: SpendDetails,
-    who: Caller,
+    door: Door, programme_id: UUID, body: SpendDetails, who: Caller
 ) -> JSONResponse:
-    """Money spent; refused (409) if it would pass what the panel committed."""
-    return await change_programme(door, programme_id, "spend", body.model_dump(), who)
+    """Money spent, reported by the provider's agency lead; refused (409) if it would pass
+    what the panel committed."""
+    details = body.model_dump()
+    return await change_programme(door, who, programme_id, "record_spend", "spend", details)
 
 
 @router.post("/programmes/{programme_id}/results")
 async def report_result(
-    door: Door,
-    programme_id: UUID,
-    body: ResultDetails,
-    who: Caller,
+    door: Door, programme_id: UUID, body: ResultDetails, who: Caller
 ) -> JSONResponse:
-    """Reported results: people engaged, and cost with outcome value for the social return."""
-    return await change_programme(door, programme_id, "report", body.model_dump(), who)
+    """Results reported by the provider's agency lead: people engaged, and cost with outcome
+    value for the social return."""
+    details = body.model_dump()
+    return await change_programme(door, who, programme_id, "report_result", "report", details)
 
 
 @router.get("/programmes")
