@@ -13,12 +13,14 @@ from contracts.envelope import Contract, IntegrationEvent
 
 class SignedBy(Contract):
     """A person's own act, made with their own token (a sign-off, a vote): who and when. The
-    id is an opaque reference, never a name."""
+    id is an opaque reference, never a name. ``at`` is None only in decisions recorded before
+    sign-offs and votes were each the person's own: there the chair's request named them, and
+    nothing shows that they agreed."""
 
     id: str = Field(min_length=1, max_length=128)
     agency: str = Field(min_length=1, max_length=64)
     role: str = Field(min_length=1, max_length=64)
-    at: AwareDatetime
+    at: AwareDatetime | None = None
 
 
 class ResiliencePlanOpened(IntegrationEvent):

@@ -74,7 +74,8 @@ class ResiliencePlan(Aggregate):
     class GateDecided(Aggregate.Event):
         """The chair's decision to move the plan from Hold to Build: who had signed off (each
         {id, agency, role, at}, from their own sign-offs, the deciding chair among them) and
-        the evidence it rests on."""
+        the evidence it rests on. Decisions recorded before sign-offs were each the person's
+        own list {id, agency, role} as the chair's request named them, with no ``at``."""
 
         place: str
         to_phase: str
@@ -323,8 +324,10 @@ class IndicatorImport(Aggregate):
     class Started(Aggregate.Created):
         file_name: str
         rows_expected: int
-        starter_agency: str
         meta: Meta
+        # Imports started before the starter was recorded have none: their starter is the
+        # agency of the person who started them (the event's actor).
+        starter_agency: str | None = None
 
     class RowsAdded(Aggregate.Event):
         rows: list[dict[str, Any]]
@@ -341,12 +344,12 @@ class IndicatorImport(Aggregate):
         id: UUID,
         file_name: str,
         rows_expected: int,
-        starter_agency: str,
         meta: Meta,
+        starter_agency: str | None = None,
     ) -> None:
         self.file_name = file_name
         self.rows_expected = rows_expected
-        self.starter_agency = starter_agency
+        self.starter_agency = starter_agency or meta.actor.agency
         self.rows_received = 0
         self.committed = False
         # The places its rows name so far (as first spelled), for the token's scope.

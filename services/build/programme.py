@@ -77,7 +77,8 @@ class Programme(Aggregate):
 
     class PanelDecided(Aggregate.Event):
         """The panel's decision; ``panel`` is who voted for it ({id, agency, role, at}, from
-        their own votes)."""
+        their own votes). Decisions recorded before votes were each the person's own list
+        {id, agency, role} as the request named them, with no ``at``."""
 
         decision: str  # approved | declined
         amount: Decimal

@@ -123,7 +123,7 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             import_id=e.originator_id,
             file_name=e.file_name,
             rows_expected=e.rows_expected,
-            starter_agency=e.starter_agency,
+            starter_agency=e.starter_agency or e.meta.actor.agency,
         )
     if isinstance(e, IndicatorImport.RowsAdded):
         return IndicatorRowsAdded(

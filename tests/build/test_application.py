@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import Tracking
+from eventsourcing.utils import get_topic
 
 from contracts import (
     IntegrationEvent,
@@ -20,9 +21,10 @@ from contracts import (
     parse_event,
 )
 from contracts.envelope import Actor as ActorContract
+from contracts.indicators import IndicatorImportStarted
 from services.build.application import BuildApplication, PlanNotFound
 from services.build.commands import DecideGate, SignOffGate
-from services.build.domain import ResiliencePlan
+from services.build.domain import IndicatorImport, ResiliencePlan
 from services.build.transport import command_from, translate
 from services.runtime.authorization import Caller
 from services.runtime.clock import SimulatedClock
@@ -214,3 +216,42 @@ def test_a_plan_outside_the_tokens_places_is_answered_as_a_place_without_one(
         answers.append(str(refused.value).replace(place, "<place>"))
     assert answers[0] == answers[1]
     assert app.get_plan("Ōpōtiki").sign_offs == {}
+
+
+def test_events_stored_before_sign_offs_and_starters_still_read_and_publish(
+    clock: SimulatedClock,
+):
+    """A gate decision recorded when the chair's request named the signatories publishes them
+    without a time (nothing shows they agreed); an import started before its starter was
+    recorded belongs to the agency of the person who started it."""
+    meta = command_meta(CHAIR, clock)
+    claimed = {"id": "m-2", "agency": "police", "role": "leadership_group_member"}
+    old_gate = ResiliencePlan.GateDecided(
+        originator_id=uuid4(),
+        originator_version=2,
+        timestamp=clock.now(),
+        place="Ōpōtiki",
+        to_phase="build",
+        signed_off_by=[claimed],
+        evidence=["halved"],
+        meta=meta,
+    )
+    decided = translate(old_gate)
+    assert isinstance(decided, PlanGateDecided)
+    assert [(s.id, s.at) for s in decided.signed_off_by] == [("m-2", None)]
+    assert parse_event(decided.model_dump_json()) == decided
+
+    started = IndicatorImport.Started(
+        originator_id=uuid4(),
+        originator_version=1,
+        timestamp=clock.now(),
+        originator_topic=get_topic(IndicatorImport),
+        file_name="loads.csv",
+        rows_expected=1,
+        meta=Meta(clock.now(), NIL, Actor("l-1", "msd", "agency_lead")),
+    )
+    batch = started.mutate(None)
+    assert isinstance(batch, IndicatorImport) and batch.starter_agency == "msd"
+    published_start = translate(started)
+    assert isinstance(published_start, IndicatorImportStarted)
+    assert published_start.starter_agency == "msd"
