@@ -14,6 +14,10 @@ operations P (planned), P2 (planned, to launch) and C (launched, to conclude); i
 operation G launched. Before the grid runs, the iwi provider has accepted H4..H9's needs
 assessments (H5 and H6 further along), so for those households it is the holder.
 
+Build: operation K concluded in Mataura opened its plan; a milestone owned by MSD; a
+programme the iwi provider runs, $10,000 committed on three panel members' votes; an indicator
+import started by MSD's lead, holding a Mataura reading.
+
 The callers, by column: adm administrator; pl and cmd Police's planner and operation
 commander (the planning cell); plOT a planner at Oranga Tamariki; wOT and lOT a worker and a
 lead at Oranga Tamariki (offered H1..H9's child-safety checks); wIW and lIW at the iwi provider
@@ -33,7 +37,7 @@ from uuid import uuid4
 import pytest
 
 from services.api.identity import Identity
-from tests.support.world import World, arrest_of, operation
+from tests.support.world import PLANNER, World, arrest_of, operation
 from tests.system.support import InProcessSystem, bearer
 
 pytestmark = pytest.mark.integration
@@ -99,6 +103,24 @@ export of L                  A   F   F   F    F   F   F   F   F    F    F   F   
 verify                       A   F   F   F    F   F   F   F   F    F    F   F     A   F
 dead letters                 A   F   F   F    F   F   F   F   F    F    F   F     A   F
 indicators of Mataura        A   A   A   A    A   A   A   A   A    A    A   A     A   A
+outcomes of Mataura          A   A   A   A    A   A   A   A   A    A    A   A     A   A
+plans                        A   A   A   A    A   A   A   A   A    A    A   A     A   F
+plan of Mataura              A   A   A   A    A   A   A   A   A    A    A   A     A   F
+milestones                   A   A   A   A    A   A   A   A   A    A    A   A     A   F
+add a milestone to Mataura   A   F   F   F    F   F   F   F   F    F    A   A     F   F
+check in MSD's milestone     F   F   F   F    F   F   F   F   A    A    A   A     F   F
+sign off Mataura's gate      F   F   F   F    F   F   F   F   F    F    A   A     F   F
+decide Mataura's gate        F   F   F   F    F   F   F   F   F    F    F   A     F   F
+register a programme         A   F   F   F    F   F   F   F   F    F    A   A     F   F
+vote on the programme        F   F   F   F    F   F   F   F   F    F    A   A     F   F
+decide the programme         F   F   F   F    F   F   F   F   F    F    A   A     F   F
+spend on the programme       F   F   F   F    F   F   F   A   F    F    F   F     F   F
+results of the programme     F   F   F   F    F   F   F   A   F    F    F   F     F   F
+programmes                   A   A   A   A    A   A   A   A   A    A    A   A     A   F
+start an import              A   F   F   F    F   A   F   A   F    A    A   A     F   F
+rows for MSD's import        A   F   F   F    F   F   F   F   F    A    A   F     F   F
+commit MSD's import          A   F   F   F    F   F   F   F   F    A    A   F     F   F
+imports                      A   A   A   A    A   A   A   A   A    A    A   A     A   F
 """
 
 # The same people with tokens limited to Gore, against the same Mataura items (and Gore's).
@@ -132,7 +154,23 @@ timeline of Mataura          F    F     F     F     F       F
 figures of Mataura           F    F     F     F     F       F
 verify                       F    F     F     F     F       F
 dead letters                 F    F     F     F     F       F
+plan of Mataura              N    N     N     N     N       N
+check in MSD's milestone     F    N     N     N     N       F
+sign off Mataura's gate      F    F     F     N     N       F
+spend on the programme       F    F     F     F     F       F
+commit MSD's import          F    F     F     N     N       F
 """
+
+
+READING = {
+    "place": "Mataura",
+    "indicator": "wastewater_drug_load",
+    "series": "meth",
+    "period_start": "2026-01-01",
+    "value": "120",
+    "unit": "mg/1000 people/day",
+    "source": "ESR",
+}
 
 
 @dataclass(frozen=True)
@@ -171,7 +209,52 @@ async def make_world(system: InProcessSystem) -> World:
         await world.step(iwi, household, "needs_assessment", "accept")
     await world.step(iwi, "H5", "needs_assessment", ("assign", {"worker_ref": "NAV-1"}))
     await world.step(iwi, "H6", "needs_assessment", ("assign", {"worker_ref": "NAV-1"}), "start")
+    await build_world(world)
     return world
+
+
+async def build_world(world: World) -> None:
+    """Mataura's plan (opened by operation K's conclusion), a milestone MSD owns, a programme
+    the iwi provider runs with $10,000 committed on three panel members' votes, and an
+    indicator import MSD's lead started."""
+    await world.plan("K", "Mataura", launch=True)
+    await world.post(PLANNER, f"/operations/{world.operations['K']}/conclude")
+    chair = CALLERS["chair"]
+    await world.wait_for("/milestones", lambda found: any(m["place"] == "Mataura" for m in found))
+    added = await world.post(
+        chair,
+        "/plans/Mataura/milestones",
+        {"label": "MSD's benefit review", "owner_agency": "msd", "due_at": "2026-06-01T00:00:00Z"},
+    )
+    world.extra["milestone"] = added["milestone_id"]
+    programme = await world.post(
+        chair,
+        "/programmes",
+        {
+            "name": "Rangatahi mentoring",
+            "provider": "iwi_provider",
+            "place": "Mataura",
+            "focus_area": "rangatahi_pathway",
+            "funding_source": "CRWS fund",
+            "agreement_kind": "outcome_agreement",
+        },
+    )
+    world.extra["programme"] = programme["programme_id"]
+    vote = {"decision": "approved", "amount": "10000.00"}
+    for n in range(3):
+        voter = Identity(f"panel-{n}", "leadership_group_member", "msd")
+        await world.post(voter, f"/programmes/{programme['programme_id']}/panel-votes", vote)
+    await world.post(chair, f"/programmes/{programme['programme_id']}/panel-decisions", vote)
+    started = await world.post(
+        CALLERS["lMSD"], "/indicator-imports", {"file_name": "loads.csv", "rows_expected": 1}
+    )
+    world.extra["import"] = started["import_id"]
+    await world.post(
+        CALLERS["lMSD"], f"/indicator-imports/{started['import_id']}/rows", {"rows": [READING]}
+    )
+    await world.wait_for(
+        "/milestones", lambda found: any(m["milestone_id"] == added["milestone_id"] for m in found)
+    )
 
 
 def requests(world: World) -> dict[str, Request]:
@@ -179,6 +262,7 @@ def requests(world: World) -> dict[str, Request]:
     task = world.task
     case = {h: c["case_id"] for h, c in world.cases.items()}
     reason = {"reason": "planning tonight's visit"}
+    extra = world.extra
     return {
         "plan in Mataura": Request("POST", "/operations", operation("Mataura")),
         "launch P2 (planned)": Request("POST", f"/operations/{op['P2']}/launch"),
@@ -299,6 +383,67 @@ def requests(world: World) -> dict[str, Request]:
         "verify": Request("GET", "/audit/verify"),
         "dead letters": Request("GET", "/dead-letters"),
         "indicators of Mataura": Request("GET", "/indicators", params={"place": "Mataura"}),
+        "outcomes of Mataura": Request(
+            "GET", "/places/Mataura/outcomes", params={"indicator": "wastewater_drug_load"}
+        ),
+        "plans": Request("GET", "/plans"),
+        "plan of Mataura": Request("GET", "/plans/Mataura"),
+        "milestones": Request("GET", "/milestones"),
+        "add a milestone to Mataura": Request(
+            "POST",
+            "/plans/Mataura/milestones",
+            {"label": "Council check", "owner_agency": "msd", "due_at": "2026-07-01T00:00:00Z"},
+        ),
+        "check in MSD's milestone": Request(
+            "POST",
+            f"/milestones/{extra['milestone']}/check-ins",
+            {"status": "on_track", "note": "review booked"},
+        ),
+        "sign off Mataura's gate": Request("POST", "/plans/Mataura/gate/sign-offs"),
+        "decide Mataura's gate": Request(
+            "POST", "/plans/Mataura/gate", {"evidence": ["ROCC minutes 2026-05"]}
+        ),
+        "register a programme": Request(
+            "POST",
+            "/programmes",
+            {
+                "name": "Whanau navigation",
+                "provider": "iwi_provider",
+                "place": "Mataura",
+                "focus_area": "methamphetamine_harm",
+                "funding_source": "CRWS fund",
+                "agreement_kind": "conditional_grant",
+            },
+        ),
+        "vote on the programme": Request(
+            "POST",
+            f"/programmes/{extra['programme']}/panel-votes",
+            {"decision": "approved", "amount": "500.00"},
+        ),
+        "decide the programme": Request(
+            "POST",
+            f"/programmes/{extra['programme']}/panel-decisions",
+            {"decision": "approved", "amount": "500.00"},
+        ),
+        "spend on the programme": Request(
+            "POST",
+            f"/programmes/{extra['programme']}/spend",
+            {"amount": "100.00", "period": "2026-Q2"},
+        ),
+        "results of the programme": Request(
+            "POST",
+            f"/programmes/{extra['programme']}/results",
+            {"period": "2026-Q2", "people_engaged": 12},
+        ),
+        "programmes": Request("GET", "/programmes"),
+        "start an import": Request(
+            "POST", "/indicator-imports", {"file_name": "crime.csv", "rows_expected": 1}
+        ),
+        "rows for MSD's import": Request(
+            "POST", f"/indicator-imports/{extra['import']}/rows", {"rows": [READING]}
+        ),
+        "commit MSD's import": Request("POST", f"/indicator-imports/{extra['import']}/commit"),
+        "imports": Request("GET", "/indicator-imports"),
     }
 
 

@@ -3,6 +3,7 @@ the people who would make them, for tests of who may do what to which item."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ class World:
     operations: dict[str, str] = field(default_factory=dict)  # name -> id
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # household:kind -> task
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # household -> case
+    extra: dict[str, str] = field(default_factory=dict)  # other items' ids, by name
 
     async def post(self, who: Identity, url: str, body: Any = None) -> Any:
         response = await self.system.api.post(url, json=body, headers=bearer(who))
@@ -86,6 +88,17 @@ class World:
         for task in tasks:
             if task["case_id"] in wanted:
                 self.tasks[f"{wanted[task['case_id']]}:{task['kind']}"] = task
+
+    async def wait_for(
+        self, url: str, check: Callable[[list[dict[str, Any]]], bool]
+    ) -> list[dict[str, Any]]:
+        async def listing() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = (
+                await self.system.api.get(url, headers=bearer(ADMIN))
+            ).json()
+            return found
+
+        return await eventually(listing, check, what=url)
 
     def task(self, household: str, kind: str) -> str:
         return str(self.tasks[f"{household}:{kind}"]["task_id"])
