@@ -29,6 +29,8 @@ from contracts.clear import (
 from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import Actor, IntegrationEvent
 from contracts.hold import (
+    AgencyChanged,
+    AgencyRegistered,
     ArrestLinkedToCase,
     CaseTasksAttached,
     HouseholdCaseJoined,
@@ -59,6 +61,8 @@ __all__ = [
     "REGISTRY",
     "Actor",
     "AffectedChild",
+    "AgencyChanged",
+    "AgencyRegistered",
     "ArrestAges",
     "ArrestLinkedToCase",
     "ArrestRecorded",

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator, model_validator
 
+from contracts.agencies import AgencyDetails, AgencyKind, AgencyName, PlaceName, Reason
 from contracts.clear import AffectedChild, Child
 from contracts.envelope import Actor, Code, Contract, Ref, Requester
 from contracts.indicators import IndicatorRow
@@ -423,3 +424,33 @@ class EraseHousehold(Command):
     """Destroy the household's key (its personal details become unreadable everywhere)."""
 
     household_ref: Ref
+
+
+class AgencyRegistration(AgencyDetails):
+    """A new agency for the register, and why it is added (kept on the record)."""
+
+    reason: Reason
+
+
+class RegisterAgency(Command, AgencyRegistration):
+    reason: Reason  # required here, unlike most commands' reason
+
+
+class AgencyChange(Contract):
+    """What changes in an agency's entry (the fields given; at least one), and why."""
+
+    name: AgencyName | None = None
+    kind: AgencyKind | None = None
+    places: tuple[PlaceName, ...] | None = Field(default=None, max_length=100)
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> AgencyChange:
+        if self.name is None and self.kind is None and self.places is None:
+            raise ValueError("give at least one of name, kind or places")
+        return self
+
+
+class ChangeAgency(Command, AgencyChange):
+    code: Code
+    reason: Reason

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
+from contracts.agencies import AgencyKind
 from contracts.envelope import Code, IntegrationEvent
 
 TaskStatus = Literal[
@@ -145,3 +146,33 @@ class HouseholdErased(IntegrationEvent):
     event_type: Literal["HouseholdErased"] = "HouseholdErased"
     schema_version: Literal[1] = 1
     household_ref: str
+
+
+AgencyField = Literal["name", "kind", "places"]
+
+
+class AgencyRegistered(IntegrationEvent):
+    """An agency joined the register: who added it and why are the actor and the reason.
+    ``places`` are the places it serves (none: national)."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["AgencyRegistered"] = "AgencyRegistered"
+    schema_version: Literal[1] = 1
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: AgencyKind
+    places: tuple[str, ...] = ()
+
+
+class AgencyChanged(IntegrationEvent):
+    """An agency's entry was changed: its whole entry after the change, and which fields
+    changed (who and why are the actor and the reason)."""
+
+    source: ClassVar[str] = "hold"
+    event_type: Literal["AgencyChanged"] = "AgencyChanged"
+    schema_version: Literal[1] = 1
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: AgencyKind
+    places: tuple[str, ...] = ()
+    changed: tuple[AgencyField, ...] = Field(min_length=1)

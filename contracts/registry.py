@@ -28,6 +28,8 @@ from contracts.clear import (
 from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import IntegrationEvent
 from contracts.hold import (
+    AgencyChanged,
+    AgencyRegistered,
     ArrestLinkedToCase,
     CaseTasksAttached,
     HouseholdCaseJoined,
@@ -62,6 +64,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     PlaybookAdopted,
     PersonalDetailsRead,
     HouseholdErased,
+    AgencyRegistered,
+    AgencyChanged,
     ResiliencePlanOpened,
     MilestoneScheduled,
     PlanGateSignedOff,

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from contracts import (
     AffectedChild,
+    AgencyChanged,
+    AgencyRegistered,
     ArrestAges,
     ArrestLinkedToCase,
     ArrestRecorded,
@@ -225,6 +227,21 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
     CaseTasksAttached: CaseTasksAttached(**envelope(), case_id=CASE_ID, task_ids=(uuid4(),)),
     HouseholdCaseJoined: HouseholdCaseJoined(
         **envelope(), household_ref="HH-1", case_id=CASE_ID, place="Mataura"
+    ),
+    AgencyRegistered: AgencyRegistered(
+        **envelope(causation_id=None),
+        code="te_runanga_o_makaawhio",
+        name="Te Rūnanga o Makaawhio",
+        kind="iwi",
+        places=("Hokitika",),
+    ),
+    AgencyChanged: AgencyChanged(
+        **envelope(causation_id=None),
+        code="te_runanga_o_makaawhio",
+        name="Te Rūnanga o Makaawhio",
+        kind="iwi",
+        places=(),
+        changed=("places",),
     ),
     SupportTaskRescheduled: SupportTaskRescheduled(
         **envelope(), task_id=uuid4(), case_id=CASE_ID, due_at=AT + timedelta(hours=1)
