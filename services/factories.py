@@ -57,6 +57,7 @@ def build_hold(
         ages.command_from,
         router=lambda on_recorded: hold_router(app, on_recorded),
         schedulers=lambda on_recorded: [task_scheduler(app, clock, on_recorded)],
+        prepare=app.seed_agencies,
     )
     process = ServiceProcess(spec, settings, clock, tracer_provider)
     return process

@@ -10,13 +10,17 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
+from services.hold.agency_register import AgencyRegister
 from services.hold.commands import (
     AdoptPlaybook,
+    ChangeAgency,
     ChangeTask,
     EraseHousehold,
     FireDeadlines,
     RecordPersonalRead,
+    RegisterAgency,
     ReleaseStagedSupport,
+    SeedAgencies,
     SupportArrestedPersonsHousehold,
     SupportHousehold,
 )
@@ -30,7 +34,7 @@ from services.hold.domain import (
 from services.hold.playbook import Facts, Playbook, national_playbook, parse_playbook
 from services.hold.rules import tasks_for
 from services.hold.task import SupportTask, WrongTaskState
-from services.runtime.application import ServiceApplication, fetch
+from services.runtime.application import fetch
 from services.runtime.authorization import (
     DEFAULT_PERSONAL_WINDOW,
     TASK_ACTIONS,
@@ -58,7 +62,7 @@ class CaseNotFound(LookupError):
     pass
 
 
-class HoldApplication(ServiceApplication):
+class HoldApplication(AgencyRegister):
     name = "hold"
 
     def __init__(
@@ -229,6 +233,19 @@ class HoldApplication(ServiceApplication):
         )
         apply_change(task, c)
         pe.collect_events(task)
+
+    # The agency register (services/hold/agency_register.py).
+    @handle.register
+    def _(self, c: RegisterAgency, pe: ProcessingEvent[UUID]) -> None:
+        self.register_agency(c, pe)
+
+    @handle.register
+    def _(self, c: ChangeAgency, pe: ProcessingEvent[UUID]) -> None:
+        self.change_agency(c, pe)
+
+    @handle.register
+    def _(self, c: SeedAgencies, pe: ProcessingEvent[UUID]) -> None:
+        self.seed_missing(c, pe)
 
     @handle.register
     def _(self, c: RecordPersonalRead, pe: ProcessingEvent[UUID]) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from contracts.agencies import AgencyDetails
 from services.runtime.authorization import Caller
 from services.runtime.meta import Meta
 
@@ -129,3 +130,32 @@ class SupportHousehold:
     # (SupportArrestedPersonsHousehold): None opened from sealed ages is the protective reading.
     ages: str | None = None
     opened: OpenedAges | None = None
+
+
+@dataclass(frozen=True)
+class RegisterAgency:
+    """Add an agency to the register; ``caller`` is who asked, as the token allowed them."""
+
+    caller: Caller
+    details: AgencyDetails
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class ChangeAgency:
+    """Change an agency's name, kind or places (None: left as it is)."""
+
+    caller: Caller
+    code: str
+    meta: Meta
+    name: str | None = None
+    kind: str | None = None
+    places: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SeedAgencies:
+    """Record those of ``agencies`` the store does not hold yet (hold, at start-up)."""
+
+    agencies: tuple[AgencyDetails, ...]
+    meta: Meta

@@ -37,6 +37,7 @@ from contracts.commands import AdoptPlaybook as AdoptPlaybookCommand
 from contracts.commands import ChangeTask as ChangeTaskCommand
 from contracts.commands import CommandReply, EraseHousehold, RecordPersonalRead
 from services.hold import commands as hold
+from services.hold.agency_transport import AGENCY_REFUSALS, agency_handlers, translate_agency
 from services.hold.application import CaseNotFound, HoldApplication, TaskNotFound
 from services.hold.commands import (
     AdoptPlaybook,
@@ -233,6 +234,9 @@ def _task_change(e: Any) -> SupportTaskChanged | None:
 
 def translate(domain_event: Any) -> IntegrationEvent | None:
     e = domain_event
+    agency = translate_agency(e)
+    if agency is not None:
+        return agency
     if isinstance(e, WhanauCase.Opened):
         return WhanauCaseOpened(
             **envelope("hold", e),
@@ -301,7 +305,7 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
 
 
 def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsRouter:
-    """Hold's commands: steps in a task's life, and adopting a playbook."""
+    """Hold's commands: steps in a task's life, adopting a playbook, the agency register."""
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
     handles = command_handlers(router, "hold")
 
@@ -313,6 +317,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         PlaybookInvalid: 422,
         NotFound: 404,
         NotPermitted: 403,
+        **AGENCY_REFUSALS,
     }
 
     async def record(command: object, operation_id: UUID | None) -> CommandReply | None:
@@ -411,4 +416,5 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         playbook = parse_playbook(cmd.document)
         return CommandReply(status=201, result={"scope": scope, "playbook": playbook.label})
 
+    agency_handlers(handles, app, record)
     return router

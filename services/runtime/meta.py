@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.persistence import Transcoding
 
+from contracts.agencies import SYSTEM_AGENCY
 from services.runtime.tracing import current_traceparent
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://chb.example.nz/ids")
@@ -31,8 +32,9 @@ class Actor:
     role: str
 
 
+# The services act as the system itself: its reserved code, no agency of the register.
 SERVICE_ACTORS = {
-    name: Actor(id=f"{name}-service", agency="chb", role="service")
+    name: Actor(id=f"{name}-service", agency=SYSTEM_AGENCY, role="service")
     for name in ("clear", "hold", "build")
 }
 

@@ -68,6 +68,10 @@ class ServiceSpec:
     # Its deadline schedulers (run as loops; their open items past due are a metric).
     schedulers: Callable[[Callable[[], None]], list[DeadlineScheduler]] | None = None
     follows: tuple[str, ...] = field(default=())
+    # Run once in a worker thread before the service takes commands or events (hold records
+    # the seeded agencies it does not hold yet); it must be idempotent, several processes of
+    # one service may start at once.
+    prepare: Callable[[], object] | None = None
 
 
 class ServiceProcess:
@@ -262,6 +266,8 @@ class ServiceProcess:
         js = self.broker.connection.jetstream()
         await provision(js, self.service, self.settings)
         self.provisioned = True
+        if self.spec.prepare is not None:
+            await asyncio.to_thread(self.spec.prepare)
         await self.broker.start()
         self.registry.register(
             StatusCollector(self.service, self.status, asyncio.get_running_loop())

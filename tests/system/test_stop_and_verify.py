@@ -86,40 +86,42 @@ def verify(settings: Settings, *options: str) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
-def hold_report(stdout: str) -> dict[str, Any]:
+def report_of(stdout: str, service: str) -> dict[str, Any]:
     found = json.loads(stdout)
     assert found["ok"], found
-    report: dict[str, Any] = next(s for s in found["services"] if s["service"] == "hold")
+    report: dict[str, Any] = next(s for s in found["services"] if s["service"] == service)
     return report
 
 
-async def settled(nc: nats.aio.client.Client, hold_checkpointed: bool) -> dict[str, Any]:
-    """hold has processed everything clear published and recorded its share; clear is
-    checkpointed to its end (so only hold's record is in question); and hold's notary has
-    checkpointed everything (``hold_checkpointed``) or not all of it. Returns hold's status."""
+async def settled(nc: nats.aio.client.Client, service: str, checkpointed: bool) -> dict[str, Any]:
+    """``service`` (hold or build) has processed everything clear published and recorded its
+    share; clear is checkpointed to its end (so only ``service``'s record is in question); and
+    its notary has checkpointed everything (``checkpointed``) or not all of it. Returns its
+    status."""
 
     async def both() -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        return await status(nc, "clear"), await status(nc, "hold")
+        return await status(nc, "clear"), await status(nc, service)
 
     def done(found: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> bool:
-        clear, hold = found
-        if not clear or not hold:
+        clear, follower = found
+        if not clear or not follower:
             return False
         consumed = all(
             c["tracking_position"] == clear["relay"]["published_notification_id"]
-            for c in hold["consumers"].values()
+            for c in follower["consumers"].values()
         )
-        stored, checkpointed = hold["store_notification_id"], hold["checkpoint"]["notification_id"]
+        stored = follower["store_notification_id"]
+        through = follower["checkpoint"]["notification_id"]
         return (
             consumed
             and clear["checkpoint"]["notification_id"] == clear["store_notification_id"]
             and stored > 0
-            and (stored == checkpointed if hold_checkpointed else stored > checkpointed)
+            and (stored == through if checkpointed else stored > through)
         )
 
-    _, hold = await eventually(both, done, within=60, what="hold caught up")
-    assert hold is not None
-    return hold
+    _, follower = await eventually(both, done, within=60, what=f"{service} caught up")
+    assert follower is not None
+    return follower
 
 
 async def ready_with_notary(nc: nats.aio.client.Client, service: str) -> None:
@@ -132,11 +134,11 @@ async def ready_with_notary(nc: nats.aio.client.Client, service: str) -> None:
     )
 
 
-async def arrest(nc: nats.aio.client.Client, ledger: Ledger) -> None:
+async def arrest(nc: nats.aio.client.Client, ledger: Ledger, operation_id: str) -> None:
     """An arrest with a child present: hold opens a case and its tasks."""
     household = f"HH-{uuid4().hex[:6]}"
     body = {
-        "operation_id": ledger.operations[0],
+        "operation_id": operation_id,
         "person_ref": f"P-{household}",
         "household_ref": household,
         "charges": ["supply"],
@@ -151,41 +153,47 @@ async def arrest(nc: nats.aio.client.Client, ledger: Ledger) -> None:
 async def test_after_a_kill_what_was_not_checkpointed_is_a_warning_and_strict_fails(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """hold SIGKILLed after recording a case its notary never checkpointed: verify exits 0
-    and warns with the count (hold has no checkpoint at all); --strict exits 1. Started again,
-    hold checkpoints that at start; killed again after one more arrest, the same holds for
-    the tail after its checkpoints."""
+    """build SIGKILLed after recording a plan its notary never checkpointed: verify exits 0
+    and warns with the count (build has no checkpoint at all); --strict exits 1. Started again,
+    build checkpoints that at start. hold, whose start checkpoints the agency register it seeds,
+    SIGKILLed after recording a case: the same holds for the tail after its checkpoint. (hold
+    has a checkpoint from its first start on, so the service with none is build, which records
+    nothing until an operation concludes.)"""
     procs = Processes(settings, tmp_path / "logs")
     nc = await connect_as(settings)
     ledger = Ledger()
     try:
         procs.start("clear")
-        procs.start("hold", **SLOW_NOTARY)
-        await ready_with_notary(nc, "hold")
-        await plan_and_launch(nc, ledger, ["Mataura"])
-        await arrest(nc, ledger)
-        recorded = (await settled(nc, hold_checkpointed=False))["store_notification_id"]
-        procs.kill("hold")
+        procs.start("build", **SLOW_NOTARY)
+        await ready_with_notary(nc, "build")
+        await plan_and_launch(nc, ledger, ["Mataura", "Gore"])
+        concluded, launched = ledger.operations
+        await send(nc, ledger, "conclude_operation", {"operation_id": concluded})
+        recorded = (await settled(nc, "build", checkpointed=False))["store_notification_id"]
+        procs.kill("build")
 
         code, out, _ = verify(settings, "--json")
-        never = hold_report(out)
+        never = report_of(out, "build")
         assert code == 0 and never["checkpoints"] == 0 and never["verified"] == 0
         assert never["unverified_tail"] == recorded  # SQLite: ids 1..n, one per event
         assert never["warning"] == f"{recorded} not yet checkpointed"
         code, out, err = verify(settings, "--strict")
         assert code == 1, out + err
-        line = f"hold: not verified under --strict ({recorded} events; {recorded} not yet"
+        line = f"build: not verified under --strict ({recorded} events; {recorded} not yet"
         assert line in err and "clear: ok (" in out
+        procs.start("build", **SLOW_NOTARY)
+        await settled(nc, "build", checkpointed=True)  # started again, it checkpoints that
 
         procs.start("hold", **SLOW_NOTARY)
-        await settled(nc, hold_checkpointed=True)  # its pass at start
-        await arrest(nc, ledger)
-        stored = (await settled(nc, hold_checkpointed=False))["store_notification_id"]
+        started = await settled(nc, "hold", checkpointed=True)  # its pass at start
+        assert started["checkpoint"]["count"] > 0  # the seeded agency register
+        await arrest(nc, ledger, launched)
+        stored = (await settled(nc, "hold", checkpointed=False))["store_notification_id"]
         procs.kill("hold")
 
         code, out, err = verify(settings)
         assert code == 0, out + err
-        tail = stored - recorded
+        tail = stored - started["store_notification_id"]
         line = f"hold: ok ({stored} events; {tail} not yet checkpointed: warning)"
         assert line in out.splitlines(), out
         assert f"warning: {tail} events not yet checkpointed" in err
