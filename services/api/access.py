@@ -16,7 +16,7 @@ import structlog
 from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
 
-from services.api.identity import Identity, InvalidToken, read_token
+from services.api.identity import Identity, InvalidToken, check_agency, read_token
 from services.runtime.authorization import TABLE, TASK_ACTIONS, WHY
 
 log = structlog.get_logger()
@@ -50,6 +50,11 @@ ROUTES: dict[str, str | tuple[str, ...]] = {
     "erase_household": "erase_household",
     "adopt_playbook": "adopt_playbook",
     "list_playbooks": "read_playbooks",
+    # The agency register: the chair or an administrator keeps it; everyone signed in reads it.
+    "register_agency": "register_agency",
+    "change_agency": "register_agency",
+    "list_agencies": "read_agencies",
+    "get_agency": "read_agencies",
     # Build
     "list_milestones": "read_plan",
     "list_plans": "read_plan",
@@ -116,6 +121,9 @@ async def authorize(request: Request) -> None:
     settings = request.app.state.settings
     try:
         identity = read_token(token, settings.jwt_key, settings.jwt_issuer)
+        # The register as the front door knows it: the seeded agencies from the start, then
+        # those hold records (its stream, read into the read model).
+        check_agency(identity, request.app.state.door.read_model.agencies)
     except InvalidToken as error:
         raise HTTPException(
             status_code=401,

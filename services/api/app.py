@@ -24,6 +24,7 @@ from services.api.observability import ServerSpans
 from services.api.problems import install as install_problems
 from services.api.problems import problem
 from services.api.routers import (
+    agencies,
     audit,
     cases,
     enforcement,
@@ -49,6 +50,7 @@ ROUTERS = (
     plans,
     programmes,
     indicators,
+    agencies,
     audit,
     probes,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from uuid import UUID
 
 import jwt
 
+from contracts.agencies import SYSTEM_AGENCY, not_registered
 from contracts.envelope import Requester
 from services.runtime.authorization import ROLES as ROLES
 from services.runtime.authorization import Caller
@@ -124,6 +126,19 @@ def read_token(token: str, key: str, issuer: str) -> Identity:
     )
 
 
+def check_agency(identity: Identity, register: Collection[str]) -> None:
+    """Refuse a token whose agency is not in the agency ``register``. The system's own code
+    is the administrator's alone. A set or dict lookup: it runs on every request."""
+    if identity.agency == SYSTEM_AGENCY:
+        if identity.role != "administrator":
+            raise InvalidToken(
+                f"the token's agency {SYSTEM_AGENCY!r} is reserved for the administrator"
+            )
+        return
+    if identity.agency not in register:
+        raise InvalidToken(f"the token's agency: {not_registered(identity.agency, register)}")
+
+
 def _operations(claimed: object) -> tuple[str, ...]:
     """The operations a token is limited to: ids, or the token is not valid."""
     if not claimed:
@@ -146,7 +161,7 @@ def key_in(directory: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-ADMINISTRATOR = Identity(subject=ADMINISTRATOR_SUBJECT, role="administrator", agency="chb")
+ADMINISTRATOR = Identity(subject=ADMINISTRATOR_SUBJECT, role="administrator", agency=SYSTEM_AGENCY)
 
 
 def local_signing_key(key: str, directory: Path) -> str | None:

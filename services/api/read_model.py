@@ -32,6 +32,7 @@ from contracts import (
     WitnessRegistered,
 )
 from contracts.indicators import IndicatorRow
+from services.api.agency_view import AgencyView
 from services.api.build_views import BuildViews
 from services.api.view_fields import match as _match
 from services.api.view_fields import trace as _trace
@@ -51,7 +52,7 @@ def _step(event: IntegrationEvent, change: str, detail: dict[str, Any]) -> dict[
 
 
 @dataclass
-class ReadModel(BuildViews):
+class ReadModel(BuildViews, AgencyView):
     operations: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     cases: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[UUID, dict[str, Any]] = field(default_factory=dict)

@@ -149,10 +149,11 @@ async def test_a_panel_decision_stands_only_on_three_members_own_votes(
 async def test_a_milestone_is_checked_in_by_its_owner_agency_or_the_leadership_group(
     system: InProcessSystem,
 ) -> None:
-    """Row 3: a worker of another agency, or a lead of an agency that does not exist, checking
-    in msd's milestone "met" is refused (403) and it stays unmet; msd's worker may; msd's
-    worker limited to Gore is told it does not exist, as for an unknown id. A check-in sent
-    straight to build, past the front door, is refused the same way."""
+    """Row 3: a worker of another agency checking in msd's milestone "met" is refused (403), a
+    lead of an agency that does not exist is refused at the door (401: it is in no register),
+    and it stays unmet; msd's worker may; msd's worker limited to Gore is told it does not
+    exist, as for an unknown id. A check-in sent straight to build, past the front door, is
+    refused the same way."""
     await plan_opened(system, "Mataura")
     due = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     added = await system.api.post(
@@ -166,13 +167,15 @@ async def test_a_milestone_is_checked_in_by_its_owner_agency_or_the_leadership_g
     await eventually(lambda: system.get("/milestones", place="Mataura"), lambda ms: len(ms) == 5)
 
     met = {"status": "met", "note": "all done"}
-    for outsider in (
-        person("w-ot-1", "agency_worker", "oranga_tamariki"),
-        person("l-mm-1", "agency_lead", "ministry_of_magic"),
-    ):
-        refused = await system.api.post(url, headers=outsider, json=met)
-        assert refused.status_code == 403, refused.text
-        assert "owner agency or the leadership group" in detail(refused)
+    outsider = person("w-ot-1", "agency_worker", "oranga_tamariki")
+    refused = await system.api.post(url, headers=outsider, json=met)
+    assert refused.status_code == 403, refused.text
+    assert "owner agency or the leadership group" in detail(refused)
+    # An agency that does not exist is in no register: its token is refused outright.
+    invented = person("l-mm-1", "agency_lead", "ministry_of_magic")
+    refused = await system.api.post(url, headers=invented, json=met)
+    assert refused.status_code == 401, refused.text
+    assert "'ministry_of_magic' is not a registered agency" in detail(refused)
     gore_worker = person("w-msd-2", "agency_worker", "msd", places=("Gore",))
     hidden = await system.api.post(url, headers=gore_worker, json=met)
     other = str(uuid4())

@@ -91,10 +91,10 @@ async def test_only_the_holding_agency_and_auditors_read_a_family_and_every_read
         assert CANARY not in (await system.api.get(listing, headers=AUDITOR)).text
 
     holding = {t["agency"] for t in await system.get("/tasks", case_id=case_id)}
-    assert "msd" not in holding and "health" not in holding
+    assert "msd" not in holding and "health_nz" not in holding
     for who in (
         signed("agency_worker", "msd"),
-        signed("agency_lead", "health"),
+        signed("agency_lead", "health_nz"),
         signed("administrator", "chb"),
         signed("leadership_group_chair", "iwi"),
     ):

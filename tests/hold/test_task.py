@@ -75,7 +75,7 @@ def test_each_decline_passes_the_task_down_the_chain_to_the_leadership_group() -
     task.decline("police", "other", meta("police"), reason=SEALED)
     assert (task.status, task.agency) == (UNPLACED, None)
     assert task.declined_by == ["oranga_tamariki", "iwi_provider", "police"]
-    task.offer("msd", meta("rocc", "leadership_group_chair"))
+    task.offer("msd", meta("rocc_leadership_group", "leadership_group_chair"))
     assert (task.status, task.agency) == (OFFERED, "msd")
 
 
@@ -152,4 +152,4 @@ def test_a_task_that_cannot_be_done_is_closed_with_a_reason() -> None:
     task.close_unable("oranga_tamariki", "moved_away", meta())
     assert task.status == CLOSED
     with pytest.raises(TaskFinished):
-        task.offer("police", meta("rocc", "leadership_group_chair"))
+        task.offer("police", meta("rocc_leadership_group", "leadership_group_chair"))
