@@ -328,7 +328,7 @@ Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 
 class ProgrammeDetails(Contract):
     name: str = Field(min_length=1, max_length=200)
-    provider: str = Field(min_length=1, max_length=200)
+    provider: Code  # an agency of the register (the front door checks)
     place: str = Field(min_length=1, max_length=100)
     focus_area: Literal["at_risk_of_organised_crime", "methamphetamine_harm", "rangatahi_pathway"]
     funding_source: str = Field(min_length=1, max_length=200)

@@ -15,6 +15,7 @@ from uuid import UUID
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from contracts.agencies import not_registered
 from contracts.commands import CommandReply, GetOperation
 from services.api.door import FrontDoor
 from services.api.identity import Identity
@@ -110,6 +111,16 @@ def check_item(who: Identity, item: dict[str, Any] | None, what: str) -> None:
     """An item outside the token's scope is hidden: "not found", as an unknown one is."""
     if item is not None and not who.covers_item(item):
         raise HTTPException(status_code=404, detail=f"no {what}")
+
+
+def check_agency(door: FrontDoor, field: str, code: str) -> None:
+    """422 naming ``field`` when ``code`` is not in the register as the front door knows it
+    (the seeded agencies and those hold has recorded)."""
+    register = door.read_model.agencies
+    if code not in register:
+        reason = not_registered(code, register)
+        error = {"field": field, "reason": reason, "loc": ["body", field]}
+        raise Refused(422, f"{field}: {reason}", errors=[error])
 
 
 def scoped(who: Identity, items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ application's ``handle`` passes the register's commands to the methods here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import UUID
 
 import structlog
@@ -79,6 +80,11 @@ class AgencyRegister(ServiceApplication):
         except AggregateNotFoundError:
             return None
 
+    @property
+    def known_agencies(self) -> frozenset[str]:
+        """The codes this process has seen in the register (the seeded ones at least)."""
+        return frozenset(self._agencies)
+
     def agency_registered(self, code: str) -> bool:
         """Whether the register holds ``code``: the seeded agencies, and those in the store."""
         if code in self._agencies:
@@ -87,3 +93,16 @@ class AgencyRegister(ServiceApplication):
             return False
         self._agencies.add(code)
         return True
+
+
+class RegisteredAgencies:
+    """Hold's register as a container of codes (for the playbook's validation)."""
+
+    def __init__(self, app: AgencyRegister) -> None:
+        self._app = app
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and self._app.agency_registered(code)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._app.known_agencies))

@@ -10,7 +10,8 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
-from services.hold.agency_register import AgencyRegister
+from services.hold.agencies import check_registered as check_agency
+from services.hold.agency_register import AgencyRegister, RegisteredAgencies
 from services.hold.commands import (
     AdoptPlaybook,
     ChangeAgency,
@@ -205,7 +206,8 @@ class HoldApplication(AgencyRegister):
             raise NotPermitted(
                 f"a playbook for {c.scope} is outside your token's scope ({caller.scope_text()})"
             )
-        playbook = parse_playbook(c.document)  # refuses an invalid document, listing every error
+        # Refuses an invalid document, listing every error, unknown agencies included.
+        playbook = parse_playbook(c.document, agencies=RegisteredAgencies(self))
         adoption_id = PlaybookAdoption.create_id(c.scope)
         adoption = self.get_in_batch(pe, adoption_id, PlaybookAdoption) or PlaybookAdoption(
             scope=c.scope
@@ -231,6 +233,10 @@ class HoldApplication(AgencyRegister):
             visible=caller.covers(case.place if case else None, task.operation_id),
             hidden_as=f"no task {c.task_id}",
         )
+        if c.action == "offer":
+            check_agency("to_agency", c.to_agency, self.agency_registered)
+        if c.action in ("consent", "complete"):
+            check_agency("referral_agency", c.referral_agency, self.agency_registered)
         apply_change(task, c)
         pe.collect_events(task)
 

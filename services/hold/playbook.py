@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -17,10 +18,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from contracts.agencies import SEEDED_CODES, not_registered
 from contracts.envelope import Code
 from services.hold.task import ESCALATION_LEVELS
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+# As contracts.envelope.Code: a malformed code is the schema's error, not the register's.
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -201,11 +205,18 @@ def _where(loc: tuple[Any, ...], document: dict[str, Any]) -> str:
     return "".join(parts) or "document"
 
 
-def parse_playbook(document: dict[str, Any]) -> Playbook:
+def parse_playbook(document: dict[str, Any], agencies: Container[str] | None = None) -> Playbook:
+    """The playbook, or ``PlaybookInvalid`` listing every error. With ``agencies`` (the
+    register), each lead or fallback agency it does not hold is an error too; without, the
+    agencies are not looked up (a playbook already adopted is read back as it was)."""
+    errors = _unknown_agencies(document, agencies) if agencies is not None else []
     try:
-        return Playbook.model_validate(document)
+        playbook = Playbook.model_validate(document)
     except ValidationError as error:
-        errors = [f"{_where(e['loc'], document)}: {e['msg']}" for e in error.errors()]
+        errors = [f"{_where(e['loc'], document)}: {e['msg']}" for e in error.errors()] + errors
+    else:
+        if not errors:
+            return playbook
     # Whole-document checks run only once every field is valid; say them now too, so the
     # author sees every problem at once.
     rules = document.get("rules")
@@ -216,20 +227,40 @@ def parse_playbook(document: dict[str, Any]) -> Playbook:
     raise PlaybookInvalid(errors)
 
 
-def load_playbook_text(text: str) -> Playbook:
+def _unknown_agencies(document: dict[str, Any], agencies: Container[str]) -> list[str]:
+    """One error per lead or fallback agency (a well-formed code) the register does not hold."""
+    suggestions = list(agencies) if isinstance(agencies, Iterable) else sorted(SEEDED_CODES)
+    rules = document.get("rules")
+    named: list[tuple[tuple[Any, ...], Any]] = []
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        task = rule.get("task") if isinstance(rule, dict) else None
+        if not isinstance(task, dict):
+            continue
+        named.append((("rules", i, "task", "lead_agency"), task.get("lead_agency")))
+        fallback = task.get("fallback_agencies")
+        for j, code in enumerate(fallback if isinstance(fallback, list) else []):
+            named.append((("rules", i, "task", "fallback_agencies", j), code))
+    return [
+        f"{_where(loc, document)}: {not_registered(code, suggestions)}"
+        for loc, code in named
+        if isinstance(code, str) and _CODE.fullmatch(code) and code not in agencies
+    ]
+
+
+def load_playbook_text(text: str, agencies: Container[str] | None = None) -> Playbook:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PlaybookInvalid([f"not valid TOML: {error}"]) from None
-    return parse_playbook(document)
+    return parse_playbook(document, agencies)
 
 
-def load_playbook_file(path: Path) -> Playbook:
+def load_playbook_file(path: Path, agencies: Container[str] | None = None) -> Playbook:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise PlaybookInvalid([f"cannot read {path}: {error.strerror}"]) from None
-    return load_playbook_text(text)
+    return load_playbook_text(text, agencies)
 
 
 @cache

@@ -1,8 +1,10 @@
 """The agency register through the front door, against the running system: kept by the chair,
-read by everyone, and the agency a token names checked against it on every request."""
+read by everyone, and every agency a token, a playbook, an offer, a programme or a milestone
+names checked against it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -15,6 +17,8 @@ from tests.conftest import TEST_JWT_KEY
 from tests.system.support import InProcessSystem, bearer, eventually, signed
 
 pytestmark = pytest.mark.integration
+
+NATIONAL = Path(__file__).parents[2] / "services/hold/playbooks/national.toml"
 
 CHAIR = signed("leadership_group_chair", "public_service_commission")
 WORKER = signed("agency_worker", "msd")
@@ -165,3 +169,109 @@ async def test_a_token_for_an_agency_registered_later_is_accepted_once_the_api_k
         return (await system.api.get("/tasks", headers=newcomer)).status_code
 
     await eventually(asked, lambda status: status == 200, what="the new agency's token")
+
+
+async def test_a_playbook_naming_unknown_agencies_is_422_listing_each(
+    system: InProcessSystem,
+) -> None:
+    text = (
+        'name = "west-coast"\nversion = 1\n'
+        '[[rules]]\nid = "a"\nwhen = { event = "arrest" }\n'
+        'task = { kind = "k", lead_agency = "ministry_of_magic", due_within = "2h",'
+        ' fallback_agencies = ["msd", "helth_nz"] }\n'
+    )
+    refused = await system.api.post("/playbooks", json={"toml": text}, headers=CHAIR)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        "rules[0] (id 'a').task.lead_agency: 'ministry_of_magic' is not a registered agency",
+        "rules[0] (id 'a').task.fallback_agencies[1]: 'helth_nz' is not a registered agency "
+        "(did you mean health_nz?)",
+    ]
+    assert (await system.api.get("/playbooks", headers=CHAIR)).json() == []
+
+
+async def a_task(system: InProcessSystem) -> str:
+    planned = await system.api.post(
+        "/operations",
+        json={
+            "name": "Operation Pakari",
+            "district": "West Coast",
+            "place": "Westport",
+            "target_group": "meth supply network",
+            "planned_start": "2026-03-01T05:00:00+13:00",
+        },
+    )
+    operation = planned.json()["operation_id"]
+    assert (await system.api.post(f"/operations/{operation}/launch")).status_code == 200
+    arrested = await system.api.post(
+        f"/operations/{operation}/arrests",
+        json={
+            "person_ref": "P-1",
+            "household_ref": "HH-1",
+            "charges": ["supply methamphetamine"],
+            "children": [{"child_ref": "C-1", "age": 6}],
+            "only_carer_present": True,
+        },
+    )
+    assert arrested.status_code == 201, arrested.text
+
+    async def tasks() -> list[dict[str, Any]]:
+        return list((await system.api.get("/tasks", params={"operation_id": operation})).json())
+
+    opened = await eventually(tasks, lambda found: len(found) > 0, what="tasks opened")
+    return str(opened[0]["task_id"])
+
+
+async def test_a_task_offered_to_an_unknown_agency_is_422_and_stays_where_it_was(
+    system: InProcessSystem,
+) -> None:
+    task_id = await a_task(system)
+    before = (await system.api.get(f"/tasks/{task_id}")).json()["agency"]
+    refused = await system.api.post(
+        f"/tasks/{task_id}/offer", json={"to_agency": "ministry_of_magic"}, headers=CHAIR
+    )
+    assert refused.status_code == 422, refused.text
+    assert problem_fields(refused) == {"to_agency"}
+    assert "'ministry_of_magic' is not a registered agency" in refused.json()["detail"]
+    assert (await system.api.get(f"/tasks/{task_id}")).json()["agency"] == before
+    placed = await system.api.post(
+        f"/tasks/{task_id}/offer", json={"to_agency": "victim_support"}, headers=CHAIR
+    )
+    assert placed.status_code == 200 and placed.json()["agency"] == "victim_support"
+
+
+async def test_a_programme_provider_and_a_milestone_owner_must_be_registered(
+    system: InProcessSystem,
+) -> None:
+    programme = {
+        "name": "Rangatahi mentoring",
+        "provider": "ministry_of_magic",
+        "place": "Westport",
+        "focus_area": "rangatahi_pathway",
+        "funding_source": "CRWS fund",
+        "agreement_kind": "outcome_agreement",
+    }
+    refused = await system.api.post("/programmes", json=programme, headers=CHAIR)
+    assert refused.status_code == 422
+    assert problem_fields(refused) == {"provider"}
+    assert refused.json()["detail"] == "provider: 'ministry_of_magic' is not a registered agency"
+    accepted = await system.api.post(
+        "/programmes", json={**programme, "provider": "iwi_provider"}, headers=CHAIR
+    )
+    assert accepted.status_code == 201, accepted.text
+    milestone = {
+        "label": "Navigator in post",
+        "owner_agency": "ministry_of_magic",
+        "due_at": "2026-09-01T00:00:00+12:00",
+    }
+    owner = await system.api.post("/plans/Westport/milestones", json=milestone, headers=CHAIR)
+    assert owner.status_code == 422 and problem_fields(owner) == {"owner_agency"}
+
+
+async def test_the_national_playbook_is_adopted_against_the_seeded_register(
+    system: InProcessSystem,
+) -> None:
+    """Every agency the shipped default names is in the register hold starts with."""
+    text = NATIONAL.read_text(encoding="utf-8")
+    adopted = await system.api.post("/playbooks", json={"toml": text}, headers=CHAIR)
+    assert adopted.status_code == 201, adopted.text

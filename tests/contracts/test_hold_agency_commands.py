@@ -1,27 +1,34 @@
 """Hold's agency register over NATS request/reply (FastStream's in-memory broker): registering
-and changing agencies, what is refused and how; and seeding it at start-up."""
+and changing agencies, what is refused and how, and the commands that name an agency (a
+task's offer and referral, a playbook's adoption) checked against hold's own register."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import Tracking
 from faststream.nats import NatsBroker, TestNatsBroker
 from pydantic import BaseModel
 
-from contracts import AgencyChanged, AgencyRegistered
+from contracts import AffectedChild, AgencyChanged, AgencyRegistered, ArrestRecorded
 from contracts.agencies import SEEDED_AGENCIES, SEEDED_CODES
 from contracts.commands import (
+    AdoptPlaybook,
     ChangeAgency,
+    ChangeTask,
     CommandReply,
     RegisterAgency,
 )
 from contracts.envelope import Actor, Requester
 from services.hold.agencies import Agency
 from services.hold.application import HoldApplication
-from services.hold.transport import build_router, translate
+from services.hold.playbook import national_playbook
+from services.hold.task import SupportTask
+from services.hold.transport import build_router, command_from, translate
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import SERVICE_ACTORS
 from services.runtime.topology import command_subject
@@ -124,6 +131,84 @@ async def test_a_change_is_recorded_with_what_changed_and_an_unknown_code_is_404
     assert (await hold.send("change_agency", unknown)).status == 404
     by_worker = ChangeAgency(code="msd", name="MSD", reason="x", actor=WORKER)
     assert (await hold.send("change_agency", by_worker)).status == 403
+
+
+async def an_open_task(hold: Hold) -> UUID:
+    """The child-safety check an arrest with a child opens (offered to Oranga Tamariki)."""
+    clock = SimulatedClock()
+    event = ArrestRecorded(
+        event_id=uuid4(),
+        occurred_at=clock.now(),
+        recorded_at=clock.now(),
+        operation_id=uuid4(),
+        actor=Actor(id="officer-1", agency="police", role="planner"),
+        arrest_id=uuid4(),
+        place="Westport",
+        person_ref="person-1",
+        household_ref="household-1",
+        charges=("supply methamphetamine",),
+        children=(AffectedChild(child_ref="child-1"),),
+        only_carer_present=True,
+    )
+    hold.app.process_batch([(command_from(event, clock), Tracking("clear", 1))])
+    case_id = next(
+        e.case_id for e in hold.published() if getattr(e, "kind", None) == "child_safety_check"
+    )
+    return SupportTask.create_id(case_id, "child_safety_check")
+
+
+async def test_an_offer_or_a_referral_to_an_unknown_agency_is_422_naming_the_field(
+    hold: Hold,
+) -> None:
+    task_id = await an_open_task(hold)
+    offer = ChangeTask(task_id=task_id, action="offer", to_agency="ministry_of_magic", actor=CHAIR)
+    refused = await hold.send("change_task", offer)
+    assert refused.status == 422
+    assert refused.result["errors"] == [
+        {"field": "to_agency", "reason": "'ministry_of_magic' is not a registered agency"}
+    ]
+    assert hold.app.get_task(task_id).agency == "oranga_tamariki"  # nothing changed
+    placed = ChangeTask(task_id=task_id, action="offer", to_agency="iwi_provider", actor=CHAIR)
+    assert (await hold.send("change_task", placed)).status == 200
+    worker = Requester(id="w-2", agency="iwi_provider", role="agency_worker")
+    assert (
+        await hold.send("change_task", ChangeTask(task_id=task_id, action="accept", actor=worker))
+    ).status == 200
+    consent = ChangeTask(
+        task_id=task_id,
+        action="consent",
+        referral_agency="helth_nz",
+        consent="given",
+        actor=worker,
+    )
+    referral = await hold.send("change_task", consent)
+    assert referral.status == 422
+    assert referral.result["errors"][0]["field"] == "referral_agency"
+    assert "did you mean health_nz?" in referral.result["errors"][0]["reason"]
+
+
+async def test_a_playbook_naming_unknown_agencies_is_not_adopted_and_each_is_listed(
+    hold: Hold,
+) -> None:
+    document = national_playbook().model_dump()
+    document["rules"][0]["task"]["lead_agency"] = "ministry_of_magic"
+    document["rules"][1]["task"]["fallback_agencies"] = ["iwi_provider", "oranga_tamarki"]
+    reply = await hold.send("adopt_playbook", AdoptPlaybook(document=document, actor=CHAIR))
+    assert reply.status == 422
+    errors = reply.result["errors"]
+    assert len(errors) == 2
+    assert "task.lead_agency: 'ministry_of_magic' is not a registered agency" in errors[0]
+    assert "task.fallback_agencies[1]: 'oranga_tamarki'" in errors[1]
+    assert "did you mean oranga_tamariki?" in errors[1]
+    assert hold.app.playbook_in_force(uuid4(), "Westport") == national_playbook()  # unchanged
+
+
+async def test_an_agency_registered_later_may_be_named_at_once(hold: Hold) -> None:
+    assert (await hold.send("register_agency", RegisterAgency(**NEW, actor=CHAIR))).status == 201
+    document = national_playbook().model_dump()
+    document["rules"][0]["task"]["fallback_agencies"] = ["te_runanga_o_makaawhio"]
+    reply = await hold.send("adopt_playbook", AdoptPlaybook(document=document, actor=CHAIR))
+    assert reply.status == 201, reply
 
 
 @pytest.mark.application

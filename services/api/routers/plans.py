@@ -24,7 +24,7 @@ from contracts.commands import (
     SignOffGate,
 )
 from services.api.access import Caller
-from services.api.deps import Door, reply, scoped
+from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
 from services.api.paging import Page
 from services.build.access import (
@@ -92,6 +92,8 @@ async def add_milestone(
     door: Door, place: str, body: MilestoneDetails, who: Caller
 ) -> JSONResponse:
     check_plan(door, who, place, "add_milestone")
+    # Build does not follow hold's stream: the front door checks the owner against the register.
+    check_agency(door, "owner_agency", body.owner_agency)
     command = AddMilestone(place=place, **body.model_dump(), actor=who.actor)
     return reply(await door.send("build", "add_milestone", command))
 

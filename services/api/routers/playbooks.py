@@ -51,7 +51,9 @@ async def adopt_playbook(
     if not playbook_in_scope(who, scope, body.place):
         raise out_of_scope(who, what)
     try:
-        playbook = load_playbook_text(body.toml)
+        # Its agencies against the register as the front door knows it; hold checks them again
+        # against its own before it adopts the playbook.
+        playbook = load_playbook_text(body.toml, agencies=door.read_model.agencies)
     except PlaybookInvalid as error:
         return JSONResponse(status_code=422, content={"detail": str(error), "errors": error.errors})
     command = AdoptPlaybook(

@@ -22,7 +22,7 @@ from contracts.commands import (
     SpendDetails,
 )
 from services.api.access import Caller
-from services.api.deps import Door, reply, scoped
+from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.paging import Page
@@ -39,6 +39,9 @@ async def register_programme(door: Door, body: ProgrammeDetails, who: Caller) ->
     check(who, "register_programme")
     if not place_visible(who, body.place):
         raise outside_scope(who, f"place {body.place}")
+    # Build does not follow hold's stream, so it cannot know the register: the front door
+    # checks the provider against its own view of it, as it does a milestone's owner.
+    check_agency(door, "provider", body.provider)
     command = RegisterProgramme(programme_id=uuid4(), **body.model_dump(), actor=who.actor)
     return reply(await door.send("build", "register_programme", command))
 
