@@ -44,6 +44,10 @@ app.add_typer(seizure_app, name="seizure")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(task_app, name="task")
+agency_app = typer.Typer(
+    help="The agency register: add, change, list and show agencies.", no_args_is_help=True
+)
+app.add_typer(agency_app, name="agency")
 nats_app = typer.Typer(
     help="NATS: provision streams, write the deploy profiles.", no_args_is_help=True
 )
@@ -660,10 +664,13 @@ def token_issue(
     data_dir: Annotated[
         Path | None, typer.Option(help="Where `chb up` keeps its key (else CHB_JWT_KEY)")
     ] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
 ) -> None:
     """Print a signed token for local use and tests: the key is CHB_JWT_KEY, else the one
-    `chb up` keeps in its data directory."""
+    `chb up` keeps in its data directory. The agency must be in the register: the seeded one,
+    or the running API's (asked at --api when the agency is not a seeded one)."""
     from services.api.identity import ROLES, Identity, issue_token, local_signing_key
+    from services.cli_agencies import token_agency_problem
 
     if role not in ROLES:
         fail(f"--role {role!r}: not one of {', '.join(ROLES)}", 2)
@@ -674,6 +681,9 @@ def token_issue(
     key = local_signing_key(settings.jwt_key, settings.data_dir)
     if key is None:
         fail("no key: set CHB_JWT_KEY, or pass the --data-dir `chb up` used", 2)
+    problem = token_agency_problem(role, agency, api, key, settings.jwt_issuer)
+    if problem is not None:
+        fail(problem)
     identity = Identity(subject, role, agency, tuple(place or ()), tuple(operation or ()))
     print(issue_token(key, settings.jwt_issuer, identity, ttl=timedelta(hours=hours)))
 
@@ -1191,12 +1201,28 @@ def milestones(
 
 
 @playbook_app.command("check")
-def playbook_check(file: Path) -> None:
-    """Validate a playbook offline; lists every error and exits 1 if it is invalid."""
+def playbook_check(
+    file: Path,
+    agencies: Annotated[
+        Path | None,
+        typer.Option(
+            help="A register to check the agencies against instead of the seeded one: a JSON "
+            "list of codes, or what `chb agency list --json` prints"
+        ),
+    ] = None,
+) -> None:
+    """Validate a playbook offline, its agencies against the seeded register (or the one
+    given); lists every error and exits 1 if it is invalid."""
+    from contracts.agencies import SEEDED_CODES
+    from services.cli_agencies import RegisterFileInvalid, read_register_file
     from services.hold.playbook import PlaybookInvalid, load_playbook_file
 
     try:
-        playbook = load_playbook_file(file)
+        register = read_register_file(agencies) if agencies is not None else SEEDED_CODES
+    except RegisterFileInvalid as error:
+        fail(str(error))
+    try:
+        playbook = load_playbook_file(file, register)
     except PlaybookInvalid as error:
         for line in error.errors:
             err.print(f"{file}: {line}", highlight=False, markup=False)
@@ -1220,6 +1246,88 @@ def playbook_adopt(
     body = {"toml": text, "place": place, "operation_id": operation, "reason": reason}
     result = call("POST", f"{api}/playbooks", body)
     console.print(f"{result['playbook']} in force for {result['scope']}")
+
+
+KINDS_HELP = "police, government_agency, iwi, community_provider, council, oversight, ..."
+Places = Annotated[list[str] | None, typer.Option("--place", help="A place it serves (repeatable)")]
+
+
+@agency_app.command("add")
+def agency_add(
+    code: Annotated[str, typer.Argument(help="Lower-case code, e.g. te_runanga_o_ngai_tahu")],
+    name: Annotated[str, typer.Option(help="Its name")],
+    kind: Annotated[str, typer.Option(help=KINDS_HELP)],
+    reason: Annotated[str, typer.Option(help="Why it is added (kept on the record)")],
+    place: Places = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Register an agency (the leadership group's chair, or an administrator). Without
+    --place it serves every place."""
+    body = {"code": code, "name": name, "kind": kind, "places": place or [], "reason": reason}
+    result = call("POST", f"{api}/agencies", body)
+    console.print(f"{result['code']}: registered ({result['kind']})")
+
+
+@agency_app.command("change")
+def agency_change(
+    code: str,
+    reason: Annotated[str, typer.Option(help="Why it changes (kept on the record)")],
+    name: Annotated[str | None, typer.Option(help="Its new name")] = None,
+    kind: Annotated[str | None, typer.Option(help=KINDS_HELP)] = None,
+    place: Places = None,
+    national: Annotated[bool, typer.Option(help="It serves every place")] = False,
+    api: ApiUrl = "http://127.0.0.1:8080",
+) -> None:
+    """Change an agency's name, kind or places (--place replaces them all)."""
+    if national and place:
+        fail("give --place or --national, not both", 2)
+    places = [] if national else place
+    body = {"name": name, "kind": kind, "places": places, "reason": reason}
+    result = call(
+        "PATCH", f"{api}/agencies/{code}", {k: v for k, v in body.items() if v is not None}
+    )
+    console.print(f"{result['code']}: changed")
+
+
+def _places(agency: dict[str, Any]) -> dict[str, Any]:
+    return {**agency, "places": ", ".join(agency["places"]) or "(national)"}
+
+
+@agency_app.command("list")
+def agency_list(
+    kind: Annotated[str | None, typer.Option(help=KINDS_HELP)] = None,
+    place: Annotated[str | None, typer.Option(help="Those serving this place")] = None,
+    api: ApiUrl = "http://127.0.0.1:8080",
+    as_json: AsJson = False,
+) -> None:
+    """The agency register."""
+    params = {k: v for k, v in {"kind": kind, "place": place, "limit": 10_000}.items() if v}
+    rows = call("GET", f"{api}/agencies", params=params)
+    if as_json:
+        show(rows, [], True, "agencies")
+        return
+    show([_places(a) for a in rows], ["code", "name", "kind", "places"], False, "agencies")
+
+
+@agency_app.command("show")
+def agency_show(code: str, api: ApiUrl = "http://127.0.0.1:8080", as_json: AsJson = False) -> None:
+    """One agency, and who added and changed it, when and why."""
+    agency = call("GET", f"{api}/agencies/{code}")
+    if as_json:
+        show(agency, [], True, "agency")
+        return
+    show(_places(agency), ["code", "name", "kind", "places"], False, "agency")
+    rows = [
+        {
+            "at": step["at"],
+            "change": step["change"],
+            "who": f"{step['actor']['id']} ({step['actor']['agency']}, {step['actor']['role']})",
+            "why": step["reason"],
+            "fields": ", ".join(f"{k}={v}" for k, v in step["fields"].items()),
+        }
+        for step in agency["history"]
+    ]
+    show(rows, ["at", "change", "who", "why", "fields"], False, "history")
 
 
 def _task_action(action: str, task_id: str, agency: str, api: str, **details: Any) -> None:

@@ -45,7 +45,7 @@ def data() -> dict[str, Any]:
             {
                 "due_at": "2026-04-30T00:00:00+00:00",
                 "label": "Hold review",
-                "owner_agency": "rocc",
+                "owner_agency": "rocc_leadership_group",
                 "status": "met",
             },
         ],
