@@ -315,12 +315,14 @@ class AddMilestone(Command, MilestoneDetails):
 
 class CheckInDetails(Contract):
     status: Literal["on_track", "at_risk", "off_track", "met"]
-    note: str = Field(min_length=1, max_length=4000)
+    # May name people: the front door seals it with the place's key before it goes on.
+    note: RealText = Field(min_length=1, max_length=4000)
     evidence_link: str | None = Field(default=None, max_length=2000)
 
 
 class CheckInMilestone(Command, CheckInDetails):
     milestone_id: UUID
+    note: SealedText
 
 
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
@@ -376,7 +378,8 @@ class ChangeProgrammeCommand(Command):
     people_engaged: int | None = None
     cost: Money | None = None
     outcome_value: Money | None = None
-    note: str | None = None
+    # A result's note may name people: sealed with the place's key by the front door.
+    note: SealedText | None = None
 
 
 # Rows per chunk of an indicator import: keeps each message well under NATS's 1 MB payload.

@@ -41,6 +41,12 @@ class Unreadable(Exception):
     """The household's key is gone (erased), or the text was not sealed with it."""
 
 
+def place_ref(place: str) -> str:
+    """The key reference of a place's own free text (a milestone's check-in notes, a
+    programme's result notes): a "/" no household reference can hold keeps the two apart."""
+    return f"place/{place.strip().casefold()}"
+
+
 def key_id(household_ref: str) -> str:
     return hashlib.sha256(f"chb-household:{household_ref}".encode()).hexdigest()[:32]
 

@@ -24,6 +24,7 @@ from tests.conftest import TEST_JWT_KEY
 from tests.nats_users import every_message
 from tests.support.stores import stored_bytes
 from tests.support.world import World, arrest_of
+from tests.system.build_flows import commissioned, plan_opened, registered_programme
 from tests.system.support import InProcessSystem, bearer, eventually, running_system
 
 pytestmark = pytest.mark.integration
@@ -280,3 +281,56 @@ async def test_reasons_and_outcomes_in_words_travel_and_rest_only_sealed(
     texts = {(t["change"], t["field"]): t["text"] for t in read.json()["task_texts"]}
     assert texts[("completed", "outcome")] == f"{name} referred to AOD treatment"
     assert texts[("consent_recorded", "override_reason")] == f"{name} at risk"
+
+
+async def test_a_check_in_note_or_a_result_note_rests_only_sealed_and_is_read_by_who_may(
+    system: InProcessSystem, api_settings: Settings
+) -> None:
+    """A milestone's check-in note and a programme's result note may name people: sealed with
+    the place's key before they go on, so no stream or store holds them readable; the
+    leadership group, the owner agency and auditors read a check-in's note, other agencies see
+    only that it exists."""
+    name = "Hemi Canary"
+    await plan_opened(system, "Mataura")
+    added = await system.api.post(
+        "/plans/Mataura/milestones",
+        headers=bearer(Identity("chair-1", "leadership_group_chair", "iwi")),
+        json={"label": "Benefit review", "owner_agency": "msd", "due_at": "2026-06-01T00:00:00Z"},
+    )
+    assert added.status_code == 201, added.text
+    milestone_id = added.json()["milestone_id"]
+    await eventually(
+        lambda: system.get("/milestones", as_=bearer(AUDITOR)),
+        lambda ms: any(m["milestone_id"] == milestone_id for m in ms),
+    )
+    checked = await system.api.post(
+        f"/milestones/{milestone_id}/check-ins",
+        headers=bearer(MSD_WORKER),
+        json={"status": "at_risk", "note": f"{name} has not been reached"},
+    )
+    assert checked.status_code == 200, checked.text
+    programme = await registered_programme(system, "Mataura", "iwi_provider")
+    await commissioned(system, programme, "1000.00")
+    lead = Identity("iwi-lead-1", "agency_lead", "iwi_provider")
+    reported = await system.api.post(
+        f"/programmes/{programme}/results",
+        headers=bearer(lead),
+        json={"period": "2026-Q2", "people_engaged": 3, "note": f"{name} took part"},
+    )
+    assert reported.status_code == 200, reported.text
+
+    def note_of(plan: Any) -> Any:
+        mine = next(m for m in plan["milestones"] if m["milestone_id"] == milestone_id)
+        return [h["detail"]["note"] for h in mine["history"] if h["change"] == "checked_in"]
+
+    seen = await eventually(
+        lambda: system.get("/plans/Mataura", as_=bearer(MSD_WORKER)),
+        lambda p: note_of(p) != [],
+        what="the check-in",
+    )
+    assert note_of(seen) == [f"{name} has not been reached"]
+    other = await system.get("/plans/Mataura", as_=bearer(OT_WORKER))
+    assert name not in str(other) and note_of(other)[0]["withheld"]
+    for _stream, _seq, subject, body, _headers in await every_message(api_settings):
+        assert name.encode() not in body, subject
+    assert name.encode() not in stored_bytes(api_settings.data_dir)

@@ -87,7 +87,7 @@ async def test_a_plan_moves_to_build_only_on_its_members_sign_offs_and_its_miles
 
         clock.advance(timedelta(days=14 + 8))  # a week past due, not met
         milestones = await eventually(
-            lambda: system.get("/milestones", place="Ōpōtiki"),
+            lambda: system.get("/milestones", as_=AUDITOR, place="Ōpōtiki"),
             lambda ms: any(m.get("escalation_level") for m in ms if m["milestone_id"] == own),
             what="the overdue milestone escalated",
         )

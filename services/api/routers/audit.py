@@ -19,6 +19,7 @@ from services.api.access import Caller
 from services.api.deps import Door, operation_for, out_of_scope
 from services.api.door import FrontDoor
 from services.api.identity import Identity
+from services.api.notes import with_notes
 from services.api.paging import Page
 from services.api.problems import Refused
 from services.audit.compare import differences, rebuilt_lists
@@ -109,7 +110,11 @@ async def audit_as_of(
         raise HTTPException(status_code=422, detail="at: give the time zone, e.g. +13:00")
     operation_id, place = await audit_scope(door, who, "audit_as_of", operation_id, place)
     await door.catch_up_index()
-    return await asyncio.to_thread(door.as_of, at, operation_id, place)
+    state = await asyncio.to_thread(door.as_of, at, operation_id, place)
+    for key in ("milestones", "place_milestones"):
+        if key in state:
+            state[key] = await with_notes(door, who, state[key])
+    return state
 
 
 @router.get("/audit/figures")

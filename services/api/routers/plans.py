@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
 from contracts.commands import (
@@ -26,6 +26,7 @@ from contracts.commands import (
 from services.api.access import Caller
 from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
+from services.api.notes import with_notes
 from services.api.paging import Page
 from services.build.access import (
     milestone_relation,
@@ -36,6 +37,7 @@ from services.build.access import (
 )
 from services.runtime.authorization import Caller as Who
 from services.runtime.authorization import check
+from services.runtime.sealing import place_ref
 
 router = APIRouter()
 
@@ -65,7 +67,7 @@ async def get_plan(door: Door, place: str, who: Caller) -> dict[str, Any]:
     check(who, "read_plan", visible=visible, hidden_as=no_plan(place))
     assert plan is not None
     milestones = scoped(who, door.read_model.list_milestones(place=plan["place"]))
-    return {**plan, "milestones": milestones}
+    return {**plan, "milestones": await with_notes(door, who, milestones)}
 
 
 @router.post("/plans/{place}/gate/sign-offs")
@@ -102,22 +104,29 @@ async def add_milestone(
 async def list_milestones(
     door: Door, page: Page, who: Caller, operation_id: UUID | None = None, place: str | None = None
 ) -> list[dict[str, Any]]:
-    return page.apply(scoped(who, door.read_model.list_milestones(operation_id, place)))
+    milestones = page.apply(scoped(who, door.read_model.list_milestones(operation_id, place)))
+    return await with_notes(door, who, milestones)
 
 
 @router.post("/milestones/{milestone_id}/check-ins")
 async def check_in_milestone(
     door: Door, milestone_id: UUID, body: CheckInDetails, who: Caller
 ) -> JSONResponse:
-    """A check-in by the milestone's owner agency or the leadership group."""
+    """A check-in by the milestone's owner agency or the leadership group. Its note may name
+    people: it is sealed with the place's key here, and shown only to the leadership group,
+    the owner agency and auditors."""
     milestone = door.read_model.milestones.get(milestone_id)
-    if milestone is not None:
-        check(
-            who,
-            "check_in_milestone",
-            milestone_relation(who, milestone["owner_agency"]),
-            visible=milestone_visible(who, milestone["place"], milestone["operation_id"]),
-            hidden_as=no_milestone(milestone_id),
-        )
-    command = CheckInMilestone(milestone_id=milestone_id, **body.model_dump(), actor=who.actor)
+    if milestone is None:
+        # The views trail build by milliseconds; the note cannot be sealed for a place unknown.
+        raise HTTPException(status_code=404, detail=no_milestone(milestone_id))
+    check(
+        who,
+        "check_in_milestone",
+        milestone_relation(who, milestone["owner_agency"]),
+        visible=milestone_visible(who, milestone["place"], milestone["operation_id"]),
+        hidden_as=no_milestone(milestone_id),
+    )
+    details = body.model_dump()
+    details["note"] = await door.keys.seal(place_ref(milestone["place"]), details["note"])
+    command = CheckInMilestone(milestone_id=milestone_id, **details, actor=who.actor)
     return reply(await door.send("build", "check_in_milestone", command))

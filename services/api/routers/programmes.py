@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
 from contracts.commands import (
@@ -28,6 +28,7 @@ from services.api.identity import Identity
 from services.api.paging import Page
 from services.build.access import no_programme, outside_scope, place_visible, programme_relation
 from services.runtime.authorization import check
+from services.runtime.sealing import place_ref
 
 router = APIRouter()
 
@@ -106,8 +107,15 @@ async def report_result(
     door: Door, programme_id: UUID, body: ResultDetails, who: Caller
 ) -> JSONResponse:
     """Results reported by the provider's agency lead: people engaged, and cost with outcome
-    value for the social return."""
+    value for the social return. A note may name people: it is sealed with the place's key
+    here, and shown only to the leadership group, the provider and auditors."""
     details = body.model_dump()
+    note = details.pop("note", "").strip()
+    programme = door.read_model.programmes.get(programme_id)
+    if note:
+        if programme is None:
+            raise HTTPException(status_code=404, detail=no_programme(programme_id))
+        details["note"] = await door.keys.seal(place_ref(programme["place"]), note)
     return await change_programme(door, who, programme_id, "report_result", "report", details)
 
 
