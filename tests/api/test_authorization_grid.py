@@ -121,6 +121,8 @@ start an import              A   F   F   F    F   A   F   A   F    A    A   A   
 rows for MSD's import        A   F   F   F    F   F   F   F   F    A    A   F     F   F
 commit MSD's import          A   F   F   F    F   F   F   F   F    A    A   F     F   F
 imports                      A   A   A   A    A   A   A   A   A    A    A   A     A   F
+agencies                     A   A   A   A    A   A   A   A   A    A    A   A     A   A
+register an agency           A   F   F   F    F   F   F   F   F    F    F   A     F   F
 """
 
 # The same people with tokens limited to Gore, against the same Mataura items (and Gore's).
@@ -444,6 +446,18 @@ def requests(world: World) -> dict[str, Request]:
         ),
         "commit MSD's import": Request("POST", f"/indicator-imports/{extra['import']}/commit"),
         "imports": Request("GET", "/indicator-imports"),
+        "agencies": Request("GET", "/agencies"),
+        "register an agency": Request(
+            "POST",
+            "/agencies",
+            {
+                "code": f"trust_{uuid4().hex[:8]}",
+                "name": "Whānau Ora navigators",
+                "kind": "community_provider",
+                "places": ["Mataura"],
+                "reason": "joined the leadership group in May",
+            },
+        ),
     }
 
 
@@ -547,12 +561,38 @@ async def test_a_hidden_item_is_answered_exactly_as_an_unknown_one(world: World)
 
 
 async def test_lists_show_nothing_outside_the_tokens_scope(world: World) -> None:
+    """Operations, cases, tasks, milestones, plans, programmes, playbooks and imports: a token
+    limited to Gore lists Gore's alone (a playbook adopted for Mataura, or for one of its
+    operations, and an import holding a Mataura reading, are not shown to it)."""
+    chair = CALLERS["chair"]
+    for body in (
+        {"toml": NATIONAL, "place": "Mataura", "reason": "local rules"},
+        {"toml": NATIONAL, "operation_id": world.operations["L"], "reason": "for this raid"},
+    ):
+        adopted = await ask(world.system, chair, Request("POST", "/playbooks", body))
+        assert adopted.status_code == 201, adopted.text
+    await world.wait_for("/playbooks", lambda found: len(found) >= 2)
+    unscoped = await ask(world.system, chair, Request("GET", "/indicator-imports"))
+    assert unscoped.status_code == 200
     for who in GORE.values():
-        if who.role in ("public",):
-            continue
-        for url in ("/operations", "/cases", "/tasks"):
+        for url in (
+            "/operations",
+            "/cases",
+            "/tasks",
+            "/milestones",
+            "/plans",
+            "/programmes",
+            "/playbooks",
+            "/indicator-imports",
+        ):
             response = await ask(world.system, who, Request("GET", url))
             if response.status_code == 403:
                 continue
-            places = {item.get("place") for item in response.json()}
+            assert response.status_code == 200, (who.subject, url, response.text)
+            shown = response.json()
+            places = {item["place"] for item in shown if "place" in item}
             assert places <= {"Gore"}, (who.subject, url, places)
+            scopes = {item["scope"] for item in shown if "scope" in item}
+            assert not any("mataura" in s or world.operations["L"] in s for s in scopes), scopes
+            for item in shown:
+                assert set(item.get("places", [])) <= {"Gore"}, (who.subject, url, item)
