@@ -48,6 +48,8 @@ def stream_config(service: str, settings: Settings) -> StreamConfig:
         num_replicas=settings.stream_replicas,
         # The relay's expected-sequence header is the real guard; the dedupe window is a second.
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        # The relay publishes each batch atomically (JetStream ADR-50): all of it or none.
+        allow_atomic=True,
     )
 
 
@@ -122,6 +124,7 @@ _STREAM_KEYS = (
     "duplicate_window",
     "deny_delete",
     "deny_purge",
+    "allow_atomic",
 )
 _CONSUMER_KEYS = ("deliver_policy", "ack_policy", "ack_wait", "max_ack_pending", "filter_subject")
 

@@ -2,9 +2,10 @@
 
 - Position comes from the stream, never from a file: on start (and after any doubt) the relay
   reads the last message on its stream and continues after the notification id it carries.
-- Every publish carries ``Nats-Expected-Last-Sequence``: only this relay writes to the stream, so
-  the expected sequence of each pipelined message is known, and a stale or concurrent resend
-  fails instead of duplicating, whatever the dedupe window. ``Nats-Msg-Id`` is a second guard.
+- Each batch is one JetStream atomic batch (ADR-50): stored whole or not at all. Its first
+  message carries ``Nats-Expected-Last-Sequence``: only this relay writes to the stream, so the
+  stream's last sequence before the batch is known, and a stale or concurrent resend fails
+  instead of duplicating, whatever the dedupe window. ``Nats-Msg-Id`` is a second guard.
 - Every message carries its notification id and the previous *published* one, a chain the
   consumer uses to see a hole instead of skipping it.
 """
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from uuid import uuid4
 
 import structlog
 from eventsourcing.application import Application
@@ -26,6 +28,9 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 from contracts import IntegrationEvent, subject_for
 from services.runtime.follower import LogFollower
 from services.runtime.topology import (
+    H_BATCH_COMMIT,
+    H_BATCH_ID,
+    H_BATCH_SEQUENCE,
     H_EVENT_ID,
     H_EXPECTED_LAST_SEQ,
     H_MSG_ID,
@@ -39,6 +44,9 @@ from services.runtime.translation import Translator
 
 log = structlog.get_logger()
 
+
+# The most messages JetStream takes in one atomic batch.
+ATOMIC_BATCH_LIMIT = 1000
 
 # A notification, the integration event it becomes, and the trace it was recorded in.
 Outgoing = tuple[Notification, IntegrationEvent, str | None]
@@ -168,55 +176,72 @@ class Relay(LogFollower):
         return len(notifications)
 
     async def _publish(self, js: JetStreamContext, outgoing: list[Outgoing]) -> None:
+        for first in range(0, len(outgoing), ATOMIC_BATCH_LIMIT):
+            await self._publish_atomically(js, outgoing[first : first + ATOMIC_BATCH_LIMIT])
+
+    async def _publish_atomically(self, js: JetStreamContext, outgoing: list[Outgoing]) -> None:
+        """One JetStream atomic batch (ADR-50): every message or none is stored. The first
+        carries the expected last sequence, checked when the batch commits, so a stale or
+        concurrent relay's whole batch is refused; each still carries its ``Nats-Msg-Id``.
+        nats-py has no batch publisher, but the protocol is headers on ordinary publishes: the
+        first is sent as a request (the server answers when it has the batch: a little flow
+        control), the middle as core publishes, and the last, with the commit header, as a
+        JetStream publish whose acknowledgement is the batch's."""
+        batch_id = uuid4().hex
         previous = self.position.published_id
-        expected = self.position.stream_sequence
-        publishes = []
         spans: list[Span] = []
-        for notification, event, traceparent in outgoing:
-            headers = {
-                H_MSG_ID: f"{self.service}:{notification.id}",
-                H_EXPECTED_LAST_SEQ: str(expected),
-                H_NOTIFICATION_ID: str(notification.id),
-                H_PREVIOUS_ID: str(previous),
-                H_EVENT_ID: str(event.event_id),
-                H_OPERATION_ID: str(event.operation_id),
-            }
-            subject = subject_for(self.service, event.event_type)
-            if traceparent is not None:
-                span = self._span(subject, notification.id, event, traceparent)
-                spans.append(span)
-                # The span's own, or (no tracer here) the recorded one: the trace goes on.
-                headers[H_TRACEPARENT] = traceparent_of(span) or traceparent
-            # Pipelined: all are sent before any ack is awaited (one connection keeps the order).
-            # Not js.publish_async: in nats-py 2.16 its reply handler raises on an error reply
-            # (e.g. wrong last sequence) instead of failing the future, which then never settles.
-            publishes.append(
-                js.publish(
-                    subject,
-                    event.model_dump_json().encode(),
-                    timeout=self.publish_timeout,
-                    headers=headers,
-                )
-            )
-            previous = notification.id
-            expected += 1
+        last = len(outgoing) - 1
         try:
-            acks = await asyncio.gather(*publishes)
+            for n, (notification, event, traceparent) in enumerate(outgoing):
+                headers = {
+                    H_BATCH_ID: batch_id,
+                    H_BATCH_SEQUENCE: str(n + 1),
+                    H_MSG_ID: f"{self.service}:{notification.id}",
+                    H_NOTIFICATION_ID: str(notification.id),
+                    H_PREVIOUS_ID: str(previous),
+                    H_EVENT_ID: str(event.event_id),
+                    H_OPERATION_ID: str(event.operation_id),
+                }
+                if n == 0:
+                    headers[H_EXPECTED_LAST_SEQ] = str(self.position.stream_sequence)
+                subject = subject_for(self.service, event.event_type)
+                if traceparent is not None:
+                    span = self._span(subject, notification.id, event, traceparent)
+                    spans.append(span)
+                    # The span's own, or (no tracer here) the recorded one: the trace goes on.
+                    headers[H_TRACEPARENT] = traceparent_of(span) or traceparent
+                body = event.model_dump_json().encode()
+                if n == last:
+                    headers[H_BATCH_COMMIT] = "1"
+                    ack = await js.publish(
+                        subject, body, timeout=self.publish_timeout, headers=headers
+                    )
+                elif n == 0:
+                    # Core NATS on the JetStream context's own connection (nats-py keeps it as
+                    # ``_nc``; it offers no batch publisher of its own).
+                    await js._nc.request(
+                        subject, body, timeout=self.publish_timeout, headers=headers
+                    )
+                else:
+                    await js._nc.publish(subject, body, headers=headers)
+                previous = notification.id
         finally:
             for span in spans:
                 span.end()
-        self.position.stream_sequence = acks[-1].seq
+        self.position.stream_sequence = ack.seq
         self.position.published_id = previous
-        self.published += len(acks)
+        self.published += len(outgoing)
         log.info(
             "published batch",
-            count=len(acks),
+            count=len(outgoing),
             first_notification_id=outgoing[0][0].id,
             last_notification_id=previous,
+            stream_sequence=ack.seq,
         )
         # One line per event only at debug: at full load these lines were a tenth of hold's CPU.
         # Each event is still logged with its ids by every consumer that processes it.
-        for (notification, event, _), ack in zip(outgoing, acks, strict=True):
+        first_sequence = ack.seq - len(outgoing) + 1
+        for n, (notification, event, _) in enumerate(outgoing):
             log.debug(
                 "published",
                 operation_id=str(event.operation_id),
@@ -224,7 +249,7 @@ class Relay(LogFollower):
                 causation_id=str(event.causation_id) if event.causation_id else None,
                 event_type=event.event_type,
                 notification_id=notification.id,
-                stream_sequence=ack.seq,
+                stream_sequence=first_sequence + n,
             )
 
     def _span(self, subject: str, nid: int, event: IntegrationEvent, traceparent: str) -> Span:

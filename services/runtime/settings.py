@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     # The schema is the service name, prefixed by this (so test runs can share one database).
     postgres_schema_prefix: str = ""
     stream_replicas: int = Field(default=1, ge=1, le=5)
-    relay_batch: int = Field(default=256, ge=1, le=10_000)
+    # Notifications a relay reads and publishes at once: one atomic batch of up to 1,000.
+    relay_batch: int = Field(default=1000, ge=1, le=10_000)
     consumer_batch: int = Field(default=64, ge=1, le=1_000)
     # How long the relay waits for the stream to acknowledge a publish before it doubts the
     # batch and reads its position from the stream again (what was stored is not sent twice).

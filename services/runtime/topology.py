@@ -58,6 +58,10 @@ def verify_subject(service: str) -> str:
 # Headers the relay sets and the tracked consumer reads.
 H_MSG_ID = "Nats-Msg-Id"
 H_EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
+# JetStream atomic batch publish (ADR-50).
+H_BATCH_ID = "Nats-Batch-Id"
+H_BATCH_SEQUENCE = "Nats-Batch-Sequence"
+H_BATCH_COMMIT = "Nats-Batch-Commit"
 H_EXPECTED_STREAM = "Nats-Expected-Stream"
 H_EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 H_NOTIFICATION_ID = "Chb-Notification-Id"
