@@ -50,6 +50,8 @@ ATOMIC_BATCH_LIMIT = 1000
 
 # A notification, the integration event it becomes, and the trace it was recorded in.
 Outgoing = tuple[Notification, IntegrationEvent, str | None]
+# A batch read from the store: its notifications, and those of them that are published.
+Prepared = tuple[Sequence[Notification], list[Outgoing]]
 
 
 @dataclass
@@ -109,6 +111,8 @@ class Relay(LogFollower):
         self.synced = False
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The next batch, read ahead while one is published: (its first id, its reading).
+        self._ahead: tuple[int, asyncio.Future[Prepared]] | None = None
 
     def wake(self) -> None:
         """Something was recorded: look now rather than at the next poll. Thread-safe."""
@@ -154,13 +158,33 @@ class Relay(LogFollower):
 
     async def publish_pending(self, js: JetStreamContext) -> int:
         """Publish the next batch of notifications; returns how many were read."""
-        notifications: Sequence[Notification] = await asyncio.to_thread(
-            self.app.recorder.select_notifications,
-            self.position.read_id + 1,
-            self.batch,
-        )
+        start = self.position.read_id + 1
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == start:
+            notifications, outgoing = await ahead[1]
+        else:  # none read ahead, or read from a position a resync has since moved
+            notifications, outgoing = await asyncio.to_thread(self._prepare, start)
         if not notifications:
             return 0
+        if len(notifications) == self.batch:
+            # Catching up: read and translate the next batch while this one is published (the
+            # store and the translation are the work here, the stream's acknowledgement a wait).
+            following = notifications[-1].id + 1
+            self._ahead = (
+                following,
+                asyncio.ensure_future(asyncio.to_thread(self._prepare, following)),
+            )
+        if outgoing:
+            await self._publish(js, outgoing)
+        # Notifications that translate to nothing are passed over; a restart passes them again.
+        self.position.read_id = notifications[-1].id
+        return len(notifications)
+
+    def _prepare(self, start: int) -> tuple[Sequence[Notification], list[Outgoing]]:
+        """The notifications from ``start`` on (one batch), and what each is published as."""
+        notifications: Sequence[Notification] = self.app.recorder.select_notifications(
+            start, self.batch
+        )
         outgoing: list[Outgoing] = []
         for notification in notifications:
             domain_event = self.app.mapper.to_domain_event(notification)
@@ -169,11 +193,7 @@ class Relay(LogFollower):
                 meta = getattr(domain_event, "meta", None)
                 traceparent = getattr(meta, "traceparent", None)
                 outgoing.append((notification, integration_event, traceparent))
-        if outgoing:
-            await self._publish(js, outgoing)
-        # Notifications that translate to nothing are passed over; a restart passes them again.
-        self.position.read_id = notifications[-1].id
-        return len(notifications)
+        return notifications, outgoing
 
     async def _publish(self, js: JetStreamContext, outgoing: list[Outgoing]) -> None:
         for first in range(0, len(outgoing), ATOMIC_BATCH_LIMIT):
