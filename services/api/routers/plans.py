@@ -37,6 +37,7 @@ from services.build.access import (
 )
 from services.runtime.authorization import Caller as Who
 from services.runtime.authorization import check
+from services.runtime.meta import derived_id
 from services.runtime.sealing import place_ref
 
 router = APIRouter()
@@ -97,7 +98,16 @@ async def add_milestone(
     # Build does not follow hold's stream: the front door checks the owner against the register.
     check_agency(door, "owner_agency", body.owner_agency)
     command = AddMilestone(place=place, **body.model_dump(), actor=who.actor)
-    return reply(await door.send("build", "add_milestone", command))
+    answer = await door.send("build", "add_milestone", command)
+    if answer.status < 400 and "milestone_id" in answer.result:
+        # The caller's next request (a check-in, most likely) sees the milestone it made.
+        await door.settled(scheduled_event(UUID(answer.result["milestone_id"])))
+    return reply(answer)
+
+
+def scheduled_event(milestone_id: UUID) -> UUID:
+    """The id the milestone's first event is published under (build's envelope ids)."""
+    return derived_id("build", milestone_id, 1)
 
 
 @router.get("/milestones")
@@ -116,8 +126,10 @@ async def check_in_milestone(
     people: it is sealed with the place's key here, and shown only to the leadership group,
     the owner agency and auditors."""
     milestone = door.read_model.milestones.get(milestone_id)
+    if milestone is None and await door.settled(scheduled_event(milestone_id), within=1.0):
+        milestone = door.read_model.milestones.get(milestone_id)
     if milestone is None:
-        # The views trail build by milliseconds; the note cannot be sealed for a place unknown.
+        # The note cannot be sealed for a place unknown: not in the views even after a wait.
         raise HTTPException(status_code=404, detail=no_milestone(milestone_id))
     check(
         who,

@@ -28,6 +28,7 @@ from services.api.identity import Identity
 from services.api.paging import Page
 from services.build.access import no_programme, outside_scope, place_visible, programme_relation
 from services.runtime.authorization import check
+from services.runtime.meta import derived_id
 from services.runtime.sealing import place_ref
 
 router = APIRouter()
@@ -44,7 +45,16 @@ async def register_programme(door: Door, body: ProgrammeDetails, who: Caller) ->
     # checks the provider against its own view of it, as it does a milestone's owner.
     check_agency(door, "provider", body.provider)
     command = RegisterProgramme(programme_id=uuid4(), **body.model_dump(), actor=who.actor)
-    return reply(await door.send("build", "register_programme", command))
+    answer = await door.send("build", "register_programme", command)
+    if answer.status < 400:
+        # The caller's next request (a vote, a result) sees the programme it registered.
+        await door.settled(registered_event(command.programme_id))
+    return reply(answer)
+
+
+def registered_event(programme_id: UUID) -> UUID:
+    """The id the programme's first event is published under (build's envelope ids)."""
+    return derived_id("build", programme_id, 1)
 
 
 async def change_programme(
@@ -112,6 +122,8 @@ async def report_result(
     details = body.model_dump()
     note = details.pop("note", "").strip()
     programme = door.read_model.programmes.get(programme_id)
+    if note and programme is None and await door.settled(registered_event(programme_id), 1.0):
+        programme = door.read_model.programmes.get(programme_id)
     if note:
         if programme is None:
             raise HTTPException(status_code=404, detail=no_programme(programme_id))
