@@ -19,7 +19,7 @@ from services.runtime.provisioning import audit_stream_config, ensure_stream_con
 from services.runtime.settings import Settings
 from services.runtime.store import ensure_postgres_database, postgres_conninfo
 from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
-from tests.nats_users import SESSION
+from tests.support.nats_users import SESSION
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +93,7 @@ def settings(
 ) -> Iterator[Settings]:
     """Settings for one test: its own SQLite files, or its own PostgreSQL schemas. They
     connect to NATS as the read-only auditor; each process a test starts connects as its own
-    user (``tests.nats_users.as_user``)."""
+    user (``tests.support.nats_users.as_user``)."""
     store = request.param
     base = Settings(
         **clean_nats.access(AUDITOR),

@@ -11,7 +11,7 @@ from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_permissions import API
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem, running_system
+from tests.support.system import InProcessSystem, running_system
 
 
 @pytest.fixture

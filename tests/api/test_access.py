@@ -20,7 +20,7 @@ from services.cli import app as cli
 from services.runtime.authorization import TABLE
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem, bearer, eventually
+from tests.support.system import InProcessSystem, bearer, eventually
 
 AGENCY = {"planner": "police", "operation_commander": "police", "auditor": "oversight"}
 PATH_VALUES = {"action": "accept", "place": "Mataura"}

@@ -14,7 +14,7 @@ from httpx import Response
 from contracts.agencies import SEEDED_CODES
 from services.api.identity import Identity
 from tests.conftest import TEST_JWT_KEY
-from tests.system.support import InProcessSystem, bearer, eventually, signed
+from tests.support.system import InProcessSystem, bearer, eventually, signed
 
 pytestmark = pytest.mark.integration
 

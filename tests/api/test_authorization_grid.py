@@ -37,8 +37,8 @@ from uuid import uuid4
 import pytest
 
 from services.api.identity import Identity
+from tests.support.system import InProcessSystem, bearer
 from tests.support.world import PLANNER, World, arrest_of, operation
-from tests.system.support import InProcessSystem, bearer
 
 pytestmark = pytest.mark.integration
 

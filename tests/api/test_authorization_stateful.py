@@ -26,8 +26,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from services.api.identity import Identity
 from services.runtime.settings import Settings
+from tests.support.system import InProcessSystem, bearer, running_system
 from tests.support.world import World
-from tests.system.support import InProcessSystem, bearer, running_system
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from contracts.commands import ChangeProgrammeCommand, CheckInMilestone, SignOffGate
 from contracts.envelope import Requester
-from tests.system.build_flows import (
+from tests.support.build_flows import (
     CHAIR,
     MSD_MEMBER,
     POLICE_MEMBER,
@@ -23,7 +23,7 @@ from tests.system.build_flows import (
     registered_programme,
     the_plan,
 )
-from tests.system.support import InProcessSystem, eventually
+from tests.support.system import InProcessSystem, eventually
 
 pytestmark = pytest.mark.integration
 

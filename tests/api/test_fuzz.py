@@ -15,7 +15,7 @@ from services.api.app import create_app
 from services.api.identity import ADMINISTRATOR, issue_token
 from services.runtime.embedded_nats import free_port
 from services.runtime.settings import Settings
-from tests.system.support import InProcessSystem
+from tests.support.system import InProcessSystem
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ import pytest
 from services.api.app import create_app
 from services.runtime.nats_permissions import API
 from services.runtime.settings import Settings
-from tests.nats_users import as_user
-from tests.system.support import InProcessSystem, eventually, running_system, signed_in
-from tests.system.test_pipeline import plan_and_launch
+from tests.support.flows import plan_and_launch
+from tests.support.nats_users import as_user
+from tests.support.system import InProcessSystem, eventually, running_system, signed_in
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 
 from services.api.identity import Identity
 from services.runtime.authorization import operation_visible
-from tests.system.support import InProcessSystem, eventually, signed
-from tests.system.test_pipeline import START, arrest, plan_and_launch
+from tests.support.flows import START, arrest, plan_and_launch
+from tests.support.system import InProcessSystem, eventually, signed
 
 OPERATION = {
     "name": "Operation Pakari",

@@ -7,8 +7,8 @@ import typing
 import pytest
 
 from services.api.app import api_routes
-from tests.system.support import InProcessSystem, eventually
-from tests.system.test_pipeline import plan_and_launch
+from tests.support.flows import plan_and_launch
+from tests.support.system import InProcessSystem, eventually
 
 
 @pytest.mark.domain

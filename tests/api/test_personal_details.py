@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from services.runtime.settings import Settings
-from tests.nats_users import every_message
-from tests.system.support import InProcessSystem, eventually, signed
-from tests.system.test_pipeline import plan_and_launch
+from tests.support.flows import plan_and_launch
+from tests.support.nats_users import every_message
+from tests.support.system import InProcessSystem, eventually, signed
 
 pytestmark = pytest.mark.integration
 

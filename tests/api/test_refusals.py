@@ -21,11 +21,11 @@ from contracts.commands import (
 from services.api.identity import Identity, issue_token
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY
-from tests.nats_users import every_message
+from tests.support.build_flows import commissioned, plan_opened, registered_programme
+from tests.support.nats_users import every_message
 from tests.support.stores import stored_bytes
+from tests.support.system import InProcessSystem, bearer, eventually, running_system
 from tests.support.world import World, arrest_of
-from tests.system.build_flows import commissioned, plan_opened, registered_programme
-from tests.system.support import InProcessSystem, bearer, eventually, running_system
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from services.audit.reconcile import Reconciliation, reconcile_at
 from services.cli import app as cli
 from services.runtime.settings import Settings
-from tests.audit.test_tamper import Store
-from tests.system.support import eventually, running_system
-from tests.system.test_pipeline import arrest, plan_and_launch
+from tests.support.flows import arrest, plan_and_launch
+from tests.support.history import Store
+from tests.support.system import eventually, running_system
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import pytest
 
 from services.audit.timeline import stream_histories, timeline, to_csv, to_jsonl
 from services.runtime.settings import Settings
-from tests.system.support import AUDITOR, eventually, running_system
-from tests.system.test_pipeline import arrest, plan_and_launch
+from tests.support.flows import arrest, plan_and_launch
+from tests.support.system import AUDITOR, eventually, running_system
 
 pytestmark = pytest.mark.integration
 

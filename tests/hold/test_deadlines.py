@@ -15,7 +15,7 @@ from services.hold.deadlines import task_scheduler
 from services.hold.task import SupportTask
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta
-from tests.hold.test_task import new_task
+from tests.support.tasks import new_task
 
 START = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -18,9 +17,7 @@ from services.hold.commands import (
 from services.hold.domain import playbook_scope
 from services.hold.playbook import Facts, PlaybookInvalid, national_playbook, parse_playbook
 from services.runtime.authorization import Caller
-from services.runtime.meta import SERVICE_ACTORS, Meta
-
-AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
+from tests.support.playbook_facts import AT, YOUNG_CHILD_AT_HOME, meta, opened
 
 # Who puts a playbook in force: the leadership group's chair.
 CHAIR = Caller(subject="chair-1", role="leadership_group_chair", agency="iwi")
@@ -81,18 +78,6 @@ def test_conditions_that_do_not_fit_the_event_are_refused() -> None:
         parse_playbook(document)
     assert len(refused.value.errors) == 2
     assert "seizure_kind applies to seizures only" in refused.value.errors[0]
-
-
-def meta() -> Meta:
-    return Meta(occurred_at=AT, operation_id=uuid4(), actor=SERVICE_ACTORS["hold"])
-
-
-def opened(app: HoldApplication) -> list[str]:
-    return [
-        app.mapper.to_domain_event(n).kind
-        for n in app.recorder.select_notifications(1, 1000)
-        if n.topic.endswith("SupportTask.Opened")
-    ]
 
 
 @pytest.mark.application
@@ -197,24 +182,6 @@ def test_sealed_ages_are_read_only_for_the_rules_and_unreadable_ones_protect(
     assert linked.children == [{"child_ref": "C-1"}]
     assert linked.ages == SEALED
     assert "person_age" not in vars(linked)
-
-
-YOUNG_CHILD_AT_HOME = {
-    "name": "young-children-at-home",
-    "version": 1,
-    "rules": [
-        {
-            "id": f"under-five-{event.replace('_', '-')}",
-            "when": {"event": event, "youngest_under": 5},
-            "task": {
-                "kind": f"early_years_check_{event}",
-                "lead_agency": "oranga_tamariki",
-                "due_within": "1h",
-            },
-        }
-        for event in ("seizure", "witness_registered")
-    ],
-}
 
 
 @pytest.mark.application

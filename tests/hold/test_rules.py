@@ -12,7 +12,7 @@ from services.hold.playbook import Facts
 from services.hold.rules import tasks_for
 from services.hold.task import SupportTask
 from services.runtime.meta import SERVICE_ACTORS, Meta
-from tests.hold.test_task import new_task
+from tests.support.tasks import new_task
 
 pytestmark = pytest.mark.domain
 

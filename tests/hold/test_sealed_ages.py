@@ -33,8 +33,8 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_permissions import API
 from services.runtime.sealing import HouseholdKeys
-from tests.hold.test_playbook import YOUNG_CHILD_AT_HOME, opened
-from tests.runtime.test_nats_permissions import connected
+from tests.support.nats_connections import connected
+from tests.support.playbook_facts import YOUNG_CHILD_AT_HOME, opened
 
 pytestmark = pytest.mark.integration
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from uuid import uuid4
-
 import pytest
 
 from services.hold.task import (
@@ -17,40 +14,12 @@ from services.hold.task import (
     UNPLACED,
     ConsentRequired,
     NotOfferedToThisAgency,
-    SupportTask,
     TaskFinished,
     WrongTaskState,
 )
-from services.runtime.meta import Actor, Meta
+from tests.support.tasks import SEALED, meta, new_task
 
 pytestmark = pytest.mark.domain
-
-NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
-
-
-def meta(agency: str = "oranga_tamariki", role: str = "agency_worker") -> Meta:
-    return Meta(occurred_at=NOW, operation_id=uuid4(), actor=Actor("w-1", agency, role))
-
-
-def new_task(
-    due_at: datetime = NOW + timedelta(hours=2),
-    lead: str = "oranga_tamariki",
-    fallback: tuple[str, ...] = ("iwi_provider", "police"),
-    kind: str = "child_safety_check",
-    meta: Meta | None = None,
-) -> SupportTask:
-    return SupportTask(
-        case_id=uuid4(),
-        kind=kind,
-        lead_agency=lead,
-        fallback_agencies=list(fallback),
-        due_at=due_at,
-        reminders_before=[1800],
-        escalations_after=[900, 3600, 7200],
-        playbook="national@v1",
-        rule_id="child-safety-no-carer-left",
-        meta=meta or globals()["meta"](),
-    )
 
 
 def test_a_new_task_is_offered_to_its_lead_agency_and_names_its_playbook_rule() -> None:
@@ -61,7 +30,6 @@ def test_a_new_task_is_offered_to_its_lead_agency_and_names_its_playbook_rule() 
 
 
 # Free text as the front door sends it: sealed with the household's key.
-SEALED = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
 
 
 def test_each_decline_passes_the_task_down_the_chain_to_the_leadership_group() -> None:

@@ -10,9 +10,9 @@ from services.runtime.checkpoints import Notary, NotaryPosition
 from services.runtime.clock import SystemClock
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, checkpoint_subject
-from tests.audit.test_tamper import record_history, verify
-from tests.nats_users import connect_as
-from tests.system.support import running_system
+from tests.support.history import record_history, verify
+from tests.support.nats_users import connect_as
+from tests.support.system import running_system
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,9 @@ from services.runtime.process import ServiceProcess
 from services.runtime.relay import stream_position
 from services.runtime.settings import Settings
 from services.runtime.topology import stream_name
-from tests.nats_users import as_user, connect_as
-from tests.system.proxy import LossyProxy
-from tests.system.support import eventually
+from tests.support.nats_users import as_user, connect_as
+from tests.support.proxy import LossyProxy
+from tests.support.system import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ from services.runtime.nats_permissions import ADMIN
 from services.runtime.provisioning import ensure_consumer, ensure_stream
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, H_PREVIOUS_ID
-from tests.system.support import eventually
+from tests.support.system import eventually
 
 pytestmark = pytest.mark.integration
 

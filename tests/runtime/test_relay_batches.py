@@ -17,7 +17,7 @@ from services.runtime.provisioning import ensure_stream
 from services.runtime.relay import ATOMIC_BATCH_LIMIT, Relay, RelayPosition
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, H_PREVIOUS_ID, stream_name
-from tests.nats_users import connect_as
+from tests.support.nats_users import connect_as
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import pytest
 
 from services.runtime.clock import SimulatedClock
 from services.runtime.settings import Settings
-from tests.system.build_flows import CHAIR, MSD_MEMBER, POLICE_MEMBER, plan_opened, the_plan
-from tests.system.support import AUDITOR, eventually, running_system
+from tests.support.build_flows import CHAIR, MSD_MEMBER, POLICE_MEMBER, plan_opened, the_plan
+from tests.support.system import AUDITOR, eventually, running_system
 
 pytestmark = pytest.mark.integration
 

@@ -10,14 +10,14 @@ import pytest
 
 from services.build.indicators import add_months
 from services.runtime.settings import Settings
-from tests.system.build_flows import (
+from tests.support.build_flows import (
     CHAIR,
     commissioned,
     concluded_in,
     person,
     registered_programme,
 )
-from tests.system.support import eventually, running_system
+from tests.support.system import eventually, running_system
 
 pytestmark = pytest.mark.integration
 

@@ -23,10 +23,10 @@ from services.runtime.topology import (
     SERVICES,
     stream_name,
 )
-from tests.nats_users import connect_as, every_message
-from tests.system.processes import Processes
-from tests.system.support import eventually, signed
-from tests.system.test_pipeline import START
+from tests.support.flows import START
+from tests.support.nats_users import connect_as, every_message
+from tests.support.processes import Processes
+from tests.support.system import eventually, signed
 
 pytestmark = pytest.mark.system
 

@@ -21,8 +21,8 @@ from services.runtime.nats_permissions import ADMIN
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, stream_name
 from tests.conftest import drop_schemas, require_postgres
-from tests.system.processes import wait_for
-from tests.system.test_pipeline import START
+from tests.support.flows import START
+from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 

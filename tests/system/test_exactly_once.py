@@ -12,13 +12,11 @@ import asyncio
 import random
 from collections import Counter
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
 import nats
 import pytest
 
-from contracts import parse_event
 from services.build.application import BuildApplication
 from services.build.domain import Milestone, ResiliencePlan
 from services.hold.application import HoldApplication
@@ -26,11 +24,11 @@ from services.hold.domain import WhanauCase
 from services.hold.task import SupportTask
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
-from services.runtime.topology import stream_name, subjects
-from tests.nats_users import connect_as
-from tests.system.cluster import Ledger, caught_up, plan_and_launch, send
-from tests.system.processes import Processes
-from tests.system.support import eventually
+from tests.support.cluster import Ledger, caught_up, plan_and_launch, send
+from tests.support.effects import expected_effects, stored_events, stream_events
+from tests.support.nats_users import connect_as
+from tests.support.processes import Processes
+from tests.support.system import eventually
 
 pytestmark = pytest.mark.system
 
@@ -91,50 +89,6 @@ async def torment(
         assert process.returncode == -9, f"{name} exited with {process.returncode}, not SIGKILL"
         kills[f"{name}:{point}"] += 1
     procs.start(name)
-
-
-def expected_effects(sent: Ledger) -> tuple[int, int]:
-    cases: dict[tuple[str, str], bool] = {}
-    for a in sent.arrests:
-        key = (a["operation_id"], a["household_ref"])
-        cases[key] = cases.get(key, False) or bool(a["children"])
-    tasks = sum(3 if has_children else 2 for has_children in cases.values())
-    return len(cases), tasks
-
-
-def stored_events(app: Any) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    originators: Counter[tuple[str, Any]] = Counter()
-    start = 1
-    while notifications := app.recorder.select_notifications(start, 500):
-        for n in notifications:
-            event = app.mapper.to_domain_event(n)
-            name = type(event).__qualname__
-            counts[name] += 1
-            if name.endswith((".Opened", ".Scheduled")):
-                originators[(name, event.originator_id)] += 1
-        start = notifications[-1].id + 1
-    assert max(originators.values(), default=1) == 1, "an aggregate was created twice"
-    return counts
-
-
-async def stream_events(nc: nats.aio.client.Client, service: str) -> Counter[str]:
-    js = nc.jetstream()
-    info = await js.stream_info(stream_name(service))
-    sub = await js.pull_subscribe(subjects(service), stream=stream_name(service))
-    counts: Counter[str] = Counter()
-    ids: Counter[str] = Counter()
-    remaining = info.state.messages
-    while remaining:
-        for msg in await sub.fetch(min(remaining, 256), timeout=5):
-            event = parse_event(msg.data)
-            counts[event.event_type] += 1
-            ids[str(event.event_id)] += 1
-            await msg.ack()
-            remaining -= 1
-    await sub.unsubscribe()
-    assert max(ids.values(), default=1) == 1, "an integration event was published twice"
-    return counts
 
 
 async def test_every_arrest_has_its_effects_exactly_once_through_repeated_kills(

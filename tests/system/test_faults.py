@@ -36,7 +36,7 @@ from services.runtime.embedded_nats import EmbeddedCluster
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
 from services.runtime.topology import stream_name
-from tests.system.cluster import (
+from tests.support.cluster import (
     ClusterSystem,
     Ledger,
     caught_up,
@@ -45,10 +45,10 @@ from tests.system.cluster import (
     produce,
     send,
 )
-from tests.system.processes import status
-from tests.system.proxy import LossyProxy
-from tests.system.support import eventually
-from tests.system.test_exactly_once import expected_effects, stored_events, stream_events
+from tests.support.effects import expected_effects, stored_events, stream_events
+from tests.support.processes import status
+from tests.support.proxy import LossyProxy
+from tests.support.system import eventually
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 

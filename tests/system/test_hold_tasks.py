@@ -13,9 +13,9 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.settings import Settings
 from services.runtime.topology import stream_name
-from tests.nats_users import connect_as
-from tests.system.support import CHAIR, InProcessSystem, caller, eventually, running_system
-from tests.system.test_pipeline import arrest, plan_and_launch
+from tests.support.flows import arrest, plan_and_launch
+from tests.support.nats_users import connect_as
+from tests.support.system import CHAIR, InProcessSystem, caller, eventually, running_system
 
 pytestmark = pytest.mark.integration
 

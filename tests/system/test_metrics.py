@@ -17,9 +17,9 @@ from services.runtime.embedded_nats import free_port
 from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.runtime.topology import durable_name
-from tests.nats_users import as_user, connect_as
-from tests.system.support import eventually, running_system
-from tests.system.test_pipeline import arrest, plan_and_launch
+from tests.support.flows import arrest, plan_and_launch
+from tests.support.nats_users import as_user, connect_as
+from tests.support.system import eventually, running_system
 
 pytestmark = pytest.mark.integration
 

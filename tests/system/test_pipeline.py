@@ -15,52 +15,11 @@ from services.runtime.provisioning import ensure_consumer
 from services.runtime.relay import Relay, RelayPosition
 from services.runtime.settings import Settings
 from services.runtime.topology import durable_name, stream_name
-from tests.nats_users import connect_as
-from tests.system.support import AUDITOR, InProcessSystem, eventually, running_system
+from tests.support.flows import START, arrest, plan_and_launch, stream_count
+from tests.support.nats_users import connect_as
+from tests.support.system import AUDITOR, eventually, running_system
 
 pytestmark = pytest.mark.integration
-
-START = "2026-03-01T05:00:00+13:00"
-
-
-async def plan_and_launch(system: InProcessSystem, place: str = "Mataura") -> str:
-    response = await system.api.post(
-        "/operations",
-        json={
-            "name": "Operation Pakari",
-            "district": "Southland",
-            "place": place,
-            "target_group": "gang supply network",
-            "planned_start": START,
-        },
-    )
-    assert response.status_code == 201, response.text
-    operation_id: str = response.json()["operation_id"]
-    assert (await system.api.post(f"/operations/{operation_id}/launch")).status_code == 200
-    return operation_id
-
-
-async def arrest(
-    system: InProcessSystem,
-    operation_id: str,
-    person: str,
-    household: str,
-    children: list[dict[str, Any]] | None = None,
-    only_carer: bool = False,
-) -> str:
-    response = await system.api.post(
-        f"/operations/{operation_id}/arrests",
-        json={
-            "person_ref": person,
-            "household_ref": household,
-            "charges": ["supply methamphetamine"],
-            "children": children or [],
-            "only_carer_present": only_carer,
-        },
-    )
-    assert response.status_code == 201, response.text
-    arrest_id: str = response.json()["arrest_id"]
-    return arrest_id
 
 
 async def test_an_arrest_sets_support_in_motion_and_a_conclusion_starts_the_plan(
@@ -294,10 +253,3 @@ async def test_a_relay_rerun_from_scratch_publishes_nothing_twice(settings: Sett
 
 async def _value(value: int) -> int:
     return value
-
-
-async def stream_count(settings: Settings, service: str) -> int:
-    nc = await connect_as(settings)
-    info = await nc.jetstream().stream_info(stream_name(service))
-    await nc.close()
-    return int(info.state.messages)

@@ -18,10 +18,10 @@ from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo, sqlite_file
 from services.runtime.topology import stream_name
-from tests.nats_users import as_user, connect_as
-from tests.system.proxy import LossyProxy
-from tests.system.support import InProcessSystem, eventually, running_system
-from tests.system.test_pipeline import arrest, plan_and_launch
+from tests.support.flows import arrest, plan_and_launch
+from tests.support.nats_users import as_user, connect_as
+from tests.support.proxy import LossyProxy
+from tests.support.system import InProcessSystem, eventually, running_system
 
 pytestmark = pytest.mark.integration
 

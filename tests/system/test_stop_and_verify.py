@@ -21,10 +21,10 @@ import pytest
 from services.runtime.embedded_nats import free_port
 from services.runtime.nats_permissions import AUDITOR
 from services.runtime.settings import Settings
-from tests.nats_users import connect_as
-from tests.system.cluster import Ledger, plan_and_launch, send
-from tests.system.processes import Processes, chb, chb_up, process_env, status
-from tests.system.support import eventually
+from tests.support.cluster import Ledger, plan_and_launch, send
+from tests.support.nats_users import connect_as
+from tests.support.processes import Processes, chb, chb_up, process_env, status
+from tests.support.system import eventually
 
 pytestmark = pytest.mark.system
 

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from services.runtime.settings import Settings
-from tests.system.support import AUDITOR, eventually, running_system
-from tests.system.test_pipeline import plan_and_launch
+from tests.support.flows import plan_and_launch
+from tests.support.system import AUDITOR, eventually, running_system
 
 pytestmark = pytest.mark.integration
 

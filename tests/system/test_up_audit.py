@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from services.runtime.embedded_nats import free_port
-from tests.system.processes import chb, wait_for
-from tests.system.test_pipeline import START
+from tests.support.flows import START
+from tests.support.processes import chb, wait_for
 
 pytestmark = pytest.mark.system
 

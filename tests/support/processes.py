@@ -20,7 +20,7 @@ import nats
 
 from services.runtime.process import status_subject
 from services.runtime.settings import Settings
-from tests.nats_users import password
+from tests.support.nats_users import password
 
 
 def process_env(

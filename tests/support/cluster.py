@@ -29,7 +29,7 @@ from services.runtime.provisioning import provision_as
 from services.runtime.settings import Settings
 from services.runtime.topology import command_subject
 from tests.conftest import TEST_JWT_KEY, drop_schemas, require_postgres
-from tests.system.processes import Processes, status
+from tests.support.processes import Processes, status
 
 ACTOR = {"id": "test-planner", "agency": "police", "role": "planner"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.api.identity import Identity
-from tests.system.support import InProcessSystem, bearer, eventually
+from tests.support.system import InProcessSystem, bearer, eventually
 
 START = "2026-03-01T05:00:00+13:00"
 

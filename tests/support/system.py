@@ -21,7 +21,7 @@ from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.runtime.translation import Translator
 from tests.conftest import TEST_JWT_KEY
-from tests.nats_users import as_user
+from tests.support.nats_users import as_user
 
 T = TypeVar("T")
 
