@@ -60,7 +60,7 @@ def peak_rss_mb() -> float:
 
 
 def store_events(directory: Path) -> int:
-    from services.audit.sources import open_store
+    from services.views.stores import open_store
 
     total = 0
     for service in STORES:
@@ -107,7 +107,6 @@ def make(directory: Path, events: int) -> None:
 async def checkpoint(directory: Path) -> None:
     """What each service's notary would have published as the history was recorded."""
 
-    from services.audit.sources import open_store
     from services.runtime.checkpoints import Notary
     from services.runtime.clock import SystemClock
     from services.runtime.embedded_nats import EmbeddedNats
@@ -115,6 +114,7 @@ async def checkpoint(directory: Path) -> None:
     from services.runtime.nats_permissions import ADMIN
     from services.runtime.provisioning import audit_stream_config, ensure_stream_config
     from services.runtime.settings import Settings
+    from services.views.stores import open_store
 
     settings = settings_for(directory)
     with EmbeddedNats(directory / "nats") as server:

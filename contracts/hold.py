@@ -13,6 +13,8 @@ from contracts.envelope import Code, IntegrationEvent
 TaskStatus = Literal[
     "offered", "accepted", "assigned", "in_progress", "completed", "closed", "unplaced"
 ]
+# A task in one of these takes no further step: hold's task decides so, the views count by it.
+FINISHED_STATUSES: tuple[TaskStatus, ...] = ("completed", "closed")
 
 
 class WhanauCaseOpened(IntegrationEvent):

@@ -1088,8 +1088,8 @@ def audit_rebuild(
     one: identical, or every difference listed (exit 1)."""
     from rich.progress import Progress
 
-    from services.audit.compare import LISTS, differences, rebuilt_lists
     from services.audit.timeline import replay
+    from services.views.compare import LISTS, differences, rebuilt_lists
 
     settings, histories = _audit_source(data_dir, store, nats_url)
     if histories is not None:

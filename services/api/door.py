@@ -23,8 +23,6 @@ from pydantic import BaseModel
 from contracts.commands import CommandReply
 from services.api.idempotency import IdempotencyStore
 from services.api.observability import ApiCollector
-from services.api.projector import Projector
-from services.api.read_model import ReadModel
 from services.audit.index import AuditIndex, catch_up_from_streams
 from services.audit.point_in_time import state_at
 from services.audit.timeline import Entry
@@ -34,6 +32,8 @@ from services.runtime.provisioning import wait_for_stream
 from services.runtime.sealing import HouseholdKeys
 from services.runtime.settings import Settings
 from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
+from services.views.projector import Projector
+from services.views.read_model import ReadModel
 
 log = structlog.get_logger()
 

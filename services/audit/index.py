@@ -27,11 +27,11 @@ from nats.js.errors import NotFoundError
 
 from contracts import ContractError, IntegrationEvent, parse_event
 from contracts.registry import REGISTRY
-from services.api.read_model import ReadModel
-from services.audit.sources import SOURCES, open_store, pages, translated
 from services.audit.timeline import Entry
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
+from services.views.read_model import ReadModel
+from services.views.stores import SOURCES, open_store, pages, translated
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

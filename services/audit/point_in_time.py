@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.api.read_model import ReadModel
 from services.audit.index import PLAN_EVENTS, AuditIndex
+from services.views.read_model import ReadModel
 
 
 def state_at(

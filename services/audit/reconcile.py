@@ -23,11 +23,11 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from services.audit.sources import connect_once, open_store
 from services.runtime.application import ServiceApplication
 from services.runtime.relay import stream_position
 from services.runtime.settings import Settings
 from services.runtime.topology import FOLLOWS, stream_name
+from services.views.stores import connect_once, open_store
 
 
 @dataclass

@@ -22,10 +22,10 @@ from eventsourcing.application import Application
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts import ContractError, IntegrationEvent, parse_event
-from services.api.read_model import ReadModel
-from services.audit.sources import SOURCES, connect_once, open_stores, pages, translated
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
+from services.views.read_model import ReadModel
+from services.views.stores import SOURCES, connect_once, open_stores, pages, translated
 
 ENVELOPE = {
     "event_id",

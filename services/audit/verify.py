@@ -35,11 +35,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
 from contracts.audit import HistoryCheckpoint
-from services.audit.sources import connect_once, open_store, pages
 from services.audit.verification import Finding, Kind, ServiceVerification, Verification
 from services.runtime.chain import GENESIS, extend, leaf, link
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, SERVICES, checkpoint_subject
+from services.views.stores import connect_once, open_store, pages
 
 PAGE = 5000
 WINDOW = 4096  # how far either side looks to tell a move from a change

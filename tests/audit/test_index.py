@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def views(model: object, op: object) -> dict[str, object]:
-    from services.api.read_model import ReadModel
+    from services.views.read_model import ReadModel
 
     assert isinstance(model, ReadModel)
     return {

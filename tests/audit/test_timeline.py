@@ -64,8 +64,8 @@ async def test_the_state_at_a_moment_and_a_rebuild_that_matches_the_live_views(
     whole history, every list the front door serves is identical to the live one."""
     from datetime import UTC, datetime
 
-    from services.audit.compare import LISTS, differences, rebuilt_lists
     from services.audit.timeline import replay
+    from services.views.compare import LISTS, differences, rebuilt_lists
 
     async with running_system(settings) as system:
         op = await plan_and_launch(system)
@@ -95,7 +95,7 @@ async def test_the_state_at_a_moment_and_a_rebuild_that_matches_the_live_views(
 
 def test_every_difference_between_live_and_rebuilt_views_is_named() -> None:
     """A missing item, an extra item and a changed field each get their own line."""
-    from services.audit.compare import differences
+    from services.views.compare import differences
 
     live = {"/tasks": [{"task_id": "a", "status": "offered"}, {"task_id": "x", "status": "?"}]}
     rebuilt = {"/tasks": [{"task_id": "a", "status": "accepted"}, {"task_id": "b", "status": "o"}]}

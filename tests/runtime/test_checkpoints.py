@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from nats.js.errors import APIError
 
-from services.audit.sources import open_store
 from services.runtime.checkpoints import Notary, NotaryPosition
 from services.runtime.clock import SystemClock
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, checkpoint_subject
+from services.views.stores import open_store
 from tests.support.history import record_history, verify
 from tests.support.nats_users import connect_as
 from tests.support.system import running_system

@@ -10,13 +10,13 @@ import nats
 import pytest
 from nats.js.api import StorageType
 
-from services.audit.sources import open_store
 from services.runtime.embedded_nats import EmbeddedCluster, EmbeddedNats
 from services.runtime.nats_access import connect_options
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.provisioning import provision_as
 from services.runtime.settings import Settings
 from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
+from services.views.stores import open_store
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,11 @@ from uuid import uuid4
 
 import psycopg
 
-from services.audit.sources import open_store
 from services.audit.verification import ServiceVerification
 from services.audit.verify import verify_service
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo
+from services.views.stores import open_store
 from tests.support.flows import arrest, plan_and_launch
 from tests.support.nats_users import connect_as
 from tests.support.system import InProcessSystem, eventually, running_system

@@ -22,12 +22,12 @@ from services.api.identity import Identity
 from services.api.notes import with_notes
 from services.api.paging import Page
 from services.api.problems import Refused
-from services.audit.compare import differences, rebuilt_lists
 from services.audit.figures import figures
 from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
 from services.audit.verification import summary as verification_summary
 from services.runtime.authorization import NotPermitted
 from services.runtime.topology import SERVICES
+from services.views.compare import differences, rebuilt_lists
 
 router = APIRouter()
 

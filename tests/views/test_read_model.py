@@ -14,7 +14,7 @@ from contracts import (
     SupportTaskOpened,
     WhanauCaseOpened,
 )
-from services.api.read_model import ReadModel
+from services.views.read_model import ReadModel
 
 pytestmark = pytest.mark.application
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api.read_model import ReadModel
+from services.views.read_model import ReadModel
 
 # What the front door lists, and the key of each item.
 LISTS = {

@@ -25,8 +25,8 @@ from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts import ContractError, parse_event
-from services.api.read_model import ReadModel
 from services.runtime.topology import SERVICES, stream_name, subjects
+from services.views.read_model import ReadModel
 
 log = structlog.get_logger()
 
