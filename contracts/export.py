@@ -32,7 +32,7 @@ from contracts.commands import (
 )
 from contracts.dead_letter import DeadLetterRecorded
 from contracts.envelope import IntegrationEvent
-from contracts.registry import ALL_EVENTS, SERVICES, subject_for
+from contracts.registry import ALL_EVENTS, SERVICES, command_subject, subject_for
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "schemas"
 ASYNCAPI_FILE = "asyncapi.json"
@@ -87,11 +87,9 @@ def asyncapi_document() -> dict[str, Any]:
     Built on a throwaway broker that never connects: one publisher per integration event on its
     subject (dead letters on each service's own subject), and one subscriber per clear command.
     """
-    # Imported here so that reading contracts never needs faststream or the services package.
+    # Imported here so that reading contracts never needs faststream.
     from faststream.nats import NatsBroker
     from faststream.specification import AsyncAPI
-
-    from services.runtime.topology import command_subject
 
     broker = NatsBroker()
     for cls in ALL_EVENTS:

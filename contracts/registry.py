@@ -116,6 +116,11 @@ def subject_for(service: str, event_type: str) -> str:
     return f"chb.{service}.{_snake(event_type)}"
 
 
+def command_subject(service: str, command: str) -> str:
+    """Request/reply subjects for commands: outside every stream, so JetStream never answers."""
+    return f"cmd.{service}.{command}"
+
+
 def parse_event(data: bytes | str) -> IntegrationEvent:
     """Read one message body, refusing anything that is not exactly a known contract."""
     try:

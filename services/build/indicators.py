@@ -1,4 +1,5 @@
-"""Reading indicator CSV files, and comparing an indicator before and after an operation.
+"""Reading indicator CSV files (the comparison before and after an operation is a view:
+``services/views/outcomes.py``).
 
 A file is checked whole before anything is imported: every bad row is reported with its row
 number, column and reason, and a file with any bad row imports nothing.
@@ -8,10 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -63,52 +62,3 @@ def read_indicator_csv(text: str) -> tuple[list[IndicatorRow], list[Rejected]]:
         seen[key] = line
         rows.append(row)
     return rows, rejected
-
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
-
-
-def mean(values: list[Decimal]) -> Decimal | None:
-    return sum(values, Decimal(0)) / len(values) if values else None
-
-
-def before_after(
-    readings: list[tuple[date, Decimal]],
-    before_end: date,
-    after_start: date,
-    before_months: int = 6,
-    after_windows: tuple[int, ...] = (3, 6, 12),
-) -> dict[str, Any]:
-    """The mean of the readings in the ``before_months`` before ``before_end`` (the baseline,
-    e.g. the six months before the operation launched) against the mean in each window of
-    months after ``after_start`` (e.g. its conclusion), with the change as a percentage.
-    Windows are half-open: [start, end)."""
-    baseline_from = add_months(before_end, -before_months)
-    baseline = mean([v for d, v in readings if baseline_from <= d < before_end])
-    windows = []
-    for months in after_windows:
-        window_end = add_months(after_start, months)
-        value = mean([v for d, v in readings if after_start <= d < window_end])
-        change = None
-        if value is not None and baseline:
-            change = ((value - baseline) / baseline * 100).quantize(Decimal("0.1"))
-        windows.append(
-            {
-                "months_after": months,
-                "mean": None if value is None else str(value.quantize(Decimal("0.001"))),
-                "change_percent": None if change is None else str(change),
-                "readings": sum(1 for d, _ in readings if after_start <= d < window_end),
-            }
-        )
-    return {
-        "baseline": {
-            "from": baseline_from.isoformat(),
-            "to": before_end.isoformat(),
-            "mean": None if baseline is None else str(baseline.quantize(Decimal("0.001"))),
-            "readings": sum(1 for d, _ in readings if baseline_from <= d < before_end),
-        },
-        "after": windows,
-    }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Named with the contracts (the AsyncAPI document lists them), which import no service.
+from contracts.registry import command_subject as command_subject
+
 SERVICES = ("clear", "hold", "build")
 
 # Which upstream services each downstream service follows.
@@ -24,11 +27,6 @@ def subjects(service: str) -> str:
 
 def durable_name(upstream: str, downstream: str) -> str:
     return f"{downstream}_from_{upstream}"
-
-
-def command_subject(service: str, command: str) -> str:
-    """Request/reply subjects for commands: outside every stream, so JetStream never answers."""
-    return f"cmd.{service}.{command}"
 
 
 # Each service's history checkpoints (see runtime/checkpoints.py), kept apart from its stream.

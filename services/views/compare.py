@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from services.views.read_model import ReadModel
@@ -48,3 +49,26 @@ def differences(
                         f"history {want[item_id].get(field)!r}"
                     )
     return found
+
+
+def snapshot(model: ReadModel) -> dict[str, list[dict[str, Any]]]:
+    """Every list of ``model`` as the front door serves it (plain JSON values), copied: the
+    live model may change as soon as the caller awaits anything."""
+    copied: dict[str, list[dict[str, Any]]] = json.loads(
+        json.dumps(rebuilt_lists(model), default=str)
+    )
+    return copied
+
+
+def comparison(
+    live: dict[str, list[dict[str, Any]]], rebuilt: ReadModel, positions: dict[str, int]
+) -> dict[str, Any]:
+    """A live snapshot taken at stream ``positions`` against a model rebuilt from the history
+    up to the same positions: identical, or every difference named."""
+    found = differences(live, snapshot(rebuilt))
+    return {
+        "identical": not found,
+        "items": sum(len(v) for v in live.values()),
+        "stream_positions": positions,
+        "differences": found,
+    }

@@ -136,6 +136,7 @@ def playbook_adopted(model: ReadModel, e: PlaybookAdopted) -> None:
         "rules": e.rules,
         "adopted_at": e.occurred_at.isoformat(),
         "adopted_by": e.actor.model_dump(),
+        "default": False,
         **_trace(e),
     }
 

@@ -187,7 +187,9 @@ async def test_a_playbook_naming_unknown_agencies_is_422_listing_each(
         "rules[0] (id 'a').task.fallback_agencies[1]: 'helth_nz' is not a registered agency "
         "(did you mean health_nz?)",
     ]
-    assert (await system.api.get("/playbooks", headers=CHAIR)).json() == []
+    # Nothing adopted: the national default alone is in force.
+    in_force = (await system.api.get("/playbooks", headers=CHAIR)).json()
+    assert [(p["scope"], p["default"]) for p in in_force] == [("national", True)]
 
 
 async def a_task(system: InProcessSystem) -> str:

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.build.indicators import before_after, read_indicator_csv
+from services.build.indicators import read_indicator_csv
+from services.views.outcomes import before_after
 
 pytestmark = pytest.mark.domain
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.build.indicators import add_months
 from services.runtime.settings import Settings
+from services.views.outcomes import add_months
 from tests.support.build_flows import (
     CHAIR,
     commissioned,

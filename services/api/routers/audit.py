@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -27,7 +26,7 @@ from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_
 from services.audit.verification import summary as verification_summary
 from services.runtime.authorization import NotPermitted
 from services.runtime.topology import SERVICES
-from services.views.compare import differences, rebuilt_lists
+from services.views.compare import comparison, snapshot
 
 router = APIRouter()
 
@@ -152,16 +151,10 @@ async def audit_rebuild(door: Door, who: Caller) -> dict[str, Any]:
         raise HTTPException(status_code=503, detail="the read model is still catching up") from None
     # No await between these two lines: the copy is exactly the state at these positions.
     positions = door.projector.positions
-    live = json.loads(json.dumps(rebuilt_lists(door.read_model), default=str))
+    live = snapshot(door.read_model)
     histories = await stream_histories(door.settings, until=positions)
     model = await asyncio.to_thread(replay, door.settings, None, lambda n: None, histories)
-    found = differences(live, json.loads(json.dumps(rebuilt_lists(model), default=str)))
-    return {
-        "identical": not found,
-        "items": sum(len(v) for v in live.values()),
-        "stream_positions": positions,
-        "differences": found,
-    }
+    return comparison(live, model, positions)
 
 
 @router.get("/audit/export")

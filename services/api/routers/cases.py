@@ -17,11 +17,10 @@ from contracts.commands import (
 from contracts.envelope import REF_PATTERN
 from services.api.access import Caller
 from services.api.deps import Door, item_for, real_text, scoped
-from services.api.door import FrontDoor
 from services.api.paging import Page
 from services.api.problems import Refused
 from services.runtime.authorization import NotPermitted, check, household_relation
-from services.runtime.sealing import is_sealed
+from services.views.personal import personal_view
 
 router = APIRouter()
 
@@ -65,69 +64,7 @@ async def read_personal_details(
     )
     if recorded.status >= 400:
         raise Refused(recorded.status, recorded.error or "the read could not be recorded")
-    return await personal_view(door, case)
-
-
-async def personal_view(door: FrontDoor, case: dict[str, Any]) -> dict[str, Any]:
-    model = door.read_model
-    opener = door.keys.opener()
-    household = (case["operation_id"], case["household_ref"])
-    arrests = model.household_arrests.get(household, [])
-    staged_note = model.staged_notes.get(household)
-    steps = [
-        (task_id, step)
-        for task_id in model.case_tasks.get(case["case_id"], [])
-        for step in model.task_history.get(task_id, [])
-    ]
-    notes = [
-        {
-            "task_id": str(task_id),
-            "at": step["at"],
-            "actor": step["actor"],
-            "text": await opener.text(step["detail"]["text"]),
-        }
-        for task_id, step in steps
-        if is_sealed(step["detail"].get("text"))
-    ]
-    # Reasons, outcomes and overrides typed on a task's steps: free text that may name people.
-    texts = [
-        {
-            "task_id": str(task_id),
-            "change": step["change"],
-            "field": name,
-            "at": step["at"],
-            "actor": step["actor"],
-            "text": await opener.text(value),
-        }
-        for task_id, step in steps
-        for name, value in step["detail"].items()
-        if name != "text" and is_sealed(value)
-    ]
-    return {
-        "case_id": case["case_id"],
-        "household_ref": case["household_ref"],
-        "operation_id": case["operation_id"],
-        "erased": model.erasures.get(case["household_ref"]),
-        "staged_note": await opener.text(staged_note) if staged_note else None,
-        "arrests": [
-            {
-                **a,
-                "ages": await opener.details(a["ages"]),
-                "personal": await opener.details(a["personal"]),
-            }
-            for a in arrests
-        ],
-        "seizures": [
-            {**z, "ages": await opener.details(z["ages"])}
-            for z in model.household_seizures.get(household, [])
-        ],
-        "witnesses": [
-            {**w, "ages": await opener.details(w["ages"])}
-            for w in model.household_witnesses.get(household, [])
-        ],
-        "task_notes": notes,
-        "task_texts": texts,
-    }
+    return await personal_view(door.read_model, case, door.keys.opener())
 
 
 @router.get("/cases/{case_id}/reads")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -19,15 +18,15 @@ from services.api.deps import Door, reply
 from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.paging import Page
-from services.build.access import (
+from services.runtime.authorization import check
+from services.views.access import (
     import_relation,
     import_visible,
     no_import,
     outside_scope,
     place_visible,
 )
-from services.build.indicators import before_after
-from services.runtime.authorization import check
+from services.views.outcomes import place_outcomes
 
 router = APIRouter()
 
@@ -123,43 +122,7 @@ async def outcomes(
     launched against 3, 6 and 12 months after it concluded; and the place's programmes'
     social return where they report cost and outcome value. What the token does not cover is
     left out, as if there were none."""
+    covers = who.covers_item
     covered = place_visible(who, place)
-    readings = [
-        (r.period_start, r.value)
-        for r in door.read_model.indicator_readings(place, indicator, series)
-        if covered
-    ]
-    operations = []
-    for op in door.read_model.operations.values():
-        if op["place"].casefold() != place.casefold() or "concluded_at" not in op:
-            continue
-        if not who.covers_item(op):
-            continue
-        launched = datetime.fromisoformat(op.get("launched_at", op["planned_start"])).date()
-        concluded = datetime.fromisoformat(op["concluded_at"]).date()
-        comparison = before_after(readings, launched, concluded, before_months)
-        operations.append(
-            {
-                "operation_id": op["operation_id"],
-                "name": op["name"],
-                "launched": launched.isoformat(),
-                "concluded": concluded.isoformat(),
-                **comparison,
-            }
-        )
-    programmes = [
-        {
-            "programme_id": p["programme_id"],
-            "name": p["name"],
-            "social_return": p["social_return"],
-        }
-        for p in door.read_model.programmes.values()
-        if p["place"].casefold() == place.casefold() and covered
-    ]
-    return {
-        "place": place,
-        "indicator": indicator,
-        "series": series,
-        "operations": operations,
-        "programmes": programmes,
-    }
+    model = door.read_model
+    return place_outcomes(model, place, indicator, series, before_months, covered, covers)

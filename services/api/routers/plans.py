@@ -28,17 +28,17 @@ from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
 from services.api.notes import with_notes
 from services.api.paging import Page
-from services.build.access import (
+from services.runtime.authorization import Caller as Who
+from services.runtime.authorization import check
+from services.runtime.meta import derived_id
+from services.runtime.sealing import place_ref
+from services.views.access import (
     milestone_relation,
     milestone_visible,
     no_milestone,
     no_plan,
     place_visible,
 )
-from services.runtime.authorization import Caller as Who
-from services.runtime.authorization import check
-from services.runtime.meta import derived_id
-from services.runtime.sealing import place_ref
 
 router = APIRouter()
 

@@ -18,9 +18,8 @@ from services.api.access import (
 from services.api.deps import Door, operation_for, out_of_scope, reply
 from services.api.identity import Identity
 from services.api.paging import Page
-from services.hold.domain import playbook_scope
-from services.hold.playbook import PlaybookInvalid, load_playbook_text
 from services.runtime.authorization import check, operation_visible, playbook_in_scope
+from services.views.playbooks import PlaybookInvalid, check_playbook, in_force, scope_of
 
 router = APIRouter()
 
@@ -45,7 +44,7 @@ async def adopt_playbook(
         await operation_for(door, who, body.operation_id, "adopt_playbook")
         scope, what = f"operation:{body.operation_id}", f"operation {body.operation_id}"
     elif body.place is not None:
-        scope, what = playbook_scope(place=body.place), f"place {body.place}"
+        scope, what = scope_of(place=body.place), f"place {body.place}"
     else:
         scope, what = "national", "a national playbook"
     if not playbook_in_scope(who, scope, body.place):
@@ -53,7 +52,7 @@ async def adopt_playbook(
     try:
         # Its agencies against the register as the front door knows it; hold checks them again
         # against its own before it adopts the playbook.
-        playbook = load_playbook_text(body.toml, agencies=door.read_model.agencies)
+        playbook = check_playbook(body.toml, door.read_model.agencies)
     except PlaybookInvalid as error:
         return JSONResponse(status_code=422, content={"detail": str(error), "errors": error.errors})
     command = AdoptPlaybook(
@@ -68,12 +67,10 @@ async def adopt_playbook(
 
 @router.get("/playbooks")
 async def list_playbooks(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
-    """The playbooks adopted, by scope, that the caller may see: the national one, those of
-    the places their token covers, and those of operations they can see; where none is
-    adopted, the national default is in force."""
-    return page.apply(
-        [p for p in door.read_model.playbooks.values() if playbook_visible(door, who, p)]
-    )
+    """The playbooks in force, by scope, that the caller may see: the national one (the
+    default that ships with hold, ``default`` true, until one is adopted), those of the places
+    their token covers, and those of operations they can see."""
+    return page.apply(in_force(door.read_model, lambda p: playbook_visible(door, who, p)))
 
 
 def playbook_visible(door: Door, who: Identity, adopted: dict[str, Any]) -> bool:

@@ -26,10 +26,10 @@ from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.paging import Page
-from services.build.access import no_programme, outside_scope, place_visible, programme_relation
 from services.runtime.authorization import check
 from services.runtime.meta import derived_id
 from services.runtime.sealing import place_ref
+from services.views.access import no_programme, outside_scope, place_visible, programme_relation
 
 router = APIRouter()
 
