@@ -620,6 +620,7 @@ def report_place(
         hold = call("GET", f"{api}/operations/{op['operation_id']}/hold")
         operations.append(
             {
+                "operation_id": op["operation_id"],
                 "name": op["name"],
                 "launched": op.get("launched_at", op["planned_start"])[:10],
                 "concluded": op["concluded_at"][:10],
@@ -718,7 +719,7 @@ def audit_timeline(
         {
             "recorded_at": e.recorded_at[:23],
             "service": e.service,
-            "event": e.event_type,
+            "event": e.headline,
             "who": f"{e.actor_id} ({e.actor_agency}, {e.actor_role})",
             "why": e.reason or "",
             "caused by": (e.causation_id or "")[:8],
@@ -865,13 +866,16 @@ def audit_as_of(
         console.print_json(json.dumps(state, default=str))
         return
     when = moment.isoformat()
+    if state["note"]:  # what had not happened yet: an empty table alone says nothing
+        console.print(state["note"])
     if state["operation"]:
         columns = ["operation_id", "name", "place", "status", "arrests"]
         show(state["operation"], columns, False, f"operation as of {when}")
     if state.get("plan"):
         show(state["plan"], ["place", "phase", "opened_at"], False, f"plan as of {when}")
-    columns = ["task_id", "kind", "agency", "status", "due_at"]
-    show(state["tasks"], columns, False, f"tasks as of {when}")
+    if state["tasks"] or not state["note"]:
+        columns = ["task_id", "kind", "agency", "status", "due_at"]
+        show(state["tasks"], columns, False, f"tasks as of {when}")
 
 
 @audit_app.command("figures")

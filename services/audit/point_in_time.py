@@ -21,13 +21,34 @@ def state_at(
     state = state_of(operation, moment, operation_id, None)
     if place is not None:
         state.update(plan_of(index.replay(until=moment, place=place, types=PLAN_EVENTS), place))
+        state["note"] = nothing_yet(state, moment, operation_id, place, planned=True)
     return state
+
+
+def nothing_yet(
+    state: dict[str, Any],
+    moment: datetime,
+    operation_id: UUID | None,
+    place: str | None,
+    planned: bool,
+) -> str | None:
+    """Words for an answer with nothing in it, so an empty table is not taken for an empty
+    operation or plan: what had not happened yet by ``moment`` (``planned``: whether any
+    operation had been); None when it had."""
+    when = moment.isoformat()
+    if operation_id is not None and state["operation"] is None:
+        return f"operation {operation_id} had not been planned by {when}"
+    if place is not None and state.get("plan") is None and not state.get("place_milestones"):
+        return f"{place} had no resilience plan by {when}"
+    if operation_id is None and place is None and not planned:
+        return f"nothing had happened by {when}: no operation had been planned"
+    return None
 
 
 def state_of(
     model: ReadModel, moment: datetime, operation_id: UUID | None, place: str | None
 ) -> dict[str, Any]:
-    return {
+    state = {
         "as_of": moment.isoformat(),
         "operation": model.operations.get(operation_id) if operation_id else None,
         "cases": model.list_cases(operation_id),
@@ -35,6 +56,8 @@ def state_of(
         "milestones": model.list_milestones(operation_id),
         **(plan_of(model, place) if place is not None else {}),
     }
+    planned = bool(model.operations)
+    return {**state, "note": nothing_yet(state, moment, operation_id, place, planned)}
 
 
 def plan_of(model: ReadModel, place: str) -> dict[str, Any]:

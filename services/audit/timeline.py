@@ -58,6 +58,20 @@ class Entry:
     facts: dict[str, Any]
     caused: list[str] = field(default_factory=list)
 
+    @property
+    def headline(self) -> str:
+        """The event's type and, for an event that records a step (a task's, a milestone's,
+        a programme's), which step, who it went to and the status it left: one line, for a
+        person reading the timeline (the facts hold the rest)."""
+        change = self.facts.get("change")
+        if not isinstance(change, str):
+            return self.event_type
+        line = f"{self.event_type}: {change}"
+        if self.facts.get("agency"):
+            line += f" ({self.facts['agency']})"
+        status = self.facts.get("status")
+        return line + (f", now {status}" if status and status != change else "")
+
     @classmethod
     def of(cls, service: str, notification_id: int, event: IntegrationEvent) -> Entry:
         data = event.model_dump(mode="json")

@@ -19,6 +19,8 @@ matplotlib.use("Agg")  # files only: no screen on a server
 import matplotlib.pyplot as plt
 from matplotlib.dates import date2num
 
+from services.runtime.dead_letters import NIL
+
 SUPPRESS_BELOW = 5
 # Counts that describe people or households, suppressed in the public report when small.
 PERSONAL_COUNTS = ("households", "children", "tasks", "overdue", "people_engaged")
@@ -105,11 +107,14 @@ def write_place_report(
     for op in ops:
         hold = op.get("hold", {})
         share = hold.get("share_done_within_due_time")
+        shown = "-" if share is None else f"{share:.0%}"
+        if share is not None and nothing_due_yet(hold):
+            shown = "nothing due yet"  # not 0%: no task has reached its due time, none done
         parts.append(
             f"<tr><td>{esc(op['name'])}</td><td>{esc(op['launched'])}</td>"
             f"<td>{esc(op['concluded'])}</td><td>{count(hold.get('households'))}</td>"
             f"<td>{count(hold.get('children'))}</td><td>{count(hold.get('tasks'))}</td>"
-            f"<td>{'-' if share is None else f'{share:.0%}'}</td>"
+            f"<td>{shown}</td>"
             f"<td>{count(hold.get('overdue'))}</td></tr>"
         )
     parts.append("</table>")
@@ -127,13 +132,25 @@ def write_place_report(
         parts.append(f"<h3>{esc(label)}</h3><img src='{esc(image)}' alt='{esc(label)}'>")
 
     parts.append(
-        "<h2>Milestones</h2><table><tr><th>due</th><th>milestone</th><th>owner</th>"
-        "<th>status</th></tr>"
+        "<h2>Milestones</h2><table><tr><th>due</th><th>milestone</th><th>operation</th>"
+        "<th>owner</th><th>status</th></tr>"
     )
-    for m in sorted(data.get("milestones", []), key=lambda m: m["due_at"]):
+    # Each operation concluded in the place has its own milestones with the same labels: a
+    # row names its operation, or the place for one added to the plan itself.
+    names = {
+        o["operation_id"]: f"{o['name']} ({o['operation_id'][:8]})"
+        for o in ops
+        if "operation_id" in o
+    }
+    for m in sorted(data.get("milestones", []), key=lambda m: (m["due_at"], m["label"])):
+        operation_id = m.get("operation_id") or str(NIL)
+        operation = names.get(operation_id, operation_id[:8])
+        if operation_id == str(NIL):
+            operation = "the place's own"
         parts.append(
             f"<tr><td>{esc(m['due_at'][:10])}</td><td>{esc(m['label'])}</td>"
-            f"<td>{esc(m['owner_agency'])}</td><td>{esc(m['status'])}</td></tr>"
+            f"<td>{esc(operation)}</td><td>{esc(m['owner_agency'])}</td>"
+            f"<td>{esc(m['status'])}</td></tr>"
         )
     parts.append("</table>")
 
@@ -175,3 +192,11 @@ def write_place_report(
     page = out / "index.html"
     page.write_text("\n".join(parts), encoding="utf-8")
     return page
+
+
+def nothing_due_yet(hold: dict[str, Any]) -> bool:
+    """No task overdue and none finished: none has reached its due time yet, so a share done
+    within due time (0) says nothing."""
+    finished = ("completed", "closed")
+    by_status = hold.get("tasks_by_status", {})
+    return not hold.get("overdue") and not any(by_status.get(s) for s in finished)

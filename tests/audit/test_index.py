@@ -180,3 +180,25 @@ def test_a_place_plan_at_a_moment_reads_only_that_places_plan(tmp_path: Path) ->
         assert {m["place"] for m in state["place_milestones"]} == {place}
     finally:
         index.close()
+
+
+def test_as_of_a_moment_before_anything_says_so(tmp_path: Path) -> None:
+    """`chb audit as-of` at a moment before the operation was planned says that it had not
+    been, rather than print an empty table; before any operation, that nothing had happened."""
+    settings = Settings(store="sqlite", data_dir=tmp_path / "stores")
+    maker = HistoryMaker(settings)
+    maker.operation(arrests=1)
+    op = maker.operations[0][0]
+    maker.close()
+    before = "2001-01-01T00:00:00+13:00"
+    asked = ["audit", "as-of", "--at", before, "--data-dir", str(settings.data_dir)]
+
+    one = CliRunner().invoke(app, [*asked, "--operation", str(op)])
+    assert one.exit_code == 0, one.output
+    assert f"operation {op} had not been planned by 2001-01-01T00:00:00+13:00" in one.output
+    everything = CliRunner().invoke(app, asked)
+    assert everything.exit_code == 0, everything.output
+    assert "nothing had happened by 2001-01-01T00:00:00+13:00" in everything.output
+    assert "tasks as of" not in everything.output
+    later = CliRunner().invoke(app, [*asked[:2], "--at", datetime.now(UTC).isoformat(), *asked[4:]])
+    assert "nothing had happened" not in later.output and "tasks as of" in later.output

@@ -96,3 +96,38 @@ def test_the_public_report_holds_aggregates_only_with_small_counts_suppressed(
     assert "<td>&lt;5</td><td>7</td><td>9</td>" in html  # households, children, tasks
     assert html.count("<td>&lt;5</td>") == 3  # households, overdue, people engaged
     assert "$2,600,000.00" in html
+
+
+def test_each_milestone_names_its_operation_and_a_share_before_anything_is_due_says_so(
+    tmp_path: Path,
+) -> None:
+    """Two operations concluded in one place each have a "Hold review": each row names its
+    own operation (and one added to the plan itself says so); an operation whose tasks are
+    none of them due yet shows "nothing due yet", not 0%."""
+    report = data()
+    first, second = "5fcf55ff-bb0b-43c9-80db-9a047c3a90c1", "7a1c0b3e-0000-4000-8000-000000000001"
+    waiting = {"households": 1, "children": 1, "tasks": 2, "overdue": 0}
+    report["operations"] = [
+        {**report["operations"][0], "operation_id": first},
+        {
+            **report["operations"][0],
+            "operation_id": second,
+            "name": "Operation Pakari",
+            "hold": {
+                **waiting,
+                "share_done_within_due_time": 0.0,
+                "tasks_by_status": {"offered": 2},
+            },
+        },
+    ]
+    review = report["milestones"][0]
+    report["milestones"] = [
+        {**review, "operation_id": first},
+        {**review, "operation_id": second},
+        {**review, "label": "Marae hui", "operation_id": "00000000-0000-0000-0000-000000000000"},
+    ]
+    html = write_place_report("Ōpōtiki", report, tmp_path).read_text()
+    assert "<td>Hold review</td><td>Operation Highwater (5fcf55ff)</td>" in html
+    assert "<td>Hold review</td><td>Operation Pakari (7a1c0b3e)</td>" in html
+    assert "<td>Marae hui</td><td>the place&#x27;s own</td>" in html
+    assert html.count("nothing due yet") == 1 and "<td>0%</td>" not in html
