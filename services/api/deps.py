@@ -9,7 +9,7 @@ item visible to them at all (an item hidden from them is answered as an unknown 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, HTTPException, Request
@@ -29,6 +29,10 @@ from services.runtime.authorization import (
     permitted,
     sees_planned_operation,
 )
+from services.views.rows import Row
+
+# An item of the views, of whichever kind: handed back as it came.
+R = TypeVar("R", bound=Row)
 
 
 async def front_door(request: Request) -> FrontDoor:  # async: no thread hop
@@ -68,9 +72,8 @@ async def operation_for(
     """The operation, if the caller may do ``action`` on it: a planned operation outside their
     planning cell or one outside their token's scope is "not found", as an unknown one is."""
     # The read model may trail clear by a few milliseconds: then ask clear.
-    operation = door.read_model.operations.get(operation_id) or await held_by_clear(
-        door, who, operation_id
-    )
+    projected = door.read_model.operations.get(operation_id)
+    operation = projected.as_json() if projected else await held_by_clear(door, who, operation_id)
     check(
         who,
         action,
@@ -94,10 +97,10 @@ async def check_operation(door: FrontDoor, who: Identity, operation_id: UUID, ac
 def item_for(
     who: Identity,
     action: str,
-    item: dict[str, Any] | None,
+    item: R | None,
     hidden_as: str,
     relation: Relation = Relation.NONE,
-) -> dict[str, Any]:
+) -> R:
     """An item from the views (a case, task, milestone, plan, programme): unknown or outside
     the token's scope, "not found" (``hidden_as``); otherwise the table's answer for
     ``action`` given the caller's agency's ``relation`` to it."""
@@ -107,7 +110,7 @@ def item_for(
     return item
 
 
-def check_item(who: Identity, item: dict[str, Any] | None, what: str) -> None:
+def check_item(who: Identity, item: Row | None, what: str) -> None:
     """An item outside the token's scope is hidden: "not found", as an unknown one is."""
     if item is not None and not who.covers_item(item):
         raise HTTPException(status_code=404, detail=f"no {what}")
@@ -123,7 +126,7 @@ def check_agency(door: FrontDoor, field: str, code: str) -> None:
         raise Refused(422, f"{field}: {reason}", errors=[error])
 
 
-def scoped(who: Identity, items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def scoped(who: Identity, items: Iterable[R]) -> list[R]:
     """The items within the token's scope (all of them for a token not limited)."""
     if not who.scoped:
         return list(items)

@@ -23,6 +23,7 @@ from contracts.agencies import SYSTEM_AGENCY, not_registered
 from contracts.envelope import Requester
 from services.runtime.authorization import ROLES as ROLES
 from services.runtime.authorization import Caller
+from services.views.rows import Row
 
 ALGORITHM = "HS256"
 # As contracts.envelope.Code: what an agency is called on the wire and in every record.
@@ -55,10 +56,10 @@ class Identity(Caller):
             operations=tuple(UUID(o) for o in self.operations),
         )
 
-    def covers_item(self, item: dict[str, Any]) -> bool:
-        """Whether an item (anything with a ``place`` and/or an ``operation_id``) lies within
-        the places and operations this token is limited to."""
-        return self.covers(item.get("place"), item.get("operation_id"))
+    def covers_item(self, item: Row) -> bool:
+        """Whether an item of the views (with a place and/or an operation) lies within the
+        places and operations this token is limited to."""
+        return self.covers(*item.where())
 
 
 def issue_token(

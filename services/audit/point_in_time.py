@@ -9,6 +9,7 @@ from uuid import UUID
 
 from services.audit.index import PLAN_EVENTS, AuditIndex
 from services.views.read_model import ReadModel
+from services.views.rows import shown
 
 
 def state_at(
@@ -48,12 +49,13 @@ def nothing_yet(
 def state_of(
     model: ReadModel, moment: datetime, operation_id: UUID | None, place: str | None
 ) -> dict[str, Any]:
+    operation = model.operations.get(operation_id) if operation_id else None
     state = {
         "as_of": moment.isoformat(),
-        "operation": model.operations.get(operation_id) if operation_id else None,
-        "cases": model.list_cases(operation_id),
-        "tasks": model.list_tasks(operation_id),
-        "milestones": model.list_milestones(operation_id),
+        "operation": operation.as_json() if operation else None,
+        "cases": shown(model.list_cases(operation_id)),
+        "tasks": shown(model.list_tasks(operation_id)),
+        "milestones": shown(model.list_milestones(operation_id)),
         **(plan_of(model, place) if place is not None else {}),
     }
     planned = bool(model.operations)
@@ -62,10 +64,11 @@ def state_of(
 
 def plan_of(model: ReadModel, place: str) -> dict[str, Any]:
     """A place's resilience plan, its milestones (its own and its operations') and programmes."""
+    plan = model.plans.get(place.casefold())
     return {
-        "plan": model.plans.get(place.casefold()),
-        "place_milestones": model.list_milestones(place=place),
-        "programmes": [
-            p for p in model.programmes.values() if p["place"].casefold() == place.casefold()
-        ],
+        "plan": plan.as_json() if plan else None,
+        "place_milestones": shown(model.list_milestones(place=place)),
+        "programmes": shown(
+            p for p in model.programmes.values() if p.place.casefold() == place.casefold()
+        ),
     }

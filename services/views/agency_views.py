@@ -8,32 +8,33 @@ who added it, when and why, and every change since.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from contracts.agencies import SEEDED_AGENCIES
 from contracts.hold import AgencyChanged, AgencyRegistered
+from services.views.rows import AgencyRow, AgencyStep
 
 if TYPE_CHECKING:
     from services.views.read_model import ReadModel
 
 
-def seeded_agencies() -> dict[str, dict[str, Any]]:
+def seeded_agencies() -> dict[str, AgencyRow]:
     """The seeded agencies as they stand before hold's record of them has been read."""
     return {
-        a.code: {**a.model_dump(mode="json"), "registered_at": None, "registered_by": None}
+        a.code: AgencyRow(code=a.code, name=a.name, kind=a.kind, places=list(a.places))
         for a in SEEDED_AGENCIES
     }
 
 
 def agency_registered(model: ReadModel, e: AgencyRegistered) -> None:
-    model.agencies[e.code] = {
-        "code": e.code,
-        "name": e.name,
-        "kind": e.kind,
-        "places": list(e.places),
-        "registered_at": e.occurred_at.isoformat(),
-        "registered_by": e.actor.model_dump(),
-    }
+    model.agencies[e.code] = AgencyRow(
+        code=e.code,
+        name=e.name,
+        kind=e.kind,
+        places=list(e.places),
+        registered_at=e.occurred_at.isoformat(),
+        registered_by=e.actor.model_dump(),
+    )
     model.agency_history[e.code] = [_step(e, "registered", ("name", "kind", "places"))]
 
 
@@ -41,18 +42,16 @@ def agency_changed(model: ReadModel, e: AgencyChanged) -> None:
     agency = model.agencies.get(e.code)
     if agency is None:  # a change is always recorded after its registration
         return
-    agency.update(name=e.name, kind=e.kind, places=list(e.places))
+    agency.name, agency.kind, agency.places = e.name, e.kind, list(e.places)
     model.agency_history.setdefault(e.code, []).append(_step(e, "changed", e.changed))
 
 
-def _step(
-    e: AgencyRegistered | AgencyChanged, change: str, fields: tuple[str, ...]
-) -> dict[str, Any]:
-    return {
-        "change": change,
-        "at": e.occurred_at.isoformat(),
-        "actor": e.actor.model_dump(),
-        "reason": e.reason,
-        "fields": {f: getattr(e, f) if f != "places" else list(e.places) for f in fields},
-        "event_id": str(e.event_id),
-    }
+def _step(e: AgencyRegistered | AgencyChanged, change: str, fields: tuple[str, ...]) -> AgencyStep:
+    return AgencyStep(
+        change=change,
+        at=e.occurred_at.isoformat(),
+        actor=e.actor.model_dump(),
+        reason=e.reason,
+        fields={f: getattr(e, f) if f != "places" else list(e.places) for f in fields},
+        event_id=str(e.event_id),
+    )

@@ -21,35 +21,32 @@ from contracts.indicators import (
     IndicatorRowsAdded,
 )
 from services.views.fields import trace as _trace
+from services.views.rows import ImportFacts, ImportRow, MilestoneRow, PlanRow, ProgrammeRow
 
 if TYPE_CHECKING:
     from services.views.read_model import ReadModel
 
 
 def resilience_plan_opened(model: ReadModel, e: ResiliencePlanOpened) -> None:
-    model.plans[e.place.casefold()] = {
-        "plan_id": str(e.plan_id),
-        "place": e.place,
-        "phase": "hold",
-        "gate": None,
-        # Each leadership-group member's own sign-off of the move to Build, in order.
-        "sign_offs": [],
-        "opened_at": e.occurred_at.isoformat(),
+    model.plans[e.place.casefold()] = PlanRow(
+        plan_id=str(e.plan_id),
+        place=e.place,
+        opened_at=e.occurred_at.isoformat(),
         **_trace(e),
-    }
+    )
 
 
 def plan_gate_signed_off(model: ReadModel, e: PlanGateSignedOff) -> None:
     if plan := model.plans.get(e.place.casefold()):
-        signed = plan["sign_offs"]
+        signed = plan.sign_offs
         if all(s["id"] != e.actor.id for s in signed):
             signed.append({**e.actor.model_dump(), "at": e.occurred_at.isoformat(), **_trace(e)})
 
 
 def plan_gate_decided(model: ReadModel, e: PlanGateDecided) -> None:
     if plan := model.plans.get(e.place.casefold()):
-        plan["phase"] = e.to_phase
-        plan["gate"] = {
+        plan.phase = e.to_phase
+        plan.gate = {
             "decided_at": e.occurred_at.isoformat(),
             "recorded_by": e.actor.model_dump(),
             "signed_off_by": [s.model_dump(mode="json") for s in e.signed_off_by],
@@ -64,10 +61,12 @@ def milestone_changed(model: ReadModel, e: MilestoneChanged) -> None:
     if milestone is None:
         return
     if e.status is not None:
-        milestone["status"] = e.status
+        milestone.status = e.status
     if e.change == "escalated":
-        milestone["escalation_level"] = e.detail.get("level")
-    milestone.setdefault("history", []).append(
+        milestone.escalation_level = e.detail.get("level")
+    if milestone.history is None:
+        milestone.history = []
+    milestone.history.append(
         {
             "change": e.change,
             "at": e.occurred_at.isoformat(),
@@ -80,25 +79,16 @@ def milestone_changed(model: ReadModel, e: MilestoneChanged) -> None:
 
 
 def programme_registered(model: ReadModel, e: ProgrammeRegistered) -> None:
-    model.programmes[e.programme_id] = {
-        "programme_id": str(e.programme_id),
-        "name": e.name,
-        "provider": e.provider,
-        "place": e.place,
-        "focus_area": e.focus_area,
-        "funding_source": e.funding_source,
-        "agreement_kind": e.agreement_kind,
-        "committed": "0.00",
-        "spent": "0.00",
-        "people_engaged": 0,
-        "reported_cost": "0.00",
-        "reported_value": "0.00",
-        "social_return": None,
-        # The panel members' own votes since the last decision (one per person).
-        "votes": [],
-        "history": [],
+    model.programmes[e.programme_id] = ProgrammeRow(
+        programme_id=str(e.programme_id),
+        name=e.name,
+        provider=e.provider,
+        place=e.place,
+        focus_area=e.focus_area,
+        funding_source=e.funding_source,
+        agreement_kind=e.agreement_kind,
         **_trace(e),
-    }
+    )
 
 
 def programme_changed(model: ReadModel, e: ProgrammeChanged) -> None:
@@ -106,9 +96,9 @@ def programme_changed(model: ReadModel, e: ProgrammeChanged) -> None:
     if programme is None:
         return
     if e.committed is not None:
-        programme["committed"] = str(e.committed)
+        programme.committed = str(e.committed)
     if e.spent is not None:
-        programme["spent"] = str(e.spent)
+        programme.spent = str(e.spent)
     if e.change == "panel_vote_cast":
         vote = {
             **e.actor.model_dump(),
@@ -116,18 +106,18 @@ def programme_changed(model: ReadModel, e: ProgrammeChanged) -> None:
             "amount": str(e.amount),
             "at": e.occurred_at.isoformat(),
         }
-        others = [v for v in programme["votes"] if v["id"] != e.actor.id]
-        programme["votes"] = [*others, vote]
+        others = [v for v in programme.votes if v["id"] != e.actor.id]
+        programme.votes = [*others, vote]
     elif e.change == "panel_decided":
-        programme["votes"] = []  # a decision uses up the votes cast before it
+        programme.votes = []  # a decision uses up the votes cast before it
     if e.change == "result_reported":
-        programme["people_engaged"] += e.people_engaged or 0
+        programme.people_engaged += e.people_engaged or 0
         if e.cost is not None and e.outcome_value is not None:
-            cost = Decimal(programme["reported_cost"]) + e.cost
-            value = Decimal(programme["reported_value"]) + e.outcome_value
-            programme["reported_cost"], programme["reported_value"] = str(cost), str(value)
-            programme["social_return"] = str((value / cost).quantize(Decimal("0.01")))
-    programme["history"].append(
+            cost = Decimal(programme.reported_cost) + e.cost
+            value = Decimal(programme.reported_value) + e.outcome_value
+            programme.reported_cost, programme.reported_value = str(cost), str(value)
+            programme.social_return = str((value / cost).quantize(Decimal("0.01")))
+    programme.history.append(
         {
             "change": e.change,
             "at": e.occurred_at.isoformat(),
@@ -153,20 +143,15 @@ def programme_changed(model: ReadModel, e: ProgrammeChanged) -> None:
 
 
 def indicator_import_started(model: ReadModel, e: IndicatorImportStarted) -> None:
-    model.import_facts[e.import_id] = {
-        "import_id": str(e.import_id),
-        "file_name": e.file_name,
-        "starter_agency": e.starter_agency,
-        "places": [],
-    }
+    model.import_facts[e.import_id] = ImportFacts(
+        import_id=str(e.import_id), starter_agency=e.starter_agency
+    )
 
 
 def indicator_rows_added(model: ReadModel, e: IndicatorRowsAdded) -> None:
     model.pending_imports.setdefault(e.import_id, []).extend(e.rows)
-    facts = model.import_facts.setdefault(
-        e.import_id, {"import_id": str(e.import_id), "starter_agency": None, "places": []}
-    )
-    places: list[str] = facts["places"]
+    facts = model.import_facts.setdefault(e.import_id, ImportFacts(import_id=str(e.import_id)))
+    places = facts.places
     known = {p.strip().casefold() for p in places}
     for row in e.rows:
         if row.place.strip().casefold() not in known:
@@ -177,32 +162,32 @@ def indicator_rows_added(model: ReadModel, e: IndicatorRowsAdded) -> None:
 def indicator_import_committed(model: ReadModel, e: IndicatorImportCommitted) -> None:
     """Only now do the import's rows count, all together."""
     model.indicators.extend(model.pending_imports.pop(e.import_id, []))
-    facts = model.import_facts.get(e.import_id, {})
+    facts = model.import_facts.get(e.import_id) or ImportFacts(import_id=str(e.import_id))
     model.imports.append(
-        {
-            "import_id": str(e.import_id),
-            "file_name": e.file_name,
-            "rows": e.rows,
+        ImportRow(
+            import_id=str(e.import_id),
+            file_name=e.file_name,
+            rows=e.rows,
             # The token's scope applies to every row: an import is listed only to those
             # whose token covers all of these.
-            "places": list(facts.get("places", [])),
-            "starter_agency": facts.get("starter_agency"),
-            "committed_at": e.occurred_at.isoformat(),
+            places=list(facts.places),
+            starter_agency=facts.starter_agency,
+            committed_at=e.occurred_at.isoformat(),
             **_trace(e),
-        }
+        )
     )
 
 
 def milestone_scheduled(model: ReadModel, e: MilestoneScheduled) -> None:
-    model.milestones[e.milestone_id] = {
-        "milestone_id": str(e.milestone_id),
-        "plan_id": str(e.plan_id),
-        "operation_id": str(e.operation_id),
-        "place": e.place,
-        "label": e.label,
-        "days_after_conclusion": e.days_after_conclusion,
-        "owner_agency": e.owner_agency,
-        "due_at": e.due_at.isoformat(),
-        "status": e.status,
+    model.milestones[e.milestone_id] = MilestoneRow(
+        milestone_id=str(e.milestone_id),
+        plan_id=str(e.plan_id),
+        operation_id=str(e.operation_id),
+        place=e.place,
+        label=e.label,
+        days_after_conclusion=e.days_after_conclusion,
+        owner_agency=e.owner_agency,
+        due_at=e.due_at.isoformat(),
+        status=e.status,
         **_trace(e),
-    }
+    )

@@ -15,29 +15,27 @@ from contracts import (
     WitnessRegistered,
 )
 from services.views.fields import trace as _trace
+from services.views.rows import ArrestRecord, OperationRow, SeizureRecord, WitnessRecord
 
 if TYPE_CHECKING:
     from services.views.read_model import ReadModel
 
 
 def operation_planned(model: ReadModel, e: OperationPlanned) -> None:
-    model.operations[e.operation_id] = {
-        "operation_id": str(e.operation_id),
-        "name": e.name,
-        "district": e.district,
-        "place": e.place,
-        "target_group": e.target_group,
-        "planned_start": e.planned_start.isoformat(),
-        "status": "planned",
-        "arrests": 0,
-        "seizures": 0,
+    model.operations[e.operation_id] = OperationRow(
+        operation_id=str(e.operation_id),
+        name=e.name,
+        district=e.district,
+        place=e.place,
+        target_group=e.target_group,
+        planned_start=e.planned_start.isoformat(),
         **_trace(e),
-    }
+    )
 
 
 def operation_launched(model: ReadModel, e: OperationLaunched) -> None:
     if op := model.operations.get(e.operation_id):
-        op.update(status="launched", launched_at=e.occurred_at.isoformat())
+        op.status, op.launched_at = "launched", e.occurred_at.isoformat()
     for staged in e.staged_support:
         if staged.note is not None:
             model.staged_notes[(str(e.operation_id), staged.household_ref)] = staged.note
@@ -45,48 +43,48 @@ def operation_launched(model: ReadModel, e: OperationLaunched) -> None:
 
 def arrest_recorded(model: ReadModel, e: ArrestRecorded) -> None:
     if op := model.operations.get(e.operation_id):
-        op["arrests"] += 1
+        op.arrests += 1
     model.household_arrests.setdefault((str(e.operation_id), e.household_ref), []).append(
-        {
-            "arrest_id": str(e.arrest_id),
-            "person_ref": e.person_ref,
-            "children": [c.child_ref for c in e.children],
-            "only_carer_present": e.only_carer_present,
-            "recorded_at": e.recorded_at.isoformat(),
-            "ages": e.ages,
-            "personal": e.personal,
-        }
+        ArrestRecord(
+            arrest_id=str(e.arrest_id),
+            person_ref=e.person_ref,
+            children=[c.child_ref for c in e.children],
+            only_carer_present=e.only_carer_present,
+            recorded_at=e.recorded_at.isoformat(),
+            ages=e.ages,
+            personal=e.personal,
+        )
     )
 
 
 def seizure_recorded(model: ReadModel, e: SeizureRecorded) -> None:
     if op := model.operations.get(e.operation_id):
-        op["seizures"] += 1
+        op.seizures += 1
     if e.household_ref is None:
         return
     model.household_seizures.setdefault((str(e.operation_id), e.household_ref), []).append(
-        {
-            "seizure_id": str(e.seizure_id),
-            "kind": e.kind,
-            "children": [c.child_ref for c in e.children],
-            "recorded_at": e.recorded_at.isoformat(),
-            "ages": e.ages,
-        }
+        SeizureRecord(
+            seizure_id=str(e.seizure_id),
+            kind=e.kind,
+            children=[c.child_ref for c in e.children],
+            recorded_at=e.recorded_at.isoformat(),
+            ages=e.ages,
+        )
     )
 
 
 def witness_registered(model: ReadModel, e: WitnessRegistered) -> None:
     model.household_witnesses.setdefault((str(e.operation_id), e.household_ref), []).append(
-        {
-            "witness_id": str(e.witness_id),
-            "witness_ref": e.witness_ref,
-            "children": [c.child_ref for c in e.children],
-            "recorded_at": e.recorded_at.isoformat(),
-            "ages": e.ages,
-        }
+        WitnessRecord(
+            witness_id=str(e.witness_id),
+            witness_ref=e.witness_ref,
+            children=[c.child_ref for c in e.children],
+            recorded_at=e.recorded_at.isoformat(),
+            ages=e.ages,
+        )
     )
 
 
 def operation_concluded(model: ReadModel, e: OperationConcluded) -> None:
     if op := model.operations.get(e.operation_id):
-        op.update(status="concluded", concluded_at=e.concluded_at.isoformat())
+        op.status, op.concluded_at = "concluded", e.concluded_at.isoformat()

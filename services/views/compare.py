@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from services.views.read_model import ReadModel
+from services.views.rows import shown
 
 # What the front door lists, and the key of each item.
 LISTS = {
@@ -20,12 +21,12 @@ LISTS = {
 
 def rebuilt_lists(model: ReadModel) -> dict[str, list[dict[str, Any]]]:
     return {
-        "/operations": list(model.operations.values()),
-        "/cases": list(model.cases.values()),
-        "/tasks": list(model.tasks.values()),
-        "/milestones": list(model.milestones.values()),
-        "/programmes": list(model.programmes.values()),
-        "/plans": list(model.plans.values()),
+        "/operations": shown(model.operations.values()),
+        "/cases": shown(model.cases.values()),
+        "/tasks": shown(model.tasks.values()),
+        "/milestones": shown(model.milestones.values()),
+        "/programmes": shown(model.programmes.values()),
+        "/plans": shown(model.plans.values()),
     }
 
 

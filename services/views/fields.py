@@ -16,5 +16,6 @@ def trace(event: IntegrationEvent) -> dict[str, Any]:
     }
 
 
-def match(item: dict[str, Any], **criteria: Any) -> bool:
-    return all(value is None or item.get(key) == str(value) for key, value in criteria.items())
+def match(item: object, **criteria: Any) -> bool:
+    """Whether a row's fields equal each criterion given (as text; None matches anything)."""
+    return all(value is None or getattr(item, key) == str(value) for key, value in criteria.items())

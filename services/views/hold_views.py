@@ -22,62 +22,67 @@ from contracts import (
     WhanauCaseOpened,
 )
 from services.views.fields import trace as _trace
+from services.views.rows import (
+    CaseRow,
+    DeadLetterRow,
+    ErasureRow,
+    Holding,
+    PersonalReadRow,
+    PlaybookRow,
+    TaskRow,
+    TaskStep,
+)
 
 if TYPE_CHECKING:
     from services.views.read_model import ReadModel
 
 
-def _step(event: IntegrationEvent, change: str, detail: dict[str, Any]) -> dict[str, Any]:
+def _step(event: IntegrationEvent, change: str, detail: dict[str, Any]) -> TaskStep:
     """One line of a task's history: what, when, who (person, agency, role), why."""
-    return {
-        "change": change,
-        "at": event.occurred_at.isoformat(),
-        "actor": event.actor.model_dump(),
-        "reason": event.reason,
-        "detail": {k: v for k, v in detail.items() if v is not None},
+    return TaskStep(
+        change=change,
+        at=event.occurred_at.isoformat(),
+        actor=event.actor.model_dump(),
+        reason=event.reason,
+        detail={k: v for k, v in detail.items() if v is not None},
         **_trace(event),
-    }
+    )
 
 
 def whanau_case_opened(model: ReadModel, e: WhanauCaseOpened) -> None:
-    model.cases[e.case_id] = {
-        "case_id": str(e.case_id),
-        "operation_id": str(e.operation_id),
-        "household_ref": e.household_ref,
-        "place": e.place,
-        "arrest_ids": [],
-        "children": 0,
-        "opened_at": e.occurred_at.isoformat(),
+    model.cases[e.case_id] = CaseRow(
+        case_id=str(e.case_id),
+        operation_id=str(e.operation_id),
+        household_ref=e.household_ref,
+        place=e.place,
+        opened_at=e.occurred_at.isoformat(),
         **_trace(e),
-    }
+    )
 
 
 def arrest_linked_to_case(model: ReadModel, e: ArrestLinkedToCase) -> None:
     if case := model.cases.get(e.case_id):
-        case["arrest_ids"].append(str(e.arrest_id))
-        case["children"] = e.children_total
+        case.arrest_ids.append(str(e.arrest_id))
+        case.children = e.children_total
 
 
 def support_task_opened(model: ReadModel, e: SupportTaskOpened) -> None:
-    model.tasks[e.task_id] = {
-        "task_id": str(e.task_id),
-        "case_id": str(e.case_id),
-        "operation_id": str(e.operation_id),
-        "kind": e.kind,
-        "lead_agency": e.lead_agency,
-        "agency": e.lead_agency,
-        "fallback_agencies": list(e.fallback_agencies),
-        "due_at": e.due_at.isoformat(),
-        "status": "offered",
-        "worker_ref": None,
-        "playbook": e.playbook,
-        "rule_id": e.rule_id,
-        "escalation_level": None,
-        "place": model.cases.get(e.case_id, {}).get("place"),
-        "completed_at": None,
-        "opened_at": e.occurred_at.isoformat(),
+    case = model.cases.get(e.case_id)
+    model.tasks[e.task_id] = TaskRow(
+        task_id=str(e.task_id),
+        case_id=str(e.case_id),
+        operation_id=str(e.operation_id),
+        kind=e.kind,
+        lead_agency=e.lead_agency,
+        agency=e.lead_agency,
+        fallback_agencies=list(e.fallback_agencies),
+        due_at=e.due_at.isoformat(),
+        playbook=e.playbook,
+        rule_id=e.rule_id,
+        place=case.place if case else None,
+        opened_at=e.occurred_at.isoformat(),
         **_trace(e),
-    }
+    )
     model.task_history[e.task_id] = [_step(e, "opened", {"agency": e.lead_agency})]
     model.case_tasks.setdefault(str(e.case_id), []).append(e.task_id)
 
@@ -87,22 +92,22 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
     if task is None:
         return
     if e.status is not None:
-        task["status"] = e.status
+        task.status = e.status
     if e.change in ("accepted", "offered"):
-        task["agency"] = e.agency
+        task.agency = e.agency
     elif e.change in ("declined", "unplaced"):
-        task["agency"] = None
+        task.agency = None
     if e.worker_ref is not None or e.change == "offered":
-        task["worker_ref"] = e.worker_ref
+        task.worker_ref = e.worker_ref
     if e.change == "escalated":
-        task["escalation_level"] = e.detail.get("level")
+        task.escalation_level = e.detail.get("level")
     if e.change == "completed":
-        task["completed_at"] = e.occurred_at.isoformat()
+        task.completed_at = e.occurred_at.isoformat()
     held = model.held.setdefault(e.task_id, [])
-    if e.change in ("completed", "closed", "offered") and held and held[-1][2] is None:
-        held[-1][2] = e.occurred_at  # finished, or moved to another agency
-    if e.change == "accepted":
-        held.append([e.agency, e.occurred_at, None])
+    if e.change in ("completed", "closed", "offered") and held and held[-1].until is None:
+        held[-1].until = e.occurred_at  # finished, or moved to another agency
+    if e.change == "accepted" and e.agency is not None:
+        held.append(Holding(e.agency, e.occurred_at))
     model.task_history[e.task_id].append(
         _step(e, e.change, {"agency": e.agency, "worker_ref": e.worker_ref, **e.detail})
     )
@@ -110,40 +115,39 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
 
 def personal_details_read(model: ReadModel, e: PersonalDetailsRead) -> None:
     model.personal_reads.setdefault(str(e.case_id), []).append(
-        {
-            "at": e.occurred_at.isoformat(),
-            "actor": e.actor.model_dump(),
-            "reason": e.reason,
-            "fields": list(e.fields),
+        PersonalReadRow(
+            at=e.occurred_at.isoformat(),
+            actor=e.actor.model_dump(),
+            reason=e.reason,
+            fields=list(e.fields),
             **_trace(e),
-        }
+        )
     )
 
 
 def household_erased(model: ReadModel, e: HouseholdErased) -> None:
-    model.erasures[e.household_ref] = {
-        "erased_at": e.occurred_at.isoformat(),
-        "actor": e.actor.model_dump(),
-        "reason": e.reason,
-        "event_id": str(e.event_id),
-    }
+    model.erasures[e.household_ref] = ErasureRow(
+        erased_at=e.occurred_at.isoformat(),
+        actor=e.actor.model_dump(),
+        reason=e.reason,
+        event_id=str(e.event_id),
+    )
 
 
 def playbook_adopted(model: ReadModel, e: PlaybookAdopted) -> None:
-    model.playbooks[e.scope] = {
-        "scope": e.scope,
-        "playbook": f"{e.name}@v{e.version}",
-        "rules": e.rules,
-        "adopted_at": e.occurred_at.isoformat(),
-        "adopted_by": e.actor.model_dump(),
-        "default": False,
+    model.playbooks[e.scope] = PlaybookRow(
+        scope=e.scope,
+        playbook=f"{e.name}@v{e.version}",
+        rules=e.rules,
+        adopted_at=e.occurred_at.isoformat(),
+        adopted_by=e.actor.model_dump(),
         **_trace(e),
-    }
+    )
 
 
 def support_task_rescheduled(model: ReadModel, e: SupportTaskRescheduled) -> None:
     if task := model.tasks.get(e.task_id):
-        task["due_at"] = e.due_at.isoformat()
+        task.due_at = e.due_at.isoformat()
         model.task_history[e.task_id].append(
             _step(e, "rescheduled", {"due_at": e.due_at.isoformat()})
         )
@@ -151,5 +155,5 @@ def support_task_rescheduled(model: ReadModel, e: SupportTaskRescheduled) -> Non
 
 def dead_letter_recorded(model: ReadModel, e: DeadLetterRecorded) -> None:
     model.dead_letters.append(
-        {"consumer": e.consumer, "subject": e.subject, "error": e.error, **_trace(e)}
+        DeadLetterRow(consumer=e.consumer, subject=e.subject, error=e.error, **_trace(e))
     )

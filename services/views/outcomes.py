@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.views.read_model import ReadModel
+from services.views.rows import Row
 
 
 def place_outcomes(
@@ -19,7 +20,7 @@ def place_outcomes(
     series: str | None,
     before_months: int,
     covered: bool,
-    covers_item: Callable[[dict[str, Any]], bool],
+    covers_item: Callable[[Row], bool],
 ) -> dict[str, Any]:
     """For each concluded operation in the place that ``covers_item`` lets the caller see: the
     indicator's mean in the ``before_months`` before it launched against 3, 6 and 12 months
@@ -32,17 +33,17 @@ def place_outcomes(
     ]
     operations = []
     for op in model.operations.values():
-        if op["place"].casefold() != place.casefold() or "concluded_at" not in op:
+        if op.place.casefold() != place.casefold() or op.concluded_at is None:
             continue
         if not covers_item(op):
             continue
-        launched = datetime.fromisoformat(op.get("launched_at", op["planned_start"])).date()
-        concluded = datetime.fromisoformat(op["concluded_at"]).date()
+        launched = datetime.fromisoformat(op.launched_at or op.planned_start).date()
+        concluded = datetime.fromisoformat(op.concluded_at).date()
         comparison = before_after(readings, launched, concluded, before_months)
         operations.append(
             {
-                "operation_id": op["operation_id"],
-                "name": op["name"],
+                "operation_id": op.operation_id,
+                "name": op.name,
                 "launched": launched.isoformat(),
                 "concluded": concluded.isoformat(),
                 **comparison,
@@ -50,12 +51,12 @@ def place_outcomes(
         )
     programmes = [
         {
-            "programme_id": p["programme_id"],
-            "name": p["name"],
-            "social_return": p["social_return"],
+            "programme_id": p.programme_id,
+            "name": p.name,
+            "social_return": p.social_return,
         }
         for p in model.programmes.values()
-        if p["place"].casefold() == place.casefold() and covered
+        if p.place.casefold() == place.casefold() and covered
     ]
     return {
         "place": place,

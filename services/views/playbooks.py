@@ -7,12 +7,12 @@ front door and hold agree; the front door reaches it here, never in hold itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Container
-from typing import Any
 from uuid import UUID
 
 from services.hold.domain import playbook_scope
 from services.hold.playbook import Playbook, PlaybookInvalid, load_playbook_text, national_playbook
 from services.views.read_model import ReadModel
+from services.views.rows import PlaybookRow
 
 __all__ = ["PlaybookInvalid", "check_playbook", "in_force", "scope_of"]
 
@@ -28,7 +28,7 @@ def check_playbook(text: str, agencies: Container[str]) -> Playbook:
     return load_playbook_text(text, agencies=agencies)
 
 
-def in_force(model: ReadModel, visible: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+def in_force(model: ReadModel, visible: Callable[[PlaybookRow], bool]) -> list[PlaybookRow]:
     """The playbooks adopted that ``visible`` lets the caller see; and, until a national one
     is adopted, the national default that ships with hold, which is in force meanwhile
     (``default`` true, adopted by no one)."""
@@ -36,17 +36,15 @@ def in_force(model: ReadModel, visible: Callable[[dict[str, Any]], bool]) -> lis
     if "national" in model.playbooks:
         return adopted
     default = national_playbook()
-    return [
-        {
-            "scope": "national",
-            "playbook": default.label,
-            "rules": len(default.rules),
-            "adopted_at": None,
-            "adopted_by": None,
-            "default": True,
-            "event_id": None,
-            "causation_id": None,
-            "correlation_id": None,
-        },
-        *adopted,
-    ]
+    national = PlaybookRow(
+        scope="national",
+        playbook=default.label,
+        rules=len(default.rules),
+        adopted_at=None,
+        adopted_by=None,
+        default=True,
+        event_id=None,
+        causation_id=None,
+        correlation_id=None,
+    )
+    return [national, *adopted]

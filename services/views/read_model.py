@@ -20,45 +20,66 @@ from services.runtime.authorization import Engagement
 from services.views.agency_views import seeded_agencies
 from services.views.dispatch import VIEW_CHANGES
 from services.views.fields import match as _match
+from services.views.rows import (
+    AgencyRow,
+    AgencyStep,
+    ArrestRecord,
+    CaseRow,
+    DeadLetterRow,
+    ErasureRow,
+    Holding,
+    ImportFacts,
+    ImportRow,
+    MilestoneRow,
+    OperationRow,
+    PersonalReadRow,
+    PlanRow,
+    PlaybookRow,
+    ProgrammeRow,
+    SeizureRecord,
+    TaskRow,
+    TaskStep,
+    WitnessRecord,
+)
 
 
 @dataclass
 class ReadModel:
     """Every view, as plain state; ``dispatch.VIEW_CHANGES`` says how each event changes it."""
 
-    operations: dict[UUID, dict[str, Any]] = field(default_factory=dict)
-    cases: dict[UUID, dict[str, Any]] = field(default_factory=dict)
-    tasks: dict[UUID, dict[str, Any]] = field(default_factory=dict)
-    milestones: dict[UUID, dict[str, Any]] = field(default_factory=dict)
-    task_history: dict[UUID, list[dict[str, Any]]] = field(default_factory=dict)
-    playbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    plans: dict[str, dict[str, Any]] = field(default_factory=dict)
-    programmes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    operations: dict[UUID, OperationRow] = field(default_factory=dict)
+    cases: dict[UUID, CaseRow] = field(default_factory=dict)
+    tasks: dict[UUID, TaskRow] = field(default_factory=dict)
+    milestones: dict[UUID, MilestoneRow] = field(default_factory=dict)
+    task_history: dict[UUID, list[TaskStep]] = field(default_factory=dict)
+    playbooks: dict[str, PlaybookRow] = field(default_factory=dict)
+    plans: dict[str, PlanRow] = field(default_factory=dict)
+    programmes: dict[UUID, ProgrammeRow] = field(default_factory=dict)
     indicators: list[IndicatorRow] = field(default_factory=list)
     pending_imports: dict[UUID, list[IndicatorRow]] = field(default_factory=dict)
     # Per import, committed or not: who started it and the places its rows name.
-    import_facts: dict[UUID, dict[str, Any]] = field(default_factory=dict)
-    imports: list[dict[str, Any]] = field(default_factory=list)
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    import_facts: dict[UUID, ImportFacts] = field(default_factory=dict)
+    imports: list[ImportRow] = field(default_factory=list)
+    dead_letters: list[DeadLetterRow] = field(default_factory=list)
     # A household's record, per (operation, household): each arrest's facts, its ages and its
     # personal details as sealed text. Shown only through the need-to-know route, never in a list.
-    household_arrests: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    household_arrests: dict[tuple[str, str], list[ArrestRecord]] = field(default_factory=dict)
     # Likewise each seizure made in the household's home and each key witness living there:
     # the children's references and their ages as sealed text, only through that route.
-    household_seizures: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
-    household_witnesses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    household_seizures: dict[tuple[str, str], list[SeizureRecord]] = field(default_factory=dict)
+    household_witnesses: dict[tuple[str, str], list[WitnessRecord]] = field(default_factory=dict)
     # The planning cell's staged note per (operation, household), sealed; released at launch.
     staged_notes: dict[tuple[str, str], str] = field(default_factory=dict)
     case_tasks: dict[str, list[UUID]] = field(default_factory=dict)
-    # Each agency's time holding each task: [agency, accepted at, ended at or None], for the
-    # need-to-know window on a household's personal details.
-    held: dict[UUID, list[list[Any]]] = field(default_factory=dict)
-    personal_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    erasures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each agency's time holding each task, for the need-to-know window on a household's
+    # personal details.
+    held: dict[UUID, list[Holding]] = field(default_factory=dict)
+    personal_reads: dict[str, list[PersonalReadRow]] = field(default_factory=dict)
+    erasures: dict[str, ErasureRow] = field(default_factory=dict)
     # The agency register by code (the seeded agencies until hold's record of them is read),
     # and each agency's history.
-    agencies: dict[str, dict[str, Any]] = field(default_factory=seeded_agencies)
-    agency_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    agencies: dict[str, AgencyRow] = field(default_factory=seeded_agencies)
+    agency_history: dict[str, list[AgencyStep]] = field(default_factory=dict)
     seen: set[UUID] = field(default_factory=set)
     # A replay of a history whose events are unique by construction (the audit index's rows)
     # need not remember every event id: a million of them is ~150 MB.
@@ -84,7 +105,7 @@ class ReadModel:
     def holding_agencies(self, case_id: UUID) -> set[str]:
         """The agencies holding one of the case's tasks now (whatever the task's status)."""
         tasks = (self.tasks[t] for t in self.case_tasks.get(str(case_id), ()))
-        return {t["agency"] for t in tasks if t["agency"]}
+        return {t.agency for t in tasks if t.agency}
 
     def engagements(self, case_id: UUID) -> list[Engagement]:
         """Every agency's part in the household's tasks: each that accepted one, from then
@@ -92,13 +113,13 @@ class ReadModel:
         parts: list[Engagement] = []
         for task_id in self.case_tasks.get(str(case_id), ()):
             held = self.held.get(task_id, ())
-            parts.extend(Engagement(agency, since, until) for agency, since, until in held)
+            parts.extend(Engagement(h.agency, h.since, h.until) for h in held)
             task = self.tasks[task_id]
-            if task["status"] == "offered" and task["agency"]:
-                parts.append(Engagement(task["agency"], None, None))
+            if task.status == "offered" and task.agency:
+                parts.append(Engagement(task.agency, None, None))
         return parts
 
-    def list_cases(self, operation_id: UUID | None = None) -> list[dict[str, Any]]:
+    def list_cases(self, operation_id: UUID | None = None) -> list[CaseRow]:
         return [c for c in self.cases.values() if _match(c, operation_id=operation_id)]
 
     def list_tasks(
@@ -109,14 +130,14 @@ class ReadModel:
         case_id: UUID | None = None,
         place: str | None = None,
         overdue_at: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[TaskRow]:
         """``agency`` matches the agency holding the task now; ``place`` ignores case;
         ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment."""
         return [
             t
             for t in self.tasks.values()
             if _match(t, operation_id=operation_id, agency=agency, status=status, case_id=case_id)
-            and (place is None or (t["place"] or "").casefold() == place.casefold())
+            and (place is None or (t.place or "").casefold() == place.casefold())
             and (overdue_at is None or _overdue(t, overdue_at))
         ]
 
@@ -124,14 +145,14 @@ class ReadModel:
         """What a leadership group asks of an operation's Hold phase, in one answer."""
         cases = self.list_cases(operation_id)
         tasks = self.list_tasks(operation_id)
-        completed = [t for t in tasks if t["status"] == "completed"]
-        on_time = [t for t in completed if _at(t["completed_at"]) <= _at(t["due_at"])]
+        completed = [t for t in tasks if t.status == "completed" and t.completed_at]
+        on_time = [t for t in completed if _at(t.completed_at or "") <= _at(t.due_at)]
         return {
             "operation_id": str(operation_id),
             "households": len(cases),
-            "children": sum(c["children"] for c in cases),
+            "children": sum(c.children for c in cases),
             "tasks": len(tasks),
-            "tasks_by_status": dict(Counter(t["status"] for t in tasks)),
+            "tasks_by_status": dict(Counter(t.status for t in tasks)),
             "completed_within_due_time": len(on_time),
             "share_done_within_due_time": round(len(on_time) / len(tasks), 3) if tasks else None,
             "overdue": sum(1 for t in tasks if _overdue(t, now)),
@@ -139,14 +160,13 @@ class ReadModel:
             # (they wait on the leadership group to place them).
             "open_escalations": [
                 {
-                    "task_id": t["task_id"],
-                    "kind": t["kind"],
-                    "level": t["escalation_level"] or "leadership_group",
-                    "unplaced": t["status"] == "unplaced",
+                    "task_id": t.task_id,
+                    "kind": t.kind,
+                    "level": t.escalation_level or "leadership_group",
+                    "unplaced": t.status == "unplaced",
                 }
                 for t in tasks
-                if t["status"] not in FINISHED
-                and (t["escalation_level"] or t["status"] == "unplaced")
+                if t.status not in FINISHED and (t.escalation_level or t.status == "unplaced")
             ],
         }
 
@@ -167,12 +187,12 @@ class ReadModel:
 
     def list_milestones(
         self, operation_id: UUID | None = None, place: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[MilestoneRow]:
         return [
             m
             for m in self.milestones.values()
             if _match(m, operation_id=operation_id)
-            and (place is None or m["place"].casefold() == place.casefold())
+            and (place is None or m.place.casefold() == place.casefold())
         ]
 
 
@@ -184,5 +204,5 @@ def _at(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
-def _overdue(task: dict[str, Any], now: datetime) -> bool:
-    return task["status"] not in FINISHED and _at(task["due_at"]) < now
+def _overdue(task: TaskRow, now: datetime) -> bool:
+    return task.status not in FINISHED and _at(task.due_at) < now

@@ -149,7 +149,7 @@ def test_the_indexed_timeline_is_the_timeline(tmp_path: Path) -> None:
     maker.close()
     index = open_index(settings)
     index.catch_up(settings)
-    place = index.replay().operations[op]["place"]
+    place = index.replay().operations[op].place
     try:
         for scope in ({}, {"operation_id": str(op)}, {"place": place.upper()}):
             indexed = [asdict(e) for e in index.entries(**scope)]
@@ -173,7 +173,7 @@ def test_a_place_plan_at_a_moment_reads_only_that_places_plan(tmp_path: Path) ->
     index = open_index(settings)
     index.catch_up(settings)
     try:
-        place = next(iter(index.replay().plans.values()))["place"]
+        place = next(iter(index.replay().plans.values())).place
         state = state_at(index, datetime.now(UTC), None, place)
         assert state["plan"]["place"] == place and state["place_milestones"]
         assert state["tasks"] == [] and state["cases"] == [] and state["operation"] is None

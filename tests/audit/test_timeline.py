@@ -88,8 +88,8 @@ async def test_the_state_at_a_moment_and_a_rebuild_that_matches_the_live_views(
     then = replay(settings, until=moment)
     now = replay(settings)
     task_id = UUID(child["task_id"])
-    assert then.tasks[task_id]["status"] == "offered"
-    assert now.tasks[task_id]["status"] == "accepted"
+    assert then.tasks[task_id].status == "offered"
+    assert now.tasks[task_id].status == "accepted"
     assert differences(live, rebuilt_lists(now)) == []
 
 

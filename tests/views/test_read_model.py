@@ -95,9 +95,9 @@ def test_the_board_filters_by_place_agency_and_overdue_and_the_summary_adds_up()
     change(model, left, "escalated", None, AT + timedelta(hours=4), level="leadership_group_chair")
 
     now = AT + timedelta(hours=8)
-    assert {t["task_id"] for t in model.list_tasks(place="mataura")} == {str(on_time), str(late)}
-    assert [t["task_id"] for t in model.list_tasks(overdue_at=now)] == [str(left)]
-    assert [t["task_id"] for t in model.list_tasks(agency="police")] == [str(late)]
+    assert {t.task_id for t in model.list_tasks(place="mataura")} == {str(on_time), str(late)}
+    assert [t.task_id for t in model.list_tasks(overdue_at=now)] == [str(left)]
+    assert [t.task_id for t in model.list_tasks(agency="police")] == [str(late)]
     assert model.list_tasks(overdue_at=AT + timedelta(hours=1)) == []
 
     summary = model.hold_summary(OP, now)

@@ -15,6 +15,7 @@ from services.api.access import Caller
 from services.api.deps import Door, reply
 from services.api.paging import Page
 from services.runtime.authorization import check, same_place
+from services.views.rows import shown
 
 router = APIRouter()
 
@@ -50,14 +51,14 @@ async def list_agencies(
     """The register, by code: ``kind`` filters, ``place`` keeps those serving it (national
     agencies serve every place)."""
     check(who, "read_agencies")
-    agencies = sorted(door.read_model.agencies.values(), key=lambda a: str(a["code"]))
+    agencies = sorted(door.read_model.agencies.values(), key=lambda a: a.code)
     return page.apply(
-        [
+        shown(
             a
             for a in agencies
-            if (kind is None or a["kind"] == kind)
-            and (place is None or not a["places"] or same_place(place, a["places"]))
-        ]
+            if (kind is None or a.kind == kind)
+            and (place is None or not a.places or same_place(place, a.places))
+        )
     )
 
 
@@ -68,4 +69,5 @@ async def get_agency(door: Door, code: AgencyCode, who: Caller) -> dict[str, Any
     agency = door.read_model.agencies.get(code)
     if agency is None:
         raise HTTPException(status_code=404, detail=f"no agency {code}")
-    return {**agency, "history": door.read_model.agency_history.get(code, [])}
+    history = door.read_model.agency_history.get(code, [])
+    return {**agency.as_json(), "history": shown(history)}

@@ -27,6 +27,7 @@ from services.audit.verification import summary as verification_summary
 from services.runtime.authorization import NotPermitted
 from services.runtime.topology import SERVICES
 from services.views.compare import comparison, snapshot
+from services.views.rows import shown
 
 router = APIRouter()
 
@@ -34,7 +35,7 @@ router = APIRouter()
 @router.get("/dead-letters")
 async def list_dead_letters(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
     whole_system(who, "the dead letters")
-    return page.apply(door.read_model.dead_letters)
+    return page.apply(shown(door.read_model.dead_letters))
 
 
 def whole_system(who: Identity, what: str) -> None:

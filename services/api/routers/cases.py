@@ -21,6 +21,7 @@ from services.api.paging import Page
 from services.api.problems import Refused
 from services.runtime.authorization import NotPermitted, check, household_relation
 from services.views.personal import personal_view
+from services.views.rows import shown
 
 router = APIRouter()
 
@@ -30,7 +31,7 @@ async def list_cases(
     door: Door, page: Page, who: Caller, operation_id: UUID | None = None
 ) -> list[dict[str, Any]]:
     """Households' cases: counts and statuses (personal details: ``/cases/{id}/personal``)."""
-    return page.apply(scoped(who, door.read_model.list_cases(operation_id)))
+    return page.apply(shown(scoped(who, door.read_model.list_cases(operation_id))))
 
 
 @router.get("/cases/{case_id}/personal")
@@ -73,7 +74,7 @@ async def list_personal_reads(
 ) -> list[dict[str, Any]]:
     """Who read this household's personal details, when and why (from Hold's history)."""
     item_for(who, "read_personal_reads", door.read_model.cases.get(case_id), f"no case {case_id}")
-    return page.apply(door.read_model.personal_reads.get(str(case_id), []))
+    return page.apply(shown(door.read_model.personal_reads.get(str(case_id), [])))
 
 
 @router.post("/households/{household_ref}/erasure")
@@ -90,7 +91,7 @@ async def erase_household(
     only a household whose every case lies within them."""
     check(who, "erase_household")
     if who.scoped:
-        cases = [c for c in door.read_model.cases.values() if c["household_ref"] == household_ref]
+        cases = [c for c in door.read_model.cases.values() if c.household_ref == household_ref]
         inside = [c for c in cases if who.covers_item(c)]
         if not inside:
             raise HTTPException(status_code=404, detail=f"no household {household_ref}")

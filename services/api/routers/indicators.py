@@ -27,6 +27,7 @@ from services.views.access import (
     place_visible,
 )
 from services.views.outcomes import place_outcomes
+from services.views.rows import shown
 
 router = APIRouter()
 
@@ -40,8 +41,9 @@ def check_import(door: FrontDoor, who: Identity, import_id: UUID, action: str) -
         check(
             who,
             action,
-            import_relation(who, facts["starter_agency"]),
-            visible=import_visible(who, facts["places"]),
+            # Rows read before the start (never, in order): started by no one the caller is.
+            import_relation(who, facts.starter_agency or ""),
+            visible=import_visible(who, facts.places),
             hidden_as=no_import(import_id),
         )
 
@@ -89,7 +91,7 @@ async def commit_import(door: Door, import_id: UUID, who: Caller) -> JSONRespons
 async def list_imports(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
     """The committed imports the token covers every row of: file, rows, places, the agency
     that started it, when and by whom it was committed."""
-    return page.apply([i for i in door.read_model.imports if import_visible(who, i["places"])])
+    return page.apply(shown(i for i in door.read_model.imports if import_visible(who, i.places)))
 
 
 @router.get("/indicators")

@@ -24,6 +24,7 @@ from services.api.idempotency import CommandId
 from services.api.paging import Page
 from services.api.problems import Refused
 from services.runtime.authorization import check_may_plan, operation_visible
+from services.views.rows import shown
 
 router = APIRouter()
 
@@ -93,11 +94,11 @@ async def list_operations(door: Door, page: Page, who: Caller) -> list[dict[str,
     """The operations the caller may see: within the token's scope, and a planned one only by
     its planning cell."""
     return page.apply(
-        [
+        shown(
             op
             for op in door.read_model.operations.values()
-            if operation_visible(who, op["status"], op["place"], op["operation_id"])
-        ]
+            if operation_visible(who, op.status, op.place, op.operation_id)
+        )
     )
 
 
@@ -107,8 +108,11 @@ async def get_operation(door: Door, operation_id: UUID, who: Caller) -> dict[str
     await operation_for(door, who, operation_id)
     # Now as clear holds it (clear checks again that this caller may see it).
     operation = await held_by_clear(door, who, operation_id)
-    projected = door.read_model.operations.get(operation_id, {})
-    trace = {k: projected.get(k) for k in ("event_id", "causation_id")}
+    projected = door.read_model.operations.get(operation_id)
+    trace = {
+        "event_id": projected.event_id if projected else None,
+        "causation_id": projected.causation_id if projected else None,
+    }
     return {**operation, **trace, "correlation_id": str(operation_id)}
 
 

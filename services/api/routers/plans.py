@@ -39,11 +39,12 @@ from services.views.access import (
     no_plan,
     place_visible,
 )
+from services.views.rows import PlanRow, shown
 
 router = APIRouter()
 
 
-def plan_of(door: FrontDoor, place: str) -> dict[str, Any] | None:
+def plan_of(door: FrontDoor, place: str) -> PlanRow | None:
     return door.read_model.plans.get(place.strip().casefold())
 
 
@@ -51,12 +52,12 @@ def check_plan(door: FrontDoor, who: Who, place: str, action: str) -> None:
     """A plan outside the token's places is answered as one that does not exist."""
     plan = plan_of(door, place)
     if plan is not None:
-        check(who, action, visible=place_visible(who, plan["place"]), hidden_as=no_plan(place))
+        check(who, action, visible=place_visible(who, plan.place), hidden_as=no_plan(place))
 
 
 @router.get("/plans")
 async def list_plans(door: Door, page: Page, who: Caller) -> list[dict[str, Any]]:
-    return page.apply(scoped(who, door.read_model.plans.values()))
+    return page.apply(shown(scoped(who, door.read_model.plans.values())))
 
 
 @router.get("/plans/{place}")
@@ -64,11 +65,11 @@ async def get_plan(door: Door, place: str, who: Caller) -> dict[str, Any]:
     """A place's resilience plan: its phase, each member's sign-off of the move to Build, the
     gate decision, and its milestones."""
     plan = plan_of(door, place)
-    visible = plan is not None and place_visible(who, plan["place"])
+    visible = plan is not None and place_visible(who, plan.place)
     check(who, "read_plan", visible=visible, hidden_as=no_plan(place))
     assert plan is not None
-    milestones = scoped(who, door.read_model.list_milestones(place=plan["place"]))
-    return {**plan, "milestones": await with_notes(door, who, milestones)}
+    milestones = shown(scoped(who, door.read_model.list_milestones(place=plan.place)))
+    return {**plan.as_json(), "milestones": await with_notes(door, who, milestones)}
 
 
 @router.post("/plans/{place}/gate/sign-offs")
@@ -114,7 +115,9 @@ def scheduled_event(milestone_id: UUID) -> UUID:
 async def list_milestones(
     door: Door, page: Page, who: Caller, operation_id: UUID | None = None, place: str | None = None
 ) -> list[dict[str, Any]]:
-    milestones = page.apply(scoped(who, door.read_model.list_milestones(operation_id, place)))
+    milestones = page.apply(
+        shown(scoped(who, door.read_model.list_milestones(operation_id, place)))
+    )
     return await with_notes(door, who, milestones)
 
 
@@ -134,11 +137,11 @@ async def check_in_milestone(
     check(
         who,
         "check_in_milestone",
-        milestone_relation(who, milestone["owner_agency"]),
-        visible=milestone_visible(who, milestone["place"], milestone["operation_id"]),
+        milestone_relation(who, milestone.owner_agency),
+        visible=milestone_visible(who, milestone.place, milestone.operation_id),
         hidden_as=no_milestone(milestone_id),
     )
     details = body.model_dump()
-    details["note"] = await door.keys.seal(place_ref(milestone["place"]), details["note"])
+    details["note"] = await door.keys.seal(place_ref(milestone.place), details["note"])
     command = CheckInMilestone(milestone_id=milestone_id, **details, actor=who.actor)
     return reply(await door.send("build", "check_in_milestone", command))

@@ -20,6 +20,7 @@ from services.api.identity import Identity
 from services.api.paging import Page
 from services.runtime.authorization import check, operation_visible, playbook_in_scope
 from services.views.playbooks import PlaybookInvalid, check_playbook, in_force, scope_of
+from services.views.rows import PlaybookRow, shown
 
 router = APIRouter()
 
@@ -70,16 +71,16 @@ async def list_playbooks(door: Door, page: Page, who: Caller) -> list[dict[str, 
     """The playbooks in force, by scope, that the caller may see: the national one (the
     default that ships with hold, ``default`` true, until one is adopted), those of the places
     their token covers, and those of operations they can see."""
-    return page.apply(in_force(door.read_model, lambda p: playbook_visible(door, who, p)))
+    return page.apply(shown(in_force(door.read_model, lambda p: playbook_visible(door, who, p))))
 
 
-def playbook_visible(door: Door, who: Identity, adopted: dict[str, Any]) -> bool:
-    scope: str = adopted["scope"]
+def playbook_visible(door: Door, who: Identity, adopted: PlaybookRow) -> bool:
+    scope = adopted.scope
     if scope.startswith("place:"):
         return who.covers_place(scope.removeprefix("place:"))
     if scope.startswith("operation:"):
         operation = door.read_model.operations.get(UUID(scope.removeprefix("operation:")))
         return operation is not None and operation_visible(
-            who, operation["status"], operation["place"], operation["operation_id"]
+            who, operation.status, operation.place, operation.operation_id
         )
     return True

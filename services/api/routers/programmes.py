@@ -30,6 +30,7 @@ from services.runtime.authorization import check
 from services.runtime.meta import derived_id
 from services.runtime.sealing import place_ref
 from services.views.access import no_programme, outside_scope, place_visible, programme_relation
+from services.views.rows import shown
 
 router = APIRouter()
 
@@ -71,8 +72,8 @@ async def change_programme(
         check(
             who,
             action,
-            programme_relation(who, programme["provider"]),
-            visible=place_visible(who, programme["place"]),
+            programme_relation(who, programme.provider),
+            visible=place_visible(who, programme.place),
             hidden_as=no_programme(programme_id),
         )
     command = ChangeProgrammeCommand(
@@ -127,7 +128,7 @@ async def report_result(
     if note:
         if programme is None:
             raise HTTPException(status_code=404, detail=no_programme(programme_id))
-        details["note"] = await door.keys.seal(place_ref(programme["place"]), note)
+        details["note"] = await door.keys.seal(place_ref(programme.place), note)
     return await change_programme(door, who, programme_id, "report_result", "report", details)
 
 
@@ -135,10 +136,7 @@ async def report_result(
 async def list_programmes(
     door: Door, page: Page, who: Caller, place: str | None = None
 ) -> list[dict[str, Any]]:
+    programmes = scoped(who, door.read_model.programmes.values())
     return page.apply(
-        [
-            p
-            for p in scoped(who, door.read_model.programmes.values())
-            if place is None or p["place"].casefold() == place.casefold()
-        ]
+        shown(p for p in programmes if place is None or p.place.casefold() == place.casefold())
     )

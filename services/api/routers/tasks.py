@@ -23,6 +23,7 @@ from services.api.paging import Page
 from services.api.problems import Refused
 from services.runtime.authorization import TASK_ACTIONS, Relation, task_relation
 from services.runtime.sealing import is_sealed
+from services.views.rows import TaskRow, TaskStep, shown
 
 router = APIRouter()
 
@@ -45,7 +46,7 @@ async def list_tasks(
     place, and overdue (unfinished and past its due time)."""
     now = datetime.now(UTC) if overdue else None
     tasks = door.read_model.list_tasks(operation_id, agency, status, case_id, place, now)
-    return page.apply(scoped(who, tasks))
+    return page.apply(shown(scoped(who, tasks)))
 
 
 @router.get("/tasks/{task_id}")
@@ -55,32 +56,32 @@ async def get_task(door: Door, task_id: UUID, who: Caller) -> dict[str, Any]:
     the household has and their ages in bands (never names or exact ages)."""
     task = item_for(who, "read_task", door.read_model.tasks.get(task_id), f"no task {task_id}")
     history = [
-        withheld(step, task["case_id"]) for step in door.read_model.task_history.get(task_id, [])
+        withheld(step, task.case_id) for step in door.read_model.task_history.get(task_id, [])
     ]
-    answer = {**task, "history": history}
-    relation = task_relation(who, task["agency"], task["status"])
+    answer = {**task.as_json(), "history": history}
+    relation = task_relation(who, task.agency, task.status)
     if relation in (Relation.OFFERED, Relation.HOLDER) or who.role == "auditor":
         answer["household"] = await children_in_bands(door, task)
     return answer
 
 
-async def children_in_bands(door: Door, task: dict[str, Any]) -> dict[str, Any]:
+async def children_in_bands(door: Door, task: TaskRow) -> dict[str, Any]:
     """The household's children as an agency deciding on the task needs them: a count, and
     their ages in bands, opened in memory from the sealed ages and never shown exactly."""
     model = door.read_model
-    case = model.cases.get(UUID(task["case_id"]))
+    case = model.cases.get(UUID(task.case_id))
     if case is None:
         return {"children": 0, "age_bands": {}}
-    household = (case["operation_id"], case["household_ref"])
+    household = (case.operation_id, case.household_ref)
     sealed = [
-        item["ages"]
+        item.ages
         for records in (
             model.household_arrests,
             model.household_seizures,
             model.household_witnesses,
         )
         for item in records.get(household, [])
-        if item.get("ages")
+        if item.ages
     ]
     ages: dict[str, int | None] = {}
     opener = door.keys.opener()
@@ -89,10 +90,10 @@ async def children_in_bands(door: Door, task: dict[str, Any]) -> dict[str, Any]:
         for child in opened.get("children", []) if isinstance(opened, dict) else []:
             ages[child["child_ref"]] = child.get("age")
     bands = Counter(age_band(age) for age in ages.values())
-    unknown = max(case["children"] - len(ages), 0)
+    unknown = max(case.children - len(ages), 0)
     if unknown:
         bands["unknown"] += unknown
-    return {"children": case["children"], "age_bands": dict(sorted(bands.items()))}
+    return {"children": case.children, "age_bands": dict(sorted(bands.items()))}
 
 
 def age_band(age: int | None) -> str:
@@ -105,18 +106,18 @@ def age_band(age: int | None) -> str:
     return "12-17" if age < 18 else "18+"
 
 
-def withheld(step: dict[str, Any], case_id: str) -> dict[str, Any]:
+def withheld(step: TaskStep, case_id: str) -> dict[str, Any]:
     """Free text on a step (a note, a reason, an outcome) may be personal: here it is only
     said to exist, and where to read it."""
-    detail = step["detail"]
+    detail = step.detail
     if not any(is_sealed(v) for v in detail.values()):
-        return step
+        return step.as_json()
     where = f"/cases/{case_id}/personal"
-    shown = {
+    hidden = {
         k: {"withheld": "personal details", "read_at": where} if is_sealed(v) else v
         for k, v in detail.items()
     }
-    return {**step, "detail": shown}
+    return {**step.as_json(), "detail": hidden}
 
 
 # The free text each step may carry, and what it is called in the refusal when it is blank.
@@ -149,14 +150,14 @@ async def change_task(
             TASK_ACTIONS[action],
             task,
             f"no task {task_id}",
-            task_relation(who, task["agency"], task["status"]),
+            task_relation(who, task.agency, task.status),
         )
-        case = door.read_model.cases.get(UUID(task["case_id"]))
+        case = door.read_model.cases.get(UUID(task.case_id))
         if case is None:
             raise HTTPException(status_code=404, detail=f"no task {task_id}")
         for name in TEXTS:
             if details.get(name):
-                details[name] = await door.keys.seal(case["household_ref"], details[name])
+                details[name] = await door.keys.seal(case.household_ref, details[name])
     command = ChangeTask(task_id=task_id, action=action, **details, actor=who.actor)
     answer = await door.send("hold", "change_task", command)
     if answer.status < 400 and "event_id" in answer.result:
