@@ -1,4 +1,5 @@
-"""What the front door answers queries from: built from the integration events alone.
+"""The views' state: what the front door answers queries from and the audit tools rebuild,
+built from the integration events alone (``dispatch.py`` says how each event changes it).
 
 It never opens a service's store. Every item keeps the id of the event that created it
 (``event_id``), the event that caused that (``causation_id``) and the operation it belongs to

@@ -1,4 +1,7 @@
-"""Each service's store, opened for reading by the audit tools, and how its events translate."""
+"""Each service's store, opened for reading by the audit tools, and how its events translate.
+
+Here, with the views (which may import the services), so that the audit tools reach a service's
+store and its translation only through this module, never the service itself."""
 
 from __future__ import annotations
 
