@@ -164,9 +164,11 @@ async def test_a_place_adopts_its_own_playbook_and_an_invalid_one_changes_nothin
         other = await child_check(system, elsewhere)
         assert other["playbook"] == national_playbook().label
 
+        # In force: the national default (no national one adopted) and the place's own.
         listed = await system.get("/playbooks")
-        assert [p["playbook"] for p in listed] == ["southland@v3"]
-        assert datetime.fromisoformat(listed[0]["adopted_at"]) <= datetime.now(UTC)
+        assert [p["playbook"] for p in listed] == [national_playbook().label, "southland@v3"]
+        assert [p["default"] for p in listed] == [True, False]
+        assert datetime.fromisoformat(listed[1]["adopted_at"]) <= datetime.now(UTC)
 
 
 async def test_a_hold_service_down_for_36_hours_fires_each_overdue_step_once_on_restart(
