@@ -43,6 +43,12 @@ def test_the_audit_tools_import_no_services_domain_and_not_the_api() -> None:
     assert offenders("services.audit", (*DOMAINS, "services.api")) == []
 
 
+def test_the_views_import_neither_the_api_nor_the_audit_tools_nor_the_cli() -> None:
+    """Both read the views; the views know neither."""
+    above = ("services.api", "services.audit", "services.cli")
+    assert offenders("services.views", above) == []
+
+
 def test_contracts_import_nothing_of_the_services() -> None:
     assert offenders("contracts", ("services",)) == []
 
