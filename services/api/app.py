@@ -22,7 +22,7 @@ from services.api.door import FrontDoor, ServiceUnavailable
 from services.api.idempotency import IdempotencyMiddleware
 from services.api.observability import ServerSpans
 from services.api.problems import install as install_problems
-from services.api.problems import problem
+from services.api.problems import problem, responses
 from services.api.routers import (
     agencies,
     audit,
@@ -81,9 +81,12 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     app.state.door = door
     app.state.settings = settings
     for module in ROUTERS:
-        app.include_router(module.router)
+        # Behind the door every route may answer 401 or 403, and 422 for a request that does
+        # not validate; each route documents what else it may answer (its decorator).
+        guarded = responses(401, 403, 422) if module is not probes else None
+        app.include_router(module.router, responses=guarded)
 
-    install_problems(app)
+    install_problems(app, api_routes)
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:

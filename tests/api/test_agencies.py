@@ -182,10 +182,18 @@ async def test_a_playbook_naming_unknown_agencies_is_422_listing_each(
     )
     refused = await system.api.post("/playbooks", json={"toml": text}, headers=CHAIR)
     assert refused.status_code == 422
+    # Each error as every 422 lists them: where in the playbook, and why.
     assert refused.json()["errors"] == [
-        "rules[0] (id 'a').task.lead_agency: 'ministry_of_magic' is not a registered agency",
-        "rules[0] (id 'a').task.fallback_agencies[1]: 'helth_nz' is not a registered agency "
-        "(did you mean health_nz?)",
+        {
+            "field": "rules[0] (id 'a').task.lead_agency",
+            "reason": "'ministry_of_magic' is not a registered agency",
+            "loc": ["body", "toml"],
+        },
+        {
+            "field": "rules[0] (id 'a').task.fallback_agencies[1]",
+            "reason": "'helth_nz' is not a registered agency (did you mean health_nz?)",
+            "loc": ["body", "toml"],
+        },
     ]
     # Nothing adopted: the national default alone is in force.
     in_force = (await system.api.get("/playbooks", headers=CHAIR)).json()

@@ -146,7 +146,7 @@ async def test_a_place_adopts_its_own_playbook_and_an_invalid_one_changes_nothin
         )
         assert refused.status_code == 422
         assert len(refused.json()["errors"]) == 2
-        assert any("due_within" in e for e in refused.json()["errors"])
+        assert any("due_within" in e["field"] for e in refused.json()["errors"])
 
         op = await plan_and_launch(system, place="Mataura")
         await arrest(system, op, "P-1", "HH-1", [{"child_ref": "C-1", "age": 4}])

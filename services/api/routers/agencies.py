@@ -14,6 +14,7 @@ from contracts.commands import AgencyChange, AgencyRegistration, ChangeAgency, R
 from services.api.access import Caller
 from services.api.deps import Door, reply
 from services.api.paging import Page
+from services.api.problems import responses
 from services.runtime.authorization import check, same_place
 from services.views.rows import shown
 
@@ -22,7 +23,7 @@ router = APIRouter()
 AgencyCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
 
-@router.post("/agencies", status_code=201)
+@router.post("/agencies", status_code=201, responses=responses(400, 404, 409, 503))
 async def register_agency(door: Door, body: AgencyRegistration, who: Caller) -> JSONResponse:
     """Add an agency to the register, with why: 409 if its code is taken."""
     check(who, "register_agency")
@@ -30,7 +31,7 @@ async def register_agency(door: Door, body: AgencyRegistration, who: Caller) -> 
     return reply(await door.send("hold", "register_agency", command))
 
 
-@router.patch("/agencies/{code}")
+@router.patch("/agencies/{code}", responses=responses(404, 409, 503))
 async def change_agency(
     door: Door, code: AgencyCode, body: AgencyChange, who: Caller
 ) -> JSONResponse:
@@ -62,7 +63,7 @@ async def list_agencies(
     )
 
 
-@router.get("/agencies/{code}")
+@router.get("/agencies/{code}", responses=responses(404))
 async def get_agency(door: Door, code: AgencyCode, who: Caller) -> dict[str, Any]:
     """One agency and its history: who added it and changed it, when and why."""
     check(who, "read_agencies")

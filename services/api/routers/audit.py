@@ -20,7 +20,7 @@ from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.notes import with_notes
 from services.api.paging import Page
-from services.api.problems import Refused
+from services.api.problems import Refused, responses
 from services.audit.figures import figures
 from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
 from services.audit.verification import summary as verification_summary
@@ -81,7 +81,7 @@ async def indexed_timeline(
     return await asyncio.to_thread(door.timeline, operation, place)
 
 
-@router.get("/audit/timeline")
+@router.get("/audit/timeline", responses=responses(404))
 async def audit_timeline(
     door: Door,
     page: Page,
@@ -96,7 +96,7 @@ async def audit_timeline(
     return page.apply([asdict(e) for e in entries])
 
 
-@router.get("/audit/as-of")
+@router.get("/audit/as-of", responses=responses(404))
 async def audit_as_of(
     door: Door,
     at: datetime,
@@ -117,7 +117,7 @@ async def audit_as_of(
     return state
 
 
-@router.get("/audit/figures")
+@router.get("/audit/figures", responses=responses(404))
 async def audit_figures(
     door: Door, who: Caller, operation_id: UUID | None = None, place: str | None = None
 ) -> dict[str, Any]:
@@ -128,7 +128,7 @@ async def audit_figures(
     return {**scope, **figures(entries)}
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", responses=responses(503))
 async def audit_verify(door: Door, who: Caller) -> dict[str, Any]:
     """Each service walks its own store against its hash-chain checkpoints on NATS; the
     first event altered, removed, inserted or reordered is named (``ok`` false). Events
@@ -139,7 +139,7 @@ async def audit_verify(door: Door, who: Caller) -> dict[str, Any]:
     return verification_summary(reports)
 
 
-@router.get("/audit/rebuild")
+@router.get("/audit/rebuild", responses=responses(503))
 async def audit_rebuild(door: Door, who: Caller) -> dict[str, Any]:
     """Every list this API serves, rebuilt from the streams alone and compared with the
     live one at the same stream positions: identical, or every difference named."""
@@ -158,7 +158,23 @@ async def audit_rebuild(door: Door, who: Caller) -> dict[str, Any]:
     return comparison(live, model, positions)
 
 
-@router.get("/audit/export")
+@router.get(
+    "/audit/export",
+    response_class=Response,  # documented as served: JSON lines or CSV
+    responses={
+        200: {
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+            "headers": {
+                name: {"schema": {"type": "string"}}
+                for name in ("Content-Disposition", "Repr-Digest", "X-Entries")
+            },
+        },
+        **responses(404),
+    },
+)
 async def audit_export(
     door: Door,
     who: Caller,

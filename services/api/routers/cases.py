@@ -18,7 +18,7 @@ from contracts.envelope import REF_PATTERN
 from services.api.access import Caller
 from services.api.deps import Door, item_for, real_text, scoped
 from services.api.paging import Page
-from services.api.problems import Refused
+from services.api.problems import Refused, responses
 from services.runtime.authorization import NotPermitted, check, household_relation
 from services.views.personal import personal_view
 from services.views.rows import shown
@@ -34,7 +34,7 @@ async def list_cases(
     return page.apply(shown(scoped(who, door.read_model.list_cases(operation_id))))
 
 
-@router.get("/cases/{case_id}/personal")
+@router.get("/cases/{case_id}/personal", responses=responses(404, 503))
 async def read_personal_details(
     door: Door,
     case_id: UUID,
@@ -68,7 +68,7 @@ async def read_personal_details(
     return await personal_view(door.read_model, case, door.keys.opener())
 
 
-@router.get("/cases/{case_id}/reads")
+@router.get("/cases/{case_id}/reads", responses=responses(404))
 async def list_personal_reads(
     door: Door, case_id: UUID, page: Page, who: Caller
 ) -> list[dict[str, Any]]:
@@ -77,7 +77,7 @@ async def list_personal_reads(
     return page.apply(shown(door.read_model.personal_reads.get(str(case_id), [])))
 
 
-@router.post("/households/{household_ref}/erasure")
+@router.post("/households/{household_ref}/erasure", responses=responses(400, 404, 409, 503))
 async def erase_household(
     door: Door,
     household_ref: Annotated[str, FastApiPath(min_length=1, max_length=128, pattern=REF_PATTERN)],

@@ -26,12 +26,14 @@ from services.api.deps import (
 )
 from services.api.door import FrontDoor
 from services.api.idempotency import CommandId
-from services.api.problems import Refused
+from services.api.problems import Refused, responses
 
 router = APIRouter()
 
 
-@router.post("/operations/{operation_id}/arrests", status_code=201)
+@router.post(
+    "/operations/{operation_id}/arrests", status_code=201, responses=responses(400, 404, 409, 503)
+)
 async def record_arrest(
     door: Door,
     operation_id: UUID,
@@ -63,7 +65,9 @@ async def record_arrest(
     return reply(await door.send("clear", "record_arrest", command))
 
 
-@router.post("/operations/{operation_id}/seizures", status_code=201)
+@router.post(
+    "/operations/{operation_id}/seizures", status_code=201, responses=responses(400, 404, 409, 503)
+)
 async def record_seizure(
     door: Door,
     operation_id: UUID,
@@ -86,7 +90,9 @@ async def record_seizure(
     return reply(await door.send("clear", "record_seizure", command))
 
 
-@router.post("/operations/{operation_id}/witnesses", status_code=201)
+@router.post(
+    "/operations/{operation_id}/witnesses", status_code=201, responses=responses(400, 404, 409, 503)
+)
 async def register_witness(
     door: Door,
     operation_id: UUID,

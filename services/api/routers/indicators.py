@@ -18,6 +18,7 @@ from services.api.deps import Door, reply
 from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.paging import Page
+from services.api.problems import responses
 from services.runtime.authorization import check
 from services.views.access import (
     import_relation,
@@ -48,7 +49,7 @@ def check_import(door: FrontDoor, who: Identity, import_id: UUID, action: str) -
         )
 
 
-@router.post("/indicator-imports", status_code=201)
+@router.post("/indicator-imports", status_code=201, responses=responses(400, 404, 409, 503))
 async def start_import(door: Door, body: StartIndicatorImport, who: Caller) -> JSONResponse:
     """Start an indicator import; send its rows in chunks, then commit it. Until it is
     committed none of its rows count (nothing is half imported). Its rows and its commit are
@@ -65,7 +66,7 @@ async def start_import(door: Door, body: StartIndicatorImport, who: Caller) -> J
     return JSONResponse(status_code=201, content=result.result)
 
 
-@router.post("/indicator-imports/{import_id}/rows")
+@router.post("/indicator-imports/{import_id}/rows", responses=responses(400, 404, 409, 503))
 async def add_import_rows(
     door: Door, import_id: UUID, body: IndicatorRowsChunk, who: Caller
 ) -> JSONResponse:
@@ -80,7 +81,7 @@ async def add_import_rows(
     return reply(await door.send("build", "import_indicators", command))
 
 
-@router.post("/indicator-imports/{import_id}/commit")
+@router.post("/indicator-imports/{import_id}/commit", responses=responses(400, 404, 409, 503))
 async def commit_import(door: Door, import_id: UUID, who: Caller) -> JSONResponse:
     check_import(door, who, import_id, "commit_import")
     command = ImportIndicatorsCommand(import_id=import_id, step="commit", actor=who.actor)
@@ -111,7 +112,7 @@ async def list_indicators(
     return page.apply([r.model_dump(mode="json") for r in readings])
 
 
-@router.get("/places/{place}/outcomes")
+@router.get("/places/{place}/outcomes", responses=responses(404))
 async def outcomes(
     door: Door,
     who: Caller,

@@ -22,14 +22,14 @@ from services.api.access import Caller
 from services.api.deps import Door, check_operation, held_by_clear, operation_for, reply
 from services.api.idempotency import CommandId
 from services.api.paging import Page
-from services.api.problems import Refused
+from services.api.problems import Refused, responses
 from services.runtime.authorization import check_may_plan, operation_visible
 from services.views.rows import shown
 
 router = APIRouter()
 
 
-@router.post("/operations", status_code=201)
+@router.post("/operations", status_code=201, responses=responses(400, 409, 503))
 async def plan_operation(
     door: Door,
     body: OperationDetails,
@@ -41,21 +41,25 @@ async def plan_operation(
     return reply(await door.send("clear", "plan_operation", command))
 
 
-@router.post("/operations/{operation_id}/launch")
+@router.post("/operations/{operation_id}/launch", responses=responses(400, 404, 409, 503))
 async def launch_operation(door: Door, operation_id: UUID, who: Caller) -> JSONResponse:
     await check_operation(door, who, operation_id, "launch_operation")
     command = LaunchOperation(operation_id=operation_id, actor=who.actor)
     return reply(await door.send("clear", "launch_operation", command))
 
 
-@router.post("/operations/{operation_id}/conclude")
+@router.post("/operations/{operation_id}/conclude", responses=responses(400, 404, 409, 503))
 async def conclude_operation(door: Door, operation_id: UUID, who: Caller) -> JSONResponse:
     await check_operation(door, who, operation_id, "conclude_operation")
     command = ConcludeOperation(operation_id=operation_id, actor=who.actor)
     return reply(await door.send("clear", "conclude_operation", command))
 
 
-@router.post("/operations/{operation_id}/staged-support", status_code=201)
+@router.post(
+    "/operations/{operation_id}/staged-support",
+    status_code=201,
+    responses=responses(400, 404, 409, 503),
+)
 async def stage_support(
     door: Door,
     operation_id: UUID,
@@ -74,7 +78,7 @@ async def stage_support(
     return reply(await door.send("clear", "stage_support", command))
 
 
-@router.get("/operations/{operation_id}/staged-support")
+@router.get("/operations/{operation_id}/staged-support", responses=responses(404, 503))
 async def staged_support(door: Door, operation_id: UUID, who: Caller) -> dict[str, Any]:
     await operation_for(door, who, operation_id, "read_staged_support")
     query = GetStagedSupport(operation_id=operation_id, actor=who.actor)
@@ -102,7 +106,7 @@ async def list_operations(door: Door, page: Page, who: Caller) -> list[dict[str,
     )
 
 
-@router.get("/operations/{operation_id}")
+@router.get("/operations/{operation_id}", responses=responses(404, 503))
 async def get_operation(door: Door, operation_id: UUID, who: Caller) -> dict[str, Any]:
     """The operation as clear holds it now, with the trace of the event that planned it."""
     await operation_for(door, who, operation_id)
@@ -116,7 +120,7 @@ async def get_operation(door: Door, operation_id: UUID, who: Caller) -> dict[str
     return {**operation, **trace, "correlation_id": str(operation_id)}
 
 
-@router.get("/operations/{operation_id}/hold")
+@router.get("/operations/{operation_id}/hold", responses=responses(404, 503))
 async def hold_summary(door: Door, operation_id: UUID, who: Caller) -> dict[str, Any]:
     """Households, children, tasks by status, share done within due time, overdue tasks
     and open escalations for one operation."""

@@ -28,6 +28,7 @@ from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
 from services.api.notes import with_notes
 from services.api.paging import Page
+from services.api.problems import responses
 from services.runtime.authorization import Caller as Who
 from services.runtime.authorization import check
 from services.runtime.meta import derived_id
@@ -60,7 +61,7 @@ async def list_plans(door: Door, page: Page, who: Caller) -> list[dict[str, Any]
     return page.apply(shown(scoped(who, door.read_model.plans.values())))
 
 
-@router.get("/plans/{place}")
+@router.get("/plans/{place}", responses=responses(404))
 async def get_plan(door: Door, place: str, who: Caller) -> dict[str, Any]:
     """A place's resilience plan: its phase, each member's sign-off of the move to Build, the
     gate decision, and its milestones."""
@@ -72,7 +73,7 @@ async def get_plan(door: Door, place: str, who: Caller) -> dict[str, Any]:
     return {**plan.as_json(), "milestones": await with_notes(door, who, milestones)}
 
 
-@router.post("/plans/{place}/gate/sign-offs")
+@router.post("/plans/{place}/gate/sign-offs", responses=responses(400, 404, 409, 503))
 async def sign_off_gate(door: Door, place: str, who: Caller) -> JSONResponse:
     """The caller's own sign-off of the place's move from Hold to Build (a leadership-group
     member or the chair; signing off again changes nothing)."""
@@ -81,7 +82,7 @@ async def sign_off_gate(door: Door, place: str, who: Caller) -> JSONResponse:
     return reply(await door.send("build", "sign_off_gate", command))
 
 
-@router.post("/plans/{place}/gate")
+@router.post("/plans/{place}/gate", responses=responses(400, 404, 409, 503))
 async def decide_gate(door: Door, place: str, body: GateDetails, who: Caller) -> JSONResponse:
     """The chair moves the plan from Hold to Build on the evidence, once the members' own
     sign-offs are recorded: the chair's (deciding counts), members of at least three agencies,
@@ -91,7 +92,7 @@ async def decide_gate(door: Door, place: str, body: GateDetails, who: Caller) ->
     return reply(await door.send("build", "decide_gate", command))
 
 
-@router.post("/plans/{place}/milestones", status_code=201)
+@router.post("/plans/{place}/milestones", status_code=201, responses=responses(400, 404, 409, 503))
 async def add_milestone(
     door: Door, place: str, body: MilestoneDetails, who: Caller
 ) -> JSONResponse:
@@ -121,7 +122,7 @@ async def list_milestones(
     return await with_notes(door, who, milestones)
 
 
-@router.post("/milestones/{milestone_id}/check-ins")
+@router.post("/milestones/{milestone_id}/check-ins", responses=responses(400, 404, 409, 503))
 async def check_in_milestone(
     door: Door, milestone_id: UUID, body: CheckInDetails, who: Caller
 ) -> JSONResponse:

@@ -18,6 +18,7 @@ from services.api.access import (
 from services.api.deps import Door, operation_for, out_of_scope, reply
 from services.api.identity import Identity
 from services.api.paging import Page
+from services.api.problems import Refused, responses
 from services.runtime.authorization import check, operation_visible, playbook_in_scope
 from services.views.playbooks import PlaybookInvalid, check_playbook, in_force, scope_of
 from services.views.rows import PlaybookRow, shown
@@ -32,7 +33,7 @@ class PlaybookAdoptionBody(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-@router.post("/playbooks", status_code=201)
+@router.post("/playbooks", status_code=201, responses=responses(400, 404, 409, 503))
 async def adopt_playbook(
     door: Door,
     body: PlaybookAdoptionBody,
@@ -55,7 +56,7 @@ async def adopt_playbook(
         # against its own before it adopts the playbook.
         playbook = check_playbook(body.toml, door.read_model.agencies)
     except PlaybookInvalid as error:
-        return JSONResponse(status_code=422, content={"detail": str(error), "errors": error.errors})
+        raise Refused(422, str(error), errors=playbook_errors(error.errors)) from None
     command = AdoptPlaybook(
         place=body.place,
         operation_id=body.operation_id,
@@ -72,6 +73,19 @@ async def list_playbooks(door: Door, page: Page, who: Caller) -> list[dict[str, 
     default that ships with hold, ``default`` true, until one is adopted), those of the places
     their token covers, and those of operations they can see."""
     return page.apply(shown(in_force(door.read_model, lambda p: playbook_visible(door, who, p))))
+
+
+def playbook_errors(lines: list[str]) -> list[dict[str, Any]]:
+    """Each error of a refused playbook as a field and a reason, as every 422 lists them: the
+    field is where in the playbook to fix it (``rules[0] (id 'a').task.lead_agency``), or
+    ``toml`` when the text does not parse; ``loc`` is the request's field, the TOML text."""
+    errors = []
+    for line in lines:
+        where, _, reason = line.partition(": ")
+        if where == "not valid TOML" or not reason:
+            where, reason = "toml", line
+        errors.append({"field": where, "reason": reason, "loc": ["body", "toml"]})
+    return errors
 
 
 def playbook_visible(door: Door, who: Identity, adopted: PlaybookRow) -> bool:

@@ -19,14 +19,26 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,  # documented as served: text, not JSON
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(door: Door) -> Response:
     """Prometheus text format: FastStream's broker metrics and the API's readiness (each
     service serves its pipeline figures on its own ``CHB_METRICS_PORT``)."""
     return Response(generate_latest(door.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    responses={
+        503: {
+            "description": "Not ready: the same body, saying what is not",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 async def ready(door: Door) -> JSONResponse:
     statuses = await asyncio.gather(*(door.service_status(s) for s in SERVICES))
     body = {

@@ -26,6 +26,7 @@ from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.paging import Page
+from services.api.problems import responses
 from services.runtime.authorization import check
 from services.runtime.meta import derived_id
 from services.runtime.sealing import place_ref
@@ -35,7 +36,7 @@ from services.views.rows import shown
 router = APIRouter()
 
 
-@router.post("/programmes", status_code=201)
+@router.post("/programmes", status_code=201, responses=responses(400, 404, 409, 503))
 async def register_programme(door: Door, body: ProgrammeDetails, who: Caller) -> JSONResponse:
     """A funded programme: provider (the agency whose lead reports its spend and results),
     focus area, funding source, kind of agreement."""
@@ -82,7 +83,7 @@ async def change_programme(
     return reply(await door.send("build", "change_programme", command))
 
 
-@router.post("/programmes/{programme_id}/panel-votes")
+@router.post("/programmes/{programme_id}/panel-votes", responses=responses(400, 404, 409, 503))
 async def vote_on_programme(
     door: Door, programme_id: UUID, body: PanelVoteDetails, who: Caller
 ) -> JSONResponse:
@@ -92,7 +93,7 @@ async def vote_on_programme(
     return await change_programme(door, who, programme_id, "vote_on_programme", "vote", details)
 
 
-@router.post("/programmes/{programme_id}/panel-decisions")
+@router.post("/programmes/{programme_id}/panel-decisions", responses=responses(400, 404, 409, 503))
 async def panel_decision(
     door: Door, programme_id: UUID, body: PanelDecisionDetails, who: Caller
 ) -> JSONResponse:
@@ -103,7 +104,7 @@ async def panel_decision(
     return await change_programme(door, who, programme_id, "decide_programme", "decide", details)
 
 
-@router.post("/programmes/{programme_id}/spend")
+@router.post("/programmes/{programme_id}/spend", responses=responses(400, 404, 409, 503))
 async def record_spend(
     door: Door, programme_id: UUID, body: SpendDetails, who: Caller
 ) -> JSONResponse:
@@ -113,7 +114,7 @@ async def record_spend(
     return await change_programme(door, who, programme_id, "record_spend", "spend", details)
 
 
-@router.post("/programmes/{programme_id}/results")
+@router.post("/programmes/{programme_id}/results", responses=responses(400, 404, 409, 503))
 async def report_result(
     door: Door, programme_id: UUID, body: ResultDetails, who: Caller
 ) -> JSONResponse:

@@ -20,7 +20,7 @@ from contracts.commands import (
 from services.api.access import Caller
 from services.api.deps import Door, item_for, real_text, reply, scoped
 from services.api.paging import Page
-from services.api.problems import Refused
+from services.api.problems import Refused, responses
 from services.runtime.authorization import TASK_ACTIONS, Relation, task_relation
 from services.runtime.sealing import is_sealed
 from services.views.rows import TaskRow, TaskStep, shown
@@ -49,7 +49,7 @@ async def list_tasks(
     return page.apply(shown(scoped(who, tasks)))
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", responses=responses(404))
 async def get_task(door: Door, task_id: UUID, who: Caller) -> dict[str, Any]:
     """A task and its whole history: each step with who, when, why and its causation. The
     agency it is offered to or held by also sees what it needs to decide: how many children
@@ -124,7 +124,7 @@ def withheld(step: TaskStep, case_id: str) -> dict[str, Any]:
 TEXTS = {"text": "note", "reason": "reason", "outcome": "outcome"}
 
 
-@router.post("/tasks/{task_id}/{action}")
+@router.post("/tasks/{task_id}/{action}", responses=responses(400, 404, 409, 503))
 async def change_task(
     door: Door,
     task_id: UUID,
