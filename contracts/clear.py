@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from contracts.envelope import Contract, IntegrationEvent
+from contracts.envelope import Contract, IntegrationEvent, NoBool
 from contracts.personal import SealedText
 
 
@@ -52,7 +52,7 @@ class AffectedChild(Contract):
 class Child(AffectedChild):
     """A child and their age, as the planning cell gives them (and inside sealed ages)."""
 
-    age: int = Field(ge=0, le=17)
+    age: Annotated[int, NoBool] = Field(ge=0, le=17)
 
 
 class ChildrenAges(Contract):

@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from contracts.agencies import AgencyDetails, AgencyKind, AgencyName, PlaceName, Reason
 from contracts.clear import AffectedChild, Child
-from contracts.envelope import Actor, Code, Contract, Ref, Requester
+from contracts.envelope import Actor, Code, Contract, Instant, NoBool, Ref, Requester
 from contracts.indicators import IndicatorRow
 from contracts.personal import PersonalDetails, SealedText
 
@@ -24,7 +24,7 @@ class OperationDetails(Contract):
     district: str = Field(min_length=1, max_length=100)
     place: str = Field(min_length=1, max_length=100)
     target_group: str = Field(min_length=1, max_length=200)
-    planned_start: AwareDatetime
+    planned_start: Instant
 
 
 class ArrestCore(Contract):
@@ -43,7 +43,7 @@ class ArrestFacts(ArrestCore):
     request to the front door, which seals the ages before the command goes on."""
 
     children: list[Child] = Field(default_factory=list, max_length=50)
-    person_age: int | None = Field(default=None, ge=10, le=120)
+    person_age: Annotated[int | None, NoBool] = Field(default=None, ge=10, le=120)
 
 
 class ArrestDetails(ArrestFacts):
@@ -58,7 +58,7 @@ class SeizureCore(Contract):
 
     kind: Literal["drugs", "firearm", "cash"]
     description: str = Field(min_length=1, max_length=500)
-    quantity: float = Field(gt=0)
+    quantity: Annotated[float, NoBool] = Field(gt=0)
     unit: str = Field(min_length=1, max_length=20)
     household_ref: Ref | None = None
 
@@ -67,6 +67,17 @@ class SeizureDetails(SeizureCore):
     """What the planning cell sends: the facts, and the ages of the children living where the
     seizure was made, in the clear (the front door seals them with the household's key before
     the command goes on, so children need the household)."""
+
+    # The rule below, said in the schema too: children need a household_ref.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["children"], "properties": {"children": {"minItems": 1}}},
+            "then": {
+                "required": ["household_ref"],
+                "properties": {"household_ref": {"type": "string"}},
+            },
+        }
+    )
 
     children: list[Child] = Field(default_factory=list, max_length=50)
 
@@ -228,7 +239,7 @@ class AdoptPlaybook(Command):
 
 class StagedSupportDetails(Contract):
     household_ref: Ref
-    expected_children: int = Field(ge=0, le=50)
+    expected_children: Annotated[int, NoBool] = Field(ge=0, le=50)
     only_carer_expected: bool = False
     note: str | None = Field(default=None, max_length=2000)
 
@@ -306,7 +317,7 @@ class SignOffGate(Command):
 class MilestoneDetails(Contract):
     label: str = Field(min_length=1, max_length=200)
     owner_agency: Code
-    due_at: AwareDatetime
+    due_at: Instant
 
 
 class AddMilestone(Command, MilestoneDetails):
@@ -363,7 +374,7 @@ class SpendDetails(Contract):
 
 class ResultDetails(Contract):
     period: str = Field(min_length=1, max_length=20)
-    people_engaged: int = Field(ge=0)
+    people_engaged: Annotated[int, NoBool] = Field(ge=0)
     cost: Money | None = None
     outcome_value: Money | None = None
     note: str = Field(default="", max_length=4000)
@@ -388,7 +399,7 @@ IMPORT_CHUNK_ROWS = 500
 
 class StartIndicatorImport(Contract):
     file_name: str = Field(min_length=1, max_length=200)
-    rows_expected: int = Field(ge=1, le=10_000_000)
+    rows_expected: Annotated[int, NoBool] = Field(ge=1, le=10_000_000)
 
 
 class IndicatorRowsChunk(Contract):
@@ -441,6 +452,16 @@ class RegisterAgency(Command, AgencyRegistration):
 
 class AgencyChange(Contract):
     """What changes in an agency's entry (the fields given; at least one), and why."""
+
+    # The rule below, said in the schema too: at least one of them, and not null.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("name", "kind", "places")
+            ]
+        }
+    )
 
     name: AgencyName | None = None
     kind: AgencyKind | None = None

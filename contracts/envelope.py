@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+import re
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Contract(BaseModel):
@@ -13,6 +14,30 @@ class Contract(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+
+def _no_bool(value: Any) -> Any:
+    """A number is written as one: pydantic would read ``true`` as 1, which the schema (and
+    the caller) does not mean."""
+    if isinstance(value, bool):
+        raise ValueError("a number, not true or false")
+    return value
+
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _time_as_text(value: Any) -> Any:
+    """A time is written as RFC 3339 text, as the schema says: pydantic would read a number
+    (``0``, or ``0.5`` in a query) as seconds since 1970, a time nobody meant."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("a date and time with its offset, e.g. 2026-11-29T13:00:00+13:00")
+    return value
+
+
+# What the API's bodies and queries take exactly as their schemas say.
+NoBool = BeforeValidator(_no_bool)
+TimeAsText = BeforeValidator(_time_as_text)
+Instant = Annotated[AwareDatetime, TimeAsText]
 
 # A code for an agency, a role or a kind of task: lower case, never free text or a name.
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from contracts.envelope import Contract, IntegrationEvent
 
@@ -29,6 +29,14 @@ Indicator = Literal[
 ]
 
 
+DECIMAL_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 999_999_999_999},
+        {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,6})?$"},
+    ]
+}
+
+
 class IndicatorRow(Contract):
     """One reading: a place's indicator (and series, e.g. a wastewater catchment) on a date."""
 
@@ -36,7 +44,10 @@ class IndicatorRow(Contract):
     indicator: Indicator
     series: str = Field(default="", max_length=100)
     period_start: date
-    value: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
+    # The schema says what the string form must look like: an empty or odd one is refused.
+    value: Annotated[Decimal, WithJsonSchema(DECIMAL_SCHEMA)] = Field(
+        ge=0, max_digits=18, decimal_places=6
+    )
     unit: str = Field(min_length=1, max_length=50)
     source: str = Field(default="", max_length=200)
 

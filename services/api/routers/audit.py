@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
+from contracts.envelope import TimeAsText
 from services.api.access import Caller
 from services.api.deps import Door, operation_for, out_of_scope
 from services.api.door import FrontDoor
@@ -99,7 +100,7 @@ async def audit_timeline(
 @router.get("/audit/as-of", responses=responses(404))
 async def audit_as_of(
     door: Door,
-    at: datetime,
+    at: Annotated[datetime, TimeAsText],
     who: Caller,
     operation_id: UUID | None = None,
     place: str | None = None,
