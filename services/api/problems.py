@@ -56,7 +56,7 @@ class InvalidProblem(Problem):
 
 # What each status means on this API, said once for the document.
 MEANING = {
-    400: "A malformed Idempotency-Key header",
+    400: "A body that is not JSON, or a malformed Idempotency-Key header",
     401: "No valid bearer token",
     403: "The caller's role or scope may not do this",
     404: "No such item, or one hidden from the caller",

@@ -31,7 +31,7 @@ async def register_agency(door: Door, body: AgencyRegistration, who: Caller) -> 
     return reply(await door.send("hold", "register_agency", command))
 
 
-@router.patch("/agencies/{code}", responses=responses(404, 409, 503))
+@router.patch("/agencies/{code}", responses=responses(400, 404, 409, 503))
 async def change_agency(
     door: Door, code: AgencyCode, body: AgencyChange, who: Caller
 ) -> JSONResponse:
