@@ -123,6 +123,8 @@ async def sealed_children(
     if not children:
         return [], None
     if household_ref is None:  # SeizureDetails refuses children without a household
-        raise Refused(422, "children need the household_ref of the home they live in")
+        reason = "children need the household_ref of the home they live in"
+        error = {"field": "household_ref", "reason": reason, "loc": ["body", "household_ref"]}
+        raise Refused(422, f"household_ref: {reason}", errors=[error])
     ages = await door.keys.seal(household_ref, ChildrenAges(children=tuple(children)))
     return [AffectedChild(child_ref=child.child_ref) for child in children], ages
