@@ -172,7 +172,7 @@ def install(app: FastAPI, routes: Callable[[], list[APIRoute]]) -> None:
                 method
                 for route in routes()
                 if route.matches(request.scope)[0] is not Match.NONE
-                for method in route.methods
+                for method in route.methods or ()
             }
             headers["Allow"] = ", ".join(sorted(allowed))
         errors = as_field_errors(error.status_code, str(error.detail), None)
