@@ -35,7 +35,7 @@ class ArrestCore(Contract):
     charges: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=200
     )
-    only_carer_present: bool = False
+    only_carer_present: bool = Field(default=False, strict=True)  # not 0 or 1
 
 
 class ArrestFacts(ArrestCore):
@@ -240,7 +240,7 @@ class AdoptPlaybook(Command):
 class StagedSupportDetails(Contract):
     household_ref: Ref
     expected_children: Annotated[int, NoBool] = Field(ge=0, le=50)
-    only_carer_expected: bool = False
+    only_carer_expected: bool = Field(default=False, strict=True)  # not 0 or 1
     note: str | None = Field(default=None, max_length=2000)
 
 
