@@ -9,6 +9,7 @@ administrator, the run that found the contract failures of issue 14."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,16 +46,9 @@ NOT_THE_ADMINISTRATORS = {
 }
 EXAMPLES = 6  # per operation and mode: ~500 requests in all, well under a minute here
 SLOW_EXAMPLES = 40
-# Requests the schema calls valid that are refused, rightly, by what a schema cannot say: an
-# agency that is not in the register (it changes at run time), a playbook's TOML text, which
-# fields a step of a task's life takes (the step is a path parameter). ``positive_data_
-# acceptance`` admits a 422 on these operations only; every other check runs on them as on all.
-REFUSED_BY_STATE = [
-    ("POST", "/plans/{place}/milestones"),
-    ("POST", "/programmes"),
-    ("POST", "/playbooks"),
-    ("POST", "/tasks/{task_id}/{action}"),
-]
+# Every check on, and where a 422 for valid data is admitted and why: one file, the one the
+# schemathesis command line finds in the repository's root too.
+CONFIG = Path(__file__).parents[2] / "schemathesis.toml"
 
 
 def check(
@@ -74,8 +68,8 @@ def check(
         if response.status_code == 403:
             FORBIDDEN.add(f"{case.method} {case.path}")
         try:
-            # Every check enabled (the default of the config ``fuzz`` loads with), as
-            # ``--checks all``: some send the request again, without its token or a header.
+            # Every check the config enables (all, as ``--checks all``): some send the
+            # request again, without its token or a header.
             case.validate_response(
                 response, headers=headers, transport_kwargs={"base_url": base_url, "timeout": 30}
             )
@@ -89,33 +83,14 @@ def check(
     run()
 
 
-def config() -> Any:
-    """Every check on, with 422 admitted for valid data only where ``REFUSED_BY_STATE``."""
-    from schemathesis.config import SchemathesisConfig
-
-    # The check's own default (schemathesis 4), and 422.
-    refused = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx", "422"]
-    return SchemathesisConfig.from_dict(
-        {
-            "checks": {"enabled": True},
-            "operations": [
-                {
-                    "include-method": method,
-                    "include-path": path,
-                    "checks": {"positive_data_acceptance": {"expected-statuses": refused}},
-                }
-                for method, path in REFUSED_BY_STATE
-            ],
-        }
-    )
-
-
 def fuzz(base_url: str, token: str, examples: int) -> list[str]:
     """Every operation in the document, positive and negative data; the failures found."""
     import schemathesis
+    from schemathesis.config import SchemathesisConfig
     from schemathesis.generation import GenerationMode
 
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config())
+    config = SchemathesisConfig.from_path(CONFIG)
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
     errors: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
