@@ -190,7 +190,11 @@ class IdempotencyMiddleware:
 
     def answer_again(self, request: Request, stored: Stored, print_: str) -> Response:
         if stored.fingerprint != print_:
-            return problem(request, 422, "Idempotency-Key was already used for a different request")
+            reason = "already used for a different request"
+            # Every 422 names its field: here the header.
+            where = ["header", "idempotency-key"]
+            error = {"field": "Idempotency-Key", "reason": reason, "loc": where}
+            return problem(request, 422, f"Idempotency-Key was {reason}", errors=[error])
         if stored.status is None:
             abandoned = time.time() - stored.claimed_at > 2 * self.settings.command_timeout_seconds
             return problem(

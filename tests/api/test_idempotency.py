@@ -46,6 +46,7 @@ async def test_a_retried_arrest_is_recorded_once_and_answered_the_same(
         url, json={**ARREST, "person_ref": "P-2"}, headers={"Idempotency-Key": "raid-1-P-1"}
     )
     assert changed.status_code == 422 and "different request" in changed.json()["detail"]
+    assert changed.json()["errors"][0]["field"] == "Idempotency-Key"  # as every 422 names one
     bad = await system.api.post(url, json=ARREST, headers={"Idempotency-Key": "a key with spaces"})
     assert bad.status_code == 400 and bad.json()["title"] == "Bad Request"
 
