@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from contracts.envelope import Contract, IntegrationEvent
 
@@ -29,12 +29,21 @@ Indicator = Literal[
 ]
 
 
+# A whole number may be sent as a JSON number; a fraction only as text ("12.5"): a binary
+# float cannot say how many decimal places it has, so no schema could promise which floats
+# fit six places, and a value silently rounded would be a different reading.
 DECIMAL_SCHEMA = {
     "anyOf": [
-        {"type": "number", "minimum": 0, "maximum": 999_999_999_999},
+        {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
         {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,6})?$"},
     ]
 }
+
+
+def no_float(value: object) -> object:
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError('a fractional value is sent as text, e.g. "12.5"')
+    return value
 
 
 class IndicatorRow(Contract):
@@ -45,7 +54,7 @@ class IndicatorRow(Contract):
     series: str = Field(default="", max_length=100)
     period_start: date
     # The schema says what the string form must look like: an empty or odd one is refused.
-    value: Annotated[Decimal, WithJsonSchema(DECIMAL_SCHEMA)] = Field(
+    value: Annotated[Decimal, BeforeValidator(no_float), WithJsonSchema(DECIMAL_SCHEMA)] = Field(
         ge=0, max_digits=18, decimal_places=6
     )
     unit: str = Field(min_length=1, max_length=50)

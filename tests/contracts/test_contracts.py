@@ -582,3 +582,18 @@ def test_personal_details_cross_the_wire_only_sealed():
     ) as refused:
         parse_event(wire(SAMPLES[ArrestRecorded], personal="Jane Doe, 1 High St"))
     assert "Jane" not in str(refused.value)
+
+
+def test_an_indicator_fraction_comes_as_text_and_a_whole_number_may_come_as_a_number() -> None:
+    """A binary float cannot say how many places it has: 5.25 as a JSON number is refused with
+    the reason, "5.25" as text and 5 as a number are read exactly."""
+    from contracts.indicators import IndicatorRow
+
+    row = {"place": "Gore", "indicator": "recorded_crime", "period_start": "2026-01-01"}
+    row["unit"] = "offences"
+    assert IndicatorRow.model_validate_json(json.dumps({**row, "value": 5})).value == 5
+    assert (
+        str(IndicatorRow.model_validate_json(json.dumps({**row, "value": "5.25"})).value) == "5.25"
+    )
+    with pytest.raises(ValidationError, match="sent as text"):
+        IndicatorRow.model_validate_json(json.dumps({**row, "value": 5.25}))
