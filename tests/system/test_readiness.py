@@ -141,7 +141,13 @@ async def test_a_service_whose_stream_is_lost_is_not_ready_until_it_is_made_agai
         # Hold records a case; its relay finds the stream gone, makes it and republishes.
         await arrest(system, op, "P-2", "HH-2")
         await goes(system, hold, True, "stream made again")
-        status = await hold.status()
+        # Ready means the stream is there to publish to; the republishing follows it, so wait
+        # for the relay to have read the whole store before counting what it published.
+        status = await eventually(
+            hold.status,
+            lambda s: s["relay"]["read_notification_id"] >= s["store_notification_id"],
+            what="hold's store read again by its relay",
+        )
         assert status["relay"]["published_notification_id"] > published
         info = await nc.jetstream().stream_info(stream_name("hold"))
         assert info.state.messages == status["relay"]["published_notification_id"], (
