@@ -23,12 +23,13 @@ NO_API = "http://127.0.0.1:9"
 KEY = {"CHB_JWT_KEY": TEST_JWT_KEY}
 
 
-def issue(*args: str) -> Any:
-    return CliRunner().invoke(app, ["token", "issue", *args], env=KEY)
+def issue(*args: str, api: str = NO_API) -> Any:
+    """`chb --api API token issue ARGS`: with no API answering, unless another is given."""
+    return CliRunner().invoke(app, ["--api", api, "token", "issue", *args], env=KEY)
 
 
 def test_a_token_for_a_misspelt_agency_is_refused_with_the_closest_code() -> None:
-    result = issue("--role", "agency_worker", "--agency", "oranga_tamarki", "--api", NO_API)
+    result = issue("--role", "agency_worker", "--agency", "oranga_tamarki")
     assert result.exit_code == 1
     assert "'oranga_tamarki' is not a registered agency (did you mean oranga_tamariki?)" in (
         result.output
@@ -38,10 +39,10 @@ def test_a_token_for_a_misspelt_agency_is_refused_with_the_closest_code() -> Non
 
 
 def test_the_system_code_is_the_administrators_alone_and_a_long_code_is_refused() -> None:
-    assert issue("--role", "administrator", "--agency", "chb", "--api", NO_API).exit_code == 0
-    worker = issue("--role", "agency_worker", "--agency", "chb", "--api", NO_API)
+    assert issue("--role", "administrator", "--agency", "chb").exit_code == 0
+    worker = issue("--role", "agency_worker", "--agency", "chb")
     assert worker.exit_code == 1 and "reserved for the administrator" in worker.output
-    long = issue("--role", "agency_worker", "--agency", "a" * 65, "--api", NO_API)
+    long = issue("--role", "agency_worker", "--agency", "a" * 65)
     assert long.exit_code == 1 and "not an agency code" in long.output
 
 
@@ -57,9 +58,7 @@ def test_an_agency_only_the_running_api_knows_gets_a_token(
         return httpx.Response(200, json=listed, request=httpx.Request("GET", url))
 
     monkeypatch.setattr(httpx, "get", fake_get)
-    result = issue(
-        "--role", "agency_lead", "--agency", "te_runanga_o_makaawhio", "--api", "http://api"
-    )
+    result = issue("--role", "agency_lead", "--agency", "te_runanga_o_makaawhio", api="http://api")
     assert result.exit_code == 0, result.output
     assert read_token(result.stdout.strip(), TEST_JWT_KEY, "chb").agency == (
         "te_runanga_o_makaawhio"
@@ -67,7 +66,7 @@ def test_an_agency_only_the_running_api_knows_gets_a_token(
     assert asked["url"] == "http://api/agencies"
     bearer = asked["headers"]["Authorization"].removeprefix("Bearer ")
     assert read_token(bearer, TEST_JWT_KEY, "chb").role == "administrator"
-    unknown = issue("--role", "agency_lead", "--agency", "ministry_of_magic", "--api", "http://api")
+    unknown = issue("--role", "agency_lead", "--agency", "ministry_of_magic", api="http://api")
     assert unknown.exit_code == 1 and "register of the API at http://api" in unknown.output
 
 
@@ -148,9 +147,9 @@ def test_agency_add_list_and_show_talk_to_the_api(
     added = CliRunner().invoke(
         app,
         [
+            "--api", "http://api",
             "agency", "add", "te_runanga_o_makaawhio", "--name", "Te Rūnanga o Makaawhio",
             "--kind", "iwi", "--place", "Hokitika", "--reason", "joins the group",
-            "--api", "http://api",
         ],
         env=env,
     )  # fmt: skip
@@ -160,9 +159,9 @@ def test_agency_add_list_and_show_talk_to_the_api(
         "http://api/agencies",
         {**agency, "places": ["Hokitika"], "reason": "joins the group"},
     )
-    listed = CliRunner().invoke(app, ["agency", "list", "--api", "http://api"], env=env)
+    listed = CliRunner().invoke(app, ["--api", "http://api", "agency", "list"], env=env)
     assert listed.exit_code == 0 and "te_runanga_o_makaawhio" in listed.output
     shown = CliRunner().invoke(
-        app, ["agency", "show", "te_runanga_o_makaawhio", "--api", "http://api"], env=env
+        app, ["--api", "http://api", "agency", "show", "te_runanga_o_makaawhio"], env=env
     )
     assert shown.exit_code == 0 and "joins the group" in shown.output

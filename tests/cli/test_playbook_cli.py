@@ -55,7 +55,7 @@ def test_an_indicator_file_with_bad_rows_imports_nothing_and_says_why(tmp_path: 
         "Ōpōtiki,wastewater_drug_load,meth,2025-09-31,110,mg,ESR\n"
     )
     result = CliRunner().invoke(
-        app, ["indicators", "import", str(path), "--api", "http://127.0.0.1:9"]
+        app, ["--api", "http://127.0.0.1:9", "indicators", "import", str(path)]
     )
     assert result.exit_code == 1
     assert "1 problem(s); nothing imported" in result.output

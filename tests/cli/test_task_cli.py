@@ -28,7 +28,7 @@ def test_a_task_action_sends_a_token_for_the_agency_named(
     monkeypatch.setattr(httpx, "request", fake_request)
     result = CliRunner().invoke(
         app,
-        ["task", "accept", "t-1", "--agency", "msd", "--api", "http://api"],
+        ["--api", "http://api", "task", "accept", "t-1", "--agency", "msd"],
         env={"CHB_JWT_KEY": TEST_JWT_KEY, "CHB_DATA_DIR": str(tmp_path), "CHB_TOKEN": ""},
     )
     assert result.exit_code == 0, result.output

@@ -3,44 +3,46 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from rich.console import Console
+import typer
 
-Call = Callable[..., Any]
+from services.cli.client import call
+from services.cli.output import console
+from services.cli.root import app
 
 
 def _wait_for(
-    call: Call, url: str, params: dict[str, Any], count: int, wait: float
+    path: str, params: dict[str, Any], count: int, wait: float
 ) -> tuple[list[Any], float]:
     started = time.monotonic()
     rows: list[Any] = []
     while time.monotonic() - started < wait:
-        rows = call("GET", url, params=params)
+        rows = call("GET", path, params=params)
         if len(rows) >= count:
             break
         time.sleep(0.05)
     return rows, time.monotonic() - started
 
 
-def run_demo(api: str, console: Console, wait: float, call: Call) -> None:
+@app.command()
+def demo(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for each effect")] = 5.0,
+) -> None:
+    """Play a short operation against a running system and show what each service did."""
     say = console.print
     say("[bold]Clear[/bold]: a planner plans Operation Pakari in Mataura")
-    op = call(
-        "POST",
-        f"{api}/operations",
-        {
-            "name": "Operation Pakari (demo)",
-            "district": "Southland",
-            "place": "Mataura",
-            "target_group": "methamphetamine supply network",
-            "planned_start": datetime.now(UTC).isoformat(),
-        },
-    )["operation_id"]
+    plan = {
+        "name": "Operation Pakari (demo)",
+        "district": "Southland",
+        "place": "Mataura",
+        "target_group": "methamphetamine supply network",
+        "planned_start": datetime.now(UTC).isoformat(),
+    }
+    op = call("POST", "/operations", plan)["operation_id"]
     say(f"  clear recorded OperationPlanned -> operation {op}")
-    call("POST", f"{api}/operations/{op}/launch")
+    call("POST", f"/operations/{op}/launch")
     say("  clear recorded OperationLaunched")
 
     say(
@@ -49,7 +51,7 @@ def run_demo(api: str, console: Console, wait: float, call: Call) -> None:
     )
     first = call(
         "POST",
-        f"{api}/operations/{op}/arrests",
+        f"/operations/{op}/arrests",
         {
             "person_ref": "P-DEMO-1",
             "household_ref": "HH-DEMO-1",
@@ -61,7 +63,7 @@ def run_demo(api: str, console: Console, wait: float, call: Call) -> None:
     say(f"  clear recorded ArrestRecorded {first} (another carer present)")
     second = call(
         "POST",
-        f"{api}/operations/{op}/arrests",
+        f"/operations/{op}/arrests",
         {
             "person_ref": "P-DEMO-2",
             "household_ref": "HH-DEMO-1",
@@ -73,14 +75,14 @@ def run_demo(api: str, console: Console, wait: float, call: Call) -> None:
     say(f"  clear recorded ArrestRecorded {second} (now no carer is left at home)")
     call(
         "POST",
-        f"{api}/operations/{op}/seizures",
+        f"/operations/{op}/seizures",
         {"kind": "drugs", "description": "methamphetamine", "quantity": 1.2, "unit": "kg"},
     )
     say("  clear recorded SeizureRecorded (1.2 kg methamphetamine)")
 
     params = {"operation_id": op}
-    cases, _ = _wait_for(call, f"{api}/cases", params, 1, wait)
-    tasks, took = _wait_for(call, f"{api}/tasks", params, 3, wait)
+    cases, _ = _wait_for("/cases", params, 1, wait)
+    tasks, took = _wait_for("/tasks", params, 3, wait)
     say(f"[bold]Hold[/bold] (seen after {took * 1000:.0f} ms, nobody asked it to):")
     for case in cases:
         say(
@@ -91,9 +93,9 @@ def run_demo(api: str, console: Console, wait: float, call: Call) -> None:
     for task in sorted(tasks, key=lambda t: t["due_at"]):
         say(f"  task {task['kind']:<24} lead {task['lead_agency']:<16} due {task['due_at']}")
 
-    call("POST", f"{api}/operations/{op}/conclude")
+    call("POST", f"/operations/{op}/conclude")
     say("[bold]Clear[/bold]: the operation is concluded")
-    milestones, took = _wait_for(call, f"{api}/milestones", params, 4, wait)
+    milestones, took = _wait_for("/milestones", params, 4, wait)
     say(f"[bold]Build[/bold] (seen after {took * 1000:.0f} ms):")
     for m in sorted(milestones, key=lambda m: m["days_after_conclusion"]):
         say(

@@ -1,7 +1,8 @@
 """What ``chb`` checks an agency code against, offline and online: the seeded register, a
 register given as a file, and the running API's ``/agencies`` when one answers.
 
-Kept out of services/cli.py so the commands there stay thin; nothing here prints or exits.
+Kept apart from the commands (``agencies.py``, ``tokens.py``, ``hold.py``) so they stay
+thin; nothing here prints or exits.
 """
 
 from __future__ import annotations
