@@ -1,0 +1,141 @@
+"""One crash does not stop the system: under `chb up`, hold and then build are SIGKILLed while
+planners record arrests through the front door. Each comes back by itself (the supervisor logs
+the exit and the restart and counts it in its status file), the API never stops answering, and
+every acknowledged arrest has its whānau case exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.runtime.embedded_nats import free_port
+from services.runtime.supervisor import STATUS_FILE
+from tests.system.processes import Up, chb_up
+from tests.system.test_pipeline import START
+
+pytestmark = pytest.mark.system
+
+LANES = 8
+
+
+@dataclass
+class Acknowledged:
+    """Each arrest the API answered 201 for: its household and arrest id."""
+
+    arrests: dict[str, str] = field(default_factory=dict)
+    refused: list[int] = field(default_factory=list)
+
+
+async def record_arrests(
+    api: httpx.AsyncClient, op: str, ledger: Acknowledged, stopping: asyncio.Event
+) -> None:
+    async def lane(number: int) -> None:
+        i = 0
+        while not stopping.is_set():
+            household = f"HH-{number}-{i}"
+            arrest = {
+                "person_ref": f"P-{number}-{i}",
+                "household_ref": household,
+                "charges": ["supply methamphetamine"],
+                "children": [{"child_ref": f"C-{number}-{i}", "age": 6}],
+                "only_carer_present": i % 2 == 0,
+            }
+            answer = await api.post(f"/operations/{op}/arrests", json=arrest)
+            if answer.status_code == 201:
+                ledger.arrests[household] = answer.json()["arrest_id"]
+            else:
+                ledger.refused.append(answer.status_code)
+            i += 1
+
+    await asyncio.gather(*(lane(n) for n in range(LANES)))
+
+
+def supervised(up: Up) -> dict[str, Any]:
+    status: dict[str, Any] = json.loads((up.data / STATUS_FILE).read_text(encoding="utf-8"))
+    return status
+
+
+async def until(probe: Any, what: str, within: float = 60.0) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def kill_and_see_it_back(up: Up, name: str, ledger: Acknowledged) -> None:
+    before = supervised(up)["processes"][name]
+    os.kill(before["pid"], signal.SIGKILL)
+
+    def back() -> bool:
+        now = supervised(up)["processes"][name]
+        return bool(now["running"] and now["pid"] != before["pid"])
+
+    await until(back, f"{name} restarted")
+    after = supervised(up)["processes"][name]
+    assert after["restarts"] == before["restarts"] + 1 and after["last_exit"] == -9
+    recorded = len(ledger.arrests)
+    await until(lambda: len(ledger.arrests) >= recorded + 20, f"arrests after {name} came back")
+
+
+async def test_a_killed_service_comes_back_and_every_arrest_has_its_case_once(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "up.log"
+    with chb_up(tmp_path / "data", free_port(), log) as up:
+        async with httpx.AsyncClient(base_url=up.api, headers=up.admin, timeout=30) as api:
+            planned = await api.post(
+                "/operations",
+                json={
+                    "name": "Operation Pakari",
+                    "district": "Southland",
+                    "place": "Mataura",
+                    "target_group": "supply network",
+                    "planned_start": START,
+                },
+            )
+            op = planned.json()["operation_id"]
+            assert (await api.post(f"/operations/{op}/launch")).status_code == 200
+            ledger, stopping = Acknowledged(), asyncio.Event()
+            sending = asyncio.create_task(record_arrests(api, op, ledger, stopping))
+            await until(lambda: len(ledger.arrests) >= 20, "the first arrests")
+            for name in ("hold", "build"):
+                await kill_and_see_it_back(up, name, ledger)
+            stopping.set()
+            await sending
+            assert ledger.refused == []
+
+            async def cases() -> list[dict[str, Any]]:
+                params = {"operation_id": op, "limit": 10_000}
+                answer = await api.get("/cases", params=params)
+                found: list[dict[str, Any]] = answer.json()
+                return found
+
+            found: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                found = await cases()
+                if len(found) >= len(ledger.arrests):
+                    break
+                await asyncio.sleep(0.2)
+        assert supervised(up)["restarts"] == 2
+    output = log.read_text(encoding="utf-8")
+    assert "hold exited with -9; restarting in 0.5s (restart 1)" in output
+    assert "build exited with -9; restarting in 0.5s (restart 1)" in output
+    per_household = Counter(c["household_ref"] for c in found)
+    assert set(per_household) == set(ledger.arrests)
+    assert max(per_household.values()) == 1
+    for case in found:
+        assert case["arrest_ids"] == [ledger.arrests[case["household_ref"]]]
