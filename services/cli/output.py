@@ -28,6 +28,11 @@ def is_identifier(column: str) -> bool:
     return column == "id" or column.endswith("_id")
 
 
+def cell(value: Any) -> str:
+    """A table cell: nothing for a missing value (never "None")."""
+    return "" if value is None else str(value)
+
+
 def show(
     rows: list[dict[str, Any]] | dict[str, Any], columns: list[str], as_json: bool, title: str
 ) -> None:
@@ -41,7 +46,7 @@ def show(
     for column in columns:
         table.add_column(column, no_wrap=is_identifier(column))
     for item in items:
-        table.add_row(*(str(item.get(c, "")) for c in columns))
+        table.add_row(*(cell(item.get(c)) for c in columns))
     console.print(table)
 
 
