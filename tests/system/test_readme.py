@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from services.runtime.embedded_nats import free_port
+from tests.support.processes import chb_up
 from tests.support.readme import Step, walk_through
-from tests.system.processes import chb_up
 
 pytestmark = pytest.mark.system
 

@@ -20,8 +20,8 @@ import pytest
 
 from services.runtime.embedded_nats import free_port
 from services.runtime.supervisor import STATUS_FILE
-from tests.system.processes import Up, chb_up
-from tests.system.test_pipeline import START
+from tests.support.flows import START
+from tests.support.processes import Up, chb_up
 
 pytestmark = pytest.mark.system
 
