@@ -1,7 +1,8 @@
-"""One crash does not stop the system: under `chb up`, hold and then build are SIGKILLed while
-planners record arrests through the front door. Each comes back by itself (the supervisor logs
-the exit and the restart and counts it in its status file), the API never stops answering, and
-every acknowledged arrest has its whānau case exactly once."""
+"""One crash does not stop the system: under `chb up`, hold, build, clear and the API are each
+SIGKILLed in turn while planners record arrests through the front door (retrying with one
+Idempotency-Key per arrest while something is down). Each comes back by itself (the supervisor
+logs the exit and the restart and counts it in its status file), and every acknowledged arrest
+has its whānau case exactly once."""
 
 from __future__ import annotations
 
@@ -26,14 +27,39 @@ from tests.support.processes import Up, chb_up
 pytestmark = pytest.mark.system
 
 LANES = 8
+# Each process under `chb up` in turn: the two that follow streams, then the one that takes
+# commands, then the front door itself.
+KILLED = ("hold", "build", "clear", "api")
 
 
 @dataclass
 class Acknowledged:
-    """Each arrest the API answered 201 for: its household and arrest id."""
+    """Each arrest the API answered 201 for (household -> arrest id), and the households
+    whose arrest has an unknown outcome: the API was killed while it was in flight."""
 
     arrests: dict[str, str] = field(default_factory=dict)
-    refused: list[int] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)
+
+
+async def record(api: httpx.AsyncClient, op: str, arrest: dict[str, Any]) -> str | None:
+    """One arrest, retried with one Idempotency-Key while a process is down (no answer, 503,
+    or the attempt before still in flight): its arrest id, or None when its outcome is
+    unknown (409 for that key)."""
+    key = {"Idempotency-Key": f"arrest-{arrest['household_ref']}"}
+    while True:
+        try:
+            answer = await api.post(f"/operations/{op}/arrests", json=arrest, headers=key)
+        except httpx.HTTPError:
+            await asyncio.sleep(0.1)
+            continue
+        if answer.status_code == 201:
+            arrest_id: str = answer.json()["arrest_id"]
+            return arrest_id
+        if answer.status_code == 409 and "outcome is unknown" in answer.text:
+            return None
+        # Clear away (503), or the first attempt, given up on here, still in flight (409).
+        assert answer.status_code == 503 or "still in flight" in answer.text, answer.text
+        await asyncio.sleep(0.1)
 
 
 async def record_arrests(
@@ -50,11 +76,11 @@ async def record_arrests(
                 "children": [{"child_ref": f"C-{number}-{i}", "age": 6}],
                 "only_carer_present": i % 2 == 0,
             }
-            answer = await api.post(f"/operations/{op}/arrests", json=arrest)
-            if answer.status_code == 201:
-                ledger.arrests[household] = answer.json()["arrest_id"]
+            arrest_id = await record(api, op, arrest)
+            if arrest_id is None:
+                ledger.unknown.add(household)
             else:
-                ledger.refused.append(answer.status_code)
+                ledger.arrests[household] = arrest_id
             i += 1
 
     await asyncio.gather(*(lane(n) for n in range(LANES)))
@@ -87,7 +113,7 @@ async def kill_and_see_it_back(up: Up, name: str, ledger: Acknowledged) -> None:
     after = supervised(up)["processes"][name]
     assert after["restarts"] == before["restarts"] + 1 and after["last_exit"] == -9
     recorded = len(ledger.arrests)
-    await until(lambda: len(ledger.arrests) >= recorded + 20, f"arrests after {name} came back")
+    await until(lambda: len(ledger.arrests) >= recorded + 10, f"arrests after {name} came back")
 
 
 async def test_a_killed_service_comes_back_and_every_arrest_has_its_case_once(
@@ -111,11 +137,10 @@ async def test_a_killed_service_comes_back_and_every_arrest_has_its_case_once(
             ledger, stopping = Acknowledged(), asyncio.Event()
             sending = asyncio.create_task(record_arrests(api, op, ledger, stopping))
             await until(lambda: len(ledger.arrests) >= 20, "the first arrests")
-            for name in ("hold", "build"):
+            for name in KILLED:
                 await kill_and_see_it_back(up, name, ledger)
             stopping.set()
             await sending
-            assert ledger.refused == []
 
             async def cases() -> list[dict[str, Any]]:
                 params = {"operation_id": op, "limit": 10_000}
@@ -127,15 +152,19 @@ async def test_a_killed_service_comes_back_and_every_arrest_has_its_case_once(
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 found = await cases()
-                if len(found) >= len(ledger.arrests):
+                if len(found) >= len(ledger.arrests) + len(ledger.unknown):
                     break
                 await asyncio.sleep(0.2)
-        assert supervised(up)["restarts"] == 2
+        assert supervised(up)["restarts"] == len(KILLED)
     output = log.read_text(encoding="utf-8")
-    assert "hold exited with -9; restarting in 0.5s (restart 1)" in output
-    assert "build exited with -9; restarting in 0.5s (restart 1)" in output
+    for name in KILLED:
+        assert f"{name} exited with -9; restarting in 0.5s (restart 1)" in output
     per_household = Counter(c["household_ref"] for c in found)
-    assert set(per_household) == set(ledger.arrests)
+    assert set(ledger.arrests) <= set(per_household) <= set(ledger.arrests) | ledger.unknown
     assert max(per_household.values()) == 1
+    assert len(ledger.unknown) <= LANES  # at most those in flight when the API was killed
     for case in found:
-        assert case["arrest_ids"] == [ledger.arrests[case["household_ref"]]]
+        if case["household_ref"] in ledger.arrests:
+            assert case["arrest_ids"] == [ledger.arrests[case["household_ref"]]]
+        else:
+            assert len(case["arrest_ids"]) == 1
