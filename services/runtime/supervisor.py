@@ -159,8 +159,7 @@ class Supervisor:
                 f"{self.policy.window_seconds:g} s, so stopping everything "
                 f"(see {process.spec.log})"
             )
-            self._say(self.gave_up)
-            return
+            return  # check() raises it: the caller says why and stops everything
         delay = self.policy.delay(recent)
         process.restart_at = now + delay
         self._say(

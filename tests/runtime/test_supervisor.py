@@ -142,7 +142,6 @@ def test_repeated_crashes_in_a_short_window_give_up_with_the_reason(tmp_path: Pa
         supervisor.check()
     reason = "hold exited with -9; 3 exits within 60 s, so stopping everything"
     assert str(gave_up.value).startswith(reason)
-    assert world.said[-1].startswith(reason)
     supervisor.stop_all(timeout=1)
     others = [c for c in world.started if c.signals]
     assert len(others) == 3  # clear, build and the API asked to stop; hold stays down

@@ -10,6 +10,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -168,3 +170,34 @@ async def test_a_killed_service_comes_back_and_every_arrest_has_its_case_once(
             assert case["arrest_ids"] == [ledger.arrests[case["household_ref"]]]
         else:
             assert len(case["arrest_ids"]) == 1
+
+
+def test_a_process_that_keeps_crashing_stops_everything_with_the_reason(tmp_path: Path) -> None:
+    """Hold dies as it starts, every time (a sitecustomize on its path exits at once): `chb up`
+    restarts it with a growing pause, then, at the fifth exit within a minute, stops every
+    process and exits 1 saying why."""
+    crash = tmp_path / "crash"
+    crash.mkdir()
+    (crash / "sitecustomize.py").write_text(
+        "import os, sys\nif sys.argv[1:3] == ['serve', 'hold']:\n    os._exit(3)\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(crash)}
+    command = [sys.executable, "-m", "services.cli", "up", "--data-dir", str(data)]
+    done = subprocess.run(
+        [*command, "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    for restart, pause in enumerate(("0.5", "1", "2", "4"), start=1):
+        assert f"hold exited with 3; restarting in {pause}s (restart {restart})" in done.stderr
+    assert "error: hold exited with 3; 5 exits within 60 s, so stopping everything" in (done.stderr)
+    status = json.loads((data / STATUS_FILE).read_text(encoding="utf-8"))
+    assert status["stopped"] is True and status["gave_up"].startswith("hold exited with 3")
+    assert status["processes"]["hold"]["restarts"] == 4
+    assert not (data / "api.url").exists() and not (data / "nats.url").exists()
