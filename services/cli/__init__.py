@@ -20,10 +20,25 @@ from services.cli import (  # noqa: F401  (each registers its commands on the ro
     tasks,
     tokens,
 )
-from services.cli.root import app
+from services.cli.client import call
+from services.cli.output import AsJson, console, err, fail, show
+from services.cli.root import app, group
 from services.cli.run import SERVICES_AND_API
 
-__all__ = ["SERVICES_AND_API", "app", "main"]
+# What a command module outside the package needs to add its commands: the root, a group, the
+# one HTTP client and the printing (e.g. ``group("notify", "…")``, ``call("GET", "/tasks")``).
+__all__ = [
+    "SERVICES_AND_API",
+    "AsJson",
+    "app",
+    "call",
+    "console",
+    "err",
+    "fail",
+    "group",
+    "main",
+    "show",
+]
 
 
 def main() -> None:
