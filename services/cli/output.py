@@ -44,7 +44,8 @@ def show(
     items = rows if isinstance(rows, list) else [rows]
     table = Table(title=title)
     for column in columns:
-        table.add_column(column, no_wrap=is_identifier(column))
+        # Other cells wrap, rather than being cut, when the terminal is narrow.
+        table.add_column(column, no_wrap=is_identifier(column), overflow="fold")
     for item in items:
         table.add_row(*(cell(item.get(c)) for c in columns))
     console.print(table)
