@@ -28,7 +28,9 @@ def _wait_for(
 
 @app.command()
 def demo(
-    wait: Annotated[float, typer.Option(help="Seconds to wait for each effect")] = 5.0,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait at most for each effect (it goes on at once)")
+    ] = 15.0,
 ) -> None:
     """Play a short operation against a running system and show what each service did."""
     say = console.print

@@ -56,8 +56,11 @@ WITHIN_SECONDS = 30.0
 
 
 def is_read(step: Step) -> bool:
+    command = step.command
+    if step.assigns:  # NAME=$(command): as the command
+        command = command.removeprefix(f"{step.assigns}=$(")
     writes = ("-X POST", "-X PATCH")
-    return step.command.startswith(READS) and not any(w in step.command for w in writes)
+    return command.startswith(READS) and not any(w in command for w in writes)
 
 
 def checked(steps: list[Step]) -> list[Step]:
