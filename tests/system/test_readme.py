@@ -22,17 +22,8 @@ pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).parents[2]
 # Commands the README shows that are not checked here, each with why (matched by how they
-# start). Those that wait on the views helper's fixes of issue 14 are written as the fixed
-# behaviour will look; take them out of this list once it has landed.
+# start).
 NOT_CHECKED = {
-    'curl -s -H "$AUTH" $API/playbooks': (
-        "GET /playbooks leaves out the national playbook in force until the views fix of "
-        "issue 14 lands; the README shows the fixed answer"
-    ),
-    "chb audit as-of --at 2026-03-01T14:05:00+13:00": (
-        "a moment before anything was recorded prints an empty table without a word until the "
-        "views fix of issue 14 lands; the README shows the intended sentence"
-    ),
     "chb audit verify --data-dir data --strict": (
         "a running system has up to a second of events not yet checkpointed, so --strict may "
         "fail while it runs (tests/system/test_stop_and_verify.py checks it after a stop)"
