@@ -31,6 +31,7 @@ from services.runtime.process import broker_middlewares, status_subject
 from services.runtime.provisioning import wait_for_stream
 from services.runtime.sealing import HouseholdKeys
 from services.runtime.settings import Settings
+from services.runtime.supervisor import recorded_restarts
 from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
 from services.views.projector import Projector
 from services.views.read_model import ReadModel
@@ -69,11 +70,17 @@ class FrontDoor:
         self._stopping = asyncio.Event()
         self._watching: asyncio.Task[None] | None = None
         self.started = False
-        self.registry.register(ApiCollector(self.ready, lambda: self.projector.positions))
+        self.registry.register(
+            ApiCollector(self.ready, lambda: self.projector.positions, self.restarts)
+        )
 
     @property
     def connected(self) -> bool:
         return self.broker._connection is not None and self.broker._connection.is_connected
+
+    def restarts(self) -> dict[str, int] | None:
+        """Restarts per process under ``chb up``'s supervisor (None under another one)."""
+        return recorded_restarts(self.settings.data_dir)
 
     def ready(self) -> bool:
         """The API's own part of readiness: NATS, the streams found, the read model caught up."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,9 +60,15 @@ class ApiCollector(Collector):
     position on each stream, read when scraped. Each service's own readiness is that
     service's ``chb_ready``."""
 
-    def __init__(self, ready: Callable[[], bool], positions: Callable[[], dict[str, int]]) -> None:
+    def __init__(
+        self,
+        ready: Callable[[], bool],
+        positions: Callable[[], dict[str, int]],
+        restarts: Callable[[], dict[str, int] | None] = lambda: None,
+    ) -> None:
         self.ready = ready
         self.positions = positions
+        self.restarts = restarts
 
     def collect(self) -> Iterator[Metric]:
         ready = GaugeMetricFamily(
@@ -80,3 +86,13 @@ class ApiCollector(Collector):
         for stream, sequence in sorted(self.positions().items()):
             position.add_metric([stream], sequence)
         yield position
+        restarts = self.restarts()
+        if restarts is not None:  # only under `chb up`'s supervisor
+            restarted = CounterMetricFamily(
+                "chb_process_restarts",
+                "times the supervisor started a process again after it exited",
+                labels=["process"],
+            )
+            for process, count in sorted(restarts.items()):
+                restarted.add_metric([process], count)
+            yield restarted

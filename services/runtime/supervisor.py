@@ -207,3 +207,13 @@ class Supervisor:
         partial = self.status_file.with_suffix(".partial")
         partial.write_text(json.dumps(self.status(stopped), indent=2) + "\n", encoding="utf-8")
         os.replace(partial, self.status_file)
+
+
+def recorded_restarts(data_dir: Path) -> dict[str, int] | None:
+    """Restarts per process as the supervisor of ``data_dir`` last wrote them; None when no
+    supervisor runs there (a deployment's own, e.g. systemd, counts them itself)."""
+    try:
+        status = json.loads((data_dir / STATUS_FILE).read_text(encoding="utf-8"))
+        return {name: int(p["restarts"]) for name, p in status["processes"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -160,3 +160,19 @@ def test_a_stop_restarts_nothing(tmp_path: Path) -> None:
     world.now = 100
     assert len(world.started) == 4
     assert all(c.signals for c in world.started if c.returncode == 0)
+
+
+def test_restarts_are_read_back_from_the_status_file_and_none_without_a_supervisor(
+    tmp_path: Path,
+) -> None:
+    """The API reads the restarts the supervisor wrote; with no status file (systemd or
+    Kubernetes count restarts themselves) it reports none rather than zeros."""
+    from services.runtime.supervisor import STATUS_FILE, recorded_restarts
+
+    assert recorded_restarts(tmp_path) is None
+    (tmp_path / STATUS_FILE).write_text(
+        '{"processes": {"hold": {"restarts": 2}, "api": {"restarts": 0}}}', encoding="utf-8"
+    )
+    assert recorded_restarts(tmp_path) == {"hold": 2, "api": 0}
+    (tmp_path / STATUS_FILE).write_text("{half", encoding="utf-8")
+    assert recorded_restarts(tmp_path) is None

@@ -143,6 +143,12 @@ async def test_a_killed_service_comes_back_and_every_arrest_has_its_case_once(
                 await kill_and_see_it_back(up, name, ledger)
             stopping.set()
             await sending
+            # The API (itself restarted once) tells an orchestrator what came back, and how often.
+            ready = (await api.get("/ready")).json()
+            assert {name: ready["restarts"][name] for name in KILLED} == dict.fromkeys(KILLED, 1)
+            metrics = (await api.get("/metrics")).text
+            for name in KILLED:
+                assert f'chb_process_restarts_total{{process="{name}"}} 1.0' in metrics
 
             async def cases() -> list[dict[str, Any]]:
                 params = {"operation_id": op, "limit": 10_000}

@@ -47,4 +47,7 @@ async def ready(door: Door) -> JSONResponse:
         "read_model_caught_up": door.projector.caught_up,
         "services": {s["service"]: s for s in statuses},
     }
+    restarts = door.restarts()
+    if restarts is not None:  # under `chb up`: a process that crashed and came back says so
+        body["restarts"] = restarts
     return JSONResponse(status_code=200 if body["ready"] else 503, content=body)
