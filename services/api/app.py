@@ -21,6 +21,7 @@ from services.api.access import authorize
 from services.api.door import FrontDoor, ServiceUnavailable
 from services.api.idempotency import IdempotencyMiddleware
 from services.api.observability import ServerSpans
+from services.api.pages import mount as mount_pages
 from services.api.problems import install as install_problems
 from services.api.problems import problem, responses
 from services.api.routers import (
@@ -87,6 +88,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         app.include_router(module.router, responses=guarded)
 
     install_problems(app, api_routes)
+    # The pages, after every API route: a path the API knows stays the API's.
+    mount_pages(app, settings, door, api_routes)
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:

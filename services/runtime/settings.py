@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     # OpenTelemetry: traces are exported over OTLP/HTTP to this collector endpoint (for example
     # http://otel-collector:4318/v1/traces); empty: no traces are made at all.
     otel_endpoint: str = ""
+    # Pages: sign-in through the agencies' OpenID Connect provider (authorization code + PKCE).
+    # No issuer: only `chb signin-link` links sign in. The claims that carry the role, the
+    # agency code and the places (a list) the person is limited to.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_role_claim: str = "chb_role"
+    oidc_agency_claim: str = "chb_agency"
+    oidc_places_claim: str = "chb_places"
     # Test aid: SIGKILL this process at a point in the tracked consumer (see runtime/faults.py).
     fault_point: Literal["", "before_commit", "after_commit", "pause_before_commit"] = ""
     fault_after_batches: int = Field(default=0, ge=0)

@@ -1,0 +1,93 @@
+"""The leadership board: open, overdue, escalated and unplaced tasks by agency and kind, the
+unplaced queue with "place with agency", the places' resilience plans with their milestones,
+and the programmes. Everything through the API's routes as the signed-in person."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.api.pages.inbox import FINISHED, badge
+from services.api.pages.render import from_nz_input
+from services.api.pages.site import PostedForm, SignedIn, SiteDep, back_to
+
+router = APIRouter()
+
+
+def tally(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per agency and kind: how many are open, overdue and escalated."""
+    rows: dict[tuple[str, str], Counter[str]] = {}
+    for task in tasks:
+        if task["status"] in FINISHED or task["status"] == "unplaced":
+            continue
+        counts = rows.setdefault((task["agency"] or "", task["kind"]), Counter())
+        counts["open"] += 1
+        counts["overdue"] += task["badge"] == "overdue"
+        counts["escalated"] += bool(task.get("escalation_level"))
+    return [
+        {"agency": agency, "kind": kind, **counts}
+        for (agency, kind), counts in sorted(rows.items())
+    ]
+
+
+@router.get("/board")
+async def board(
+    request: Request, site: SiteDep, session: SignedIn, place: str = "", operation: str = ""
+) -> Response:
+    who = session.identity
+    found = await site.api.get(
+        who, "/tasks", place=place, operation_id=operation or None, limit=10_000
+    )
+    if not found.ok:
+        return site.refused(request, found)
+    now = site.clock.now()
+    tasks = found.body
+    for task in tasks:
+        task["badge"] = badge(task, now)
+    unplaced = sorted((t for t in tasks if t["status"] == "unplaced"), key=lambda t: t["due_at"])
+    plans = await site.api.get(who, "/plans", limit=500)
+    programmes = await site.api.get(who, "/programmes", limit=500)
+    agencies = await site.api.get(who, "/agencies", limit=500)
+    return site.page(
+        request,
+        "board.html",
+        rows=tally(tasks),
+        unplaced=unplaced,
+        plans=plans.body if plans.ok else [],
+        programmes=programmes.body if programmes.ok else [],
+        agencies=agencies.body if agencies.ok else [],
+        filters={"place": place, "operation": operation},
+    )
+
+
+@router.get("/board/plans/{place}")
+async def plan(request: Request, site: SiteDep, session: SignedIn, place: str) -> Response:
+    who = session.identity
+    found = await site.api.get(who, f"/plans/{place}")
+    if not found.ok:
+        return site.refused(request, found)
+    agencies = await site.api.get(who, "/agencies", limit=500)
+    return site.page(
+        request,
+        "plan.html",
+        plan=found.body,
+        place=place,
+        agencies=agencies.body if agencies.ok else [],
+    )
+
+
+@router.post("/board/plans/{place}/milestones")
+async def add_milestone(request: Request, site: SiteDep, form: PostedForm, place: str) -> Response:
+    request.state.session = form.session
+    body = {
+        "label": form.text("label"),
+        "owner_agency": form.text("owner_agency"),
+        "due_at": from_nz_input(form.text("due_at")),
+    }
+    done = await site.api.post(form.session.identity, f"/plans/{place}/milestones", body)
+    if not done.ok:
+        return site.refused(request, done)
+    return back_to(f"/board/plans/{place}")

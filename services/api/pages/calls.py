@@ -1,0 +1,71 @@
+"""The pages are a client of the JSON API, in the same process: each page asks the API's own
+routes, as the signed-in person, with a bearer token minted for that one call. So every page
+goes through the same door (services/api/access.py), the same authorization table and the
+same route functions as a curl call would: there is no second permission logic here, and a
+personal-details read is recorded first exactly as the API records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp
+
+from services.api.identity import Identity, issue_token
+from services.runtime.settings import Settings
+
+# Long enough for one call, however slow; never kept.
+CALL_TOKEN_TTL = timedelta(minutes=2)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    @property
+    def detail(self) -> str:
+        """The API's reason for a refusal, as one sentence."""
+        if isinstance(self.body, dict):
+            return str(self.body.get("detail") or self.body.get("title") or self.status)
+        return str(self.status)
+
+
+class Api:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.settings = settings
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api.internal", timeout=30.0
+        )
+
+    def _headers(self, who: Identity) -> dict[str, str]:
+        token = issue_token(
+            self.settings.jwt_key, self.settings.jwt_issuer, who, ttl=CALL_TOKEN_TTL
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def get(self, who: Identity, path: str, **params: Any) -> Answer:
+        wanted = {k: v for k, v in params.items() if v not in (None, "", False)}
+        response = await self.http.get(path, params=wanted, headers=self._headers(who))
+        return Answer(response.status_code, _body(response))
+
+    async def post(self, who: Identity, path: str, body: Any = None) -> Answer:
+        response = await self.http.post(path, json=body, headers=self._headers(who))
+        return Answer(response.status_code, _body(response))
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
