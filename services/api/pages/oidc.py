@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import authlib.deprecate  # noqa: F401  (it sets its warnings to "always" when imported)
 import httpx
 from authlib.common.security import generate_token
 from joserfc import jwt

@@ -26,7 +26,9 @@ NZ = ZoneInfo("Pacific/Auckland")
 # file -> its SHA-384 as a browser checks it (the values the htmx project publishes).
 PINNED = {
     "htmx-2.0.4.min.js": "sha384-HGfztofotfshcF7+8n44JQL2oJmowVChPTg48S+jvZoztPfvwD79OC/LTtG6dMp+",
-    "htmx-ext-sse-2.2.2.js": "sha384-fw+eTlCc7suMV/1w/7fr2/PmwElUIt5i82bi+qTiLXvjRXZ2/FkiTNA/w0MhXnGI",
+    "htmx-ext-sse-2.2.2.js": (
+        "sha384-fw+eTlCc7suMV/1w/7fr2/PmwElUIt5i82bi+qTiLXvjRXZ2/FkiTNA/w0MhXnGI"
+    ),
 }
 
 # No inline script or style anywhere: scripts and the stylesheet come from this origin only.
@@ -130,4 +132,4 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send=with_headers)
+        await self.app(scope, receive, with_headers)
