@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from services.api.identity import Identity
 from services.api.pages.site import SiteDep
@@ -31,13 +32,11 @@ def shown(reading: dict[str, Any]) -> str:
 @router.get("/public")
 async def places(request: Request, site: SiteDep, place: str = "") -> Response:
     if place:
-        from starlette.responses import RedirectResponse
-
-        return RedirectResponse(request.url_for("public_place", place=place), status_code=303)
+        return RedirectResponse(f"/public/{quote(place, safe='')}", status_code=303)
     return site.page(request, "public_index.html")
 
 
-@router.get("/public/{place}", name="public_place")
+@router.get("/public/{place}")
 async def place_page(request: Request, site: SiteDep, place: str) -> Response:
     found = await site.api.get(PUBLIC, "/indicators", place=place, limit=10_000)
     readings = found.body if found.ok and isinstance(found.body, list) else []

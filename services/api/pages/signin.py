@@ -27,18 +27,23 @@ async def home(request: Request, site: SiteDep) -> Response:
     return site.page(request, "home.html", provider=site.provider.enabled)
 
 
+def callback_url(request: Request) -> str:
+    """Where the provider sends the person back (the pages are mounted at the root)."""
+    return f"{str(request.base_url).rstrip('/')}/signin/callback"
+
+
 @router.get("/signin")
 async def sign_in(request: Request, site: SiteDep) -> Response:
     if not site.provider.enabled:
         return site.page(request, "signin.html")
-    redirect_uri = str(request.url_for("signin_callback"))
+    redirect_uri = callback_url(request)
     url, state, verifier, nonce = await site.provider.authorization_url(redirect_uri)
     now = site.clock.now()
     site.sessions.remember(state, PendingSignIn(verifier, nonce, now + PENDING_TTL), now)
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/signin/callback", name="signin_callback")
+@router.get("/signin/callback")
 async def signin_callback(
     request: Request, site: SiteDep, code: str = "", state: str = "", error: str = ""
 ) -> Response:
@@ -46,7 +51,7 @@ async def signin_callback(
     if error or not code or pending is None:
         why = "the provider did not sign you in" if error else "this sign-in has expired"
         return site.page(request, "no_access.html", status=400, reason=why)
-    redirect_uri = str(request.url_for("signin_callback"))
+    redirect_uri = callback_url(request)
     try:
         claims = await site.provider.claims(
             redirect_uri, code, pending.verifier, pending.nonce, site.clock.now()

@@ -1,0 +1,178 @@
+"""The pages in a real browser (Debian's chromium through Playwright), against the real system,
+everyone signing in through a real OpenID Connect provider: one system for the module, each
+person in a browser context of their own. axe-core checks every page shown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from services.api.identity import Identity
+from services.runtime.embedded_nats import EmbeddedNats
+from tests.support.pages import PagesSystem, checked, pages_system
+from tests.system.support import eventually
+
+pytestmark = [pytest.mark.pages, pytest.mark.integration]
+
+PLANNER = Identity("planner-7", "planner", "police")
+OT_WORKER = Identity("ot-worker-3", "agency_worker", "oranga_tamariki")
+MSD_WORKER = Identity("msd-worker-5", "agency_worker", "msd")
+POLICE_WORKER = Identity("police-worker-2", "agency_worker", "police")
+IWI_WORKER = Identity("iwi-worker-4", "agency_worker", "iwi_provider")
+CHAIR = Identity("chair-1", "leadership_group_chair", "public_service_commission")
+AUDITOR = Identity("auditor-9", "auditor", "oversight")
+COUNCIL = Identity("council-lead-1", "agency_lead", "grey_district_council")
+
+
+@pytest.fixture(scope="module")
+async def pages(
+    nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[PagesSystem]:
+    async with pages_system(nats_server, tmp_path_factory.mktemp("pages")) as running:
+        yield running
+
+
+async def test_an_arrest_reaches_the_inbox_and_is_worked_to_the_end(pages: PagesSystem) -> None:
+    _, planner = await pages.person(PLANNER)
+    await checked(planner, "home")
+    await planner.get_by_role("link", name="Operations").first.click()
+    await planner.fill("#o-name", "Operation Pakari")
+    await planner.fill("#o-district", "Grey")
+    await planner.fill("#o-place", "Greymouth")
+    await planner.fill("#o-target", "supply network")
+    await planner.fill("#o-start", "2026-03-01T05:00")
+    await planner.get_by_role("button", name="Plan", exact=True).click()
+    await expect(planner.locator("h1")).to_have_text("Operation Pakari")
+    await expect(planner.locator(".facts").first).to_contain_text("NZDT")
+    await planner.click("button:has-text('Launch')")
+    await expect(planner.locator(".facts").first).to_contain_text("Launched")
+    await checked(planner, "operation")
+
+    # Oranga Tamariki's worker has the inbox open before the arrest.
+    _, ot = await pages.person(OT_WORKER)
+    await ot.goto(f"{pages.base_url}/inbox")
+    await expect(ot.locator("#inbox-list")).to_contain_text("No tasks match")
+    await checked(ot, "inbox-empty")
+
+    await planner.fill("#a-person", "P-1")
+    await planner.fill("#a-household", "HH-7")
+    await planner.fill("#a-charges", "supply methamphetamine")
+    await planner.fill("#a-child-0", "C-1")
+    await planner.fill("#a-age-0", "6")
+    await planner.check("#a-only")
+    await planner.click("button:has-text('Record arrest')")
+    await expect(planner.locator(".facts").first.first).to_be_visible()
+    recorded = time.monotonic()
+    # Without a reload: the events stream says the inbox changed, htmx fetches the list.
+    await expect(ot.get_by_role("link", name="Child safety check")).to_be_visible(timeout=2000)
+    assert time.monotonic() - recorded < 2.0
+    await checked(ot, "inbox")
+
+    await ot.get_by_role("link", name="Child safety check").click()
+    await expect(ot.locator("h1")).to_have_text("Child safety check")
+    await checked(ot, "task-offered")
+    task_url = ot.url
+    await ot.click("button:has-text('Accept')")
+    await expect(ot.locator(".facts").first).to_contain_text("Accepted")
+    await ot.click("button:has-text('Assign')")  # to the worker: the field holds their own ref
+    await expect(ot.locator(".facts").first).to_contain_text(OT_WORKER.subject)
+    await ot.click("button:has-text('Start')")
+    await ot.fill("#complete-outcome", "children safe with their aunt")
+    await ot.click("button:has-text('Complete')")
+    await expect(ot.locator(".facts").first).to_contain_text("Completed")
+    history = ot.locator(".history")
+    for step in ("Opened", "Accepted", "Assigned", "Started", "Completed"):
+        await expect(history).to_contain_text(step)
+    await expect(history).to_contain_text("withheld")  # the outcome is personal
+    await checked(ot, "task-completed")
+
+    # The household: tasks with agency and status only, personal details after a reason.
+    await ot.click("text=The household")
+    await expect(ot.locator("table")).to_contain_text("Needs assessment")
+    await checked(ot, "household")
+    await ot.fill("#read-reason", "planning the follow-up visit")
+    await ot.click("button:has-text('Show personal details')")
+    await expect(ot.locator("main")).to_contain_text("Your read was recorded")
+    await expect(ot.locator("main")).to_contain_text("children safe with their aunt")
+
+    # MSD never sees the child-safety check, and may not open the household.
+    _, msd = await pages.person(MSD_WORKER)
+    await msd.goto(f"{pages.base_url}/inbox")
+    await expect(msd.locator("#inbox-list")).not_to_contain_text("Child safety check")
+    household_url = ot.url
+    refused = await msd.goto(household_url)
+    assert refused is not None and refused.status == 403
+    await checked(msd, "refused")
+
+    # A form posted without the session's CSRF token is refused, and nothing is done.
+    forged = await ot.request.post(
+        task_url.replace("#history", "") + "/note", form={"text": "forged"}
+    )
+    assert forged.status == 403
+    task_id = task_url.rsplit("/", 1)[-1].split("#")[0]
+    task = await pages.api_get(AUDITOR, f"/tasks/{task_id}")
+    assert [s["change"] for s in task["history"]][-1] == "completed"
+
+    # The auditor finds the steps on the timeline, and who read the household.
+    _, auditor = await pages.person(AUDITOR)
+    operation_id = await operation_of(pages)
+    await auditor.goto(f"{pages.base_url}/auditor?operation={operation_id}")
+    for change in ("accepted", "assigned", "completed"):
+        await expect(auditor.locator("table")).to_contain_text(f"SupportTaskChanged ({change})")
+    await checked(auditor, "audit-timeline")
+    case_id = household_url.rsplit("/", 1)[-1]
+    await auditor.goto(f"{pages.base_url}/auditor/reads?case={case_id}")
+    await expect(auditor.locator("table")).to_contain_text("planning the follow-up visit")
+    await checked(auditor, "audit-reads")
+
+
+async def operation_of(pages: PagesSystem) -> str:
+    operations: list[dict[str, Any]] = await pages.api_get(AUDITOR, "/operations")
+    return str(operations[0]["operation_id"])
+
+
+async def test_the_chair_places_an_unplaced_task(pages: PagesSystem) -> None:
+    """Police and the iwi provider both decline the family-liaison contact: it is unplaced
+    until the chair places it from the board."""
+    tasks = await eventually(
+        lambda: pages.api_get(AUDITOR, "/tasks"),
+        lambda found: any(t["kind"] == "family_liaison_contact" for t in found),
+        what="the family-liaison task",
+    )
+    liaison = next(t for t in tasks if t["kind"] == "family_liaison_contact")
+    url = f"/tasks/{liaison['task_id']}/decline"
+    await pages.api_post(POLICE_WORKER, url, {"reason_code": "no_capacity"})
+    await pages.api_post(IWI_WORKER, url, {"reason_code": "no_capacity"})
+    _, chair = await pages.person(CHAIR)
+    await chair.goto(f"{pages.base_url}/board")
+    await expect(chair.locator("#unplaced-h")).to_contain_text("(1)")
+    await checked(chair, "board")
+    await chair.select_option(f"#offer-{liaison['task_id']}", "victim_support")
+    await chair.click(f"form:has(#offer-{liaison['task_id']}) button")
+    await expect(chair.locator(".facts").first).to_contain_text("victim_support")
+    await chair.goto(f"{pages.base_url}/board")
+    await expect(chair.locator("#unplaced-h")).to_contain_text("(0)")
+
+
+async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSystem) -> None:
+    made = await pages.api_post(
+        COUNCIL, "/indicator-imports", {"file_name": "greymouth.csv", "rows_expected": 2}
+    )
+    rows = [
+        {"place": "Greymouth", "indicator": indicator, "period_start": "2026-01-01",
+         "value": value, "unit": "count", "source": "council"}
+        for indicator, value in (("referrals_made", 3), ("recorded_crime", 12))
+    ]
+    await pages.api_post(COUNCIL, f"/indicator-imports/{made['import_id']}/rows", {"rows": rows})
+    await pages.api_post(COUNCIL, f"/indicator-imports/{made['import_id']}/commit")
+    context = await pages.browser.new_context(viewport={"width": 320, "height": 800})
+    page = await context.new_page()
+    await page.goto(f"{pages.base_url}/public/Greymouth")
+    await expect(page.locator("table")).to_contain_text("<5")
+    await expect(page.locator("table")).to_contain_text("12")
+    await expect(page.locator("table")).not_to_contain_text("3.")
+    await checked(page, "public-320px")
