@@ -163,8 +163,14 @@ async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSyst
         COUNCIL, "/indicator-imports", {"file_name": "greymouth.csv", "rows_expected": 2}
     )
     rows = [
-        {"place": "Greymouth", "indicator": indicator, "period_start": "2026-01-01",
-         "value": value, "unit": "count", "source": "council"}
+        {
+            "place": "Greymouth",
+            "indicator": indicator,
+            "period_start": "2026-01-01",
+            "value": value,
+            "unit": "count",
+            "source": "council",
+        }
         for indicator, value in (("referrals_made", 3), ("recorded_crime", 12))
     ]
     await pages.api_post(COUNCIL, f"/indicator-imports/{made['import_id']}/rows", {"rows": rows})

@@ -24,7 +24,7 @@ from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_permissions import AUDITOR
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY, reset_streams
-from tests.system.support import InProcessSystem, bearer, running_system
+from tests.system.support import InProcessSystem, bearer, eventually, running_system
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -115,8 +115,11 @@ async def pages_system(nats_server: EmbeddedNats, data_dir: Path) -> AsyncIterat
                 )
             )
             serving = asyncio.create_task(server.serve())
-            while not server.started:
-                await asyncio.sleep(0.01)
+
+            async def started() -> bool:
+                return bool(server.started)
+
+            await eventually(started, bool, what="the pages' HTTP server")
             try:
                 async with async_playwright() as playwright:
                     browser = await playwright.chromium.launch(executable_path=CHROMIUM)
