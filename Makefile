@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= data
 PORT ?= 8080
 
-.PHONY: install run test lint schemas bench postgres clean
+.PHONY: install run test lint schemas bench postgres chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ postgres:
 		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 	fi
 
-test: install postgres
+# The pages' browser tests drive Debian's chromium (Playwright downloads no browser of its own).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+test: install postgres chromium
 	$(BIN)/python -m pytest
 
 lint: install
