@@ -182,3 +182,13 @@ async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSyst
     await expect(page.locator("table")).to_contain_text("12")
     await expect(page.locator("table")).not_to_contain_text("3.")
     await checked(page, "public-320px")
+
+
+async def test_a_person_whose_claims_name_no_role_is_told_so(pages: PagesSystem) -> None:
+    _, page = await pages.at_provider("no-role-1", {"chb_agency": "msd"})
+    await expect(page.locator("main")).to_contain_text("your account names no role")
+    await checked(page, "no-access")
+    _, page = await pages.at_provider(
+        "other-agency-1", {"chb_role": "agency_worker", "chb_agency": "acme_security"}
+    )
+    await expect(page.locator("main")).to_contain_text("not in the agency register")

@@ -45,12 +45,21 @@ class PagesSystem:
         claims: dict[str, Any] = {"chb_role": identity.role, "chb_agency": identity.agency}
         if identity.places:
             claims["chb_places"] = list(identity.places)
+        context, page = await self.at_provider(identity.subject, claims)
+        await page.wait_for_url(f"{self.base_url}/")
+        return context, page
+
+    async def at_provider(
+        self, subject: str, claims: dict[str, Any]
+    ) -> tuple[BrowserContext, Page]:
+        """A new browser that went through the provider's form as ``subject``, whom the
+        provider knows by ``claims``; where it landed is for the caller to check."""
         async with httpx.AsyncClient() as http:
-            put = await http.put(f"{self.issuer}/users/{quote(identity.subject)}", json=claims)
+            put = await http.put(f"{self.issuer}/users/{quote(subject)}", json=claims)
             assert put.status_code == 204, put.text
         context = await self.browser.new_context(viewport={"width": 1100, "height": 900})
         page = await context.new_page()
-        await sign_in(page, self.base_url, identity.subject)
+        await sign_in(page, self.base_url, subject)
         return context, page
 
     async def api_post(self, who: Identity, url: str, body: Any = None) -> Any:
@@ -69,7 +78,7 @@ async def sign_in(page: Page, base_url: str, subject: str) -> None:
     await page.goto(f"{base_url}/signin")
     await page.fill("input[name=sub]", subject)
     await page.click("button[type=submit]:not([name=action])")
-    await page.wait_for_url(f"{base_url}/")
+    await page.wait_for_url(f"{base_url}/**")
 
 
 async def checked(page: Page, name: str) -> None:

@@ -58,6 +58,8 @@ class LinkRedeemer:
     used: dict[str, datetime] = field(default_factory=dict)  # jti -> when it expires
 
     def redeem(self, token: str, now: datetime) -> Identity:
+        """The person the link signs in. PyJWT checks its expiry against the machine's clock;
+        ``now`` only prunes the ids of links that have expired since."""
         try:
             claims = jwt.decode(
                 token,
