@@ -154,3 +154,33 @@ async def test_an_unknown_path_is_still_the_apis_problem(browser_like: httpx.Asy
     missing = await browser_like.get("/no-such-thing")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_chb_signin_link_prints_a_link_for_that_person(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    monkeypatch.setenv("CHB_JWT_KEY", TEST_JWT_KEY)
+    runner = CliRunner()
+    made = runner.invoke(
+        app,
+        [
+            "signin-link",
+            "--role",
+            "agency_worker",
+            "--agency",
+            "msd",
+            "--place",
+            "Westport",
+            "--api",
+            "http://127.0.0.1:9",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    link = made.output.strip()
+    assert link.startswith("http://127.0.0.1:9/signin/link?token=")
+    person = LinkRedeemer(TEST_JWT_KEY, "chb").redeem(token_of(link), datetime.now(UTC))
+    assert (person.role, person.agency, person.places) == ("agency_worker", "msd", ("Westport",))
+    refused = runner.invoke(app, ["signin-link", "--role", "wizard", "--agency", "msd"])
+    assert refused.exit_code == 2
