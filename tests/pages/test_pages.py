@@ -14,7 +14,7 @@ from playwright.async_api import expect
 from services.api.identity import Identity
 from services.runtime.embedded_nats import EmbeddedNats
 from tests.support.pages import PagesSystem, checked, pages_system
-from tests.system.support import eventually
+from tests.support.system import eventually
 
 pytestmark = [pytest.mark.pages, pytest.mark.integration]
 

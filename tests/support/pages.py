@@ -24,7 +24,7 @@ from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_permissions import AUDITOR
 from services.runtime.settings import Settings
 from tests.conftest import TEST_JWT_KEY, reset_streams
-from tests.system.support import InProcessSystem, bearer, eventually, running_system
+from tests.support.system import InProcessSystem, bearer, eventually, running_system
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
