@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
 from services.api.identity import Identity
+from services.api.pages.render import NZ
 from services.runtime.embedded_nats import EmbeddedNats
 from tests.support.pages import PagesSystem, checked, pages_system
 from tests.support.system import eventually
@@ -40,6 +42,7 @@ async def test_an_arrest_reaches_the_inbox_and_is_worked_to_the_end(pages: Pages
     _, planner = await pages.person(PLANNER)
     await checked(planner, "home")
     await planner.get_by_role("link", name="Operations").first.click()
+    await checked(planner, "operations")
     await planner.fill("#o-name", "Operation Pakari")
     await planner.fill("#o-district", "Grey")
     await planner.fill("#o-place", "Greymouth")
@@ -98,6 +101,7 @@ async def test_an_arrest_reaches_the_inbox_and_is_worked_to_the_end(pages: Pages
     await ot.click("button:has-text('Show personal details')")
     await expect(ot.locator("main")).to_contain_text("Your read was recorded")
     await expect(ot.locator("main")).to_contain_text("children safe with their aunt")
+    await checked(ot, "household-read")
 
     # MSD never sees the child-safety check, and may not open the household.
     _, msd = await pages.person(MSD_WORKER)
@@ -128,6 +132,21 @@ async def test_an_arrest_reaches_the_inbox_and_is_worked_to_the_end(pages: Pages
     await auditor.goto(f"{pages.base_url}/auditor/reads?case={case_id}")
     await expect(auditor.locator("table")).to_contain_text("planning the follow-up visit")
     await checked(auditor, "audit-reads")
+    await auditor.goto(f"{pages.base_url}/auditor/verify")
+    await expect(auditor.locator("main")).to_contain_text("matches its hash chain")
+    await checked(auditor, "audit-verify")
+
+    # The operation ends: Build opens Greymouth's resilience plan (the board shows it).
+    await planner.click("button:has-text('Conclude the operation')")
+    await expect(planner.locator(".facts").first).to_contain_text("Concluded")
+    await auditor.goto(f"{pages.base_url}/auditor/as-of?operation={operation_id}&at={nz_now()}")
+    await expect(auditor.locator("main")).to_contain_text("Child safety check")
+    await checked(auditor, "audit-as-of")
+
+
+def nz_now() -> str:
+    """Now as a datetime-local field holds it: New Zealand time, no zone."""
+    return datetime.now(NZ).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 async def operation_of(pages: PagesSystem) -> str:
@@ -146,7 +165,13 @@ async def test_the_chair_places_an_unplaced_task(pages: PagesSystem) -> None:
     liaison = next(t for t in tasks if t["kind"] == "family_liaison_contact")
     url = f"/tasks/{liaison['task_id']}/decline"
     await pages.api_post(POLICE_WORKER, url, {"reason_code": "no_capacity"})
-    await pages.api_post(IWI_WORKER, url, {"reason_code": "no_capacity"})
+    # The iwi provider declines on the task's page, with a coded reason and words.
+    _, iwi = await pages.person(IWI_WORKER)
+    await iwi.goto(f"{pages.base_url}/inbox/tasks/{liaison['task_id']}")
+    await iwi.select_option("#decline-code", "other")
+    await iwi.fill("#decline-reason", "whanau asked for a different provider")
+    await iwi.click("button:has-text('Decline')")
+    await expect(iwi.locator(".facts").first).to_contain_text("Unplaced")
     _, chair = await pages.person(CHAIR)
     await chair.goto(f"{pages.base_url}/board")
     await expect(chair.locator("#unplaced-h")).to_contain_text("(1)")
@@ -156,6 +181,16 @@ async def test_the_chair_places_an_unplaced_task(pages: PagesSystem) -> None:
     await expect(chair.locator(".facts").first).to_contain_text("victim_support")
     await chair.goto(f"{pages.base_url}/board")
     await expect(chair.locator("#unplaced-h")).to_contain_text("(0)")
+
+    # The plan Build opened when the operation concluded: a milestone added from its page.
+    await chair.get_by_role("link", name="Greymouth").click()
+    await chair.fill("#m-label", "Youth hub open")
+    await chair.select_option("#m-owner", "grey_district_council")
+    await chair.fill("#m-due", "2027-03-01T09:00")
+    await chair.click("button:has-text('Add milestone')")
+    await expect(chair.locator("table")).to_contain_text("Youth hub open")
+    await expect(chair.locator("table")).to_contain_text("Mon 1 Mar 2027, 09:00 NZDT")
+    await checked(chair, "plan")
 
 
 async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSystem) -> None:
@@ -177,7 +212,10 @@ async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSyst
     await pages.api_post(COUNCIL, f"/indicator-imports/{made['import_id']}/commit")
     context = await pages.browser.new_context(viewport={"width": 320, "height": 800})
     page = await context.new_page()
-    await page.goto(f"{pages.base_url}/public/Greymouth")
+    await page.goto(f"{pages.base_url}/public")
+    await checked(page, "public-index")
+    await page.fill("#p-place", "Greymouth")
+    await page.click("button:has-text('Show')")
     await expect(page.locator("table")).to_contain_text("<5")
     await expect(page.locator("table")).to_contain_text("12")
     await expect(page.locator("table")).not_to_contain_text("3.")
