@@ -28,12 +28,11 @@ async def timeline(
     entries: list[dict[str, object]] = []
     asked = bool(operation or place)
     if asked:
-        found = await site.api.get(
+        found = await site.api.get_all(
             session.identity,
             "/audit/timeline",
             operation_id=operation,
             place=place,
-            limit=10_000,
         )
         if not found.ok:
             return site.refused(request, found)

@@ -38,9 +38,7 @@ async def board(
     request: Request, site: SiteDep, session: SignedIn, place: str = "", operation: str = ""
 ) -> Response:
     who = session.identity
-    found = await site.api.get(
-        who, "/tasks", place=place, operation_id=operation or None, limit=10_000
-    )
+    found = await site.api.get_all(who, "/tasks", place=place, operation_id=operation or None)
     if not found.ok:
         return site.refused(request, found)
     now = site.clock.now()

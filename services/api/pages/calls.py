@@ -19,12 +19,15 @@ from services.runtime.settings import Settings
 
 # Long enough for one call, however slow; never kept.
 CALL_TOKEN_TTL = timedelta(minutes=2)
+# The API's largest page (services/api/paging.py).
+PAGE = 10_000
 
 
 @dataclass
 class Answer:
     status: int
     body: Any
+    total: int | None = None  # a list's X-Total-Count
 
     @property
     def ok(self) -> bool:
@@ -52,9 +55,21 @@ class Api:
         return {"Authorization": f"Bearer {token}"}
 
     async def get(self, who: Identity, path: str, **params: Any) -> Answer:
-        wanted = {k: v for k, v in params.items() if v not in (None, "", False)}
+        wanted = {k: v for k, v in params.items() if v is not None and v != "" and v is not False}
         response = await self.http.get(path, params=wanted, headers=self._headers(who))
-        return Answer(response.status_code, _body(response))
+        total = response.headers.get("x-total-count")
+        return Answer(response.status_code, _body(response), int(total) if total else None)
+
+    async def get_all(self, who: Identity, path: str, **params: Any) -> Answer:
+        """Every item of a list, page after page (the API gives at most ``PAGE`` at once)."""
+        items: list[Any] = []
+        while True:
+            answer = await self.get(who, path, limit=PAGE, offset=len(items), **params)
+            if not answer.ok or not isinstance(answer.body, list):
+                return answer
+            items += answer.body
+            if not answer.body or answer.total is None or len(items) >= answer.total:
+                return Answer(answer.status, items, answer.total)
 
     async def post(self, who: Identity, path: str, body: Any = None) -> Answer:
         response = await self.http.post(path, json=body, headers=self._headers(who))

@@ -33,6 +33,10 @@ FINISHED = ("completed", "closed")
 # The steps in the order a task page offers them.
 ORDER = ("accept", "decline", "assign", "start", "consent", "note", "complete", "close", "offer")
 STATUSES = ("offered", "accepted", "assigned", "in_progress", "completed", "closed")
+# The most an inbox shows at once (soonest due first); the filters narrow it.
+SHOWN = 200
+# The most tasks the pages ask the API for in one list (its own limit).
+MAX_LIST = 10_000
 # How often the events stream looks for a change in the inbox: well inside the 2 s a newly
 # offered task must take to appear.
 EVENTS_POLL_SECONDS = 0.5
@@ -49,16 +53,16 @@ def badge(task: dict[str, Any], now: datetime) -> str:
 
 async def inbox_tasks(
     site: SiteDep, who: Identity, status: str, place: str, operation: str, mine: bool
-) -> list[dict[str, Any]]:
-    """My agency's tasks (offered to it or held by it), soonest due first."""
-    answer = await site.api.get(
+) -> tuple[list[dict[str, Any]], int]:
+    """My agency's tasks (offered to it or held by it), soonest due first: the first
+    ``SHOWN`` of them, and how many there are."""
+    answer = await site.api.get_all(
         who,
         "/tasks",
         agency=who.agency,
         status=status if status in STATUSES else None,
         place=place,
         operation_id=operation if _uuid(operation) else None,
-        limit=500,
     )
     tasks = answer.body if answer.ok and isinstance(answer.body, list) else []
     if mine:
@@ -66,7 +70,7 @@ async def inbox_tasks(
     now = site.clock.now()
     for task in tasks:
         task["badge"] = badge(task, now)
-    return sorted(tasks, key=lambda t: t["due_at"])
+    return sorted(tasks, key=lambda t: t["due_at"])[:SHOWN], len(tasks)
 
 
 @router.get("/inbox")
@@ -79,12 +83,13 @@ async def inbox(
     operation: str = "",
     mine: bool = False,
 ) -> Response:
-    tasks = await inbox_tasks(site, session.identity, status, place, operation, mine)
+    tasks, total = await inbox_tasks(site, session.identity, status, place, operation, mine)
     filters = {"status": status, "place": place, "operation": operation, "mine": mine}
     return site.page(
         request,
         "inbox.html",
         tasks=tasks,
+        total=total,
         filters=filters,
         statuses=STATUSES,
         query=request.url.query,
@@ -102,8 +107,8 @@ async def inbox_list(
     mine: bool = False,
 ) -> Response:
     """The inbox's table alone: what htmx swaps in when the events stream says it changed."""
-    tasks = await inbox_tasks(site, session.identity, status, place, operation, mine)
-    return site.page(request, "inbox_list.html", tasks=tasks, query=request.url.query)
+    tasks, total = await inbox_tasks(site, session.identity, status, place, operation, mine)
+    return site.page(request, "inbox_list.html", tasks=tasks, total=total, query=request.url.query)
 
 
 @router.get("/inbox/events")
@@ -113,12 +118,17 @@ async def inbox_events(request: Request, site: SiteDep, session: SignedIn) -> Re
     who = session.identity
 
     async def changes() -> AsyncIterator[str]:
-        seen: frozenset[tuple[str, str]] | None = None
+        seen: tuple[int | None, frozenset[str]] | None = None
         yield "retry: 1000\n\n"
         while not await request.is_disconnected():
-            answer = await site.api.get(who, "/tasks", agency=who.agency, limit=500)
-            if answer.ok and isinstance(answer.body, list):
-                now = frozenset((t["task_id"], t["status"]) for t in answer.body)
+            # How many tasks the agency has, and which are offered to it: a new offer, an
+            # accept, a decline or a task moved away each change one of the two.
+            everything = await site.api.get(who, "/tasks", agency=who.agency, limit=1)
+            offered = await site.api.get(
+                who, "/tasks", agency=who.agency, status="offered", limit=MAX_LIST
+            )
+            if everything.ok and offered.ok and isinstance(offered.body, list):
+                now = (everything.total, frozenset(t["task_id"] for t in offered.body))
                 if seen is not None and now != seen:
                     yield "event: tasks\ndata: changed\n\n"
                 seen = now
@@ -206,7 +216,7 @@ async def household(request: Request, site: SiteDep, session: SignedIn, case_id:
         return site.page(
             request, "refused.html", status=refusal[0], status_code=refusal[0], detail=refusal[1]
         )
-    tasks = await site.api.get(who, "/tasks", case_id=str(case_id), limit=500)
+    tasks = await site.api.get(who, "/tasks", case_id=str(case_id), limit=MAX_LIST)
     return site.page(
         request,
         "household.html",
@@ -227,7 +237,7 @@ async def household_read(
     )
     if not answer.ok:
         return site.refused(request, answer)
-    tasks = await site.api.get(who, "/tasks", case_id=str(case_id), limit=500)
+    tasks = await site.api.get(who, "/tasks", case_id=str(case_id), limit=MAX_LIST)
     return site.page(
         request,
         "household.html",
