@@ -40,7 +40,7 @@ def create_pages(
     pages = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     pages.state.site = Site(
         settings=settings,
-        api=Api(api, settings),
+        api=Api(api, settings, door),
         sessions=SessionStore(),
         renderer=Renderer(),
         provider=Provider(settings),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -38,7 +39,11 @@ async def board(
     request: Request, site: SiteDep, session: SignedIn, place: str = "", operation: str = ""
 ) -> Response:
     who = session.identity
-    found = await site.api.get_all(who, "/tasks", place=place, operation_id=operation or None)
+    try:
+        operation_id = UUID(operation) if operation else None
+    except ValueError:
+        operation_id = None
+    found = await site.api.tasks(who, place=place or None, operation_id=operation_id)
     if not found.ok:
         return site.refused(request, found)
     now = site.clock.now()

@@ -56,13 +56,12 @@ async def inbox_tasks(
 ) -> tuple[list[dict[str, Any]], int]:
     """My agency's tasks (offered to it or held by it), soonest due first: the first
     ``SHOWN`` of them, and how many there are."""
-    answer = await site.api.get_all(
+    answer = await site.api.tasks(
         who,
-        "/tasks",
         agency=who.agency,
         status=status if status in STATUSES else None,
-        place=place,
-        operation_id=operation if _uuid(operation) else None,
+        place=place or None,
+        operation_id=UUID(operation) if _uuid(operation) else None,
     )
     tasks = answer.body if answer.ok and isinstance(answer.body, list) else []
     if mine:
@@ -123,10 +122,8 @@ async def inbox_events(request: Request, site: SiteDep, session: SignedIn) -> Re
         while not await request.is_disconnected():
             # How many tasks the agency has, and which are offered to it: a new offer, an
             # accept, a decline or a task moved away each change one of the two.
-            everything = await site.api.get(who, "/tasks", agency=who.agency, limit=1)
-            offered = await site.api.get(
-                who, "/tasks", agency=who.agency, status="offered", limit=MAX_LIST
-            )
+            everything = await site.api.tasks(who, agency=who.agency)
+            offered = await site.api.tasks(who, agency=who.agency, status="offered")
             if everything.ok and offered.ok and isinstance(offered.body, list):
                 now = (everything.total, frozenset(t["task_id"] for t in offered.body))
                 if seen is not None and now != seen:
