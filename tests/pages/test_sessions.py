@@ -139,7 +139,8 @@ async def test_a_session_lives_in_a_strict_cookie_and_sign_out_ends_it(
     # The old cookie, sent again, finds no session: it ended on the server.
     browser_like.cookies.update(kept)
     again = await browser_like.get("/inbox")
-    assert again.status_code == 303 and again.headers["location"] == "/signin"
+    assert again.status_code == 303
+    assert again.headers["location"] == "/signin?next=%2Finbox"
 
 
 async def test_without_a_provider_signing_in_asks_for_a_link(
@@ -184,3 +185,11 @@ def test_chb_signin_link_prints_a_link_for_that_person(monkeypatch: pytest.Monke
     assert (person.role, person.agency, person.places) == ("agency_worker", "msd", ("Westport",))
     refused = runner.invoke(app, ["signin-link", "--role", "wizard", "--agency", "msd"])
     assert refused.exit_code == 2
+
+
+def test_only_a_path_on_this_site_is_followed_after_sign_in() -> None:
+    from services.api.pages.signin import local
+
+    assert local("/inbox?status=offered") == "/inbox?status=offered"
+    for elsewhere in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "inbox"):
+        assert local(elsewhere) == "/"

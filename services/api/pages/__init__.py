@@ -9,6 +9,7 @@ permission logic of their own: they call the API's routes as the signed-in perso
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
@@ -55,7 +56,10 @@ def create_pages(
 
     @pages.exception_handler(SignInNeeded)
     async def sign_in_first(request: Request, _: SignInNeeded) -> Response:
-        return RedirectResponse("/signin", status_code=303)
+        wanted = request.url.path if request.method == "GET" else "/"
+        if request.url.query and request.method == "GET":
+            wanted += f"?{request.url.query}"
+        return RedirectResponse(f"/signin?next={quote(wanted, safe='')}", status_code=303)
 
     pages.add_middleware(SecurityHeaders)
     return pages

@@ -37,6 +37,7 @@ class PendingSignIn:
     verifier: str
     nonce: str
     expires: datetime
+    next: str = "/"  # the page the person was going to
 
 
 @dataclass

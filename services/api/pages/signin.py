@@ -32,14 +32,20 @@ def callback_url(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}/signin/callback"
 
 
+def local(path: str) -> str:
+    """Only a path on this site is followed after sign-in (never another site's URL)."""
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
+
+
 @router.get("/signin")
-async def sign_in(request: Request, site: SiteDep) -> Response:
+async def sign_in(request: Request, site: SiteDep, next: str = "/") -> Response:
     if not site.provider.enabled:
         return site.page(request, "signin.html")
     redirect_uri = callback_url(request)
     url, state, verifier, nonce = await site.provider.authorization_url(redirect_uri)
     now = site.clock.now()
-    site.sessions.remember(state, PendingSignIn(verifier, nonce, now + PENDING_TTL), now)
+    pending = PendingSignIn(verifier, nonce, now + PENDING_TTL, next=local(next))
+    site.sessions.remember(state, pending, now)
     return RedirectResponse(url, status_code=303)
 
 
@@ -61,7 +67,7 @@ async def signin_callback(
         # The subject only: the claims may carry a name or an address.
         log.info("sign-in refused", reason=str(refusal))
         return site.page(request, "no_access.html", status=403, reason=str(refusal))
-    return start_session(request, site, identity)
+    return start_session(request, site, identity, pending.next)
 
 
 @router.get("/signin/link")
@@ -76,10 +82,10 @@ async def signin_link(request: Request, site: SiteDep, token: str = "") -> Respo
     return start_session(request, site, identity)
 
 
-def start_session(request: Request, site: SiteDep, identity: Identity) -> Response:
+def start_session(request: Request, site: SiteDep, identity: Identity, then: str = "/") -> Response:
     session = site.sessions.start(identity, site.clock.now())
     log.info("signed in", subject=identity.subject, role=identity.role, agency=identity.agency)
-    response = back_to("/")
+    response = back_to(then)
     set_cookie(response, request, session)
     return response
 
