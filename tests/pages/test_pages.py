@@ -128,6 +128,11 @@ async def test_an_arrest_reaches_the_inbox_and_is_worked_to_the_end(pages: Pages
     for change in ("accepted", "assigned", "completed"):
         await expect(auditor.locator("table")).to_contain_text(f"SupportTaskChanged ({change})")
     await checked(auditor, "audit-timeline")
+    export = await auditor.request.get(
+        f"{pages.base_url}/auditor/export?operation={operation_id}&format=csv"
+    )
+    assert export.ok and export.headers["repr-digest"].startswith("sha-256=:")
+    assert "SupportTaskChanged" in await export.text()
     case_id = household_url.rsplit("/", 1)[-1]
     await auditor.goto(f"{pages.base_url}/auditor/reads?case={case_id}")
     await expect(auditor.locator("table")).to_contain_text("planning the follow-up visit")

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.api.pages.calls import Answer
 from services.api.pages.render import from_nz_input
 from services.api.pages.site import SignedIn, SiteDep
 
@@ -94,3 +95,22 @@ async def reads(request: Request, site: SiteDep, session: SignedIn, case: str = 
             return site.refused(request, found)
         rows = found.body
     return site.page(request, "reads.html", rows=rows, case=case)
+
+
+@router.get("/auditor/export")
+async def export(
+    request: Request,
+    site: SiteDep,
+    session: SignedIn,
+    operation: str = "",
+    place: str = "",
+    format: str = "csv",
+) -> Response:
+    """The timeline as the API exports it (CSV or JSONL, with its SHA-256 in Repr-Digest)."""
+    got = await site.api.download(
+        session.identity, "/audit/export", operation_id=operation, place=place, format=format
+    )
+    if got.status_code >= 400:
+        return site.refused(request, Answer(got.status_code, got.json()))
+    kept = ("content-type", "content-disposition", "repr-digest", "x-entries")
+    return Response(got.content, headers={k: v for k, v in got.headers.items() if k in kept})

@@ -69,6 +69,11 @@ class Api:
         total = response.headers.get("x-total-count")
         return Answer(response.status_code, _body(response), int(total) if total else None)
 
+    async def download(self, who: Identity, path: str, **params: Any) -> httpx.Response:
+        """A file the API makes (an export), passed on as it is, headers and all."""
+        wanted = {k: v for k, v in params.items() if v}
+        return await self.http.get(path, params=wanted, headers=self._headers(who))
+
     async def get_all(self, who: Identity, path: str, **params: Any) -> Answer:
         """Every item of a list, page after page (the API gives at most ``PAGE`` at once)."""
         items: list[Any] = []
