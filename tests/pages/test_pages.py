@@ -180,6 +180,7 @@ async def test_the_chair_places_an_unplaced_task(pages: PagesSystem) -> None:
     _, chair = await pages.person(CHAIR)
     await chair.goto(f"{pages.base_url}/board")
     await expect(chair.locator("#unplaced-h")).to_contain_text("(1)")
+    await expect(chair.locator("main")).to_contain_text("Completed tasks, from opening")
     await checked(chair, "board")
     await chair.select_option(f"#offer-{liaison['task_id']}", "victim_support")
     await chair.click(f"form:has(#offer-{liaison['task_id']}) button")

@@ -5,6 +5,8 @@ and the programmes. Everything through the API's routes as the signed-in person.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
+from statistics import median
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +36,22 @@ def tally(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def completion_hours(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per agency: how many tasks it completed, and the median hours from a task's opening to
+    its completion (the offer-to-accept time needs each task's history: not shown yet)."""
+    hours: dict[str, list[float]] = {}
+    for task in tasks:
+        if task["status"] == "completed" and task.get("completed_at") and task.get("opened_at"):
+            took = datetime.fromisoformat(task["completed_at"]) - datetime.fromisoformat(
+                task["opened_at"]
+            )
+            hours.setdefault(task["agency"] or "", []).append(took.total_seconds() / 3600)
+    return [
+        {"agency": agency, "completed": len(h), "median_hours": round(median(h), 1)}
+        for agency, h in sorted(hours.items())
+    ]
+
+
 @router.get("/board")
 async def board(
     request: Request, site: SiteDep, session: SignedIn, place: str = "", operation: str = ""
@@ -58,6 +76,7 @@ async def board(
         request,
         "board.html",
         rows=tally(tasks),
+        timings=completion_hours(tasks),
         unplaced=unplaced,
         plans=plans.body if plans.ok else [],
         programmes=programmes.body if programmes.ok else [],
