@@ -5,7 +5,7 @@
 
 The API app is made as `chb serve api` makes it, but not started: nothing here needs NATS,
 since the pages measured read only the views. The views are filled directly with tasks shaped
-as the projector makes them (services/api/read_model.py, ``_on_SupportTaskOpened``): spread
+as the views hold them (``services.views.rows.TaskRow``): spread
 over 8 agencies, 20 places and 50 operations, a fifth of them finished, a few unplaced. Each
 page is asked as a signed-in person (a one-time link, then the session cookie) through the
 app in process, so the time is the server's own: the page route, its calls to the API's
@@ -36,6 +36,7 @@ from services.api.identity import Identity, issue_token  # noqa: E402
 from services.api.pages.links import make_link  # noqa: E402
 from services.runtime.logging import configure_logging  # noqa: E402
 from services.runtime.settings import Settings  # noqa: E402
+from services.views.rows import TaskRow  # noqa: E402
 
 KEY = "bench-signing-key-not-for-production-0123456789"
 AGENCIES = (
@@ -62,27 +63,26 @@ def fill(model: Any, count: int) -> None:
     for i in range(count):
         task_id = uuid4()
         status = "unplaced" if i % 97 == 0 else STATUSES[i % len(STATUSES)]
-        model.tasks[task_id] = {
-            "task_id": str(task_id),
-            "case_id": str(uuid4()),
-            "operation_id": operations[i % len(operations)],
-            "kind": KINDS[i % len(KINDS)],
-            "lead_agency": AGENCIES[i % len(AGENCIES)],
-            "agency": None if status == "unplaced" else AGENCIES[(i // 3) % len(AGENCIES)],
-            "fallback_agencies": [],
-            "due_at": (now + timedelta(minutes=(i % 4000) - 1000)).isoformat(),
-            "status": status,
-            "worker_ref": None,
-            "playbook": "national",
-            "rule_id": "r1",
-            "escalation_level": 1 if i % 53 == 0 else None,
-            "place": f"Place {i % 20}",
-            "completed_at": now.isoformat() if status == "completed" else None,
-            "opened_at": now.isoformat(),
-            "event_id": str(uuid4()),
-            "causation_id": str(uuid4()),
-            "correlation_id": operations[i % len(operations)],
-        }
+        model.tasks[task_id] = TaskRow(
+            task_id=str(task_id),
+            case_id=str(uuid4()),
+            operation_id=operations[i % len(operations)],
+            kind=KINDS[i % len(KINDS)],
+            lead_agency=AGENCIES[i % len(AGENCIES)],
+            agency=None if status == "unplaced" else AGENCIES[(i // 3) % len(AGENCIES)],
+            fallback_agencies=[],
+            due_at=(now + timedelta(minutes=(i % 4000) - 1000)).isoformat(),
+            status=status,
+            playbook="national",
+            rule_id="r1",
+            escalation_level="1" if i % 53 == 0 else None,
+            place=f"Place {i % 20}",
+            completed_at=now.isoformat() if status == "completed" else None,
+            opened_at=now.isoformat(),
+            event_id=str(uuid4()),
+            causation_id=str(uuid4()),
+            correlation_id=operations[i % len(operations)],
+        )
 
 
 PAGES = {
