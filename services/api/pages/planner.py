@@ -1,6 +1,6 @@
-"""Planner pages: plan an operation, launch it, record arrests (with the children they leave
-behind) and seizures, conclude it, and see its Hold summary. Each form is the API's command,
-sent as the signed-in planner."""
+"""Planner pages: plan an operation, stage support before launch, launch it, record arrests (with
+the children they leave behind) and seizures, conclude it, and see its Hold summary. Each
+form is the API's command, sent as the signed-in planner."""
 
 from __future__ import annotations
 
@@ -62,7 +62,13 @@ async def step(
     request: Request, site: SiteDep, form: PostedForm, operation_id: UUID, step: str
 ) -> Response:
     request.state.session = form.session
-    bodies = {"launch": None, "conclude": None, "arrests": arrest, "seizures": seizure}
+    bodies = {
+        "launch": None,
+        "conclude": None,
+        "arrests": arrest,
+        "seizures": seizure,
+        "staged-support": staged,
+    }
     if step not in bodies:
         return site.page(
             request, "refused.html", status=404, status_code=404, detail=f"no step {step!r}"
@@ -105,4 +111,15 @@ def seizure(form: Posted) -> dict[str, Any]:
     if form.text("household_ref"):
         body["household_ref"] = form.text("household_ref")
         body["children"] = children(form)
+    return body
+
+
+def staged(form: Posted) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "household_ref": form.text("household_ref"),
+        "expected_children": form.text("expected_children") or "0",
+        "only_carer_expected": form.text("only_carer_expected") == "true",
+    }
+    if form.text("note"):
+        body["note"] = form.text("note")
     return body
