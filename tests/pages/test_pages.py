@@ -15,7 +15,7 @@ from playwright.async_api import expect
 from services.api.identity import Identity
 from services.api.pages.render import NZ
 from services.runtime.embedded_nats import EmbeddedNats
-from tests.support.pages import PagesSystem, checked, pages_system
+from tests.support.pages import PagesSystem, checked, pages_system, watched
 from tests.support.system import eventually
 
 pytestmark = [pytest.mark.pages, pytest.mark.integration]
@@ -229,7 +229,7 @@ async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSyst
     await pages.api_post(COUNCIL, f"/indicator-imports/{made['import_id']}/rows", {"rows": rows})
     await pages.api_post(COUNCIL, f"/indicator-imports/{made['import_id']}/commit")
     context = await pages.browser.new_context(viewport={"width": 320, "height": 800})
-    page = await context.new_page()
+    page = await watched(context)
     await page.goto(f"{pages.base_url}/public")
     await checked(page, "public-index")
     await page.fill("#p-place", "Greymouth")

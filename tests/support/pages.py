@@ -58,7 +58,7 @@ class PagesSystem:
             put = await http.put(f"{self.issuer}/users/{quote(subject)}", json=claims)
             assert put.status_code == 204, put.text
         context = await self.browser.new_context(viewport={"width": 1100, "height": 900})
-        page = await context.new_page()
+        page = await watched(context)
         await sign_in(page, self.base_url, subject)
         return context, page
 
@@ -71,6 +71,17 @@ class PagesSystem:
         response = await self.system.api.get(url, params=params, headers=bearer(who))
         assert response.is_success, (url, response.status_code, response.text)
         return response.json()
+
+
+# Each page's console errors, for ``checked``: a blocked inline script or style shows there.
+CONSOLE_ERRORS: dict[int, list[str]] = {}
+
+
+async def watched(context: BrowserContext) -> Page:
+    page = await context.new_page()
+    errors = CONSOLE_ERRORS.setdefault(id(page), [])
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return page
 
 
 async def sign_in(page: Page, base_url: str, subject: str) -> None:
@@ -91,6 +102,9 @@ async def checked(page: Page, name: str) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert not bad, f"{name}: {bad}"
+    # The provider's own pages are not ours; ours must never trip the CSP.
+    refused = [e for e in CONSOLE_ERRORS.get(id(page), []) if "Content Security Policy" in e]
+    assert not refused, f"{name}: {refused}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
