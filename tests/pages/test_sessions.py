@@ -193,3 +193,13 @@ def test_only_a_path_on_this_site_is_followed_after_sign_in() -> None:
     assert local("/inbox?status=offered") == "/inbox?status=offered"
     for elsewhere in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "inbox"):
         assert local(elsewhere) == "/"
+
+
+async def test_an_api_path_asked_with_another_method_is_still_the_apis_405(
+    browser_like: httpx.AsyncClient,
+) -> None:
+    """The pages match every path; a path the API serves with other methods stays its 405."""
+    wrong = await browser_like.delete("/operations")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "GET, POST"
+    assert wrong.headers["content-type"] == "application/problem+json"
