@@ -189,10 +189,20 @@ async def test_the_chair_places_an_unplaced_task(pages: PagesSystem) -> None:
     await iwi.fill("#decline-reason", "whanau asked for a different provider")
     await iwi.click("button:has-text('Decline')")
     await expect(iwi.locator(".facts").first).to_contain_text("Unplaced")
+    programme = {
+        "name": "Rangatahi pathway",
+        "provider": "iwi_provider",
+        "place": "Greymouth",
+        "focus_area": "rangatahi_pathway",
+        "funding_source": "Proceeds of Crime Fund",
+        "agreement_kind": "outcome_agreement",
+    }
+    await pages.api_post(CHAIR, "/programmes", programme)
     _, chair = await pages.person(CHAIR)
     await chair.goto(f"{pages.base_url}/board")
     await expect(chair.locator("#unplaced-h")).to_contain_text("(1)")
     await expect(chair.locator("main")).to_contain_text("Completed tasks, from opening")
+    await expect(chair.locator("main")).to_contain_text("Rangatahi pathway")
     await checked(chair, "board")
     await chair.select_option(f"#offer-{liaison['task_id']}", "victim_support")
     await chair.click(f"form:has(#offer-{liaison['task_id']}) button")
