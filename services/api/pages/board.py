@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from statistics import median
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from contracts.indicators import Indicator
+from services.api.identity import Identity
 from services.api.pages.inbox import FINISHED, badge
 from services.api.pages.render import from_nz_input
 from services.api.pages.site import PostedForm, SignedIn, SiteDep, back_to
@@ -98,7 +100,25 @@ async def plan(request: Request, site: SiteDep, session: SignedIn, place: str) -
         plan=found.body,
         place=place,
         agencies=agencies.body if agencies.ok else [],
+        outcomes=await outcomes(site, who, place),
     )
+
+
+async def outcomes(site: SiteDep, who: Identity, place: str) -> list[dict[str, Any]]:
+    """Each indicator's mean before each concluded operation against 3, 6 and 12 months
+    after it (``GET /places/{place}/outcomes``): only those with a baseline or a reading."""
+    rows = []
+    for indicator in get_args(Indicator):
+        found = await site.api.get(who, f"/places/{place}/outcomes", indicator=indicator)
+        if not found.ok:
+            continue
+        for operation in found.body.get("operations", []):
+            readings = operation["baseline"]["readings"] + sum(
+                w["readings"] for w in operation["after"]
+            )
+            if readings:
+                rows.append({"indicator": indicator, **operation})
+    return rows
 
 
 @router.post("/board/plans/{place}/milestones")
