@@ -1,6 +1,6 @@
 """The ``chb`` command, one module per area: ``run`` (serve, up, cluster up), ``nats``,
 ``contracts``, ``operations``, ``hold`` and ``tasks``, ``build``, ``audit``, ``tokens``,
-``agencies`` and ``demo``. ``root`` holds the root command and its ``--api`` option,
+``agencies``, ``signin`` and ``demo``. ``root`` holds the root command and its ``--api`` option,
 ``client`` the one HTTP client, ``output`` what is printed.
 
 Importing it registers every command and connects to nothing."""
@@ -17,6 +17,7 @@ from services.cli import (  # noqa: F401  (each registers its commands on the ro
     nats,
     operations,
     run,
+    signin,
     tasks,
     tokens,
 )

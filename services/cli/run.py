@@ -229,6 +229,11 @@ def run_system(
                 f"`chb` commands use it):\n{admin}",
                 soft_wrap=True,
             )
+            from services.api.identity import ADMINISTRATOR
+            from services.api.pages.links import make_link
+
+            link = make_link(url, key, "chb", ADMINISTRATOR)
+            console.print(f"Sign in to the pages once (15 minutes): {link}", soft_wrap=True)
         while not stopping:
             supervisor.check()
             time.sleep(POLL_SECONDS)

@@ -167,6 +167,8 @@ def test_chb_signin_link_prints_a_link_for_that_person(monkeypatch: pytest.Monke
     made = runner.invoke(
         app,
         [
+            "--api",
+            "http://127.0.0.1:9",
             "signin-link",
             "--role",
             "agency_worker",
@@ -174,8 +176,6 @@ def test_chb_signin_link_prints_a_link_for_that_person(monkeypatch: pytest.Monke
             "msd",
             "--place",
             "Westport",
-            "--api",
-            "http://127.0.0.1:9",
         ],
     )
     assert made.exit_code == 0, made.output

@@ -1,6 +1,5 @@
 """``chb signin-link``: a one-time link that signs someone into the pages, for the embedded
-default where no identity provider is set up. Registered on the ``chb`` app in services/cli.py.
-"""
+default where no identity provider is set up."""
 
 from __future__ import annotations
 
@@ -10,9 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
+from services.cli.root import app
 from services.runtime.settings import Settings
 
 
+@app.command("signin-link")
 def signin_link(
     role: Annotated[str, typer.Option(help="planner, agency_worker, auditor, ... (see README)")],
     agency: Annotated[str, typer.Option(help="The agency the person acts for, e.g. msd")],
@@ -26,14 +27,12 @@ def signin_link(
     data_dir: Annotated[
         Path | None, typer.Option(help="Where `chb up` keeps its key (else CHB_JWT_KEY)")
     ] = None,
-    api: Annotated[
-        str, typer.Option("--api", envvar="CHB_API_URL", help="Base URL of a running API.")
-    ] = "http://127.0.0.1:8080",
 ) -> None:
     """Print a link that signs this person in once, within --minutes (15 by default)."""
     from services.api.identity import ROLES, Identity, local_signing_key
     from services.api.pages.links import make_link
-    from services.cli_agencies import token_agency_problem
+    from services.cli.client import api_url
+    from services.cli.register import token_agency_problem
 
     if role not in ROLES or role == "public":
         typer.echo(f"error: --role {role!r}: not one of {', '.join(ROLES[:-1])}", err=True)
@@ -41,6 +40,7 @@ def signin_link(
     if not 0 < minutes <= 24 * 60:
         typer.echo(f"error: --minutes {minutes}: between 0 and a day", err=True)
         raise typer.Exit(2)
+    api = api_url()
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     settings = Settings(**overrides)
     key = local_signing_key(settings.jwt_key, settings.data_dir)
