@@ -21,18 +21,22 @@ from contracts import SupportTaskOpened
 from services.build.application import BuildApplication
 from services.build.transport import command_from as build_command_from
 from services.clear.application import ClearApplication
+from services.clear.commands import Arrest, Conclude, Launch, Plan
+from services.clear.domain import ArrestFacts
 from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.commands import ChangeTask
 from services.hold.transport import command_from as hold_command_from
 from services.hold.transport import translate as hold_translate
 from services.runtime.clock import SimulatedClock
+from services.runtime.deciding import Sender
 from services.runtime.meta import Actor, Meta
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
 
 PLACES = [f"Place {n:02d}" for n in range(20)]
 PLANNER = Actor(id="planner-1", agency="police", role="planner")
+BY_PLANNER = Sender(PLANNER)
 
 
 class HistoryMaker:
@@ -59,11 +63,12 @@ class HistoryMaker:
         """One operation from plan to conclusion, with hold's and build's reactions."""
         tick = self.clock.advance
         place = self.random.choice(PLACES)
-        op = self.clear.plan_operation(
-            "Operation", "Southland", place, "supply network", self.clock.now(), PLANNER
+        op = self.clear.decide_one(
+            Plan("Operation", "Southland", place, "supply network", self.clock.now(), BY_PLANNER)
         )
+        assert isinstance(op, UUID)
         tick(timedelta(hours=2))
-        self.clear.launch_operation(op, PLANNER)
+        self.clear.decide_one(Launch(op, BY_PLANNER))
         launched = self.clock.now()
         for n in range(arrests):
             tick(timedelta(minutes=3))
@@ -74,21 +79,20 @@ class HistoryMaker:
                 {"child_ref": f"C-{op.hex[:8]}-{n}-{c}"}
                 for c in range(self.random.choice((0, 1, 2, 3)))
             ]
-            self.clear.record_arrest(
-                op,
-                f"P-{op.hex[:8]}-{n}",
-                household,
-                ["supply"],
-                children,
+            facts = ArrestFacts(
+                person_ref=f"P-{op.hex[:8]}-{n}",
+                household_ref=household,
+                charges=["supply"],
+                children=children,
                 only_carer_present=self.random.random() < 0.2,
-                actor=PLANNER,
             )
+            self.clear.decide_one(Arrest(op, facts, BY_PLANNER))
             if n % 8 == 7:
                 self.follow_clear()
         self.follow_clear()
         self.work_tasks()
         tick(timedelta(hours=6))
-        self.clear.conclude_operation(op, PLANNER)
+        self.clear.decide_one(Conclude(op, BY_PLANNER))
         self.follow_clear()
         self.operations.append((op, launched, self.clock.now()))
         tick(timedelta(hours=16))

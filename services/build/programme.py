@@ -22,7 +22,8 @@ from services.build.access import (
     place_visible,
     programme_relation,
 )
-from services.runtime.authorization import Caller, check
+from services.runtime.authorization import Caller, NotFound, check
+from services.runtime.errors import RuleBroken
 from services.runtime.meta import Meta
 
 CENT = Decimal("0.01")
@@ -34,8 +35,16 @@ FOCUS_AREAS = ("at_risk_of_organised_crime", "methamphetamine_harm", "rangatahi_
 AGREEMENT_KINDS = ("outcome_agreement", "conditional_grant")
 
 
-class ProgrammeRuleBroken(Exception):
+class ProgrammeRuleBroken(RuleBroken):
     """A change the programme does not allow (HTTP 409)."""
+
+
+class ProgrammeAlreadyRegistered(ProgrammeRuleBroken):
+    pass
+
+
+class ProgrammeNotFound(NotFound):
+    """No such programme, or one hidden from the caller's token: answered alike."""
 
 
 class PanelQuorumMissing(ProgrammeRuleBroken):

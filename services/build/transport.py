@@ -31,7 +31,7 @@ from contracts.commands import Command as BuildCommand
 from contracts.commands import DecideGate as DecideGateCommand
 from contracts.commands import RegisterProgramme as RegisterProgrammeCommand
 from contracts.commands import SignOffGate as SignOffGateCommand
-from services.build.application import BuildApplication, PlanNotFound
+from services.build.application import BuildApplication
 from services.build.commands import (
     AddMilestone,
     ChangeProgramme,
@@ -43,13 +43,12 @@ from services.build.commands import (
     RegisterProgramme,
     SignOffGate,
 )
-from services.build.domain import IndicatorImport, Milestone, PlanRuleBroken, ResiliencePlan
-from services.build.programme import Programme, ProgrammeRuleBroken
-from services.runtime.authorization import NotFound, NotPermitted
+from services.build.domain import IndicatorImport, Milestone, ResiliencePlan
+from services.build.programme import Programme
 from services.runtime.clock import Clock
 from services.runtime.commands import (
+    CommandPath,
     command_handlers,
-    record_command,
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
@@ -185,16 +184,8 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
     handles = command_handlers(router, "build")
 
-    refusals: dict[type[Exception], int] = {
-        PlanNotFound: 404,
-        NotFound: 404,
-        NotPermitted: 403,
-        PlanRuleBroken: 409,
-        ProgrammeRuleBroken: 409,
-    }
-
-    async def record(command: object) -> CommandReply | None:
-        return await record_command(app, command, on_recorded, refusals)
+    path = CommandPath(app, on_recorded)
+    record = path.record
 
     def meta_of(cmd: BuildCommand) -> Meta:
         actor = actor_of(cmd.actor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -14,12 +15,17 @@ from services.runtime.authorization import (
     operation_relation,
     operation_visible,
 )
+from services.runtime.errors import Missing, RuleBroken
 from services.runtime.meta import Meta
 
 PLANNED, LAUNCHED, CONCLUDED = "planned", "launched", "concluded"
 
 
-class OperationRuleBroken(Exception):
+class OperationNotFound(Missing):
+    pass
+
+
+class OperationRuleBroken(RuleBroken):
     """A command that the operation's state does not allow (HTTP 409)."""
 
 
@@ -33,6 +39,50 @@ class OperationAlreadyLaunched(OperationRuleBroken):
 
 class OperationAlreadyConcluded(OperationRuleBroken):
     pass
+
+
+# The facts of an enforcement action, as one value from the front door to the stored event: a
+# field added here reaches the event without another edit on the way (the event's own class
+# below declares it too, for the library to store).
+Children = list[dict[str, Any]]  # references only: {"child_ref": ...}
+
+
+@dataclass(frozen=True)
+class ArrestFacts:
+    person_ref: str
+    household_ref: str
+    charges: list[str]
+    children: Children
+    only_carer_present: bool
+    ages: str | None = None  # sealed (contracts.clear.ArrestAges)
+    personal: str | None = None  # sealed (contracts/personal.py)
+
+
+@dataclass(frozen=True)
+class SeizureFacts:
+    kind: str
+    description: str
+    quantity: float
+    unit: str
+    household_ref: str | None = None
+    children: Children = field(default_factory=list)
+    ages: str | None = None  # sealed (contracts.clear.ChildrenAges)
+
+
+@dataclass(frozen=True)
+class WitnessFacts:
+    witness_ref: str
+    household_ref: str
+    children: Children
+    ages: str | None = None  # sealed, as for a seizure
+
+
+@dataclass(frozen=True)
+class StagedHousehold:
+    household_ref: str
+    expected_children: int
+    only_carer_expected: bool
+    note: str | None = None  # sealed with the household's key by the front door
 
 
 class CommandReceipt(Aggregate):
@@ -181,27 +231,14 @@ class Operation(Aggregate):
             )
         self._launched(place=self.place, staged=self.staged, meta=meta)
 
-    def stage_support(
-        self,
-        household_ref: str,
-        expected_children: int,
-        only_carer_expected: bool,
-        note: str | None,
-        meta: Meta,
-    ) -> None:
+    def stage_support(self, household: StagedHousehold, meta: Meta) -> None:
         """Only before launch: after it, support follows the arrests themselves."""
         self.check_not_concluded()
         if self.status != PLANNED:
             raise OperationAlreadyLaunched(
                 f"operation {self.id} is {self.status}: support is staged before launch"
             )
-        self._support_staged(
-            household_ref=household_ref,
-            expected_children=expected_children,
-            only_carer_expected=only_carer_expected,
-            note=note,
-            meta=meta,
-        )
+        self._support_staged(**asdict(household), meta=meta)
 
     @event(SupportStaged)
     def _support_staged(
@@ -228,31 +265,9 @@ class Operation(Aggregate):
         self.status = LAUNCHED
         self.launched_at = meta.occurred_at
 
-    def record_arrest(
-        self,
-        arrest_id: UUID,
-        person_ref: str,
-        household_ref: str,
-        charges: list[str],
-        children: list[dict[str, Any]],
-        only_carer_present: bool,
-        meta: Meta,
-        ages: str | None = None,
-        personal: str | None = None,
-    ) -> None:
+    def record_arrest(self, arrest_id: UUID, facts: ArrestFacts, meta: Meta) -> None:
         self.check_launched()
-        self._arrest_recorded(
-            ages=ages,
-            personal=personal,
-            place=self.place,
-            arrest_id=arrest_id,
-            person_ref=person_ref,
-            household_ref=household_ref,
-            charges=charges,
-            children=children,
-            only_carer_present=only_carer_present,
-            meta=meta,
-        )
+        self._arrest_recorded(place=self.place, arrest_id=arrest_id, meta=meta, **asdict(facts))
 
     @event(ArrestRecorded)
     def _arrest_recorded(
@@ -270,31 +285,9 @@ class Operation(Aggregate):
     ) -> None:
         self.arrests += 1
 
-    def record_seizure(
-        self,
-        seizure_id: UUID,
-        kind: str,
-        description: str,
-        quantity: float,
-        unit: str,
-        meta: Meta,
-        household_ref: str | None = None,
-        children: list[dict[str, Any]] | None = None,
-        ages: str | None = None,
-    ) -> None:
+    def record_seizure(self, seizure_id: UUID, facts: SeizureFacts, meta: Meta) -> None:
         self.check_launched()
-        self._seizure_recorded(
-            household_ref=household_ref,
-            children=children or [],
-            ages=ages,
-            place=self.place,
-            seizure_id=seizure_id,
-            kind=kind,
-            description=description,
-            quantity=quantity,
-            unit=unit,
-            meta=meta,
-        )
+        self._seizure_recorded(place=self.place, seizure_id=seizure_id, meta=meta, **asdict(facts))
 
     @event(SeizureRecorded)
     def _seizure_recorded(
@@ -312,27 +305,13 @@ class Operation(Aggregate):
     ) -> None:
         self.seizures += 1
 
-    def register_witness(
-        self,
-        witness_id: UUID,
-        witness_ref: str,
-        household_ref: str,
-        children: list[dict[str, Any]],
-        meta: Meta,
-        ages: str | None = None,
-    ) -> None:
+    def register_witness(self, witness_id: UUID, facts: WitnessFacts, meta: Meta) -> None:
         """Key witnesses are registered once the operation is under way, and after it, for the
         trial; a planned operation has none yet."""
         if self.status == PLANNED:
             raise OperationNotLaunched(f"operation {self.id} is planned, not launched")
         self._witness_registered(
-            place=self.place,
-            witness_id=witness_id,
-            witness_ref=witness_ref,
-            household_ref=household_ref,
-            children=children,
-            meta=meta,
-            ages=ages,
+            place=self.place, witness_id=witness_id, meta=meta, **asdict(facts)
         )
 
     @event(WitnessRegistered)

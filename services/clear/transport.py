@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
+from uuid import UUID
 
 import structlog
 from faststream.nats import NatsRouter
@@ -23,6 +25,9 @@ from contracts import (
     WitnessRegistered,
 )
 from contracts.commands import (
+    Command as WireCommand,
+)
+from contracts.commands import (
     CommandReply,
     ConcludeOperation,
     GetOperation,
@@ -34,19 +39,36 @@ from contracts.commands import (
     RegisterWitness,
     StageSupport,
 )
-from services.clear.application import ClearApplication, OperationNotFound
-from services.clear.domain import Operation, OperationRuleBroken
-from services.runtime.authorization import Refusal
-from services.runtime.commands import (
-    command_handlers,
-    refuse_invalid_commands,
-    with_retry_on_conflict,
+from services.clear import commands
+from services.clear.application import ClearApplication
+from services.clear.domain import (
+    ArrestFacts,
+    Operation,
+    SeizureFacts,
+    StagedHousehold,
+    WitnessFacts,
 )
-from services.runtime.group_commit import GroupCommit
+from services.runtime.commands import (
+    CommandPath,
+    command_handlers,
+    refusal_reply,
+    refuse_invalid_commands,
+)
+from services.runtime.deciding import Sender
+from services.runtime.errors import DomainError
 from services.runtime.sealing import is_sealed
-from services.runtime.translation import actor_of, caller_of, envelope, translate_dead_letter
+from services.runtime.translation import (
+    actor_of,
+    caller_of,
+    envelope,
+    facts_from,
+    translate_dead_letter,
+)
 
 log = structlog.get_logger()
+
+# What an operation's plan copies from its wire command, by name.
+PLAN_FIELDS = {f.name for f in fields(commands.Plan)} - {"sender", "command_id"}
 
 
 def translate(domain_event: Any) -> IntegrationEvent | None:
@@ -126,60 +148,41 @@ def _released(staged: dict[str, Any]) -> dict[str, Any]:
     return {**staged, "note": note if is_sealed(note) else None}
 
 
+def sender_of(cmd: WireCommand) -> Sender:
+    return Sender(actor_of(cmd.actor), caller_of(cmd.actor), cmd.reason)
+
+
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
-    """Command handlers: each runs the application method in a thread and replies."""
+    """Command handlers: each wire command becomes clear's own and is decided behind group
+    commit (services/runtime/commands.py); queries read the store in a thread."""
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
-
     handles = command_handlers(router, "clear")
+    path = CommandPath(app, on_recorded)
 
-    writer = GroupCommit(lambda calls: with_retry_on_conflict(lambda: app.execute_batch(calls)))
-
-    async def run(
-        operation_id: Any, call: Callable[[], Any], ok: Callable[[Any], CommandReply]
+    async def decide(
+        operation_id: UUID | None, command: object, ok: Callable[[Any], CommandReply]
     ) -> CommandReply:
-        structlog.contextvars.bind_contextvars(
+        with structlog.contextvars.bound_contextvars(
             operation_id=str(operation_id) if operation_id else None
-        )
-        try:
-            result = await writer.submit(call)
-        except OperationNotFound as error:
-            return CommandReply(status=404, error=str(error))
-        except Refusal as error:
-            log.info("command refused: not permitted", status=error.status)
-            return CommandReply(status=error.status, error=str(error))
-        except OperationRuleBroken as error:
-            log.info("command refused", reason=str(error))
-            return CommandReply(status=409, error=str(error))
-        finally:
-            structlog.contextvars.unbind_contextvars("operation_id")
-        on_recorded()
-        return ok(result)
+        ):
+            return await path.reply(command, ok)
 
     @handles("plan_operation")
     async def plan(cmd: PlanOperation) -> CommandReply:
-        return await run(
+        command = commands.Plan(
+            **cmd.model_dump(include=PLAN_FIELDS), sender=sender_of(cmd), command_id=cmd.command_id
+        )
+        return await decide(
             None,
-            lambda: app.plan_operation(
-                cmd.name,
-                cmd.district,
-                cmd.place,
-                cmd.target_group,
-                cmd.planned_start,
-                actor_of(cmd.actor),
-                cmd.reason,
-                command_id=cmd.command_id,
-                caller=caller_of(cmd.actor),
-            ),
+            command,
             lambda op_id: CommandReply(status=201, result={"operation_id": str(op_id)}),
         )
 
     @handles("launch_operation")
     async def launch(cmd: LaunchOperation) -> CommandReply:
-        return await run(
+        return await decide(
             cmd.operation_id,
-            lambda: app.launch_operation(
-                cmd.operation_id, actor_of(cmd.actor), cmd.reason, caller=caller_of(cmd.actor)
-            ),
+            commands.Launch(cmd.operation_id, sender_of(cmd)),
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "launched"}
             ),
@@ -187,53 +190,27 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("record_arrest")
     async def arrest(cmd: RecordArrest) -> CommandReply:
-        return await run(
+        facts = facts_from(cmd, ArrestFacts)
+        return await decide(
             cmd.operation_id,
-            lambda: app.record_arrest(
-                cmd.operation_id,
-                cmd.person_ref,
-                cmd.household_ref,
-                list(cmd.charges),
-                [c.model_dump() for c in cmd.children],
-                cmd.only_carer_present,
-                actor_of(cmd.actor),
-                cmd.reason,
-                cmd.ages,
-                cmd.personal,
-                command_id=cmd.command_id,
-                caller=caller_of(cmd.actor),
-            ),
+            commands.Arrest(cmd.operation_id, facts, sender_of(cmd), cmd.command_id),
             lambda arrest_id: CommandReply(status=201, result={"arrest_id": str(arrest_id)}),
         )
 
     @handles("record_seizure")
     async def seizure(cmd: RecordSeizure) -> CommandReply:
-        return await run(
+        facts = facts_from(cmd, SeizureFacts)
+        return await decide(
             cmd.operation_id,
-            lambda: app.record_seizure(
-                cmd.operation_id,
-                cmd.kind,
-                cmd.description,
-                cmd.quantity,
-                cmd.unit,
-                actor_of(cmd.actor),
-                cmd.reason,
-                cmd.household_ref,
-                [c.model_dump() for c in cmd.children],
-                command_id=cmd.command_id,
-                ages=cmd.ages,
-                caller=caller_of(cmd.actor),
-            ),
+            commands.Seize(cmd.operation_id, facts, sender_of(cmd), cmd.command_id),
             lambda seizure_id: CommandReply(status=201, result={"seizure_id": str(seizure_id)}),
         )
 
     @handles("conclude_operation")
     async def conclude(cmd: ConcludeOperation) -> CommandReply:
-        return await run(
+        return await decide(
             cmd.operation_id,
-            lambda: app.conclude_operation(
-                cmd.operation_id, actor_of(cmd.actor), cmd.reason, caller=caller_of(cmd.actor)
-            ),
+            commands.Conclude(cmd.operation_id, sender_of(cmd)),
             lambda _: CommandReply(
                 status=200, result={"operation_id": str(cmd.operation_id), "status": "concluded"}
             ),
@@ -241,36 +218,19 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("register_witness")
     async def witness(cmd: RegisterWitness) -> CommandReply:
-        return await run(
+        facts = facts_from(cmd, WitnessFacts)
+        return await decide(
             cmd.operation_id,
-            lambda: app.register_witness(
-                cmd.operation_id,
-                cmd.witness_ref,
-                cmd.household_ref,
-                [c.model_dump() for c in cmd.children],
-                actor_of(cmd.actor),
-                cmd.reason,
-                command_id=cmd.command_id,
-                ages=cmd.ages,
-                caller=caller_of(cmd.actor),
-            ),
+            commands.RegisterKeyWitness(cmd.operation_id, facts, sender_of(cmd), cmd.command_id),
             lambda witness_id: CommandReply(status=201, result={"witness_id": str(witness_id)}),
         )
 
     @handles("stage_support")
     async def stage(cmd: StageSupport) -> CommandReply:
-        return await run(
+        household = facts_from(cmd, StagedHousehold)
+        return await decide(
             cmd.operation_id,
-            lambda: app.stage_support(
-                cmd.operation_id,
-                cmd.household_ref,
-                cmd.expected_children,
-                cmd.only_carer_expected,
-                cmd.note,
-                actor_of(cmd.actor),
-                cmd.reason,
-                caller=caller_of(cmd.actor),
-            ),
+            commands.Stage(cmd.operation_id, household, sender_of(cmd)),
             lambda _: CommandReply(status=201, result={"household_ref": cmd.household_ref}),
         )
 
@@ -280,10 +240,8 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
         try:
             operation = await asyncio.to_thread(app.get_operation, query.operation_id)
             operation.check_permitted(caller_of(query.actor), "read_staged_support")
-        except OperationNotFound as error:
-            return CommandReply(status=404, error=str(error))
-        except Refusal as error:
-            return CommandReply(status=error.status, error=str(error))
+        except DomainError as refused:
+            return refusal_reply(refused)
         return CommandReply(
             status=200, result={"status": operation.status, "staged": operation.staged}
         )
@@ -294,10 +252,8 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
             operation = await asyncio.to_thread(app.get_operation, query.operation_id)
             if query.actor is not None:
                 operation.check_permitted(caller_of(query.actor), "read_operation")
-        except OperationNotFound as error:
-            return CommandReply(status=404, error=str(error))
-        except Refusal as error:
-            return CommandReply(status=error.status, error=str(error))
+        except DomainError as refused:
+            return refusal_reply(refused)
         return CommandReply(status=200, result=operation_view(operation))
 
     return router

@@ -18,22 +18,23 @@ from eventsourcing.domain import Aggregate, event
 
 from contracts.agencies import AGENCY_KINDS, SEEDED_CODES, SYSTEM_AGENCY, not_registered
 from services.runtime.authorization import Caller, check
+from services.runtime.errors import DomainError, Invalid, Missing, RuleBroken
 from services.runtime.meta import SERVICE_ACTORS, Meta, derived_id
 
 
-class AgencyRefused(Exception):
+class AgencyRefused(DomainError):
     """A change to the register that cannot be made."""
 
 
-class AgencyAlreadyRegistered(AgencyRefused):
+class AgencyAlreadyRegistered(AgencyRefused, RuleBroken):
     """The code is taken (HTTP 409)."""
 
 
-class AgencyNotRegistered(AgencyRefused, LookupError):
+class AgencyNotRegistered(AgencyRefused, Missing):
     """No agency has this code (HTTP 404)."""
 
 
-class AgencyInvalid(AgencyRefused, ValueError):
+class AgencyInvalid(AgencyRefused, Invalid, ValueError):
     """A field is not acceptable (HTTP 422); ``errors`` names each field and why."""
 
     def __init__(self, field: str, reason: str) -> None:

@@ -3,20 +3,19 @@ agencies (decided by each agency's aggregate, services/hold/agencies.py), and wh
 register holds a code, for the commands that name one.
 
 A base of ``HoldApplication``, kept apart so the application module stays readable; the
-application's ``handle`` passes the register's commands to the methods here.
+register's commands are decided in services/hold/handlers.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError
 
 from contracts.agencies import SEEDED_AGENCIES, SEEDED_CODES
-from services.hold.agencies import Agency, AgencyNotRegistered
-from services.hold.commands import ChangeAgency, RegisterAgency, SeedAgencies
+from services.hold.agencies import Agency
+from services.hold.commands import SeedAgencies
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock
 from services.runtime.commands import with_retry_on_conflict
@@ -34,25 +33,9 @@ class AgencyRegister(ServiceApplication):
         # registered it since).
         self._agencies: set[str] = set(SEEDED_CODES)
 
-    def register_agency(self, c: RegisterAgency, pe: ProcessingEvent[UUID]) -> None:
-        d = c.details
-        held = self.get_in_batch(pe, Agency.create_id(d.code), Agency)
-        taken = d.code in SEEDED_CODES or held is not None
-        agency = Agency.register(c.caller, d.code, d.name, d.kind, list(d.places), c.meta, taken)
-        pe.collect_events(agency)
-
-    def change_agency(self, c: ChangeAgency, pe: ProcessingEvent[UUID]) -> None:
-        agency = self.get_in_batch(pe, Agency.create_id(c.code), Agency)
-        if agency is None:
-            raise AgencyNotRegistered(f"no agency {c.code}")
-        places = list(c.places) if c.places is not None else None
-        if agency.change(c.caller, c.meta, name=c.name, kind=c.kind, places=places):
-            pe.collect_events(agency)
-
-    def seed_missing(self, c: SeedAgencies, pe: ProcessingEvent[UUID]) -> None:
-        for d in c.agencies:
-            if self.get_in_batch(pe, Agency.create_id(d.code), Agency) is None:
-                pe.collect_events(Agency.seed(d.code, d.name, d.kind, list(d.places), c.meta))
+    @staticmethod
+    def is_seeded(code: str) -> bool:
+        return code in SEEDED_CODES
 
     def seed_agencies(self) -> int:
         """Record the seeded agencies the store does not hold yet; idempotent. Two hold

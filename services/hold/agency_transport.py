@@ -17,24 +17,12 @@ from contracts.commands import ChangeAgency, CommandReply, RegisterAgency
 from services.hold import commands as hold
 from services.hold.agencies import (
     Agency,
-    AgencyAlreadyRegistered,
-    AgencyInvalid,
-    AgencyNotRegistered,
 )
 from services.hold.application import HoldApplication
-from services.runtime.authorization import NotFound, NotPermitted
 from services.runtime.dead_letters import NIL
 from services.runtime.meta import Meta
 from services.runtime.translation import actor_of, caller_of, envelope
 
-# How each refusal of a register command answers (HTTP status).
-AGENCY_REFUSALS: dict[type[Exception], int] = {
-    NotPermitted: 403,
-    NotFound: 404,
-    AgencyAlreadyRegistered: 409,
-    AgencyNotRegistered: 404,
-    AgencyInvalid: 422,
-}
 AGENCY_FIELDS = set(AgencyDetails.model_fields)
 
 Record = Callable[[object, UUID | None], Awaitable[CommandReply | None]]

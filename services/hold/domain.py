@@ -7,6 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from services.runtime.errors import Invalid, Missing
 from services.runtime.meta import Meta, derived_id
 
 
@@ -113,7 +114,11 @@ class WhanauCase(Aggregate):
         pass
 
 
-class ReasonRequired(ValueError):
+class ReasonRequired(Invalid, ValueError):
+    pass
+
+
+class CaseNotFound(Missing):
     pass
 
 

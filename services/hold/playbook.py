@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from contracts.agencies import SEEDED_CODES, not_registered
 from contracts.envelope import Code
 from services.hold.task import ESCALATION_LEVELS
+from services.runtime.errors import Invalid
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 # As contracts.envelope.Code: a malformed code is the schema's error, not the register's.
@@ -176,8 +177,10 @@ def _duplicate_rule_ids(ids: list[Any]) -> str | None:
     return f"rule ids must be unique: {', '.join(duplicates)}" if duplicates else None
 
 
-class PlaybookInvalid(ValueError):
+class PlaybookInvalid(Invalid, ValueError):
     """The document does not validate; ``errors`` lists every problem, one line each."""
+
+    errors: list[str]
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__(f"playbook refused: {len(errors)} error(s): " + "; ".join(errors))

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from contracts.commands import CLOSE_REASONS, DECLINE_REASONS
 from services.runtime.authorization import Engagement
+from services.runtime.errors import Missing, RuleBroken
 from services.runtime.meta import Meta, derived_id
 
 OFFERED, ACCEPTED, ASSIGNED, IN_PROGRESS = "offered", "accepted", "assigned", "in_progress"
@@ -28,8 +29,12 @@ POLICE = "police"
 ESCALATION_LEVELS = ("worker", "agency_lead", "leadership_group_chair")
 
 
-class TaskRuleBroken(Exception):
+class TaskRuleBroken(RuleBroken):
     """A change the task's state does not allow (HTTP 409)."""
+
+
+class TaskNotFound(Missing):
+    pass
 
 
 class TaskFinished(TaskRuleBroken):

@@ -37,8 +37,8 @@ from contracts.commands import AdoptPlaybook as AdoptPlaybookCommand
 from contracts.commands import ChangeTask as ChangeTaskCommand
 from contracts.commands import CommandReply, EraseHousehold, RecordPersonalRead
 from services.hold import commands as hold
-from services.hold.agency_transport import AGENCY_REFUSALS, agency_handlers, translate_agency
-from services.hold.application import CaseNotFound, HoldApplication, TaskNotFound
+from services.hold.agency_transport import agency_handlers, translate_agency
+from services.hold.application import HoldApplication
 from services.hold.commands import (
     AdoptPlaybook,
     ChangeTask,
@@ -51,17 +51,15 @@ from services.hold.domain import (
     HouseholdCases,
     HouseholdErasure,
     PlaybookAdoption,
-    ReasonRequired,
     WhanauCase,
     playbook_scope,
 )
-from services.hold.playbook import PlaybookInvalid, parse_playbook
-from services.hold.task import SupportTask, TaskRuleBroken
-from services.runtime.authorization import NotFound, NotPermitted
+from services.hold.playbook import parse_playbook
+from services.hold.task import SupportTask
 from services.runtime.clock import Clock
 from services.runtime.commands import (
+    CommandPath,
     command_handlers,
-    record_command,
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
@@ -309,20 +307,11 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
     router = NatsRouter(middlewares=[refuse_invalid_commands()])
     handles = command_handlers(router, "hold")
 
-    refusals: dict[type[Exception], int] = {
-        TaskNotFound: 404,
-        CaseNotFound: 404,
-        ReasonRequired: 422,
-        TaskRuleBroken: 409,
-        PlaybookInvalid: 422,
-        NotFound: 404,
-        NotPermitted: 403,
-        **AGENCY_REFUSALS,
-    }
+    path = CommandPath(app, on_recorded)
 
     async def record(command: object, operation_id: UUID | None) -> CommandReply | None:
         with structlog.contextvars.bound_contextvars(operation_id=str(operation_id or "")):
-            return await record_command(app, command, on_recorded, refusals)
+            return await path.record(command)
 
     @handles("change_task")
     async def change_task(cmd: ChangeTaskCommand) -> CommandReply:

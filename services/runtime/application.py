@@ -1,46 +1,55 @@
-"""The base every event-processing service application shares.
+"""The base every service application shares: one command path.
 
-It is the library's ``EventSourcedProjection``: a policy turns each input into new events, and
-the events are recorded in the same transaction as the tracking position of the input. What this
-adds is batching: several inputs are processed into one transaction carrying the tracking position
-of the last, which is where the throughput is (DESIGN.md, "Batching is the lever").
+A batch of commands (people's, from group commit; or those a tracked consumer makes of its
+upstream's events) is decided in order by the handlers the service registers in its table
+(command type → function, services/<service>/handlers.py), each seeing the ones before it, and
+recorded in one transaction, with the tracking position of the last input where there is one.
+That is where the throughput is (DESIGN.md, "Batching is the lever").
+
+Recording is the library's own ``EventSourcedProjection.process_event``, given the batch as its
+"domain event": so snapshotting and ``notify`` stay the library's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import Context
+from dataclasses import fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Tracking
 from eventsourcing.projection import EventSourcedProjection
 
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.dead_letters import DeadLetter, RecordDeadLetter
+from services.runtime.deciding import CommandBatch, Handlers, Sender, TAggregate, Unit, fetch
+from services.runtime.errors import DomainError
 from services.runtime.meta import SERVICE_ACTORS, Meta, MetaAsDict
 
-TAggregate = TypeVar("TAggregate", bound=Aggregate)
+__all__ = ["Job", "Sender", "ServiceApplication", "Unit", "fetch", "register_chb_transcodings"]
 
 Job = tuple[object, Tracking | None]
-
-
-def fetch(app: Application[UUID], aggregate_id: UUID, cls: type[TAggregate]) -> TAggregate:
-    """The stored aggregate, typed; raises ``AggregateNotFoundError`` if there is none."""
-    stored: object = app.repository.get(aggregate_id)
-    if not isinstance(stored, cls):
-        raise TypeError(f"{aggregate_id} is a {type(stored).__name__}, not a {cls.__name__}")
-    return stored
 
 
 def register_chb_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(MetaAsDict())
 
 
+def record_dead_letter(app: ServiceApplication, c: RecordDeadLetter, unit: Unit) -> None:
+    # The command and the event it records carry the same fields: copied by name.
+    unit.collect(DeadLetter(**{f.name: getattr(c, f.name) for f in fields(c)}))
+
+
 class ServiceApplication(EventSourcedProjection[UUID]):
-    """A service's event store plus the policy that reacts to its upstream's events."""
+    """A service's event store, and the one way commands are decided into it."""
+
+    # The service's handlers (command type → function); every service also keeps dead letters.
+    handlers: ClassVar[Handlers] = {}
+    common_handlers: ClassVar[Handlers] = {RecordDeadLetter: record_dead_letter}
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env)
@@ -50,52 +59,83 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         super().register_transcodings(transcoder)
         register_chb_transcodings(transcoder)
 
+    def decide(
+        self, commands: Sequence[object], contexts: Sequence[Context] | None = None
+    ) -> list[object]:
+        """People's commands (group commit's step): decided in order and recorded together.
+        Each one's outcome is what its handler returned, or the ``DomainError`` that refused
+        it (it recorded nothing). Any other failure raises, and nothing is recorded."""
+        batch = CommandBatch(commands, each=True, contexts=contexts)
+        self._process(batch, None)
+        return batch.outcomes
+
+    def decide_one(self, command: object) -> object:
+        """One command alone: its outcome, or its refusal raised."""
+        outcome = self.decide([command])[0]
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
     def process_batch(self, jobs: Sequence[Job]) -> int:
-        """Apply every job's command in order and record all new events in one transaction,
-        with the last tracking position. Returns the number of events recorded."""
+        """A tracked consumer's batch: every job's command decided in order and recorded in one
+        transaction with the last tracking position; all or nothing (a refusal raises). Returns
+        the number of events recorded."""
         trackings = [tracking for _, tracking in jobs if tracking is not None]
-        processing_event = ProcessingEvent[UUID](tracking=trackings[-1] if trackings else None)
-        for command, _ in jobs:
-            self.policy(command, processing_event)
-        recordings = self._record(processing_event)
-        self._notify(recordings)
-        return len(recordings)
+        batch = CommandBatch([command for command, _ in jobs], each=False)
+        self._process(batch, trackings[-1] if trackings else None)
+        return batch.recorded
+
+    def _process(self, batch: CommandBatch, tracking: Tracking | None) -> None:
+        # The library's step: policy, record (with the tracking), snapshots, notify. Its types
+        # say a domain event and a tracking; a batch and "no tracking" (people's commands) go
+        # through it unchanged.
+        self.process_event(cast(Any, batch), cast(Tracking, tracking))
+
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        batch: CommandBatch = domain_event
+        for index, command in enumerate(batch.commands):
+            unit = Unit(self, processing_event)
+            context = batch.contexts[index] if batch.contexts else None
+            try:
+                if context is None:
+                    outcome = self._handle(command, unit)
+                else:
+                    outcome = context.run(self._handle, command, unit)
+            except DomainError as refused:
+                if not batch.each or unit.spoilt():
+                    raise
+                batch.outcomes.append(refused)
+                continue
+            unit.accept()
+            batch.outcomes.append(outcome)
+        batch.recorded = len(processing_event.events)
+
+    def _handle(self, command: object, unit: Unit) -> object:
+        if command is None:  # an upstream event this service has nothing to do with
+            return None
+        handler = self.handlers.get(type(command)) or self.common_handlers.get(type(command))
+        if handler is None:
+            raise NotImplementedError(f"{type(self).__name__} has no handler for {type(command)}")
+        return handler(self, command, unit)
 
     def max_tracking_id(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0
 
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
-        if domain_event is None:  # an upstream event this service has nothing to do with
-            return
-        if isinstance(domain_event, RecordDeadLetter):
-            c = domain_event
-            processing_event.collect_events(
-                DeadLetter(
-                    consumer=c.consumer,
-                    subject=c.subject,
-                    stream_sequence=c.stream_sequence,
-                    notification_id=c.notification_id,
-                    error=c.error,
-                    body=c.body,
-                    meta=c.meta,
-                )
-            )
-        else:
-            self.handle(domain_event, processing_event)
-
-    def handle(self, command: Any, processing_event: ProcessingEvent[UUID]) -> None:
-        raise NotImplementedError(f"{type(self).__name__} has no handler for {type(command)}")
+    def stamp(self, operation_id: UUID, sender: Sender) -> Meta:
+        """The meta of what a person asks for now: the application stamps it, not the sender."""
+        return Meta(
+            occurred_at=self.clock.now(),
+            operation_id=operation_id,
+            actor=sender.actor,
+            reason=sender.reason,
+        )
 
     def fire_deadlines_of(
-        self,
-        processing_event: ProcessingEvent[UUID],
-        item_id: UUID,
-        cls: type[Aggregate],
-        now: datetime,
+        self, unit: Unit, item_id: UUID, cls: type[Aggregate], now: datetime
     ) -> None:
         """Ask one aggregate with deadlines (a task, a milestone) to fire what is due by now;
         recorded as this service, with the due time as the reason."""
-        item: Any = self.get_in_batch(processing_event, item_id, cls)
+        item: Any = unit.get(item_id, cls)
         if item is None:
             raise LookupError(f"no {cls.__name__} {item_id}")
         meta = Meta(
@@ -105,17 +145,8 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             reason=f"deadline passed (due {item.due_at.isoformat()})",
         )
         if item.fire_deadlines(now, meta):
-            processing_event.collect_events(item)
+            unit.collect(item)
 
-    def get_in_batch(
-        self, processing_event: ProcessingEvent[UUID], aggregate_id: UUID, cls: type[TAggregate]
-    ) -> TAggregate | None:
-        """The aggregate as this batch has left it so far, else as stored, else ``None``."""
-        pending = processing_event.aggregates.get(aggregate_id)
-        if pending is not None:
-            assert isinstance(pending, cls)
-            return pending
-        try:
-            return fetch(self, aggregate_id, cls)
-        except AggregateNotFoundError:
-            return None
+    def find(self, aggregate_id: UUID, cls: type[TAggregate]) -> TAggregate | None:
+        """The stored aggregate, or None: for queries, which never see a batch being decided."""
+        return Unit(self, ProcessingEvent[UUID]()).get(aggregate_id, cls)

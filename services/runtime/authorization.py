@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from services.runtime.errors import DomainError, Missing
+
 ADMINISTRATOR = "administrator"
 PLANNING = frozenset({"planner", "operation_commander"})
 WORKERS = frozenset({"agency_worker", "agency_lead"})
@@ -247,7 +249,7 @@ def same_place(place: str, places: Iterable[str]) -> bool:
     return any(key == p.strip().casefold() for p in places)
 
 
-class Refusal(Exception):
+class Refusal(DomainError):
     """Not permitted. ``status`` is 404 where the item is hidden from the caller (answered as
     an unknown id would be), 403 where it is visible but the action is not theirs."""
 
@@ -258,7 +260,7 @@ class NotPermitted(Refusal):
     status = 403
 
 
-class NotFound(Refusal, LookupError):
+class NotFound(Refusal, Missing):
     status = 404
 
 

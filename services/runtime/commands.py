@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from contracts.commands import CommandReply
 from services.runtime.application import ServiceApplication
+from services.runtime.errors import DomainError
+from services.runtime.group_commit import GroupCommit
 from services.runtime.topology import command_subject
 
 log = structlog.get_logger()
@@ -67,25 +69,51 @@ def refuse_invalid_commands() -> ExceptionMiddleware:
     return middleware
 
 
-async def record_command(
-    app: ServiceApplication,
-    command: object,
-    on_recorded: Callable[[], None],
-    refusals: dict[type[Exception], int],
-) -> CommandReply | None:
-    """Record one command in its own transaction (retried on a version conflict). ``None`` when
-    it was recorded; otherwise the reply for the refusal, by the status ``refusals`` gives its
-    exception type (an exception with ``errors`` lists them in the reply)."""
-    try:
-        await asyncio.to_thread(
-            with_retry_on_conflict, lambda: app.process_batch([(command, None)])
+def refusal_reply(error: DomainError) -> CommandReply:
+    """The one mapping from a refusal to its reply: the status its kind names (the front door
+    serves it as a problem document), its words, and every problem it lists."""
+    log.info("command refused", status=error.status, refusal=type(error).__name__)
+    errors = error.errors
+    return CommandReply(
+        status=error.status, error=str(error), result={"errors": errors} if errors else {}
+    )
+
+
+class CommandPath:
+    """People's commands, from a service's transport to its application: decided behind
+    group commit (several in one transaction, each refused on its own), retried on a version
+    conflict, and a refusal answered by ``refusal_reply``."""
+
+    def __init__(self, app: ServiceApplication, on_recorded: Callable[[], None]) -> None:
+        self.app = app
+        self.on_recorded = on_recorded
+        self.writer = GroupCommit(
+            lambda commands, contexts: with_retry_on_conflict(
+                lambda: app.decide(commands, contexts)
+            )
         )
-    except tuple(refusals) as error:
-        status = next(code for kind, code in refusals.items() if isinstance(error, kind))
-        log.info("command refused", status=status, reason=str(error))
-        errors = getattr(error, "errors", None)
-        return CommandReply(
-            status=status, error=str(error), result={"errors": errors} if errors else {}
-        )
-    on_recorded()
-    return None
+
+    async def submit(self, command: object) -> object:
+        """The command's outcome once recorded; its refusal raised."""
+        outcome = await self.writer.submit(command)
+        self.on_recorded()
+        return outcome
+
+    async def record(self, command: object) -> CommandReply | None:
+        """``None`` once the command is recorded; else its refusal's reply."""
+        try:
+            await self.submit(command)
+        except DomainError as refused:
+            return refusal_reply(refused)
+        return None
+
+    async def reply(
+        self, command: object, ok: Callable[[Any], CommandReply | Awaitable[CommandReply]]
+    ) -> CommandReply:
+        """The reply to ``command``: ``ok`` of its outcome, or its refusal's."""
+        try:
+            outcome = await self.submit(command)
+        except DomainError as refused:
+            return refusal_reply(refused)
+        answer = ok(outcome)
+        return await answer if inspect.isawaitable(answer) else answer

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from contracts import Actor as ActorContract
 from contracts import DeadLetterRecorded, IntegrationEvent
@@ -14,6 +17,15 @@ from services.runtime.dead_letters import DeadLetter
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta, derived_id
 
 Translator = Callable[[Any], IntegrationEvent | None]
+
+Facts = TypeVar("Facts")
+
+
+def facts_from(model: BaseModel, cls: type[Facts]) -> Facts:
+    """A domain value (a dataclass) of the fields it shares with a wire command, copied by
+    name, as plain values (lists, not tuples): a field added to both needs no edit here."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**model.model_dump(mode="json", include=names))
 
 
 def actor_of(actor: ActorContract) -> Actor:

@@ -10,6 +10,8 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
+from services.build.policy import command_from
+from services.build.translation import translate
 
 from contracts import (
     IntegrationEvent,
@@ -23,9 +25,8 @@ from contracts import (
 from contracts.envelope import Actor as ActorContract
 from contracts.indicators import IndicatorImportStarted
 from services.build.application import BuildApplication, PlanNotFound
-from services.build.commands import DecideGate, SignOffGate
+from services.build.commands import MoveToBuild, SignOffMove
 from services.build.domain import IndicatorImport, ResiliencePlan
-from services.build.transport import command_from, translate
 from services.runtime.authorization import Caller
 from services.runtime.clock import SimulatedClock
 from services.runtime.dead_letters import NIL
@@ -184,9 +185,9 @@ def test_sign_offs_and_the_gate_decision_are_published_naming_each_person(
     the deciding chair among them."""
     process(app, clock, concluded("Ōpōtiki"))
     for who in (*MEMBERS, MEMBERS[0]):
-        app.process_batch([(SignOffGate("ōpōtiki", who, command_meta(who, clock)), None)])
+        app.process_batch([(SignOffMove("ōpōtiki", who, command_meta(who, clock)), None)])
     evidence = ["wastewater meth load halved and stayed down"]
-    app.process_batch([(DecideGate("Ōpōtiki", evidence, CHAIR, command_meta(CHAIR, clock)), None)])
+    app.process_batch([(MoveToBuild("Ōpōtiki", evidence, CHAIR, command_meta(CHAIR, clock)), None)])
 
     events = published(app)
     signed = [e for e in events if isinstance(e, PlanGateSignedOff)]
@@ -212,7 +213,7 @@ def test_a_plan_outside_the_tokens_places_is_answered_as_a_place_without_one(
     answers = []
     for place in ("ōpōtiki", "Nowhere"):
         with pytest.raises(PlanNotFound) as refused:
-            app.process_batch([(SignOffGate(place, gore, command_meta(gore, clock)), None)])
+            app.process_batch([(SignOffMove(place, gore, command_meta(gore, clock)), None)])
         answers.append(str(refused.value).replace(place, "<place>"))
     assert answers[0] == answers[1]
     assert app.get_plan("Ōpōtiki").sign_offs == {}

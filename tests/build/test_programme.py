@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.build.programme import (
+from services.build.domain import (
     PANEL_QUORUM,
     PanelQuorumMissing,
     Programme,

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from services.clear.translation import translate
 
 from contracts import (
     ArrestRecorded,
@@ -18,11 +19,22 @@ from contracts import (
     SeizureRecorded,
     parse_event,
 )
-from services.clear.application import ClearApplication, OperationNotFound
-from services.clear.domain import Operation, OperationNotLaunched
-from services.clear.transport import operation_view, translate
+from services.clear import handlers
+from services.clear.application import ClearApplication
+from services.clear.domain import Operation, OperationNotFound, OperationNotLaunched
+from services.clear.transport import operation_view
 from services.runtime.clock import SimulatedClock
+from services.runtime.deciding import Unit
 from services.runtime.meta import Actor
+from tests.support.clear import (
+    arrest_command,
+    conclude_operation,
+    launch_operation,
+    plan_operation,
+    record_arrest,
+    record_seizure,
+    stage_support,
+)
 
 pytestmark = pytest.mark.application
 
@@ -43,7 +55,8 @@ def app(clock: SimulatedClock) -> ClearApplication:
 def run_operation(app: ClearApplication, clock: SimulatedClock) -> dict[str, Any]:
     """Plan, launch, one arrest, one seizure, conclude; returns the ids and times."""
     planned_start = clock.now() + timedelta(days=3)
-    operation_id = app.plan_operation(
+    operation_id = plan_operation(
+        app,
         "Operation Pakari",
         "Southern",
         "Mataura",
@@ -53,10 +66,11 @@ def run_operation(app: ClearApplication, clock: SimulatedClock) -> dict[str, Any
         "intelligence case 17",
     )
     clock.advance(timedelta(days=3))
-    app.launch_operation(operation_id, PLANNER)
+    launch_operation(app, operation_id, PLANNER)
     clock.advance(timedelta(minutes=20))
     arrested_at = clock.now()
-    arrest_id = app.record_arrest(
+    arrest_id = record_arrest(
+        app,
         operation_id,
         person_ref="person-7",
         household_ref="household-3",
@@ -65,9 +79,9 @@ def run_operation(app: ClearApplication, clock: SimulatedClock) -> dict[str, Any
         only_carer_present=True,
         actor=PLANNER,
     )
-    seizure_id = app.record_seizure(operation_id, "firearm", "pistol", 1, "item", PLANNER)
+    seizure_id = record_seizure(app, operation_id, "firearm", "pistol", 1, "item", PLANNER)
     clock.advance(timedelta(hours=8))
-    app.conclude_operation(operation_id, PLANNER, "targets in custody")
+    conclude_operation(app, operation_id, PLANNER, "targets in custody")
     return {
         "operation_id": operation_id,
         "arrest_id": arrest_id,
@@ -122,16 +136,16 @@ def test_the_notification_log_holds_every_event_in_order(
 def test_unknown_operation_is_not_found(app: ClearApplication):
     """Commands on an operation that does not exist raise OperationNotFound."""
     with pytest.raises(OperationNotFound):
-        app.launch_operation(uuid4(), PLANNER)
+        launch_operation(app, uuid4(), PLANNER)
     with pytest.raises(OperationNotFound):
         app.get_operation(uuid4())
 
 
 def test_a_refused_command_records_nothing(app: ClearApplication, clock: SimulatedClock):
     """An arrest before launch is refused and the notification log stays as it was."""
-    operation_id = app.plan_operation("Op", "Eastern", "Kawerau", "group", clock.now(), PLANNER)
+    operation_id = plan_operation(app, "Op", "Eastern", "Kawerau", "group", clock.now(), PLANNER)
     with pytest.raises(OperationNotLaunched):
-        app.record_arrest(operation_id, "p", "h", ["c"], [], False, PLANNER)
+        record_arrest(app, operation_id, "p", "h", ["c"], [], False, PLANNER)
     assert len(app.recorder.select_notifications(start=1, limit=100)) == 1
 
 
@@ -197,18 +211,18 @@ def test_a_retried_command_id_gets_the_same_operation_and_arrest_after_a_restart
     plan, record = uuid4(), uuid4()
 
     def planned(app: ClearApplication, command_id: UUID) -> UUID:
-        return app.plan_operation(
-            "Op", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER, command_id=command_id
+        return plan_operation(
+            app, "Op", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER, command_id=command_id
         )
 
     def arrested(app: ClearApplication, op: UUID, command_id: UUID) -> UUID:
-        return app.record_arrest(
-            op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command_id
+        return record_arrest(
+            app, op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command_id
         )
 
     first = ClearApplication(env=env)
     op = planned(first, plan)
-    first.launch_operation(op, PLANNER)
+    launch_operation(first, op, PLANNER)
     arrest_id = arrested(first, op, record)
     first.close()
 
@@ -239,10 +253,10 @@ def test_a_long_operation_is_loaded_from_a_snapshot_not_replayed_from_the_start(
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "c.db")}
     actor = Actor("p", "police", "planner")
     app = ClearApplication(env=env, clock=SimulatedClock())
-    op = app.plan_operation("Highwater", "Eastern", "Ōpōtiki", "gang", app.clock.now(), actor)
-    app.launch_operation(op, actor)
+    op = plan_operation(app, "Highwater", "Eastern", "Ōpōtiki", "gang", app.clock.now(), actor)
+    launch_operation(app, op, actor)
     for i in range(120):
-        app.record_arrest(op, f"P-{i}", f"H-{i}", ["supply"], [], False, actor)
+        record_arrest(app, op, f"P-{i}", f"H-{i}", ["supply"], [], False, actor)
     app.close()
 
     restarted = ClearApplication(env=env, clock=SimulatedClock())
@@ -283,18 +297,19 @@ def test_a_command_sent_again_with_its_id_is_answered_the_same_and_recorded_once
 ) -> None:
     """The same command id gives back what the first command made, whether the retry comes
     later or in the same group commit; another id records another arrest."""
-    op = app.plan_operation("Op", "Eastern", "Ōpōtiki", "gang", datetime.now(UTC), PLANNER)
-    app.launch_operation(op, PLANNER)
+    op = plan_operation(app, "Op", "Eastern", "Ōpōtiki", "gang", datetime.now(UTC), PLANNER)
+    launch_operation(app, op, PLANNER)
     retried, other = uuid4(), uuid4()
 
     def arrest(command_id: UUID) -> UUID:
-        return app.record_arrest(
-            op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command_id
+        return record_arrest(
+            app, op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command_id
         )
 
     first = arrest(retried)
     assert arrest(retried) == first
-    same_batch = app.execute_batch([lambda: arrest(other), lambda: arrest(other)])
+    again = arrest_command(op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=other)
+    same_batch = app.decide([again, again])
     assert same_batch[0] == same_batch[1] != first
     assert app.get_operation(op).arrests == 2
     notifications = app.recorder.select_notifications(start=1, limit=100)
@@ -304,8 +319,8 @@ def test_a_command_sent_again_with_its_id_is_answered_the_same_and_recorded_once
 
     planned = uuid4()
     again = [
-        app.plan_operation(
-            "Op", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER, command_id=planned
+        plan_operation(
+            app, "Op", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER, command_id=planned
         )
         for _ in range(2)
     ]
@@ -313,7 +328,7 @@ def test_a_command_sent_again_with_its_id_is_answered_the_same_and_recorded_once
 
 
 def test_two_processes_deciding_one_retried_command_at_once_record_it_once(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two clear processes on one store both decide the same command before either has saved:
     the second save is refused by the store (the receipt and the operation's version are
@@ -322,29 +337,24 @@ def test_two_processes_deciding_one_retried_command_at_once_record_it_once(
 
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "c.db")}
     first, second = ClearApplication(env=env), ClearApplication(env=env)
-    op = first.plan_operation("Op", "Eastern", "Ōpōtiki", "gang", datetime.now(UTC), PLANNER)
-    first.launch_operation(op, PLANNER)
+    op = plan_operation(first, "Op", "Eastern", "Ōpōtiki", "gang", datetime.now(UTC), PLANNER)
+    launch_operation(first, op, PLANNER)
     second.get_operation(op)  # warm: its cache holds the operation before the first arrest
     command = uuid4()
-    looked = second._made_by
+    looked = handlers.made_by
     blind = [True]  # the second's first look comes before the first has saved
 
-    def made_by(command_id: UUID | None) -> UUID | None:
+    def made_by(unit: Unit, command_id: UUID | None) -> UUID | None:
         if blind.pop() if blind else False:
             return None
-        return looked(command_id)
+        return looked(unit, command_id)
 
-    second._made_by = made_by  # type: ignore[method-assign]
-    made = first.record_arrest(op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command)
-    again = with_retry_on_conflict(
-        lambda: second.execute_batch(
-            [
-                lambda: second.record_arrest(
-                    op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command
-                )
-            ]
-        )[0]
+    made = record_arrest(
+        first, op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command
     )
+    monkeypatch.setattr(handlers, "made_by", made_by)
+    retried = arrest_command(op, "P-1", "H-1", ["supply"], [], False, PLANNER, command_id=command)
+    again = with_retry_on_conflict(lambda: second.decide([retried])[0])
     assert again == made
     assert second.get_operation(op).arrests == 1
     first.close()
@@ -358,11 +368,11 @@ def test_a_staged_note_is_released_at_launch_only_sealed(
     a plaintext one (staged before notes were sealed) stays in clear's store, never published.
     The planning cell's staged list carries the note as stored, for the front door to withhold."""
     sealed = "chb-sealed:v1:" + "0" * 32 + ":c2VhbGVk"
-    op = app.plan_operation("Operation Pakari", "Southern", "Mataura", "t", clock.now(), PLANNER)
-    app.stage_support(op, "HH-1", 2, True, sealed, PLANNER)
-    app.stage_support(op, "HH-2", 1, False, "Nan lives next door", PLANNER)
+    op = plan_operation(app, "Operation Pakari", "Southern", "Mataura", "t", clock.now(), PLANNER)
+    stage_support(app, op, "HH-1", 2, True, sealed, PLANNER)
+    stage_support(app, op, "HH-2", 1, False, "Nan lives next door", PLANNER)
     assert [s["note"] for s in app.get_operation(op).staged] == [sealed, "Nan lives next door"]
-    app.launch_operation(op, PLANNER)
+    launch_operation(app, op, PLANNER)
     (notification,) = app.recorder.select_notifications(start=4, limit=1)
     launched = translate(app.mapper.to_domain_event(notification))
     assert isinstance(launched, OperationLaunched)

@@ -11,10 +11,12 @@ from services.clear.domain import (
     CONCLUDED,
     LAUNCHED,
     PLANNED,
+    ArrestFacts,
     Operation,
     OperationAlreadyConcluded,
     OperationAlreadyLaunched,
     OperationNotLaunched,
+    SeizureFacts,
 )
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import Actor, Meta
@@ -45,11 +47,13 @@ def arrest(operation: Operation, clock: SimulatedClock) -> UUID:
     arrest_id = uuid4()
     operation.record_arrest(
         arrest_id=arrest_id,
-        person_ref="person-1",
-        household_ref="household-1",
-        charges=["supply methamphetamine"],
-        children=[{"child_ref": "child-1", "age": 6}],
-        only_carer_present=True,
+        facts=ArrestFacts(
+            person_ref="person-1",
+            household_ref="household-1",
+            charges=["supply methamphetamine"],
+            children=[{"child_ref": "child-1", "age": 6}],
+            only_carer_present=True,
+        ),
         meta=meta(clock, operation.id),
     )
     return arrest_id
@@ -70,10 +74,7 @@ def test_an_operation_goes_from_planned_to_launched_to_concluded() -> None:
     arrest(operation, clock)
     operation.record_seizure(
         seizure_id=uuid4(),
-        kind="drugs",
-        description="methamphetamine",
-        quantity=1.2,
-        unit="kg",
+        facts=SeizureFacts(kind="drugs", description="methamphetamine", quantity=1.2, unit="kg"),
         meta=meta(clock, operation.id),
     )
     clock.advance(timedelta(hours=6))
@@ -135,7 +136,8 @@ def test_a_seizure_before_launch_is_refused() -> None:
     clock = SimulatedClock()
     operation = planned(clock)
     with pytest.raises(OperationNotLaunched):
-        operation.record_seizure(uuid4(), "cash", "cash", 5000, "NZD", meta(clock, operation.id))
+        facts = SeizureFacts("cash", "cash", 5000, "NZD")
+        operation.record_seizure(uuid4(), facts, meta(clock, operation.id))
 
 
 def test_concluding_before_launch_is_refused() -> None:

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.cli import app
+from tests.support.clear import launch_operation, plan_operation
 
 pytestmark = pytest.mark.application
 
@@ -80,8 +81,8 @@ def test_audit_export_writes_the_record_with_a_manifest_of_hashes(tmp_path: Path
     }
     clear = ClearApplication(env=env)
     actor = Actor("p", "police", "planner")
-    op = clear.plan_operation("Pakari", "Southland", "Mataura", "g", datetime.now(UTC), actor)
-    clear.launch_operation(op, actor)
+    op = plan_operation(clear, "Pakari", "Southland", "Mataura", "g", datetime.now(UTC), actor)
+    launch_operation(clear, op, actor)
     clear.close()
 
     out = tmp_path / "export"

@@ -13,6 +13,8 @@ import pytest
 from eventsourcing.persistence import Tracking
 from faststream.nats import NatsBroker, TestNatsBroker
 from pydantic import BaseModel
+from services.hold.policy import command_from
+from services.hold.translation import translate
 
 from contracts import AffectedChild, AgencyChanged, AgencyRegistered, ArrestRecorded
 from contracts.agencies import SEEDED_AGENCIES, SEEDED_CODES
@@ -24,11 +26,10 @@ from contracts.commands import (
     RegisterAgency,
 )
 from contracts.envelope import Actor, Requester
-from services.hold.agencies import Agency
 from services.hold.application import HoldApplication
+from services.hold.domain import Agency, SupportTask
 from services.hold.playbook import national_playbook
-from services.hold.task import SupportTask
-from services.hold.transport import build_router, command_from, translate
+from services.hold.transport import build_router
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import SERVICE_ACTORS
 from services.runtime.topology import command_subject

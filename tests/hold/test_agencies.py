@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from contracts.agencies import SEEDED_AGENCIES, SEEDED_CODES, not_registered
-from services.hold.agencies import (
+from services.hold.domain import (
     Agency,
     AgencyAlreadyRegistered,
     AgencyInvalid,

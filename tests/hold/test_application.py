@@ -10,6 +10,10 @@ import pytest
 from eventsourcing.persistence import Tracking
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from services.clear.translation import translate as clear_translate
+from services.hold.domain.rules import tasks_for
+from services.hold.policy import command_from
+from services.hold.translation import translate as hold_translate
 
 from contracts import (
     AffectedChild,
@@ -26,18 +30,14 @@ from contracts import (
 )
 from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication
-from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
-from services.hold.domain import WhanauCase
+from services.hold.domain import SupportTask, WhanauCase
 from services.hold.playbook import Facts
-from services.hold.rules import tasks_for
-from services.hold.task import SupportTask
-from services.hold.transport import command_from
-from services.hold.transport import translate as hold_translate
 from services.runtime.application import Job
 from services.runtime.clock import SimulatedClock
 from services.runtime.dead_letters import NIL, RecordDeadLetter
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta
+from tests.support.clear import launch_operation, plan_operation, record_arrest
 
 pytestmark = pytest.mark.application
 
@@ -310,11 +310,12 @@ def test_hold_events_are_caused_by_the_arrest_recorded_by_clear(clock: Simulated
     its causation id and the operation id as its correlation id, is attributed to the hold
     service, and is a valid contract on the wire."""
     clear = ClearApplication(env=POPO, clock=clock)
-    operation_id = clear.plan_operation(
-        "Operation Whakaahuru", "Southern", "Mataura", "group", clock.now(), PLANNER
+    operation_id = plan_operation(
+        clear, "Operation Whakaahuru", "Southern", "Mataura", "group", clock.now(), PLANNER
     )
-    clear.launch_operation(operation_id, PLANNER)
-    clear.record_arrest(
+    launch_operation(clear, operation_id, PLANNER)
+    record_arrest(
+        clear,
         operation_id,
         "person-1",
         "household-1",

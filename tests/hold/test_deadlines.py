@@ -10,9 +10,9 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from services.hold.application import HoldApplication
-from services.hold.commands import ChangeTask, SupportArrestedPersonsHousehold
+from services.hold.commands import SupportArrestedPersonsHousehold, TakeTaskStep
 from services.hold.deadlines import task_scheduler
-from services.hold.task import SupportTask
+from services.hold.domain import SupportTask
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta
 from tests.support.tasks import new_task
@@ -116,7 +116,7 @@ def test_an_operations_first_week_on_simulated_time() -> None:
                 meta = Meta(
                     clock.now(), task.operation_id, Actor("w", task.chain[0], "agency_worker")
                 )
-                command = ChangeTask(task.id, action, task.chain[0], meta, **extra)  # type: ignore[arg-type]
+                command = TakeTaskStep(task.id, action, task.chain[0], meta, **extra)  # type: ignore[arg-type]
                 app.process_batch([(command, None)])
 
     scheduler.refresh()
@@ -160,10 +160,10 @@ def test_the_scheduler_forgets_finished_tasks_and_ignores_their_late_notes() -> 
     agency = task.chain[0]
     meta = Meta(START, task.operation_id, Actor("w", agency, "agency_worker"))
     for action, extra in (("accept", {}), ("close", {"reason_code": "moved_away"})):
-        app.process_batch([(ChangeTask(task_id, action, agency, meta, **extra), None)])  # type: ignore[arg-type]
+        app.process_batch([(TakeTaskStep(task_id, action, agency, meta, **extra), None)])  # type: ignore[arg-type]
     scheduler.refresh()
     assert task_id not in scheduler.next_deadlines
-    app.process_batch([(ChangeTask(task_id, "note", agency, meta, text="followed up"), None)])
+    app.process_batch([(TakeTaskStep(task_id, "note", agency, meta, text="followed up"), None)])
     scheduler.refresh()
     assert task_id not in scheduler.next_deadlines
     clock.advance(timedelta(days=5))

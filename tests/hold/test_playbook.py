@@ -9,8 +9,8 @@ from eventsourcing.persistence import Tracking
 
 from services.hold.application import HoldApplication
 from services.hold.commands import (
-    AdoptPlaybook,
     OpenedAges,
+    PutPlaybookInForce,
     SupportArrestedPersonsHousehold,
     SupportHousehold,
 )
@@ -171,7 +171,7 @@ def test_sealed_ages_are_read_only_for_the_rules_and_unreadable_ones_protect(
     arrest = SupportArrestedPersonsHousehold(
         uuid4(), "HH-1", "Gore", AT, [{"child_ref": "C-1"}], False, m, SEALED, ages
     )
-    app.process_batch([(AdoptPlaybook(scope, YOUNGEST_UNDER_5, m, caller=CHAIR), None)])
+    app.process_batch([(PutPlaybookInForce(scope, YOUNGEST_UNDER_5, m, caller=CHAIR), None)])
     app.process_batch([(arrest, Tracking("clear", 1))])
     assert set(opened(app)) == expected
     (linked,) = [
@@ -208,7 +208,7 @@ def test_a_seizure_or_witness_household_is_judged_on_the_sealed_ages_hold_opens(
     household = SupportHousehold(
         event, "HH-1", "Gore", AT, [{"child_ref": "C-1"}], m, kind, SEALED, ages
     )
-    app.process_batch([(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, m, caller=CHAIR), None)])
+    app.process_batch([(PutPlaybookInForce(scope, YOUNG_CHILD_AT_HOME, m, caller=CHAIR), None)])
     app.process_batch([(household, Tracking("clear", 1))])
     assert opened(app) == ([f"early_years_check_{event}"] if expected else [])
     stored = b"".join(n.state for n in app.recorder.select_notifications(1, 1000))

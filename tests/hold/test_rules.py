@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from services.hold.domain.rules import tasks_for
 
-from services.hold.domain import WhanauCase
+from services.hold.domain import SupportTask, WhanauCase
 from services.hold.playbook import Facts
-from services.hold.rules import tasks_for
-from services.hold.task import SupportTask
 from services.runtime.meta import SERVICE_ACTORS, Meta
 from tests.support.tasks import new_task
 

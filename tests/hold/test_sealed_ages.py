@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import Tracking
+from services.hold.policy import AgeOpener
 
 from contracts import (
     AffectedChild,
@@ -21,13 +22,12 @@ from contracts import (
 from contracts.envelope import Actor
 from services.hold.application import HoldApplication
 from services.hold.commands import (
-    AdoptPlaybook,
     OpenedAges,
+    PutPlaybookInForce,
     SupportArrestedPersonsHousehold,
     SupportHousehold,
 )
 from services.hold.domain import WhanauCase, playbook_scope
-from services.hold.transport import AgeOpener
 from services.runtime.authorization import Caller
 from services.runtime.clock import SimulatedClock
 from services.runtime.embedded_nats import EmbeddedNats
@@ -131,7 +131,7 @@ async def test_hold_opens_a_seizure_or_witness_households_sealed_ages_the_arrest
     app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     scope = playbook_scope(operation_id=operation_id)
     app.process_batch(
-        [(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, commands[0].meta, caller=CHAIR), None)]
+        [(PutPlaybookInForce(scope, YOUNG_CHILD_AT_HOME, commands[0].meta, caller=CHAIR), None)]
     )
     app.process_batch([(commands[0], Tracking("clear", 1)), (commands[1], Tracking("clear", 2))])
     assert sorted(opened(app)) == [
@@ -141,7 +141,7 @@ async def test_hold_opens_a_seizure_or_witness_households_sealed_ages_the_arrest
     # After erasure a second operation's household gets the same checks, protectively.
     later = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     later.process_batch(
-        [(AdoptPlaybook(scope, YOUNG_CHILD_AT_HOME, erased[0].meta, caller=CHAIR), None)]
+        [(PutPlaybookInForce(scope, YOUNG_CHILD_AT_HOME, erased[0].meta, caller=CHAIR), None)]
     )
     later.process_batch([(erased[0], Tracking("clear", 1)), (erased[1], Tracking("clear", 2))])
     assert sorted(opened(later)) == sorted(opened(app))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.hold.task import (
+from services.hold.domain import (
     ACCEPTED,
     ASSIGNED,
     CLOSED,

@@ -20,6 +20,7 @@ from services.runtime.process import ServiceProcess
 from services.runtime.relay import stream_position
 from services.runtime.settings import Settings
 from services.runtime.topology import stream_name
+from tests.support.clear import plan_operation
 from tests.support.nats_users import as_user, connect_as
 from tests.support.proxy import LossyProxy
 from tests.support.system import eventually
@@ -55,7 +56,7 @@ def record_behind_the_relays_back(process: ServiceProcess, operations: int) -> i
     app = process.app
     assert isinstance(app, ClearApplication)
     for n in range(operations):
-        app.plan_operation(f"Op {n}", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER)
+        plan_operation(app, f"Op {n}", "Eastern", "Gore", "gang", datetime.now(UTC), PLANNER)
     return int(app.recorder.max_notification_id() or 0)
 
 

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from services.clear.application import ClearApplication
+from services.clear.commands import Launch
 from services.clear.domain import OperationNotLaunched
 from services.runtime.clock import SimulatedClock
+from services.runtime.deciding import Sender
 from services.runtime.group_commit import GroupCommit
 from services.runtime.meta import Actor
+from tests.support.clear import arrest_command, launch_operation, plan_operation
 
 pytestmark = pytest.mark.application
 
@@ -28,14 +31,12 @@ async def test_commands_submitted_together_share_a_transaction_and_keep_their_or
     """Fifty arrests submitted at once are recorded in far fewer transactions than fifty,
     each gets its own arrest id, and the operation counts all of them."""
     app = clear_app()
-    op = app.plan_operation("Pakari", "Southern", "Mataura", "gang", datetime.now(UTC), ACTOR)
-    app.launch_operation(op, ACTOR)
-    writer = GroupCommit(app.execute_batch)
+    op = plan_operation(app, "Pakari", "Southern", "Mataura", "gang", datetime.now(UTC), ACTOR)
+    launch_operation(app, op, ACTOR)
+    writer = GroupCommit(app.decide)
     ids = await asyncio.gather(
         *(
-            writer.submit(
-                lambda i=i: app.record_arrest(op, f"P-{i}", f"H-{i}", ["s"], [], False, ACTOR)
-            )
+            writer.submit(arrest_command(op, f"P-{i}", f"H-{i}", ["s"], [], False, ACTOR))
             for i in range(50)
         )
     )
@@ -49,13 +50,13 @@ async def test_a_refused_command_records_nothing_and_does_not_disturb_the_others
     """In one batch: a launch, an arrest on an operation that is not launched (refused with
     its reason), and arrests after the launch: only the refused one fails."""
     app = clear_app()
-    launched = app.plan_operation("A", "d", "Gore", "g", datetime.now(UTC), ACTOR)
-    planned = app.plan_operation("B", "d", "Gore", "g", datetime.now(UTC), ACTOR)
-    writer = GroupCommit(app.execute_batch)
+    launched = plan_operation(app, "A", "d", "Gore", "g", datetime.now(UTC), ACTOR)
+    planned = plan_operation(app, "B", "d", "Gore", "g", datetime.now(UTC), ACTOR)
+    writer = GroupCommit(app.decide)
     results = await asyncio.gather(
-        writer.submit(lambda: app.launch_operation(launched, ACTOR)),
-        writer.submit(lambda: app.record_arrest(planned, "P-1", "H-1", ["s"], [], False, ACTOR)),
-        writer.submit(lambda: app.record_arrest(launched, "P-2", "H-2", ["s"], [], False, ACTOR)),
+        writer.submit(Launch(launched, Sender(ACTOR))),
+        writer.submit(arrest_command(planned, "P-1", "H-1", ["s"], [], False, ACTOR)),
+        writer.submit(arrest_command(launched, "P-2", "H-2", ["s"], [], False, ACTOR)),
         return_exceptions=True,
     )
     assert isinstance(results[1], OperationNotLaunched)
@@ -67,17 +68,17 @@ async def test_when_a_batch_fails_as_a_whole_each_command_is_decided_alone() -> 
     """A command that breaks unexpectedly takes the batch down; the others are then recorded
     one by one and only the broken one reports its error."""
     app = clear_app()
-    op = app.plan_operation("A", "d", "Gore", "g", datetime.now(UTC), ACTOR)
-    app.launch_operation(op, ACTOR)
+    op = plan_operation(app, "A", "d", "Gore", "g", datetime.now(UTC), ACTOR)
+    launch_operation(app, op, ACTOR)
 
-    def broken() -> None:
-        raise RuntimeError("bug")
+    class Broken:
+        """A command no handler knows: deciding it fails (a bug, not a refusal)."""
 
-    writer = GroupCommit(app.execute_batch)
+    writer = GroupCommit(app.decide)
     results = await asyncio.gather(
-        writer.submit(lambda: app.record_arrest(op, "P-1", "H-1", ["s"], [], False, ACTOR)),
-        writer.submit(broken),
-        writer.submit(lambda: app.record_arrest(op, "P-2", "H-2", ["s"], [], False, ACTOR)),
+        writer.submit(arrest_command(op, "P-1", "H-1", ["s"], [], False, ACTOR)),
+        writer.submit(Broken()),
+        writer.submit(arrest_command(op, "P-2", "H-2", ["s"], [], False, ACTOR)),
         return_exceptions=True,
     )
     assert isinstance(results[1], RuntimeError)

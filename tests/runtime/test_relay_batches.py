@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 import pytest
 from nats.aio.client import Client
 from nats.js.errors import BadRequestError
+from services.clear.translation import translate
 
 from services.clear.application import ClearApplication
-from services.clear.transport import translate
 from services.runtime.meta import Actor
 from services.runtime.provisioning import ensure_stream
 from services.runtime.relay import ATOMIC_BATCH_LIMIT, Relay, RelayPosition
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, H_PREVIOUS_ID, stream_name
+from tests.support.clear import plan_operation
 from tests.support.nats_users import connect_as
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,7 @@ def operations(app: ClearApplication, n: int) -> None:
     """``n`` events in clear's store: operations planned, one event each."""
     start = datetime(2026, 3, 1, tzinfo=UTC)
     for i in range(n):
-        app.plan_operation(f"Operation {i}", "Southland", "Mataura", "supply", start, PLANNER)
+        plan_operation(app, f"Operation {i}", "Southland", "Mataura", "supply", start, PLANNER)
 
 
 async def stored(nc: Client, first: int, last: int) -> list[tuple[int, int]]:

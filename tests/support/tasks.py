@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from services.hold.task import (
+from services.hold.domain import (
     SupportTask,
 )
 from services.runtime.meta import Actor, Meta

@@ -20,8 +20,7 @@ import pytest
 from services.build.application import BuildApplication
 from services.build.domain import Milestone, ResiliencePlan
 from services.hold.application import HoldApplication
-from services.hold.domain import WhanauCase
-from services.hold.task import SupportTask
+from services.hold.domain import SupportTask, WhanauCase
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
 from tests.support.cluster import Ledger, caught_up, plan_and_launch, send

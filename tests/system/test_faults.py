@@ -30,8 +30,7 @@ from services.build.domain import Milestone, ResiliencePlan
 from services.clear.application import ClearApplication
 from services.clear.domain import Operation
 from services.hold.application import HoldApplication
-from services.hold.domain import WhanauCase
-from services.hold.task import SupportTask
+from services.hold.domain import SupportTask, WhanauCase
 from services.runtime.embedded_nats import EmbeddedCluster
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
