@@ -19,15 +19,15 @@ from eventsourcing.persistence import Tracking
 
 from contracts import SupportTaskOpened
 from services.build.application import BuildApplication
-from services.build.transport import command_from as build_command_from
+from services.build.policy import command_from as build_command_from
 from services.clear.application import ClearApplication
 from services.clear.commands import Arrest, Conclude, Launch, Plan
 from services.clear.domain import ArrestFacts
-from services.clear.transport import translate as clear_translate
+from services.clear.translation import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.commands import ChangeTask
-from services.hold.transport import command_from as hold_command_from
-from services.hold.transport import translate as hold_translate
+from services.hold.policy import command_from as hold_command_from
+from services.hold.translation import translate as hold_translate
 from services.runtime.clock import SimulatedClock
 from services.runtime.deciding import Sender
 from services.runtime.meta import Actor, Meta

@@ -41,8 +41,8 @@ from services.runtime.settings import Settings  # noqa: E402
 async def republish(
     settings: Settings, server: EmbeddedNats, service: str, app: Any
 ) -> dict[str, Any]:
-    from services.clear.transport import translate as clear_translate
-    from services.hold.transport import translate as hold_translate
+    from services.clear.translation import translate as clear_translate
+    from services.hold.translation import translate as hold_translate
 
     translate = {"clear": clear_translate, "hold": hold_translate}[service]
     own = Settings(**server.access(service), data_dir=settings.data_dir)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from opentelemetry.trace import TracerProvider
 
 from services.build.application import BuildApplication
-from services.build.transport import build_router, milestone_scheduler
-from services.build.transport import command_from as build_command_from
-from services.build.transport import translate as build_translate
+from services.build.deadlines import milestone_scheduler
+from services.build.policy import command_from as build_command_from
+from services.build.translation import translate as build_translate
+from services.build.transport import build_router
 from services.clear.application import ClearApplication
+from services.clear.translation import translate as clear_translate
 from services.clear.transport import build_router as clear_router
-from services.clear.transport import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.deadlines import task_scheduler
-from services.hold.transport import AgeOpener
+from services.hold.policy import AgeOpener
+from services.hold.translation import translate as hold_translate
 from services.hold.transport import build_router as hold_router
-from services.hold.transport import translate as hold_translate
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.process import ServiceProcess, ServiceSpec
 from services.runtime.settings import Settings

@@ -1,4 +1,6 @@
-"""Build's transport layer: clear's integration events in, build's integration events out."""
+"""Build's commands in over NATS request/reply: each wire command (contracts/commands.py)
+becomes build's own (services/build/commands.py) and is decided behind group commit. Upstream
+events are services/build/policy.py's, outgoing ones services/build/translation.py's."""
 
 from __future__ import annotations
 
@@ -9,21 +11,6 @@ from typing import Any
 import structlog
 from faststream.nats import NatsRouter
 
-from contracts import (
-    IndicatorImportCommitted,
-    IndicatorImportStarted,
-    IndicatorRowsAdded,
-    IntegrationEvent,
-    MilestoneChanged,
-    MilestoneScheduled,
-    OperationConcluded,
-    PlanGateDecided,
-    PlanGateSignedOff,
-    ProgrammeChanged,
-    ProgrammeRegistered,
-    ResiliencePlanOpened,
-)
-from contracts.build import SignedBy
 from contracts.commands import AddMilestone as AddMilestoneCommand
 from contracts.commands import ChangeProgrammeCommand, CommandReply, ImportIndicatorsCommand
 from contracts.commands import CheckInMilestone as CheckInCommand
@@ -37,144 +24,25 @@ from services.build.commands import (
     ChangeProgramme,
     CheckInMilestone,
     DecideGate,
-    FireMilestoneDeadlines,
     ImportIndicators,
-    PlanFollowUp,
     RegisterProgramme,
     SignOffGate,
 )
-from services.build.domain import IndicatorImport, Milestone, ResiliencePlan
+from services.build.domain import Milestone, ResiliencePlan
 from services.build.programme import Programme
-from services.runtime.clock import Clock
 from services.runtime.commands import (
     CommandPath,
     command_handlers,
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
-from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.meta import Meta
 from services.runtime.translation import (
-    actor_of,
     caller_of,
-    caused_by,
-    envelope,
-    translate_dead_letter,
+    sender_of,
 )
 
 log = structlog.get_logger()
-
-
-def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
-    if isinstance(event, OperationConcluded):
-        return PlanFollowUp(
-            place=event.place,
-            concluded_at=event.concluded_at,
-            meta=caused_by(event, "build", clock),
-        )
-    return None
-
-
-def translate(domain_event: Any) -> IntegrationEvent | None:
-    e = domain_event
-    if isinstance(e, ResiliencePlan.Opened):
-        return ResiliencePlanOpened(**envelope("build", e), plan_id=e.originator_id, place=e.place)
-    if isinstance(e, Milestone.Scheduled):
-        return MilestoneScheduled(
-            **envelope("build", e),
-            milestone_id=e.originator_id,
-            plan_id=e.plan_id,
-            place=e.place,
-            label=e.label,
-            days_after_conclusion=e.days_after_conclusion,
-            owner_agency=e.owner_agency,
-            due_at=e.due_at,
-        )
-    if isinstance(e, ResiliencePlan.GateSignedOff):
-        return PlanGateSignedOff(**envelope("build", e), plan_id=e.originator_id, place=e.place)
-    if isinstance(e, ResiliencePlan.GateDecided):
-        return PlanGateDecided(
-            **envelope("build", e),
-            plan_id=e.originator_id,
-            place=e.place,
-            to_phase="build",
-            signed_off_by=tuple(SignedBy.model_validate(s) for s in e.signed_off_by),
-            evidence=tuple(e.evidence),
-        )
-    if isinstance(e, Milestone.CheckedIn):
-        return MilestoneChanged(
-            **envelope("build", e),
-            milestone_id=e.originator_id,
-            change="checked_in",
-            status=e.status,
-            detail={"note": e.note, "evidence_link": e.evidence_link},
-        )
-    if isinstance(e, Milestone.Escalated):
-        return MilestoneChanged(
-            **envelope("build", e),
-            milestone_id=e.originator_id,
-            change="escalated",
-            detail={"step": e.step, "level": e.level},
-        )
-    if isinstance(e, IndicatorImport.Started):
-        return IndicatorImportStarted(
-            **envelope("build", e),
-            import_id=e.originator_id,
-            file_name=e.file_name,
-            rows_expected=e.rows_expected,
-            starter_agency=e.starter_agency or e.meta.actor.agency,
-        )
-    if isinstance(e, IndicatorImport.RowsAdded):
-        return IndicatorRowsAdded(
-            **envelope("build", e), import_id=e.originator_id, rows=tuple(e.rows)
-        )
-    if isinstance(e, IndicatorImport.Committed):
-        return IndicatorImportCommitted(
-            **envelope("build", e), import_id=e.originator_id, file_name=e.file_name, rows=e.rows
-        )
-    if isinstance(e, Programme.Registered):
-        return ProgrammeRegistered(
-            **envelope("build", e),
-            programme_id=e.originator_id,
-            name=e.name,
-            provider=e.provider,
-            place=e.place,
-            focus_area=e.focus_area,
-            funding_source=e.funding_source,
-            agreement_kind=e.agreement_kind,
-        )
-    if isinstance(e, Programme.PanelVoted):
-        return _programme_change(e, "panel_vote_cast", amount=e.amount, decision=e.decision)
-    if isinstance(e, Programme.PanelDecided):
-        return _programme_change(
-            e,
-            "panel_decided",
-            committed=e.committed_total,
-            amount=e.amount,
-            decision=e.decision,
-            panel=tuple(SignedBy.model_validate(p) for p in e.panel),
-        )
-    if isinstance(e, Programme.SpendRecorded):
-        return _programme_change(
-            e, "spend_recorded", spent=e.spent_total, amount=e.amount, period=e.period
-        )
-    if isinstance(e, Programme.ResultReported):
-        return _programme_change(
-            e,
-            "result_reported",
-            period=e.period,
-            people_engaged=e.people_engaged,
-            cost=e.cost,
-            outcome_value=e.outcome_value,
-            detail={"note": e.note},
-        )
-    return translate_dead_letter("build", e)
-
-
-def _programme_change(e: Any, change: Any, **fields: Any) -> ProgrammeChanged:
-    return ProgrammeChanged(
-        **envelope("build", e), programme_id=e.originator_id, change=change, **fields
-    )
 
 
 def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> NatsRouter:
@@ -188,8 +56,7 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
     record = path.record
 
     def meta_of(cmd: BuildCommand) -> Meta:
-        actor = actor_of(cmd.actor)
-        return Meta(occurred_at=app.clock.now(), operation_id=NIL, actor=actor, reason=cmd.reason)
+        return app.stamp(NIL, sender_of(cmd))
 
     @handles("sign_off_gate")
     async def sign_off_gate(cmd: SignOffGateCommand) -> CommandReply:
@@ -299,17 +166,3 @@ def programme_view(programme: Programme) -> dict[str, Any]:
         # The votes cast since the last decision, each by its voter.
         "votes": list(programme.votes.values()),
     }
-
-
-def milestone_scheduler(
-    app: BuildApplication, clock: Clock, on_recorded: Callable[[], None] = lambda: None
-) -> DeadlineScheduler:
-    """Overdue milestones escalate as hold's tasks do: stored, and fired once each."""
-    return DeadlineScheduler(
-        app,
-        clock,
-        kind=Milestone,
-        finished=lambda milestone: milestone.status == "met",
-        fire=lambda milestone_id, now: FireMilestoneDeadlines(milestone_id=milestone_id, now=now),
-        on_recorded=on_recorded,
-    )

@@ -1,7 +1,7 @@
-"""Clear's transport layer: commands in over NATS request/reply, integration events out.
-
-The only module of the service that imports both the contracts and the aggregate events.
-"""
+"""Clear's commands in over NATS request/reply: each wire command (contracts/commands.py)
+becomes clear's own (services/clear/commands.py), the facts of an arrest, a seizure or a
+witness as one value, and is decided behind group commit. Queries read the store. Outgoing
+events are services/clear/translation.py's."""
 
 from __future__ import annotations
 
@@ -14,19 +14,6 @@ from uuid import UUID
 import structlog
 from faststream.nats import NatsRouter
 
-from contracts import (
-    AffectedChild,
-    ArrestRecorded,
-    IntegrationEvent,
-    OperationConcluded,
-    OperationLaunched,
-    OperationPlanned,
-    SeizureRecorded,
-    WitnessRegistered,
-)
-from contracts.commands import (
-    Command as WireCommand,
-)
 from contracts.commands import (
     CommandReply,
     ConcludeOperation,
@@ -54,102 +41,17 @@ from services.runtime.commands import (
     refusal_reply,
     refuse_invalid_commands,
 )
-from services.runtime.deciding import Sender
 from services.runtime.errors import DomainError
-from services.runtime.sealing import is_sealed
 from services.runtime.translation import (
-    actor_of,
     caller_of,
-    envelope,
     facts_from,
-    translate_dead_letter,
+    sender_of,
 )
 
 log = structlog.get_logger()
 
 # What an operation's plan copies from its wire command, by name.
 PLAN_FIELDS = {f.name for f in fields(commands.Plan)} - {"sender", "command_id"}
-
-
-def translate(domain_event: Any) -> IntegrationEvent | None:
-    """A stored clear event as the integration event other services see."""
-    e = domain_event
-    if isinstance(e, Operation.Planned):
-        return OperationPlanned(
-            **envelope("clear", e),
-            name=e.name,
-            district=e.district,
-            place=e.place,
-            target_group=e.target_group,
-            planned_start=e.planned_start,
-        )
-    if isinstance(e, Operation.Launched):
-        return OperationLaunched(
-            **envelope("clear", e),
-            place=e.place,
-            staged_support=tuple(_released(staged) for staged in e.staged),
-        )
-    if isinstance(e, Operation.ArrestRecorded):
-        return ArrestRecorded(
-            **envelope("clear", e),
-            arrest_id=e.arrest_id,
-            place=e.place,
-            person_ref=e.person_ref,
-            household_ref=e.household_ref,
-            charges=tuple(e.charges),
-            children=_references(e.children),
-            only_carer_present=e.only_carer_present,
-            ages=e.ages,
-            personal=e.personal,
-        )
-    if isinstance(e, Operation.SeizureRecorded):
-        return SeizureRecorded(
-            **envelope("clear", e),
-            seizure_id=e.seizure_id,
-            place=e.place,
-            kind=e.kind,
-            description=e.description,
-            quantity=e.quantity,
-            unit=e.unit,
-            household_ref=e.household_ref,
-            children=_references(e.children),
-            ages=e.ages,
-        )
-    if isinstance(e, Operation.WitnessRegistered):
-        return WitnessRegistered(
-            **envelope("clear", e),
-            witness_id=e.witness_id,
-            place=e.place,
-            witness_ref=e.witness_ref,
-            household_ref=e.household_ref,
-            children=_references(e.children),
-            ages=e.ages,
-        )
-    if isinstance(e, Operation.Concluded):
-        return OperationConcluded(
-            **envelope("clear", e),
-            place=e.place,
-            arrests=e.arrests,
-            concluded_at=e.meta.occurred_at,
-        )
-    return translate_dead_letter("clear", e)
-
-
-def _references(children: list[dict[str, Any]]) -> tuple[AffectedChild, ...]:
-    """The children as references only, whatever the stored event holds: events recorded
-    before ages were sealed carry each child's age too, and that is never published."""
-    return tuple(AffectedChild(child_ref=child["child_ref"]) for child in children)
-
-
-def _released(staged: dict[str, Any]) -> dict[str, Any]:
-    """A staged household as the launch releases it. Its note goes only sealed: a note staged
-    before notes were sealed stays in this store and is never published."""
-    note = staged.get("note")
-    return {**staged, "note": note if is_sealed(note) else None}
-
-
-def sender_of(cmd: WireCommand) -> Sender:
-    return Sender(actor_of(cmd.actor), caller_of(cmd.actor), cmd.reason)
 
 
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:

@@ -10,10 +10,12 @@ from pydantic import BaseModel
 
 from contracts import Actor as ActorContract
 from contracts import DeadLetterRecorded, IntegrationEvent
+from contracts.commands import Command as WireCommand
 from contracts.envelope import Requester
 from services.runtime.authorization import Caller
 from services.runtime.clock import Clock
 from services.runtime.dead_letters import DeadLetter
+from services.runtime.deciding import Sender
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta, derived_id
 
 Translator = Callable[[Any], IntegrationEvent | None]
@@ -31,6 +33,11 @@ def facts_from(model: BaseModel, cls: type[Facts]) -> Facts:
 def actor_of(actor: ActorContract) -> Actor:
     """The person behind a command, from its contract to the domain's own record."""
     return Actor(id=actor.id, agency=actor.agency, role=actor.role)
+
+
+def sender_of(command: WireCommand) -> Sender:
+    """Who sent a wire command, and why, as the application stamps its events' meta."""
+    return Sender(actor_of(command.actor), caller_of(command.actor), command.reason)
 
 
 def caller_of(actor: Requester) -> Caller:

@@ -15,11 +15,11 @@ from nats.aio.client import Client
 
 from contracts import IntegrationEvent
 from services.build.application import BuildApplication
-from services.build.transport import translate as build_translate
+from services.build.translation import translate as build_translate
 from services.clear.application import ClearApplication
-from services.clear.transport import translate as clear_translate
+from services.clear.translation import translate as clear_translate
 from services.hold.application import HoldApplication
-from services.hold.transport import translate as hold_translate
+from services.hold.translation import translate as hold_translate
 from services.runtime.nats_access import connect_options, servers
 from services.runtime.settings import Settings
 from services.runtime.store import store_env

@@ -10,8 +10,6 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
-from services.build.policy import command_from
-from services.build.translation import translate
 
 from contracts import (
     IntegrationEvent,
@@ -27,6 +25,8 @@ from contracts.indicators import IndicatorImportStarted
 from services.build.application import BuildApplication, PlanNotFound
 from services.build.commands import MoveToBuild, SignOffMove
 from services.build.domain import IndicatorImport, ResiliencePlan
+from services.build.policy import command_from
+from services.build.translation import translate
 from services.runtime.authorization import Caller
 from services.runtime.clock import SimulatedClock
 from services.runtime.dead_letters import NIL

@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from services.clear.translation import translate
 
 from contracts import (
     ArrestRecorded,
@@ -22,6 +21,7 @@ from contracts import (
 from services.clear import handlers
 from services.clear.application import ClearApplication
 from services.clear.domain import Operation, OperationNotFound, OperationNotLaunched
+from services.clear.translation import translate
 from services.clear.transport import operation_view
 from services.runtime.clock import SimulatedClock
 from services.runtime.deciding import Unit

@@ -13,8 +13,6 @@ import pytest
 from eventsourcing.persistence import Tracking
 from faststream.nats import NatsBroker, TestNatsBroker
 from pydantic import BaseModel
-from services.hold.policy import command_from
-from services.hold.translation import translate
 
 from contracts import AffectedChild, AgencyChanged, AgencyRegistered, ArrestRecorded
 from contracts.agencies import SEEDED_AGENCIES, SEEDED_CODES
@@ -29,6 +27,8 @@ from contracts.envelope import Actor, Requester
 from services.hold.application import HoldApplication
 from services.hold.domain import Agency, SupportTask
 from services.hold.playbook import national_playbook
+from services.hold.policy import command_from
+from services.hold.translation import translate
 from services.hold.transport import build_router
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import SERVICE_ACTORS

@@ -10,10 +10,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from services.clear.translation import translate as clear_translate
 from services.hold.domain.rules import tasks_for
-from services.hold.policy import command_from
-from services.hold.translation import translate as hold_translate
 
 from contracts import (
     AffectedChild,
@@ -30,9 +27,12 @@ from contracts import (
 )
 from contracts.envelope import Actor as ActorContract
 from services.clear.application import ClearApplication
+from services.clear.translation import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.domain import SupportTask, WhanauCase
 from services.hold.playbook import Facts
+from services.hold.policy import command_from
+from services.hold.translation import translate as hold_translate
 from services.runtime.application import Job
 from services.runtime.clock import SimulatedClock
 from services.runtime.dead_letters import NIL, RecordDeadLetter

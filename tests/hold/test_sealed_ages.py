@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import Tracking
-from services.hold.policy import AgeOpener
 
 from contracts import (
     AffectedChild,
@@ -28,6 +27,7 @@ from services.hold.commands import (
     SupportHousehold,
 )
 from services.hold.domain import WhanauCase, playbook_scope
+from services.hold.policy import AgeOpener
 from services.runtime.authorization import Caller
 from services.runtime.clock import SimulatedClock
 from services.runtime.embedded_nats import EmbeddedNats

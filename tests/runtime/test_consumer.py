@@ -11,10 +11,10 @@ from uuid import uuid4
 import nats
 import pytest
 from nats.js import JetStreamContext
-from services.hold.policy import command_from
 
 from contracts import ArrestRecorded, IntegrationEvent
 from services.hold.application import HoldApplication
+from services.hold.policy import command_from
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import POISON_DELIVERIES, TrackedConsumer
 from services.runtime.embedded_nats import EmbeddedNats

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from nats.aio.client import Client
 from nats.js.errors import BadRequestError
-from services.clear.translation import translate
 
 from services.clear.application import ClearApplication
+from services.clear.translation import translate
 from services.runtime.meta import Actor
 from services.runtime.provisioning import ensure_stream
 from services.runtime.relay import ATOMIC_BATCH_LIMIT, Relay, RelayPosition

@@ -8,9 +8,9 @@ from typing import Any
 
 import nats
 import pytest
-from services.clear.translation import translate as clear_translate
 
 from contracts import IntegrationEvent, SeizureRecorded
+from services.clear.translation import translate as clear_translate
 from services.runtime.provisioning import ensure_consumer
 from services.runtime.relay import Relay, RelayPosition
 from services.runtime.settings import Settings
