@@ -86,6 +86,7 @@ def _key(cls: type[IntegrationEvent]) -> tuple[str, int]:
 
 
 REGISTRY: dict[tuple[str, int], type[IntegrationEvent]] = {_key(c): c for c in ALL_EVENTS}
+# The producing services, defined once (services/runtime/topology.py names their streams).
 SERVICES = ("clear", "hold", "build")
 
 

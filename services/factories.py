@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from opentelemetry.trace import TracerProvider
 
+from services.audit.verify import verify_service
 from services.build.application import BuildApplication
 from services.build.deadlines import milestone_scheduler
 from services.build.policy import command_from as build_command_from
@@ -38,6 +39,7 @@ def build_clear(
         app,
         translate or clear_translate,
         router=lambda on_recorded: clear_router(app, on_recorded),
+        verify=verify_service,
     )
     return ServiceProcess(spec, settings, clock, tracer_provider)
 
@@ -59,6 +61,7 @@ def build_hold(
         router=lambda on_recorded: hold_router(app, on_recorded),
         schedulers=lambda on_recorded: [task_scheduler(app, clock, on_recorded)],
         prepare=app.seed_agencies,
+        verify=verify_service,
     )
     process = ServiceProcess(spec, settings, clock, tracer_provider)
     return process
@@ -76,6 +79,7 @@ def build_build(
         build_command_from,
         router=lambda on_recorded: build_router(app, on_recorded),
         schedulers=lambda on_recorded: [milestone_scheduler(app, clock, on_recorded)],
+        verify=verify_service,
     )
     return ServiceProcess(spec, settings, clock, tracer_provider)
 
@@ -94,6 +98,3 @@ def build_service(
     if name == "build":
         return build_build(settings, clock, tracer_provider)
     raise ValueError(f"no service {name!r}")
-
-
-FACTORIES = {"clear": build_clear, "hold": build_hold, "build": build_build}

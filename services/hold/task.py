@@ -421,3 +421,24 @@ class SupportTask(Aggregate):
     @event(NoteAdded)
     def _note_added(self, text: str, meta: Meta) -> None:
         pass
+
+
+# Each step of a task's life: its name on the wire, and the status it leaves the task in, as
+# the methods above set it (None: as it was; a decline is always followed, in the same
+# transaction, by an offer or by ``unplaced``; an assignment's own event says which). Stated
+# once, beside the state machine: the translation and the views read it from here.
+T = SupportTask
+STEPS: dict[type[Aggregate.Event], tuple[str, str | None]] = {
+    T.Accepted: ("accepted", ACCEPTED),
+    T.Declined: ("declined", None),
+    T.Offered: ("offered", OFFERED),
+    T.Unplaced: ("unplaced", UNPLACED),
+    T.Assigned: ("assigned", None),
+    T.Started: ("started", IN_PROGRESS),
+    T.ConsentRecorded: ("consent_recorded", None),
+    T.Completed: ("completed", COMPLETED),
+    T.Closed: ("closed", CLOSED),
+    T.NoteAdded: ("note_added", None),
+    T.Reminded: ("reminded", None),
+    T.Escalated: ("escalated", None),
+}

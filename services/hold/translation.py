@@ -22,7 +22,7 @@ from contracts import (
 )
 from services.hold.agencies import Agency
 from services.hold.domain import HouseholdCases, HouseholdErasure, PlaybookAdoption, WhanauCase
-from services.hold.task import SupportTask
+from services.hold.task import STEPS, SupportTask
 from services.runtime.sealing import is_sealed
 from services.runtime.translation import envelope, translate_dead_letter
 
@@ -54,59 +54,45 @@ def coded_reason(e: Any) -> dict[str, Any]:
 
 
 def _task_change(e: Any) -> SupportTaskChanged | None:
-    """A step in a task's life as the integration event other services see.
+    """A step in a task's life as the integration event other services see: its name and the
+    status it leaves (``STEPS``, beside the task's state machine), what it says, and the agency
+    it concerns where the event says."""
+    step = STEPS.get(type(e))
+    if step is None:
+        return None
+    change, status = step
+    return SupportTaskChanged(
+        **envelope("hold", e),
+        task_id=e.originator_id,
+        change=change,
+        status=e.status if isinstance(e, SupportTask.Assigned) else status,
+        agency=getattr(e, "agency", None),
+        worker_ref=getattr(e, "worker_ref", None),
+        detail=_step_detail(e),
+    )
 
-    ``status`` is the task's status after the step, or None where the step leaves it as it was
-    (a decline is always followed, in the same transaction, by an offer or by ``unplaced``).
-    ``agency`` is who the step concerns, where the event says.
-    """
+
+def _step_detail(e: Any) -> dict[str, Any]:
     T = SupportTask
-    step: tuple[str, str | None, dict[str, Any]]
     match e:
-        case T.Accepted():
-            step = ("accepted", "accepted", {})
-        case T.Declined():
-            step = ("declined", None, coded_reason(e))
-        case T.Offered():
-            step = ("offered", "offered", {})
-        case T.Unplaced():
-            step = ("unplaced", "unplaced", {})
-        case T.Assigned():
-            step = ("assigned", e.status, {})
-        case T.Started():
-            step = ("started", "in_progress", {})
+        case T.Declined() | T.Closed():
+            return coded_reason(e)
         case T.ConsentRecorded():
-            detail: dict[str, Any] = {
+            return {
                 "referral_agency": e.referral_agency,
                 "consent": e.consent,
                 "override_role": e.override_role,
                 "override_reason": e.override_reason,
             }
-            step = ("consent_recorded", None, detail)
         case T.Completed():
-            detail = {"outcome": e.outcome, "referral_agency": e.referral_agency}
-            step = ("completed", "completed", detail)
-        case T.Closed():
-            step = ("closed", "closed", coded_reason(e))
+            return {"outcome": e.outcome, "referral_agency": e.referral_agency}
         case T.NoteAdded():
-            step = ("note_added", None, {"text": e.text})
+            return {"text": e.text}
         case T.Reminded():
-            step = ("reminded", None, {"step": e.step, "due_at": e.due_at.isoformat()})
+            return {"step": e.step, "due_at": e.due_at.isoformat()}
         case T.Escalated():
-            detail = {"step": e.step, "level": e.level, "due_at": e.due_at.isoformat()}
-            step = ("escalated", None, detail)
-        case _:
-            return None
-    change, status, detail = step
-    return SupportTaskChanged(
-        **envelope("hold", e),
-        task_id=e.originator_id,
-        change=change,
-        status=status,
-        agency=getattr(e, "agency", None),
-        worker_ref=getattr(e, "worker_ref", None),
-        detail=detail,
-    )
+            return {"step": e.step, "level": e.level, "due_at": e.due_at.isoformat()}
+    return {}
 
 
 def translate(domain_event: Any) -> IntegrationEvent | None:

@@ -11,8 +11,9 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
 
 import structlog
 from eventsourcing.application import Application
@@ -25,7 +26,6 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from contracts import IntegrationEvent
-from services.audit.verify import verify_service
 from services.runtime.application import ServiceApplication
 from services.runtime.checkpoints import Notary
 from services.runtime.clock import Clock
@@ -53,6 +53,26 @@ PROBE_TIMEOUT_SECONDS = 0.5
 Loop = Callable[[asyncio.Event], Awaitable[None]]
 
 
+class Verified(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def verified(self) -> int: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class Verify(Protocol):
+    """Walks a store against its checkpoints on NATS (services/audit/verify.py's
+    ``verify_service``, given by the wiring: the runtime does not import the audit tools,
+    which know every service)."""
+
+    def __call__(
+        self, service: str, app: Application[UUID], js: JetStreamContext, /
+    ) -> Awaitable[Verified]: ...
+
+
 @dataclass
 class ServiceSpec:
     service: str
@@ -63,15 +83,14 @@ class ServiceSpec:
     to_command: Callable[[IntegrationEvent, Clock], object | None] | None = None
     # Builds command handlers given a callback that wakes the relay after a save.
     router: Callable[[Callable[[], None]], NatsRouter] | None = None
-    # Further loops the service runs (e.g. hold's deadline scheduler), given the same callback.
-    loops: Callable[[Callable[[], None]], list[Loop]] | None = None
     # Its deadline schedulers (run as loops; their open items past due are a metric).
     schedulers: Callable[[Callable[[], None]], list[DeadlineScheduler]] | None = None
-    follows: tuple[str, ...] = field(default=())
     # Run once in a worker thread before the service takes commands or events (hold records
     # the seeded agencies it does not hold yet); it must be idempotent, several processes of
     # one service may start at once.
     prepare: Callable[[], object] | None = None
+    # Answers verify.<service> (the API's /audit/verify); None: the subject is not served.
+    verify: Verify | None = None
 
 
 class ServiceProcess:
@@ -110,7 +129,7 @@ class ServiceProcess:
         )
         self.consumers: list[TrackedConsumer] = []
         to_command = spec.to_command
-        follows = spec.follows or FOLLOWS[spec.service]
+        follows = FOLLOWS[spec.service]
         faults = FaultInjector(settings.fault_point, settings.fault_after_batches)
         if follows:
             assert isinstance(spec.app, ServiceApplication) and to_command is not None
@@ -144,9 +163,9 @@ class ServiceProcess:
             self.broker.include_router(spec.router(self.relay.wake))
         self.schedulers = spec.schedulers(self.relay.wake) if spec.schedulers else []
         self.loops: list[Loop] = [s.run for s in self.schedulers]
-        self.loops += spec.loops(self.relay.wake) if spec.loops else []
         self.broker.subscriber(status_subject(spec.service))(self._status_handler)
-        self.broker.subscriber(verify_subject(spec.service))(self._verify_handler)
+        if spec.verify is not None:
+            self.broker.subscriber(verify_subject(spec.service))(self._verify_handler)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _status_handler(self) -> dict[str, Any]:
@@ -154,7 +173,8 @@ class ServiceProcess:
 
     async def _verify_handler(self) -> dict[str, Any]:
         """Walk this service's store against its checkpoints (for the API's /audit/verify)."""
-        report = await verify_service(self.service, self.app, self.broker.connection.jetstream())
+        assert self.spec.verify is not None
+        report = await self.spec.verify(self.service, self.app, self.broker.connection.jetstream())
         log.info("history verified", ok=report.ok, verified=report.verified)
         return report.as_dict()
 

@@ -94,7 +94,3 @@ def ensure_postgres_schema(settings: Settings, schema: str) -> None:
         conn.execute(
             psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(schema))
         )
-
-
-def open_application(cls: type[TApp], settings: Settings, service: str) -> TApp:
-    return cls(env=store_env(settings, service))

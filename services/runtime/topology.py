@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-# Named with the contracts (the AsyncAPI document lists them), which import no service.
+# Wire names the contracts define, used here beside the runtime's own.
+from contracts.registry import SERVICES as SERVICES
 from contracts.registry import command_subject as command_subject
-
-SERVICES = ("clear", "hold", "build")
 
 # Which upstream services each downstream service follows.
 FOLLOWS: dict[str, tuple[str, ...]] = {"clear": (), "hold": ("clear",), "build": ("clear",)}
@@ -60,7 +59,6 @@ H_EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
 H_BATCH_ID = "Nats-Batch-Id"
 H_BATCH_SEQUENCE = "Nats-Batch-Sequence"
 H_BATCH_COMMIT = "Nats-Batch-Commit"
-H_EXPECTED_STREAM = "Nats-Expected-Stream"
 H_EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 H_NOTIFICATION_ID = "Chb-Notification-Id"
 H_PREVIOUS_ID = "Chb-Previous-Id"
