@@ -12,7 +12,6 @@ from contracts import (
     CaseTasksAttached,
     HouseholdCaseJoined,
     HouseholdErased,
-    IntegrationEvent,
     PersonalDetailsRead,
     PlaybookAdopted,
     SupportTaskChanged,
@@ -24,24 +23,7 @@ from services.hold.agencies import Agency
 from services.hold.domain import HouseholdCases, HouseholdErasure, PlaybookAdoption, WhanauCase
 from services.hold.task import STEPS, SupportTask
 from services.runtime.sealing import is_sealed
-from services.runtime.translation import envelope, translate_dead_letter
-
-
-def translate_agency(e: Any) -> IntegrationEvent | None:
-    if isinstance(e, Agency.Registered):
-        return AgencyRegistered(
-            **envelope("hold", e), code=e.code, name=e.name, kind=e.kind, places=tuple(e.places)
-        )
-    if isinstance(e, Agency.Changed):
-        return AgencyChanged(
-            **envelope("hold", e),
-            code=e.code,
-            name=e.name,
-            kind=e.kind,
-            places=tuple(e.places),
-            changed=tuple(e.changed),
-        )
-    return None
+from services.runtime.translation import Rule, Translation, envelope
 
 
 def coded_reason(e: Any) -> dict[str, Any]:
@@ -53,14 +35,11 @@ def coded_reason(e: Any) -> dict[str, Any]:
     }
 
 
-def _task_change(e: Any) -> SupportTaskChanged | None:
+def _task_change(e: Any) -> SupportTaskChanged:
     """A step in a task's life as the integration event other services see: its name and the
     status it leaves (``STEPS``, beside the task's state machine), what it says, and the agency
     it concerns where the event says."""
-    step = STEPS.get(type(e))
-    if step is None:
-        return None
-    change, status = step
+    change, status = STEPS[type(e)]
     return SupportTaskChanged(
         **envelope("hold", e),
         task_id=e.originator_id,
@@ -95,73 +74,28 @@ def _step_detail(e: Any) -> dict[str, Any]:
     return {}
 
 
-def translate(domain_event: Any) -> IntegrationEvent | None:
-    e = domain_event
-    agency = translate_agency(e)
-    if agency is not None:
-        return agency
-    if isinstance(e, WhanauCase.Opened):
-        return WhanauCaseOpened(
-            **envelope("hold", e),
-            case_id=e.originator_id,
-            household_ref=e.household_ref,
-            place=e.place,
-        )
-    if isinstance(e, WhanauCase.ArrestLinked):
-        return ArrestLinkedToCase(
-            **envelope("hold", e),
-            case_id=e.originator_id,
-            arrest_id=e.arrest_id,
-            children_total=e.children_total,
-            only_carer_present=e.only_carer_present,
-        )
-    if isinstance(e, WhanauCase.TasksAttached):
-        return CaseTasksAttached(
-            **envelope("hold", e), case_id=e.originator_id, task_ids=tuple(e.task_ids)
-        )
-    if isinstance(e, HouseholdCases.Started | HouseholdCases.CaseJoined):
-        return HouseholdCaseJoined(
-            **envelope("hold", e), household_ref=e.household_ref, case_id=e.case_id, place=e.place
-        )
-    if isinstance(e, WhanauCase.PersonalDetailsRead):
-        return PersonalDetailsRead(
-            **envelope("hold", e),
-            case_id=e.originator_id,
-            household_ref=e.household_ref,
-            fields=tuple(e.fields),
-        )
-    if isinstance(e, HouseholdErasure.Erased):
-        return HouseholdErased(**envelope("hold", e), household_ref=e.household_ref)
-    if isinstance(e, SupportTask.Opened):
-        return SupportTaskOpened(
-            **envelope("hold", e),
-            task_id=e.originator_id,
-            case_id=e.case_id,
-            kind=e.kind,
-            lead_agency=e.lead_agency,
-            fallback_agencies=tuple(e.fallback_agencies),
-            due_at=e.due_at,
-            reminders_before_seconds=tuple(e.reminders_before),
-            escalations_after_seconds=tuple(e.escalations_after),
-            playbook=e.playbook,
-            rule_id=e.rule_id,
-        )
-    if isinstance(e, PlaybookAdoption.Adopted):
-        return PlaybookAdopted(
-            **envelope("hold", e),
-            scope=e.scope,
-            name=e.name,
-            version=e.version,
-            rules=len(e.document.get("rules", [])),
-        )
-    change = _task_change(e)
-    if change is not None:
-        return change
-    if isinstance(e, SupportTask.Rescheduled):
-        return SupportTaskRescheduled(
-            **envelope("hold", e),
-            task_id=e.originator_id,
-            case_id=e.case_id,
-            due_at=e.due_at,
-        )
-    return translate_dead_letter("hold", e)
+translate = Translation("hold")
+by_name = translate.by_name
+rules: dict[type, Rule] = {
+    Agency.Registered: by_name(AgencyRegistered),
+    Agency.Changed: by_name(AgencyChanged),
+    WhanauCase.Opened: by_name(WhanauCaseOpened, id_as="case_id"),
+    WhanauCase.ArrestLinked: by_name(ArrestLinkedToCase, id_as="case_id"),
+    WhanauCase.TasksAttached: by_name(CaseTasksAttached, id_as="case_id"),
+    WhanauCase.PersonalDetailsRead: by_name(PersonalDetailsRead, id_as="case_id"),
+    HouseholdCases.Started: by_name(HouseholdCaseJoined),
+    HouseholdCases.CaseJoined: by_name(HouseholdCaseJoined),
+    HouseholdErasure.Erased: by_name(HouseholdErased),
+    SupportTask.Opened: by_name(
+        SupportTaskOpened,
+        id_as="task_id",
+        reminders_before_seconds=lambda e: tuple(e.reminders_before),
+        escalations_after_seconds=lambda e: tuple(e.escalations_after),
+    ),
+    SupportTask.Rescheduled: by_name(SupportTaskRescheduled, id_as="task_id"),
+    PlaybookAdoption.Adopted: by_name(
+        PlaybookAdopted, rules=lambda e: len(e.document.get("rules", []))
+    ),
+}
+rules.update(dict.fromkeys(STEPS, _task_change))
+translate.rules |= rules

@@ -81,16 +81,39 @@ def envelope(service: str, domain_event: Any) -> dict[str, Any]:
     }
 
 
-def translate_dead_letter(service: str, domain_event: Any) -> IntegrationEvent | None:
-    e = domain_event
-    if not isinstance(e, DeadLetter.Recorded):
-        return None
-    return DeadLetterRecorded(
-        **envelope(service, e),
-        consumer=e.consumer,
-        subject=e.subject,
-        stream_sequence=e.stream_sequence,
-        notification_id=e.notification_id,
-        error=e.error,
-        body=e.body,
-    )
+Rule = Callable[[Any], IntegrationEvent]
+# A contract field computed from the stored event.
+Compute = Callable[[Any], object]
+# Filled from the envelope (``envelope``), never copied from the event's own attributes.
+ENVELOPE_FIELDS = frozenset(IntegrationEvent.model_fields)
+
+
+class Translation:
+    """A service's stored events as integration events: a table from each stored event's type
+    to its rule, most of them ``by_name``; a dead letter translates the same in every service.
+    Anything else (a planning record, a receipt) is not published."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.rules: dict[type, Rule] = {DeadLetter.Recorded: self.by_name(DeadLetterRecorded)}
+
+    def by_name(
+        self, contract: type[IntegrationEvent], id_as: str | None = None, **given: Compute
+    ) -> Rule:
+        """The envelope, then every field of ``contract`` the stored event has under the same
+        name, the aggregate's id as ``id_as``, and the fields ``given`` computes: a field added
+        to both the event and its contract needs no edit here."""
+        names = tuple(set(contract.model_fields) - ENVELOPE_FIELDS - set(given) - {id_as})
+
+        def rule(e: Any) -> IntegrationEvent:
+            fields = {n: getattr(e, n) for n in names if hasattr(e, n)}
+            if id_as is not None:
+                fields[id_as] = e.originator_id
+            fields.update((name, compute(e)) for name, compute in given.items())
+            return contract(**envelope(self.service, e), **fields)
+
+        return rule
+
+    def __call__(self, domain_event: Any) -> IntegrationEvent | None:
+        rule = self.rules.get(type(domain_event))
+        return None if rule is None else rule(domain_event)
