@@ -85,3 +85,14 @@ class IntegrationEvent(Contract):
     causation_id: UUID | None = None
     actor: Actor
     reason: str | None = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # Every event type registers itself as it is defined: the one list of events
+        # (contracts/registry.py's ALL_EVENTS) is never kept by hand.
+        super().__pydantic_init_subclass__(**kwargs)
+        EVENT_TYPES.append(cls)
+
+
+# Every integration event class, in the order defined (see IntegrationEvent).
+EVENT_TYPES: list[type[IntegrationEvent]] = []
