@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.place import place_key
 from services.build.access import (
     import_relation,
     import_visible,
@@ -112,7 +113,7 @@ class ResiliencePlan(Aggregate):
 
     @staticmethod
     def create_id(place: str) -> UUID:
-        return derived_id("plan", place.strip().casefold())
+        return derived_id("plan", place_key(place))
 
     @event(Opened)
     def __init__(self, place: str, meta: Meta) -> None:
@@ -421,7 +422,7 @@ class IndicatorImport(Aggregate):
     def _rows_added(self, rows: list[dict[str, Any]], meta: Meta) -> None:
         self.rows_received += len(rows)
         for row in rows:
-            self.places.setdefault(str(row["place"]).strip().casefold(), str(row["place"]))
+            self.places.setdefault(place_key(str(row["place"])), str(row["place"]))
 
     def commit(self, caller: Caller, meta: Meta) -> None:
         self.check_caller(caller, "commit_import")

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.indicators import IndicatorRow
+from contracts.place import place_key
 
 COLUMNS = ("place", "indicator", "series", "period_start", "value", "unit", "source")
 REQUIRED = ("place", "indicator", "period_start", "value", "unit")
@@ -55,7 +56,7 @@ def read_indicator_csv(text: str) -> tuple[list[IndicatorRow], list[Rejected]]:
                 column = str(problem["loc"][0]) if problem["loc"] else "-"
                 rejected.append(Rejected(line, column, problem["msg"]))
             continue
-        key = (row.place.casefold(), row.indicator, row.series, row.period_start)
+        key = (place_key(row.place), row.indicator, row.series, row.period_start)
         if key in seen:
             rejected.append(Rejected(line, "period_start", f"the same reading as row {seen[key]}"))
             continue

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.place import place_key
 from services.runtime.errors import Invalid, Missing
 from services.runtime.meta import Meta, derived_id
 
@@ -235,5 +236,5 @@ def playbook_scope(place: str | None = None, operation_id: UUID | None = None) -
     if operation_id is not None:
         return f"operation:{operation_id}"
     if place is not None:
-        return f"place:{place.strip().casefold()}"
+        return f"place:{place_key(place)}"
     return "national"

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from contracts.place import Place
 from services.runtime.errors import DomainError, Missing
 
 ADMINISTRATOR = "administrator"
@@ -245,8 +246,7 @@ def caller_from(actor: _Named) -> Caller:
 
 
 def same_place(place: str, places: Iterable[str]) -> bool:
-    key = place.strip().casefold()
-    return any(key == p.strip().casefold() for p in places)
+    return Place(place).among(places)
 
 
 class Refusal(DomainError):

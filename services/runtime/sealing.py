@@ -32,6 +32,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from contracts.personal import SEALED_PREFIX
+from contracts.place import place_key
 from services.runtime.topology import KEYS_BUCKET
 
 log = structlog.get_logger()
@@ -44,7 +45,7 @@ class Unreadable(Exception):
 def place_ref(place: str) -> str:
     """The key reference of a place's own free text (a milestone's check-in notes, a
     programme's result notes): a "/" no household reference can hold keeps the two apart."""
-    return f"place/{place.strip().casefold()}"
+    return f"place/{place_key(place)}"
 
 
 def key_id(household_ref: str) -> str:
