@@ -25,7 +25,7 @@ from services.clear.commands import Arrest, Conclude, Launch, Plan
 from services.clear.domain import ArrestFacts
 from services.clear.translation import translate as clear_translate
 from services.hold.application import HoldApplication
-from services.hold.commands import ChangeTask
+from services.hold.commands import TakeTaskStep
 from services.hold.policy import command_from as hold_command_from
 from services.hold.translation import translate as hold_translate
 from services.runtime.clock import SimulatedClock
@@ -130,7 +130,7 @@ class HistoryMaker:
                     occurred_at=self.clock.now(), operation_id=task.operation_id, actor=actor
                 )
                 outcome = "whanau safe and supported" if action == "complete" else None
-                change = ChangeTask(
+                change = TakeTaskStep(
                     task.task_id,
                     action,
                     task.lead_agency,

@@ -26,7 +26,7 @@ class PlanFollowUp:
 
 
 @dataclass(frozen=True)
-class SignOffGate:
+class SignOffMove:
     """A leadership-group member's own sign-off of a place's move from Hold to Build."""
 
     place: str
@@ -35,7 +35,7 @@ class SignOffGate:
 
 
 @dataclass(frozen=True)
-class DecideGate:
+class MoveToBuild:
     """The chair moves a place's plan from Hold to Build on the sign-offs recorded."""
 
     place: str
@@ -45,7 +45,7 @@ class DecideGate:
 
 
 @dataclass(frozen=True)
-class AddMilestone:
+class AddOwnMilestone:
     """The leadership group's own milestone on a place's plan."""
 
     place: str
@@ -57,7 +57,7 @@ class AddMilestone:
 
 
 @dataclass(frozen=True)
-class CheckInMilestone:
+class CheckIn:
     milestone_id: UUID
     status: str
     note: str
@@ -73,7 +73,7 @@ class FireMilestoneDeadlines:
 
 
 @dataclass(frozen=True)
-class RegisterProgramme:
+class EnrolProgramme:
     programme_id: UUID
     name: str
     provider: str

@@ -16,15 +16,15 @@ from uuid import UUID
 
 from services.build.access import no_import, no_milestone, no_plan, no_programme, place_visible
 from services.build.commands import (
-    AddMilestone,
+    AddOwnMilestone,
     ChangeProgramme,
-    CheckInMilestone,
-    DecideGate,
+    CheckIn,
+    EnrolProgramme,
     FireMilestoneDeadlines,
     ImportIndicators,
+    MoveToBuild,
     PlanFollowUp,
-    RegisterProgramme,
-    SignOffGate,
+    SignOffMove,
 )
 from services.build.domain import (
     ImportAlreadyStarted,
@@ -104,19 +104,19 @@ def plan_follow_up(app: BuildApplication, c: PlanFollowUp, unit: Unit) -> None:
         )
 
 
-def sign_off_gate(app: BuildApplication, c: SignOffGate, unit: Unit) -> None:
+def sign_off_gate(app: BuildApplication, c: SignOffMove, unit: Unit) -> None:
     plan = check_plan(unit, c.place, c.caller)
     if plan.sign_off_gate(c.caller, c.meta):
         unit.collect(plan)
 
 
-def decide_gate(app: BuildApplication, c: DecideGate, unit: Unit) -> None:
+def decide_gate(app: BuildApplication, c: MoveToBuild, unit: Unit) -> None:
     plan = check_plan(unit, c.place, c.caller)
     plan.decide_gate(c.caller, c.evidence, c.meta)
     unit.collect(plan)
 
 
-def add_milestone(app: BuildApplication, c: AddMilestone, unit: Unit) -> UUID:
+def add_milestone(app: BuildApplication, c: AddOwnMilestone, unit: Unit) -> UUID:
     plan = check_plan(unit, c.place, c.caller)
     plan.check_caller(c.caller, "add_milestone")
     milestone_id = Milestone.create_id(plan.id, NIL, 0, c.label)
@@ -137,7 +137,7 @@ def add_milestone(app: BuildApplication, c: AddMilestone, unit: Unit) -> UUID:
     return milestone_id
 
 
-def check_in_milestone(app: BuildApplication, c: CheckInMilestone, unit: Unit) -> None:
+def check_in_milestone(app: BuildApplication, c: CheckIn, unit: Unit) -> None:
     milestone = check_milestone(unit, c.milestone_id)
     milestone.check_in(c.caller, c.status, c.note, c.evidence_link, c.meta)
     unit.collect(milestone)
@@ -147,7 +147,7 @@ def fire_milestone_deadlines(app: BuildApplication, c: FireMilestoneDeadlines, u
     app.fire_deadlines_of(unit, c.milestone_id, Milestone, c.now)
 
 
-def register_programme(app: BuildApplication, c: RegisterProgramme, unit: Unit) -> None:
+def register_programme(app: BuildApplication, c: EnrolProgramme, unit: Unit) -> None:
     if unit.get(c.programme_id, Programme) is not None:
         raise ProgrammeAlreadyRegistered(f"programme {c.programme_id} is already registered")
     unit.collect(
@@ -199,12 +199,12 @@ def import_indicators(app: BuildApplication, c: ImportIndicators, unit: Unit) ->
 
 HANDLERS: Handlers = {
     PlanFollowUp: plan_follow_up,
-    SignOffGate: sign_off_gate,
-    DecideGate: decide_gate,
-    AddMilestone: add_milestone,
-    CheckInMilestone: check_in_milestone,
+    SignOffMove: sign_off_gate,
+    MoveToBuild: decide_gate,
+    AddOwnMilestone: add_milestone,
+    CheckIn: check_in_milestone,
     FireMilestoneDeadlines: fire_milestone_deadlines,
-    RegisterProgramme: register_programme,
+    EnrolProgramme: register_programme,
     ChangeProgramme: change_programme,
     ImportIndicators: import_indicators,
 }

@@ -20,13 +20,13 @@ from contracts.commands import RegisterProgramme as RegisterProgrammeCommand
 from contracts.commands import SignOffGate as SignOffGateCommand
 from services.build.application import BuildApplication
 from services.build.commands import (
-    AddMilestone,
+    AddOwnMilestone,
     ChangeProgramme,
-    CheckInMilestone,
-    DecideGate,
+    CheckIn,
+    EnrolProgramme,
     ImportIndicators,
-    RegisterProgramme,
-    SignOffGate,
+    MoveToBuild,
+    SignOffMove,
 )
 from services.build.domain import Milestone, ResiliencePlan
 from services.build.programme import Programme
@@ -60,20 +60,20 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("sign_off_gate")
     async def sign_off_gate(cmd: SignOffGateCommand) -> CommandReply:
-        refused = await record(SignOffGate(cmd.place, caller_of(cmd.actor), meta_of(cmd)))
+        refused = await record(SignOffMove(cmd.place, caller_of(cmd.actor), meta_of(cmd)))
         return refused or CommandReply(
             status=200, result={"place": cmd.place, "signed_off_by": cmd.actor.id}
         )
 
     @handles("decide_gate")
     async def decide_gate(cmd: DecideGateCommand) -> CommandReply:
-        command = DecideGate(cmd.place, list(cmd.evidence), caller_of(cmd.actor), meta_of(cmd))
+        command = MoveToBuild(cmd.place, list(cmd.evidence), caller_of(cmd.actor), meta_of(cmd))
         refused = await record(command)
         return refused or CommandReply(status=200, result={"place": cmd.place, "phase": "build"})
 
     @handles("add_milestone")
     async def add_milestone(cmd: AddMilestoneCommand) -> CommandReply:
-        command = AddMilestone(
+        command = AddOwnMilestone(
             cmd.place,
             cmd.label,
             cmd.owner_agency,
@@ -87,7 +87,7 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("check_in_milestone")
     async def check_in(cmd: CheckInCommand) -> CommandReply:
-        command = CheckInMilestone(
+        command = CheckIn(
             cmd.milestone_id,
             cmd.status,
             cmd.note,
@@ -118,7 +118,7 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("register_programme")
     async def register_programme(cmd: RegisterProgrammeCommand) -> CommandReply:
-        command = RegisterProgramme(
+        command = EnrolProgramme(
             cmd.programme_id,
             cmd.name,
             cmd.provider,

@@ -42,7 +42,7 @@ class SupportArrestedPersonsHousehold:
 
 
 @dataclass(frozen=True)
-class AdoptPlaybook:
+class PutPlaybookInForce:
     """Put a validated playbook in force for a scope (see ``domain.playbook_scope``)."""
 
     scope: str
@@ -53,7 +53,7 @@ class AdoptPlaybook:
 
 
 @dataclass(frozen=True)
-class ChangeTask:
+class TakeTaskStep:
     """One step in a task's life, asked for by someone at an agency.
 
     ``action`` is one of accept, decline, offer, assign, start, consent, complete, close, note;
@@ -78,7 +78,7 @@ class ChangeTask:
 
 
 @dataclass(frozen=True)
-class RecordPersonalRead:
+class LogPersonalRead:
     """Someone is about to read a household's personal details: record it first."""
 
     case_id: UUID
@@ -88,7 +88,7 @@ class RecordPersonalRead:
 
 
 @dataclass(frozen=True)
-class EraseHousehold:
+class ForgetHousehold:
     """Record that a household's key is destroyed (once: a second request changes nothing)."""
 
     household_ref: str
@@ -133,7 +133,7 @@ class SupportHousehold:
 
 
 @dataclass(frozen=True)
-class RegisterAgency:
+class AddAgency:
     """Add an agency to the register; ``caller`` is who asked, as the token allowed them."""
 
     caller: Caller
@@ -142,7 +142,7 @@ class RegisterAgency:
 
 
 @dataclass(frozen=True)
-class ChangeAgency:
+class AmendAgency:
     """Change an agency's name, kind or places (None: left as it is)."""
 
     caller: Caller

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING
 from services.hold.agencies import Agency, AgencyNotRegistered
 from services.hold.agencies import check_registered as check_agency
 from services.hold.commands import (
-    AdoptPlaybook,
-    ChangeAgency,
-    ChangeTask,
-    EraseHousehold,
+    AddAgency,
+    AmendAgency,
     FireDeadlines,
-    RecordPersonalRead,
-    RegisterAgency,
+    ForgetHousehold,
+    LogPersonalRead,
+    PutPlaybookInForce,
     ReleaseStagedSupport,
     SeedAgencies,
     SupportArrestedPersonsHousehold,
     SupportHousehold,
+    TakeTaskStep,
 )
 from services.hold.domain import (
     CaseNotFound,
@@ -152,7 +152,7 @@ def open_tasks(
         unit.collect(task)
 
 
-def adopt_playbook(app: HoldApplication, c: AdoptPlaybook, unit: Unit) -> None:
+def adopt_playbook(app: HoldApplication, c: PutPlaybookInForce, unit: Unit) -> None:
     caller = c.caller or caller_from(c.meta.actor)
     check(caller, "adopt_playbook")
     if not playbook_in_scope(caller, c.scope, c.place):
@@ -168,7 +168,7 @@ def adopt_playbook(app: HoldApplication, c: AdoptPlaybook, unit: Unit) -> None:
     app.forget_playbook(c.scope)
 
 
-def change_task(app: HoldApplication, c: ChangeTask, unit: Unit) -> None:
+def change_task(app: HoldApplication, c: TakeTaskStep, unit: Unit) -> None:
     task = unit.get(c.task_id, SupportTask)
     if task is None:
         raise TaskNotFound(f"no task {c.task_id}")
@@ -192,7 +192,7 @@ def change_task(app: HoldApplication, c: ChangeTask, unit: Unit) -> None:
     unit.collect(task)
 
 
-def record_personal_read(app: HoldApplication, c: RecordPersonalRead, unit: Unit) -> None:
+def record_personal_read(app: HoldApplication, c: LogPersonalRead, unit: Unit) -> None:
     case = unit.get(c.case_id, WhanauCase)
     if case is None:
         raise CaseNotFound(f"no case {c.case_id}")
@@ -220,14 +220,14 @@ def relation_to_household(
     return household_relation(caller, parts, now, app.personal_window)
 
 
-def erase_household(app: HoldApplication, c: EraseHousehold, unit: Unit) -> None:
+def erase_household(app: HoldApplication, c: ForgetHousehold, unit: Unit) -> None:
     check_may_erase(unit, c)
     erasure_id = HouseholdErasure.create_id(c.household_ref)
     if unit.get(erasure_id, HouseholdErasure) is None:
         unit.collect(HouseholdErasure(household_ref=c.household_ref, meta=c.meta))
 
 
-def check_may_erase(unit: Unit, c: EraseHousehold) -> None:
+def check_may_erase(unit: Unit, c: ForgetHousehold) -> None:
     """The chair, and for a chair whose token is limited to places or operations, a
     household whose every case lies within them (one with none there is "not found")."""
     caller = c.caller or caller_from(c.meta.actor)
@@ -251,14 +251,14 @@ def fire_deadlines(app: HoldApplication, c: FireDeadlines, unit: Unit) -> None:
 
 
 # The agency register (each agency decided by its aggregate, services/hold/agencies.py).
-def register_agency(app: HoldApplication, c: RegisterAgency, unit: Unit) -> None:
+def register_agency(app: HoldApplication, c: AddAgency, unit: Unit) -> None:
     d = c.details
     taken = app.is_seeded(d.code) or unit.get(Agency.create_id(d.code), Agency) is not None
     agency = Agency.register(c.caller, d.code, d.name, d.kind, list(d.places), c.meta, taken)
     unit.collect(agency)
 
 
-def change_agency(app: HoldApplication, c: ChangeAgency, unit: Unit) -> None:
+def change_agency(app: HoldApplication, c: AmendAgency, unit: Unit) -> None:
     agency = unit.get(Agency.create_id(c.code), Agency)
     if agency is None:
         raise AgencyNotRegistered(f"no agency {c.code}")
@@ -279,7 +279,7 @@ def _required(value: str | None, what: str) -> str:
     return value
 
 
-def apply_change(task: SupportTask, c: ChangeTask) -> None:
+def apply_change(task: SupportTask, c: TakeTaskStep) -> None:
     """One step of a task's life, checked by the task itself."""
     m, agency = c.meta, c.agency
     match c.action:
@@ -316,12 +316,12 @@ HANDLERS: Handlers = {
     SupportArrestedPersonsHousehold: support_arrested_household,
     SupportHousehold: support_household,
     ReleaseStagedSupport: release_staged_support,
-    AdoptPlaybook: adopt_playbook,
-    ChangeTask: change_task,
-    RecordPersonalRead: record_personal_read,
-    EraseHousehold: erase_household,
+    PutPlaybookInForce: adopt_playbook,
+    TakeTaskStep: change_task,
+    LogPersonalRead: record_personal_read,
+    ForgetHousehold: erase_household,
     FireDeadlines: fire_deadlines,
-    RegisterAgency: register_agency,
-    ChangeAgency: change_agency,
+    AddAgency: register_agency,
+    AmendAgency: change_agency,
     SeedAgencies: seed_agencies,
 }

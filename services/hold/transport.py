@@ -22,8 +22,8 @@ from contracts.commands import RegisterAgency as RegisterAgencyCommand
 from services.hold import commands as hold
 from services.hold.application import HoldApplication
 from services.hold.commands import (
-    AdoptPlaybook,
-    ChangeTask,
+    PutPlaybookInForce,
+    TakeTaskStep,
 )
 from services.hold.domain import (
     playbook_scope,
@@ -72,7 +72,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
             actor=actor,
             reason=cmd.reason_code,
         )
-        change = ChangeTask(
+        change = TakeTaskStep(
             task_id=cmd.task_id,
             action=cmd.action,
             agency=actor.agency,
@@ -111,7 +111,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         except AggregateNotFoundError:
             return CommandReply(status=404, error=f"no case {cmd.case_id}")
         meta = app.stamp(case.operation_id, sender_of(cmd))
-        read = hold.RecordPersonalRead(cmd.case_id, list(cmd.fields), meta, caller_of(cmd.actor))
+        read = hold.LogPersonalRead(cmd.case_id, list(cmd.fields), meta, caller_of(cmd.actor))
         refused = await record(read, case.operation_id)
         if refused is not None:
             return refused
@@ -120,7 +120,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
     @handles("erase_household")
     async def erase_household(cmd: EraseHousehold) -> CommandReply:
         meta = app.stamp(NIL, sender_of(cmd))
-        erase = hold.EraseHousehold(cmd.household_ref, meta, caller_of(cmd.actor))
+        erase = hold.ForgetHousehold(cmd.household_ref, meta, caller_of(cmd.actor))
         refused = await record(erase, None)
         if refused is not None:
             return refused
@@ -137,7 +137,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
             return CommandReply(status=422, error="give a place or an operation, not both")
         scope = playbook_scope(place=cmd.place, operation_id=cmd.operation_id)
         meta = app.stamp(cmd.operation_id or NIL, sender_of(cmd))
-        adoption = AdoptPlaybook(scope, cmd.document, meta, caller_of(cmd.actor), cmd.place)
+        adoption = PutPlaybookInForce(scope, cmd.document, meta, caller_of(cmd.actor), cmd.place)
         refused = await record(adoption, cmd.operation_id)
         if refused is not None:
             return refused
@@ -149,13 +149,13 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
     async def register_agency(cmd: RegisterAgencyCommand) -> CommandReply:
         details = AgencyDetails.model_validate(cmd.model_dump(include=AGENCY_FIELDS))
         meta = app.stamp(NIL, sender_of(cmd))
-        refused = await record(hold.RegisterAgency(caller_of(cmd.actor), details, meta), None)
+        refused = await record(hold.AddAgency(caller_of(cmd.actor), details, meta), None)
         return refused or await agency_reply(cmd.code, 201)
 
     @handles("change_agency")
     async def change_agency(cmd: ChangeAgencyCommand) -> CommandReply:
         meta = app.stamp(NIL, sender_of(cmd))
-        change = hold.ChangeAgency(
+        change = hold.AmendAgency(
             caller_of(cmd.actor), cmd.code, meta, cmd.name, cmd.kind, cmd.places
         )
         refused = await record(change, None)
