@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import ClassVar
 from uuid import UUID
 
-from services.build.domain import PlanNotFound, ResiliencePlan
+from services.build.domain import PlanNotFound, Programme, ResiliencePlan
 from services.build.handlers import HANDLERS
-from services.build.programme import Programme
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.deciding import Handlers
 

@@ -27,6 +27,7 @@ from services.build.commands import (
     SignOffMove,
 )
 from services.build.domain import (
+    TEMPLATE,
     ImportAlreadyStarted,
     ImportNotFound,
     IndicatorImport,
@@ -34,14 +35,11 @@ from services.build.domain import (
     MilestoneNotFound,
     MilestoneTaken,
     PlanNotFound,
-    ResiliencePlan,
-)
-from services.build.milestones import TEMPLATE
-from services.build.programme import (
     Programme,
     ProgrammeAlreadyRegistered,
     ProgrammeNotFound,
     ProgrammeRuleBroken,
+    ResiliencePlan,
 )
 from services.runtime.authorization import Caller
 from services.runtime.dead_letters import NIL

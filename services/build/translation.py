@@ -18,8 +18,7 @@ from contracts import (
     ResiliencePlanOpened,
 )
 from contracts.build import SignedBy
-from services.build.domain import IndicatorImport, Milestone, ResiliencePlan
-from services.build.programme import Programme
+from services.build.domain import IndicatorImport, Milestone, Programme, ResiliencePlan
 from services.runtime.translation import Compute, Translation, envelope
 
 

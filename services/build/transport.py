@@ -28,8 +28,7 @@ from services.build.commands import (
     MoveToBuild,
     SignOffMove,
 )
-from services.build.domain import Milestone, ResiliencePlan
-from services.build.programme import Programme
+from services.build.domain import Milestone, Programme, ResiliencePlan
 from services.runtime.commands import (
     CommandPath,
     command_handlers,

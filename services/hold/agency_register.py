@@ -14,8 +14,8 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError
 
 from contracts.agencies import SEEDED_AGENCIES, SEEDED_CODES
-from services.hold.agencies import Agency
 from services.hold.commands import SeedAgencies
+from services.hold.domain import Agency
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock
 from services.runtime.commands import with_retry_on_conflict

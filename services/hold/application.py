@@ -13,12 +13,13 @@ from services.hold.domain import (
     CaseNotFound,
     HouseholdErasure,
     PlaybookAdoption,
+    SupportTask,
+    TaskNotFound,
     WhanauCase,
     playbook_scope,
 )
 from services.hold.handlers import HANDLERS
 from services.hold.playbook import Playbook, national_playbook, parse_playbook
-from services.hold.task import SupportTask, TaskNotFound
 from services.runtime.application import fetch
 from services.runtime.authorization import DEFAULT_PERSONAL_WINDOW
 from services.runtime.clock import Clock

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from services.hold.application import HoldApplication
 from services.hold.commands import FireDeadlines
-from services.hold.task import FINISHED, SupportTask
+from services.hold.domain import FINISHED, SupportTask
 from services.runtime.clock import Clock
 from services.runtime.deadlines import DeadlineScheduler
 

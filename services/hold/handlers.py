@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from services.hold.agencies import Agency, AgencyNotRegistered
-from services.hold.agencies import check_registered as check_agency
 from services.hold.commands import (
     AddAgency,
     AmendAgency,
@@ -28,15 +26,20 @@ from services.hold.commands import (
     TakeTaskStep,
 )
 from services.hold.domain import (
+    Agency,
+    AgencyNotRegistered,
     CaseNotFound,
     HouseholdCases,
     HouseholdErasure,
     PlaybookAdoption,
+    SupportTask,
+    TaskNotFound,
     WhanauCase,
+    WrongTaskState,
 )
+from services.hold.domain import check_registered as check_agency
+from services.hold.domain.rules import arrest_facts, household_facts, tasks_for
 from services.hold.playbook import Facts, parse_playbook
-from services.hold.rules import arrest_facts, household_facts, tasks_for
-from services.hold.task import SupportTask, TaskNotFound, WrongTaskState
 from services.runtime.authorization import (
     TASK_ACTIONS,
     Caller,

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from contracts.agencies import SEEDED_CODES, not_registered
 from contracts.envelope import Code
-from services.hold.task import ESCALATION_LEVELS
+from services.hold.domain import ESCALATION_LEVELS
 from services.runtime.errors import Invalid
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")

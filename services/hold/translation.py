@@ -19,9 +19,15 @@ from contracts import (
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
-from services.hold.agencies import Agency
-from services.hold.domain import HouseholdCases, HouseholdErasure, PlaybookAdoption, WhanauCase
-from services.hold.task import STEPS, SupportTask
+from services.hold.domain import (
+    STEPS,
+    Agency,
+    HouseholdCases,
+    HouseholdErasure,
+    PlaybookAdoption,
+    SupportTask,
+    WhanauCase,
+)
 from services.runtime.sealing import is_sealed
 from services.runtime.translation import Rule, Translation, envelope
 

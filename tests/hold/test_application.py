@@ -10,7 +10,6 @@ import pytest
 from eventsourcing.persistence import Tracking
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from services.hold.domain.rules import tasks_for
 
 from contracts import (
     AffectedChild,
@@ -30,6 +29,7 @@ from services.clear.application import ClearApplication
 from services.clear.translation import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.domain import SupportTask, WhanauCase
+from services.hold.domain.rules import tasks_for
 from services.hold.playbook import Facts
 from services.hold.policy import command_from
 from services.hold.translation import translate as hold_translate

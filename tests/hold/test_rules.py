@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from services.hold.domain.rules import tasks_for
 
 from services.hold.domain import SupportTask, WhanauCase
+from services.hold.domain.rules import tasks_for
 from services.hold.playbook import Facts
 from services.runtime.meta import SERVICE_ACTORS, Meta
 from tests.support.tasks import new_task

@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from contracts.place import place_key
-from services.runtime.errors import Invalid, Missing
+from services.hold.domain.errors import ReasonRequired
 from services.runtime.meta import Meta, derived_id
 
 
@@ -113,14 +113,6 @@ class WhanauCase(Aggregate):
     @event(PersonalDetailsRead)
     def _personal_details_read(self, household_ref: str, fields: list[str], meta: Meta) -> None:
         pass
-
-
-class ReasonRequired(Invalid, ValueError):
-    pass
-
-
-class CaseNotFound(Missing):
-    pass
 
 
 class HouseholdCases(Aggregate):

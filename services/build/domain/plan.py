@@ -20,8 +20,12 @@ from services.build.access import (
     outside_scope,
     place_visible,
 )
-from services.runtime.authorization import Caller, NotFound, check
-from services.runtime.errors import RuleBroken
+from services.build.domain.errors import (
+    GateEvidenceMissing,
+    GateSignOffMissing,
+    PlanRuleBroken,
+)
+from services.runtime.authorization import Caller, check
 from services.runtime.meta import Meta, derived_id
 
 HOLD, BUILD = "hold", "build"
@@ -37,39 +41,7 @@ MILESTONE_ESCALATION_DAYS = (7, 30)
 MILESTONE_ESCALATION_LEVELS = ("owner_agency_lead", "leadership_group_chair")
 
 
-class PlanRuleBroken(RuleBroken):
-    """A change the plan, a milestone or an import does not allow (HTTP 409)."""
-
-
-class MilestoneTaken(PlanRuleBroken):
-    """The plan already has a milestone of that label."""
-
-
-class ImportAlreadyStarted(PlanRuleBroken):
-    pass
-
-
 # Not found, or hidden from the caller's token: answered alike (services/build/access.py).
-class PlanNotFound(NotFound):
-    pass
-
-
-class MilestoneNotFound(NotFound):
-    pass
-
-
-class ImportNotFound(NotFound):
-    pass
-
-
-class GateSignOffMissing(PlanRuleBroken):
-    pass
-
-
-class GateEvidenceMissing(PlanRuleBroken):
-    pass
-
-
 # Evidence is something a reader can follow up: at least this many letters or digits after
 # trimming (so ".", "-" or "n/a" is not evidence).
 GATE_EVIDENCE_MIN_MEANINGFUL = 6

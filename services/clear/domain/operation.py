@@ -9,36 +9,20 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.clear.domain.errors import (
+    OperationAlreadyConcluded,
+    OperationAlreadyLaunched,
+    OperationNotLaunched,
+)
 from services.runtime.authorization import (
     Caller,
     check,
     operation_relation,
     operation_visible,
 )
-from services.runtime.errors import Missing, RuleBroken
 from services.runtime.meta import Meta
 
 PLANNED, LAUNCHED, CONCLUDED = "planned", "launched", "concluded"
-
-
-class OperationNotFound(Missing):
-    pass
-
-
-class OperationRuleBroken(RuleBroken):
-    """A command that the operation's state does not allow (HTTP 409)."""
-
-
-class OperationNotLaunched(OperationRuleBroken):
-    pass
-
-
-class OperationAlreadyLaunched(OperationRuleBroken):
-    pass
-
-
-class OperationAlreadyConcluded(OperationRuleBroken):
-    pass
 
 
 # The facts of an enforcement action, as one value from the front door to the stored event: a

@@ -22,8 +22,11 @@ from services.build.access import (
     place_visible,
     programme_relation,
 )
-from services.runtime.authorization import Caller, NotFound, check
-from services.runtime.errors import RuleBroken
+from services.build.domain.errors import (
+    PanelQuorumMissing,
+    ProgrammeRuleBroken,
+)
+from services.runtime.authorization import Caller, check
 from services.runtime.meta import Meta
 
 CENT = Decimal("0.01")
@@ -33,22 +36,6 @@ DECISIONS = ("approved", "declined")
 # The three ROCC focus areas (West Coast).
 FOCUS_AREAS = ("at_risk_of_organised_crime", "methamphetamine_harm", "rangatahi_pathway")
 AGREEMENT_KINDS = ("outcome_agreement", "conditional_grant")
-
-
-class ProgrammeRuleBroken(RuleBroken):
-    """A change the programme does not allow (HTTP 409)."""
-
-
-class ProgrammeAlreadyRegistered(ProgrammeRuleBroken):
-    pass
-
-
-class ProgrammeNotFound(NotFound):
-    """No such programme, or one hidden from the caller's token: answered alike."""
-
-
-class PanelQuorumMissing(ProgrammeRuleBroken):
-    pass
 
 
 def panel_choice(decision: str, amount: Decimal) -> tuple[str, Decimal]:

@@ -17,8 +17,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from contracts.commands import CLOSE_REASONS, DECLINE_REASONS
+from services.hold.domain.errors import (
+    ConsentRequired,
+    NotOfferedToThisAgency,
+    TaskFinished,
+    WrongTaskState,
+)
 from services.runtime.authorization import Engagement
-from services.runtime.errors import Missing, RuleBroken
 from services.runtime.meta import Meta, derived_id
 
 OFFERED, ACCEPTED, ASSIGNED, IN_PROGRESS = "offered", "accepted", "assigned", "in_progress"
@@ -27,30 +32,6 @@ FINISHED = (COMPLETED, CLOSED)
 POLICE = "police"
 # Who hears of an overdue task, step by step after its due time.
 ESCALATION_LEVELS = ("worker", "agency_lead", "leadership_group_chair")
-
-
-class TaskRuleBroken(RuleBroken):
-    """A change the task's state does not allow (HTTP 409)."""
-
-
-class TaskNotFound(Missing):
-    pass
-
-
-class TaskFinished(TaskRuleBroken):
-    pass
-
-
-class NotOfferedToThisAgency(TaskRuleBroken):
-    pass
-
-
-class WrongTaskState(TaskRuleBroken):
-    pass
-
-
-class ConsentRequired(TaskRuleBroken):
-    pass
 
 
 def check_reason(code: str, text: str, codes: tuple[str, ...], what: str) -> None:
