@@ -35,9 +35,9 @@ from services.runtime.commands import (
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
-from services.runtime.meta import Meta
 from services.runtime.translation import (
     caller_of,
+    command_of,
     sender_of,
 )
 
@@ -54,46 +54,34 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
     path = CommandPath(app, on_recorded)
     record = path.record
 
-    def meta_of(cmd: BuildCommand) -> Meta:
-        return app.stamp(NIL, sender_of(cmd))
+    def sent(cmd: BuildCommand) -> dict[str, Any]:
+        """Who sent it (as the authorization table asks about them), and the meta the
+        application stamps: every build command carries both."""
+        return {"caller": caller_of(cmd.actor), "meta": app.stamp(NIL, sender_of(cmd))}
 
     @handles("sign_off_gate")
     async def sign_off_gate(cmd: SignOffGateCommand) -> CommandReply:
-        refused = await record(SignOffMove(cmd.place, caller_of(cmd.actor), meta_of(cmd)))
+        refused = await record(command_of(cmd, SignOffMove, **sent(cmd)))
         return refused or CommandReply(
             status=200, result={"place": cmd.place, "signed_off_by": cmd.actor.id}
         )
 
     @handles("decide_gate")
     async def decide_gate(cmd: DecideGateCommand) -> CommandReply:
-        command = MoveToBuild(cmd.place, list(cmd.evidence), caller_of(cmd.actor), meta_of(cmd))
+        command = command_of(cmd, MoveToBuild, evidence=list(cmd.evidence), **sent(cmd))
         refused = await record(command)
         return refused or CommandReply(status=200, result={"place": cmd.place, "phase": "build"})
 
     @handles("add_milestone")
     async def add_milestone(cmd: AddMilestoneCommand) -> CommandReply:
-        command = AddOwnMilestone(
-            cmd.place,
-            cmd.label,
-            cmd.owner_agency,
-            cmd.due_at,
-            caller_of(cmd.actor),
-            meta_of(cmd),
-        )
+        command = command_of(cmd, AddOwnMilestone, **sent(cmd))
         refused = await record(command)
         milestone_id = Milestone.create_id(ResiliencePlan.create_id(cmd.place), NIL, 0, cmd.label)
         return refused or CommandReply(status=201, result={"milestone_id": str(milestone_id)})
 
     @handles("check_in_milestone")
     async def check_in(cmd: CheckInCommand) -> CommandReply:
-        command = CheckIn(
-            cmd.milestone_id,
-            cmd.status,
-            cmd.note,
-            cmd.evidence_link,
-            caller_of(cmd.actor),
-            meta_of(cmd),
-        )
+        command = command_of(cmd, CheckIn, **sent(cmd))
         refused = await record(command)
         return refused or CommandReply(
             status=200, result={"milestone_id": str(cmd.milestone_id), "status": cmd.status}
@@ -101,15 +89,8 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("import_indicators")
     async def import_indicators(cmd: ImportIndicatorsCommand) -> CommandReply:
-        command = ImportIndicators(
-            import_id=cmd.import_id,
-            step=cmd.step,
-            caller=caller_of(cmd.actor),
-            meta=meta_of(cmd),
-            file_name=cmd.file_name,
-            rows_expected=cmd.rows_expected,
-            rows=[row.model_dump(mode="json") for row in cmd.rows],
-        )
+        rows = [row.model_dump(mode="json") for row in cmd.rows]
+        command = command_of(cmd, ImportIndicators, rows=rows, **sent(cmd))
         refused = await record(command)
         return refused or CommandReply(
             status=200, result={"import_id": str(cmd.import_id), "step": cmd.step}
@@ -117,35 +98,13 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("register_programme")
     async def register_programme(cmd: RegisterProgrammeCommand) -> CommandReply:
-        command = EnrolProgramme(
-            cmd.programme_id,
-            cmd.name,
-            cmd.provider,
-            cmd.place,
-            cmd.focus_area,
-            cmd.funding_source,
-            cmd.agreement_kind,
-            caller_of(cmd.actor),
-            meta_of(cmd),
-        )
+        command = command_of(cmd, EnrolProgramme, **sent(cmd))
         refused = await record(command)
         return refused or CommandReply(status=201, result={"programme_id": str(cmd.programme_id)})
 
     @handles("change_programme")
     async def change_programme(cmd: ChangeProgrammeCommand) -> CommandReply:
-        command = ChangeProgramme(
-            programme_id=cmd.programme_id,
-            action=cmd.action,
-            caller=caller_of(cmd.actor),
-            meta=meta_of(cmd),
-            decision=cmd.decision,
-            amount=cmd.amount,
-            period=cmd.period,
-            people_engaged=cmd.people_engaged,
-            cost=cmd.cost,
-            outcome_value=cmd.outcome_value,
-            note=cmd.note,
-        )
+        command = command_of(cmd, ChangeProgramme, **sent(cmd))
         refused = await record(command)
         if refused:
             return refused

@@ -1,5 +1,5 @@
 """The agency register's part of the hold application: registering, changing and seeding
-agencies (decided by each agency's aggregate, services/hold/agencies.py), and whether the
+agencies (decided by each agency's aggregate, services/hold/domain/agency.py), and whether the
 register holds a code, for the commands that name one.
 
 A base of ``HoldApplication``, kept apart so the application module stays readable; the

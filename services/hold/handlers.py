@@ -253,7 +253,7 @@ def fire_deadlines(app: HoldApplication, c: FireDeadlines, unit: Unit) -> None:
     app.fire_deadlines_of(unit, c.task_id, SupportTask, c.now)
 
 
-# The agency register (each agency decided by its aggregate, services/hold/agencies.py).
+# The agency register (each agency decided by its aggregate, services/hold/domain/agency.py).
 def register_agency(app: HoldApplication, c: AddAgency, unit: Unit) -> None:
     d = c.details
     taken = app.is_seeded(d.code) or unit.get(Agency.create_id(d.code), Agency) is not None

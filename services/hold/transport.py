@@ -39,6 +39,7 @@ from services.runtime.meta import Meta, derived_id
 from services.runtime.translation import (
     actor_of,
     caller_of,
+    command_of,
     sender_of,
 )
 
@@ -72,21 +73,8 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
             actor=actor,
             reason=cmd.reason_code,
         )
-        change = TakeTaskStep(
-            task_id=cmd.task_id,
-            action=cmd.action,
-            agency=actor.agency,
-            meta=meta,
-            reason_code=cmd.reason_code,
-            reason=cmd.reason,
-            worker_ref=cmd.worker_ref,
-            outcome=cmd.outcome,
-            referral_agency=cmd.referral_agency,
-            consent=cmd.consent,
-            override_role=cmd.override_role,
-            text=cmd.text,
-            to_agency=cmd.to_agency,
-            caller=caller_of(cmd.actor),
+        change = command_of(
+            cmd, TakeTaskStep, agency=actor.agency, meta=meta, caller=caller_of(cmd.actor)
         )
         refused = await record(change, task.operation_id)
         if refused is not None:
@@ -144,7 +132,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         playbook = parse_playbook(cmd.document)
         return CommandReply(status=201, result={"scope": scope, "playbook": playbook.label})
 
-    # The agency register, each agency decided by its aggregate (services/hold/agencies.py).
+    # The agency register, each agency decided by its aggregate (services/hold/domain/agency.py).
     @handles("register_agency")
     async def register_agency(cmd: RegisterAgencyCommand) -> CommandReply:
         details = AgencyDetails.model_validate(cmd.model_dump(include=AGENCY_FIELDS))

@@ -23,6 +23,14 @@ Translator = Callable[[Any], IntegrationEvent | None]
 Facts = TypeVar("Facts")
 
 
+def command_of(wire: BaseModel, cls: type[Facts], **given: object) -> Facts:
+    """A service's own command (a dataclass) of a wire command: every field they share copied
+    by name, as the wire holds it, and ``given`` (who sent it, the meta the application
+    stamped, anything shaped differently): a field added to both needs no edit here."""
+    names = {f.name for f in fields(cls)} - set(given)  # type: ignore[arg-type]
+    return cls(**wire.model_dump(include=names), **given)
+
+
 def facts_from(model: BaseModel, cls: type[Facts]) -> Facts:
     """A domain value (a dataclass) of the fields it shares with a wire command, copied by
     name, as plain values (lists, not tuples): a field added to both needs no edit here."""
