@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
@@ -44,14 +43,12 @@ from services.runtime.commands import (
 from services.runtime.errors import DomainError
 from services.runtime.translation import (
     caller_of,
+    command_of,
     facts_from,
     sender_of,
 )
 
 log = structlog.get_logger()
-
-# What an operation's plan copies from its wire command, by name.
-PLAN_FIELDS = {f.name for f in fields(commands.Plan)} - {"sender", "command_id"}
 
 
 def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> NatsRouter:
@@ -71,9 +68,7 @@ def build_router(app: ClearApplication, on_recorded: Callable[[], None]) -> Nats
 
     @handles("plan_operation")
     async def plan(cmd: PlanOperation) -> CommandReply:
-        command = commands.Plan(
-            **cmd.model_dump(include=PLAN_FIELDS), sender=sender_of(cmd), command_id=cmd.command_id
-        )
+        command = command_of(cmd, commands.Plan, sender=sender_of(cmd))
         return await decide(
             None,
             command,

@@ -25,16 +25,16 @@ from services.hold.commands import (
     PutPlaybookInForce,
     TakeTaskStep,
 )
-from services.hold.domain import (
-    playbook_scope,
-)
+from services.hold.domain import CaseNotFound, TaskNotFound, playbook_scope
 from services.hold.playbook import parse_playbook
 from services.runtime.commands import (
     CommandPath,
     command_handlers,
+    refusal_reply,
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
+from services.runtime.errors import Invalid
 from services.runtime.meta import Meta, derived_id
 from services.runtime.translation import (
     actor_of,
@@ -65,7 +65,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         try:
             task = await asyncio.to_thread(app.get_task, cmd.task_id)
         except AggregateNotFoundError:
-            return CommandReply(status=404, error=f"no task {cmd.task_id}")
+            return refusal_reply(TaskNotFound(f"no task {cmd.task_id}"))
         # The envelope's reason is the code: free text travels only sealed, in the step itself.
         meta = Meta(
             occurred_at=app.clock.now(),
@@ -97,7 +97,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
         try:
             case = await asyncio.to_thread(app.get_case, cmd.case_id)
         except AggregateNotFoundError:
-            return CommandReply(status=404, error=f"no case {cmd.case_id}")
+            return refusal_reply(CaseNotFound(f"no case {cmd.case_id}"))
         meta = app.stamp(case.operation_id, sender_of(cmd))
         read = hold.LogPersonalRead(cmd.case_id, list(cmd.fields), meta, caller_of(cmd.actor))
         refused = await record(read, case.operation_id)
@@ -122,7 +122,7 @@ def build_router(app: HoldApplication, on_recorded: Callable[[], None]) -> NatsR
     @handles("adopt_playbook")
     async def adopt_playbook(cmd: AdoptPlaybookCommand) -> CommandReply:
         if cmd.place and cmd.operation_id:
-            return CommandReply(status=422, error="give a place or an operation, not both")
+            return refusal_reply(Invalid("give a place or an operation, not both"))
         scope = playbook_scope(place=cmd.place, operation_id=cmd.operation_id)
         meta = app.stamp(cmd.operation_id or NIL, sender_of(cmd))
         adoption = PutPlaybookInForce(scope, cmd.document, meta, caller_of(cmd.actor), cmd.place)
