@@ -49,6 +49,19 @@ def test_the_views_import_neither_the_api_nor_the_audit_tools_nor_the_cli() -> N
     assert offenders("services.views", above) == []
 
 
+def test_the_runtime_imports_no_service_and_nothing_above_them() -> None:
+    """A service process loads its own service only: the store verification it answers with
+    comes in as a hook from the wiring (services/factories.py), not from the audit tools."""
+    above = (*DOMAINS, "services.views", "services.api", "services.audit", "services.cli")
+    assert offenders("services.runtime", above) == []
+
+
+def test_the_services_reach_each_other_only_through_streams() -> None:
+    for service in DOMAINS:
+        others = tuple(d for d in DOMAINS if d != service)
+        assert offenders(service, others) == []
+
+
 def test_contracts_import_nothing_of_the_services() -> None:
     assert offenders("contracts", ("services",)) == []
 
