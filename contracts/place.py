@@ -31,3 +31,8 @@ class Place:
 def place_key(name: str) -> str:
     """The form a place name is compared, keyed and derived by."""
     return Place(name).key
+
+
+def same_place(a: str, b: str) -> bool:
+    """Whether two place names, as written, name one place."""
+    return Place(a) == Place(b)

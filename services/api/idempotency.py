@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.place import place_key
 from services.api.access import allowed
 from services.api.identity import Identity, InvalidToken, read_token
 from services.api.problems import problem
@@ -236,7 +237,7 @@ def caller_key(identity: Identity) -> str:
         identity.subject,
         identity.role,
         identity.agency,
-        ",".join(sorted(p.casefold() for p in identity.places)),
+        ",".join(sorted(place_key(p) for p in identity.places)),
         ",".join(sorted(identity.operations)),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

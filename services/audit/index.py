@@ -26,6 +26,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts import ContractError, IntegrationEvent, parse_event
+from contracts.place import place_key
 from contracts.registry import REGISTRY
 from services.audit.timeline import Entry
 from services.runtime.settings import Settings
@@ -212,7 +213,7 @@ class AuditIndex:
             params.append(str(operation_id))
         if place is not None:
             clauses.append("place = ?")
-            params.append(place.casefold())
+            params.append(place_key(place))
         if types:
             clauses.append(f"event_type IN ({', '.join('?' * len(types))})")
             params += types
@@ -239,7 +240,7 @@ class AuditIndex:
                 for row in self.db.execute(
                     "SELECT operation_id FROM events WHERE event_type = 'OperationPlanned' "
                     "AND place = ?",
-                    (place.casefold(),),
+                    (place_key(place),),
                 )
             }
         if operation_id is not None:
@@ -251,7 +252,7 @@ class AuditIndex:
             params = [*operations]
             if place is not None:
                 where += " OR place = ?"
-                params.append(place.casefold())
+                params.append(place_key(place))
         cursor = self.db.execute(
             "SELECT service, notification_id, event_type, schema_version, body, event_id "
             f"FROM events {where} ORDER BY recorded_at, service, notification_id",
@@ -272,7 +273,7 @@ class AuditIndex:
                     for child, child_operation, child_place in children
                     if operations is None
                     or child_operation in operations
-                    or (place is not None and child_place == place.casefold())
+                    or (place is not None and child_place == place_key(place))
                 ]
                 yield entry
 
@@ -304,7 +305,7 @@ def _row(service: str, nid: int, event: IntegrationEvent) -> tuple[object, ...]:
         str(event.operation_id),
         str(event.event_id),
         str(event.causation_id) if event.causation_id else None,
-        place.casefold() if isinstance(place, str) else None,
+        place_key(place) if isinstance(place, str) else None,
         str(item) if item is not None else None,
         event.event_type,
         event.schema_version,

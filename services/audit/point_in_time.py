@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from contracts.place import place_key, same_place
 from services.audit.index import PLAN_EVENTS, AuditIndex
 from services.views.read_model import ReadModel
 from services.views.rows import shown
@@ -64,11 +65,9 @@ def state_of(
 
 def plan_of(model: ReadModel, place: str) -> dict[str, Any]:
     """A place's resilience plan, its milestones (its own and its operations') and programmes."""
-    plan = model.plans.get(place.casefold())
+    plan = model.plans.get(place_key(place))
     return {
         "plan": plan.as_json() if plan else None,
         "place_milestones": shown(model.list_milestones(place=place)),
-        "programmes": shown(
-            p for p in model.programmes.values() if p.place.casefold() == place.casefold()
-        ),
+        "programmes": shown(p for p in model.programmes.values() if same_place(p.place, place)),
     }

@@ -22,6 +22,7 @@ from eventsourcing.application import Application
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts import ContractError, IntegrationEvent, parse_event
+from contracts.place import same_place
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
 from services.views.read_model import ReadModel
@@ -184,8 +185,7 @@ def assemble(histories: Histories, operation_id: str | None, place: str | None) 
         operations = {
             e.operation_id
             for e in everything
-            if e.event_type == "OperationPlanned"
-            and str(e.facts["place"]).casefold() == place.casefold()
+            if e.event_type == "OperationPlanned" and same_place(str(e.facts["place"]), place)
         }
     if operation_id is not None:
         operations = {operation_id} if operations is None else operations & {operation_id}
@@ -227,7 +227,7 @@ def replay(
 
 def _place_wide(entry: Entry, place: str | None) -> bool:
     """Build's place-level events (a plan's gate, its programmes) belong to the place."""
-    return place is not None and str(entry.facts.get("place", "")).casefold() == place.casefold()
+    return place is not None and same_place(str(entry.facts.get("place", "")), place)
 
 
 def jsonl_line(entry: Entry) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from contracts.place import same_place
 from services.cli.client import call
 from services.cli.output import AsJson, console, err, fail, show
 from services.cli.root import app, group
@@ -94,7 +95,7 @@ def report_place(
 
     operations = []
     for op in call("GET", "/operations"):
-        if op["place"].casefold() != name.casefold() or "concluded_at" not in op:
+        if not same_place(op["place"], name) or "concluded_at" not in op:
             continue
         hold = call("GET", f"/operations/{op['operation_id']}/hold")
         operations.append(
@@ -113,7 +114,7 @@ def report_place(
         "indicators": call("GET", "/indicators", params=place),
         "milestones": call("GET", "/milestones", params=place),
         "programmes": call("GET", "/programmes", params=place),
-        "cases": [c for c in cases if c["place"].casefold() == name.casefold()],
+        "cases": [c for c in cases if same_place(c["place"], name)],
     }
     page = write_place_report(name, data, out, public=public, threshold=threshold)
     console.print(f"{'public ' if public else ''}report for {name}: {page}")

@@ -20,6 +20,7 @@ from contracts.indicators import (
     IndicatorImportStarted,
     IndicatorRowsAdded,
 )
+from contracts.place import place_key
 from services.views.fields import trace as _trace
 from services.views.rows import ImportFacts, ImportRow, MilestoneRow, PlanRow, ProgrammeRow
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def resilience_plan_opened(model: ReadModel, e: ResiliencePlanOpened) -> None:
-    model.plans[e.place.casefold()] = PlanRow(
+    model.plans[place_key(e.place)] = PlanRow(
         plan_id=str(e.plan_id),
         place=e.place,
         opened_at=e.occurred_at.isoformat(),
@@ -37,14 +38,14 @@ def resilience_plan_opened(model: ReadModel, e: ResiliencePlanOpened) -> None:
 
 
 def plan_gate_signed_off(model: ReadModel, e: PlanGateSignedOff) -> None:
-    if plan := model.plans.get(e.place.casefold()):
+    if plan := model.plans.get(place_key(e.place)):
         signed = plan.sign_offs
         if all(s["id"] != e.actor.id for s in signed):
             signed.append({**e.actor.model_dump(), "at": e.occurred_at.isoformat(), **_trace(e)})
 
 
 def plan_gate_decided(model: ReadModel, e: PlanGateDecided) -> None:
-    if plan := model.plans.get(e.place.casefold()):
+    if plan := model.plans.get(place_key(e.place)):
         plan.phase = e.to_phase
         plan.gate = {
             "decided_at": e.occurred_at.isoformat(),
@@ -152,10 +153,10 @@ def indicator_rows_added(model: ReadModel, e: IndicatorRowsAdded) -> None:
     model.pending_imports.setdefault(e.import_id, []).extend(e.rows)
     facts = model.import_facts.setdefault(e.import_id, ImportFacts(import_id=str(e.import_id)))
     places = facts.places
-    known = {p.strip().casefold() for p in places}
+    known = {place_key(p) for p in places}
     for row in e.rows:
-        if row.place.strip().casefold() not in known:
-            known.add(row.place.strip().casefold())
+        if place_key(row.place) not in known:
+            known.add(place_key(row.place))
             places.append(row.place)
 
 

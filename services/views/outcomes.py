@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from contracts.place import same_place
 from services.views.read_model import ReadModel
 from services.views.rows import Row
 
@@ -33,7 +34,7 @@ def place_outcomes(
     ]
     operations = []
     for op in model.operations.values():
-        if op.place.casefold() != place.casefold() or op.concluded_at is None:
+        if not same_place(op.place, place) or op.concluded_at is None:
             continue
         if not covers_item(op):
             continue
@@ -56,7 +57,7 @@ def place_outcomes(
             "social_return": p.social_return,
         }
         for p in model.programmes.values()
-        if p.place.casefold() == place.casefold() and covered
+        if same_place(p.place, place) and covered
     ]
     return {
         "place": place,

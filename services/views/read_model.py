@@ -17,6 +17,7 @@ from uuid import UUID
 from contracts import IntegrationEvent
 from contracts.hold import FINISHED_STATUSES
 from contracts.indicators import IndicatorRow
+from contracts.place import same_place
 from services.runtime.authorization import Engagement
 from services.views.agency_views import seeded_agencies
 from services.views.dispatch import VIEW_CHANGES
@@ -138,7 +139,7 @@ class ReadModel:
             t
             for t in self.tasks.values()
             if _match(t, operation_id=operation_id, agency=agency, status=status, case_id=case_id)
-            and (place is None or (t.place or "").casefold() == place.casefold())
+            and (place is None or same_place((t.place or ""), place))
             and (overdue_at is None or _overdue(t, overdue_at))
         ]
 
@@ -179,7 +180,7 @@ class ReadModel:
             (
                 r
                 for r in self.indicators
-                if r.place.casefold() == place.casefold()
+                if same_place(r.place, place)
                 and (indicator is None or r.indicator == indicator)
                 and (series is None or r.series == series)
             ),
@@ -193,7 +194,7 @@ class ReadModel:
             m
             for m in self.milestones.values()
             if _match(m, operation_id=operation_id)
-            and (place is None or m.place.casefold() == place.casefold())
+            and (place is None or same_place(m.place, place))
         ]
 
 

@@ -23,6 +23,7 @@ from contracts.commands import (
     MilestoneDetails,
     SignOffGate,
 )
+from contracts.place import place_key
 from services.api.access import Caller
 from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
@@ -46,7 +47,7 @@ router = APIRouter()
 
 
 def plan_of(door: FrontDoor, place: str) -> PlanRow | None:
-    return door.read_model.plans.get(place.strip().casefold())
+    return door.read_model.plans.get(place_key(place))
 
 
 def check_plan(door: FrontDoor, who: Who, place: str, action: str) -> None:

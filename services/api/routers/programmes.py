@@ -21,6 +21,7 @@ from contracts.commands import (
     ResultDetails,
     SpendDetails,
 )
+from contracts.place import same_place
 from services.api.access import Caller
 from services.api.deps import Door, check_agency, reply, scoped
 from services.api.door import FrontDoor
@@ -138,6 +139,4 @@ async def list_programmes(
     door: Door, page: Page, who: Caller, place: str | None = None
 ) -> list[dict[str, Any]]:
     programmes = scoped(who, door.read_model.programmes.values())
-    return page.apply(
-        shown(p for p in programmes if place is None or p.place.casefold() == place.casefold())
-    )
+    return page.apply(shown(p for p in programmes if place is None or same_place(p.place, place)))
