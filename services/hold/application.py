@@ -37,8 +37,12 @@ class HoldApplication(AgencyRegister):
         env: dict[str, str] | None = None,
         clock: Clock | None = None,
         personal_window: timedelta = DEFAULT_PERSONAL_WINDOW,
+        default_playbook: Playbook | None = None,
     ) -> None:
         super().__init__(env, clock)
+        # In force where nothing is adopted: the national default that ships, unless a test
+        # brings its own so national policy can change without rewriting hold's tests.
+        self.default_playbook = default_playbook
         # How long an agency may still read a household's details after its part ended.
         self.personal_window = personal_window
         # Parsed playbooks by scope (None: nothing adopted there). Filled from the store on first
@@ -52,7 +56,7 @@ class HoldApplication(AgencyRegister):
             found = self._adopted(scope)
             if found is not None:
                 return found
-        return self._adopted("national") or national_playbook()
+        return self._adopted("national") or self.default_playbook or national_playbook()
 
     def _adopted(self, scope: str) -> Playbook | None:
         if scope not in self._playbooks:

@@ -38,6 +38,7 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.dead_letters import NIL, RecordDeadLetter
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta
 from tests.support.clear import launch_operation, plan_operation, record_arrest
+from tests.support.playbook_facts import hold_tests_playbook
 
 pytestmark = pytest.mark.application
 
@@ -107,7 +108,7 @@ def clock() -> SimulatedClock:
 
 @pytest.fixture
 def app(clock: SimulatedClock) -> HoldApplication:
-    return HoldApplication(env=POPO, clock=clock)
+    return HoldApplication(env=POPO, clock=clock, default_playbook=hold_tests_playbook())
 
 
 def test_an_arrest_with_children_and_only_carer_opens_a_case_and_three_tasks(
@@ -183,7 +184,7 @@ def test_households_and_operations_each_get_their_own_case(
 def final_state(
     events: list[ArrestRecorded], clock: SimulatedClock, one_batch: bool
 ) -> tuple[HoldApplication, list[IntegrationEvent]]:
-    app = HoldApplication(env=POPO, clock=clock)
+    app = HoldApplication(env=POPO, clock=clock, default_playbook=hold_tests_playbook())
     all_jobs = jobs(clock, list(events))
     if one_batch:
         app.process_batch(all_jobs)
@@ -229,7 +230,7 @@ def test_two_arrests_of_one_household_in_either_order_give_the_same_case(
         # No ages given: each child's is unknown, read as young.
         ages = tuple(None for _ in event.children)
         facts = Facts("arrest", ages, event.only_carer_present)
-        for plan in tasks_for(facts, event.occurred_at):
+        for plan in tasks_for(facts, event.occurred_at, hold_tests_playbook()):
             expected[plan.kind] = min(expected.get(plan.kind, plan.due_at), plan.due_at)
 
     case_id = WhanauCase.create_id(operation_id, "household-9")
@@ -330,7 +331,7 @@ def test_hold_events_are_caused_by_the_arrest_recorded_by_clear(clock: Simulated
     contract = parse_event(contract.model_dump_json())  # as hold receives it
     assert isinstance(contract, ArrestRecorded)
 
-    hold = HoldApplication(env=POPO, clock=clock)
+    hold = HoldApplication(env=POPO, clock=clock, default_playbook=hold_tests_playbook())
     clock.advance(timedelta(minutes=5))
     hold.process_batch([(command_from(contract, clock), Tracking("clear", notification.id))])
 

@@ -15,6 +15,7 @@ from services.hold.deadlines import task_scheduler
 from services.hold.domain import SupportTask
 from services.runtime.clock import SimulatedClock
 from services.runtime.meta import SERVICE_ACTORS, Actor, Meta
+from tests.support.playbook_facts import hold_tests_playbook
 from tests.support.tasks import new_task
 
 START = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
@@ -96,7 +97,11 @@ def test_an_operations_first_week_on_simulated_time() -> None:
     time, the second's are left. Hour by hour through the week, only the second's remind and
     escalate, each step once, at the first tick after its time."""
     clock = SimulatedClock(START)
-    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app = HoldApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        default_playbook=hold_tests_playbook(),
+    )
     scheduler = task_scheduler(app, clock)
     arrest(app, START, "HH-DONE", only_carer=True, n=1)
     arrest(app, START, "HH-LEFT", only_carer=True, n=2)
@@ -151,7 +156,11 @@ def test_an_operations_first_week_on_simulated_time() -> None:
 def test_the_scheduler_forgets_finished_tasks_and_ignores_their_late_notes() -> None:
     """A finished task leaves the index; a note added to it afterwards is harmless."""
     clock = SimulatedClock(START)
-    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app = HoldApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        default_playbook=hold_tests_playbook(),
+    )
     scheduler = task_scheduler(app, clock)
     arrest(app, START, "HH-1", only_carer=False, n=1)
     scheduler.refresh()
@@ -170,3 +179,22 @@ def test_the_scheduler_forgets_finished_tasks_and_ignores_their_late_notes() -> 
     assert scheduler.fire_due() > 0, "the household's other tasks do escalate"
     closed = app.get_task(task_id)
     assert (closed.reminders_sent, closed.escalations_sent) == (0, 0)
+
+
+def test_hold_tests_run_against_their_own_playbook_not_the_national_one() -> None:
+    """National policy may change without rewriting hold's tests: the tasks these tests see
+    come from tests/support/hold_playbook.toml (the national default is tested on its own in
+    test_playbook.py)."""
+    clock = SimulatedClock(START)
+    app = HoldApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        default_playbook=hold_tests_playbook(),
+    )
+    arrest(app, START, "HH-1", only_carer=True, n=1)
+    labels = {
+        app.mapper.to_domain_event(n).playbook
+        for n in app.recorder.select_notifications(1, 1000)
+        if n.topic.endswith("SupportTask.Opened")
+    }
+    assert labels == {"hold-tests@v1"}

@@ -11,6 +11,7 @@ from services.hold.domain import SupportTask, WhanauCase
 from services.hold.domain.rules import tasks_for
 from services.hold.playbook import Facts
 from services.runtime.meta import SERVICE_ACTORS, Meta
+from tests.support.playbook_facts import hold_tests_playbook
 from tests.support.tasks import new_task
 
 pytestmark = pytest.mark.domain
@@ -21,7 +22,9 @@ ARRESTED_AT = datetime(2026, 3, 1, 5, 30, tzinfo=UTC)
 def due(children: int, only_carer_present: bool) -> dict[str, tuple[str, datetime]]:
     return {
         t.kind: (t.lead_agency, t.due_at)
-        for t in tasks_for(Facts("arrest", (5,) * children, only_carer_present), ARRESTED_AT)
+        for t in tasks_for(
+            Facts("arrest", (5,) * children, only_carer_present), ARRESTED_AT, hold_tests_playbook()
+        )
     }
 
 

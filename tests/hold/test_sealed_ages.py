@@ -34,7 +34,7 @@ from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_permissions import API
 from services.runtime.sealing import HouseholdKeys
 from tests.support.nats_connections import connected
-from tests.support.playbook_facts import YOUNG_CHILD_AT_HOME, opened
+from tests.support.playbook_facts import YOUNG_CHILD_AT_HOME, hold_tests_playbook, opened
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,11 @@ async def test_hold_opens_sealed_ages_until_the_household_is_erased(
         assert isinstance(none_given, SupportArrestedPersonsHousehold)
         assert none_given.ages is None and none_given.opened is None
 
-    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app = HoldApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        default_playbook=hold_tests_playbook(),
+    )
     app.process_batch([(command, Tracking("clear", 1)), (erased, Tracking("clear", 2))])
     kinds: dict[UUID, set[str]] = {}
     for notification in app.recorder.select_notifications(1, 1000):
@@ -128,7 +132,11 @@ async def test_hold_opens_a_seizure_or_witness_households_sealed_ages_the_arrest
         assert isinstance(command, SupportHousehold)
         assert command.ages == sealed and command.opened is None
 
-    app = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app = HoldApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        default_playbook=hold_tests_playbook(),
+    )
     scope = playbook_scope(operation_id=operation_id)
     app.process_batch(
         [(PutPlaybookInForce(scope, YOUNG_CHILD_AT_HOME, commands[0].meta, caller=CHAIR), None)]
@@ -139,7 +147,11 @@ async def test_hold_opens_a_seizure_or_witness_households_sealed_ages_the_arrest
         "early_years_check_witness_registered",
     ]
     # After erasure a second operation's household gets the same checks, protectively.
-    later = HoldApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    later = HoldApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        default_playbook=hold_tests_playbook(),
+    )
     later.process_batch(
         [(PutPlaybookInForce(scope, YOUNG_CHILD_AT_HOME, erased[0].meta, caller=CHAIR), None)]
     )

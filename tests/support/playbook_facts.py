@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 from services.hold.application import HoldApplication
+from services.hold.playbook import Playbook, load_playbook_file
 from services.runtime.meta import SERVICE_ACTORS, Meta
 
 AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
@@ -39,3 +41,8 @@ YOUNG_CHILD_AT_HOME = {
         for event in ("seizure", "witness_registered")
     ],
 }
+
+
+def hold_tests_playbook() -> Playbook:
+    """Hold's domain tests' own playbook (tests/support/hold_playbook.toml)."""
+    return load_playbook_file(Path(__file__).with_name("hold_playbook.toml"))
