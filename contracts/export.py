@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import commands
+from contracts import build_commands, commands
 from contracts.audit import HistoryCheckpoint
 from contracts.commands import (
     CommandReply,
@@ -61,11 +61,13 @@ def _key(cls: type[IntegrationEvent]) -> tuple[str, int]:
 
 
 def command_models() -> list[type[BaseModel]]:
-    """Every model defined in ``contracts.commands``, in name order."""
+    """Every model defined in ``contracts.commands`` and ``contracts.build_commands``, in
+    name order."""
     found = [
         obj
-        for _, obj in inspect.getmembers(commands, inspect.isclass)
-        if issubclass(obj, BaseModel) and obj.__module__ == commands.__name__
+        for module in (commands, build_commands)
+        for _, obj in inspect.getmembers(module, inspect.isclass)
+        if issubclass(obj, BaseModel) and obj.__module__ == module.__name__
     ]
     return sorted(found, key=lambda cls: cls.__name__)
 

@@ -11,13 +11,14 @@ from typing import Any
 import structlog
 from faststream.nats import NatsRouter
 
-from contracts.commands import AddMilestone as AddMilestoneCommand
-from contracts.commands import ChangeProgrammeCommand, CommandReply, ImportIndicatorsCommand
-from contracts.commands import CheckInMilestone as CheckInCommand
+from contracts.build_commands import AddMilestone as AddMilestoneCommand
+from contracts.build_commands import ChangeProgrammeCommand, ImportIndicatorsCommand
+from contracts.build_commands import CheckInMilestone as CheckInCommand
+from contracts.build_commands import DecideGate as DecideGateCommand
+from contracts.build_commands import RegisterProgramme as RegisterProgrammeCommand
+from contracts.build_commands import SignOffGate as SignOffGateCommand
 from contracts.commands import Command as BuildCommand
-from contracts.commands import DecideGate as DecideGateCommand
-from contracts.commands import RegisterProgramme as RegisterProgrammeCommand
-from contracts.commands import SignOffGate as SignOffGateCommand
+from contracts.commands import CommandReply
 from services.build.application import BuildApplication
 from services.build.commands import (
     AddOwnMilestone,

@@ -47,7 +47,7 @@ def indicators_import(file: Path) -> None:
     """
     from rich.progress import Progress
 
-    from contracts.commands import IMPORT_CHUNK_ROWS
+    from contracts.build_commands import IMPORT_CHUNK_ROWS
     from services.build.indicators import read_indicator_csv
 
     try:

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from contracts.commands import ChangeProgrammeCommand, CheckInMilestone, SignOffGate
+from contracts.build_commands import ChangeProgrammeCommand, CheckInMilestone, SignOffGate
 from contracts.envelope import Requester
 from tests.support.build_flows import (
     CHAIR,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from contracts.commands import (
+from contracts.build_commands import (
     EVIDENCE_MIN_MEANINGFUL,
     GateDetails,
     PanelDecisionDetails,

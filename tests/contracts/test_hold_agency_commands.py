@@ -16,13 +16,7 @@ from pydantic import BaseModel
 
 from contracts import AffectedChild, AgencyChanged, AgencyRegistered, ArrestRecorded
 from contracts.agencies import SEEDED_AGENCIES, SEEDED_CODES
-from contracts.commands import (
-    AdoptPlaybook,
-    ChangeAgency,
-    ChangeTask,
-    CommandReply,
-    RegisterAgency,
-)
+from contracts.commands import AdoptPlaybook, ChangeAgency, ChangeTask, CommandReply, RegisterAgency
 from contracts.envelope import Actor, Requester
 from services.hold.application import HoldApplication
 from services.hold.domain import Agency, SupportTask

@@ -9,11 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as FastApiPath
 
-from contracts.commands import (
-    EraseHousehold,
-    ErasureDetails,
-    RecordPersonalRead,
-)
+from contracts.commands import EraseHousehold, ErasureDetails, RecordPersonalRead
 from contracts.envelope import REF_PATTERN
 from services.api.access import Caller
 from services.api.deps import Door, item_for, real_text, scoped

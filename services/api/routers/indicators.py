@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from contracts.commands import (
+from contracts.build_commands import (
     ImportIndicatorsCommand,
     IndicatorRowsChunk,
     StartIndicatorImport,

@@ -14,7 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
-from contracts.commands import (
+from contracts.build_commands import (
     AddMilestone,
     CheckInDetails,
     CheckInMilestone,

@@ -9,9 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from contracts.commands import (
-    AdoptPlaybook,
-)
+from contracts.commands import AdoptPlaybook
 from services.api.access import (
     Caller,
 )

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
-from contracts.commands import (
+from contracts.build_commands import (
     ChangeProgrammeCommand,
     PanelDecisionDetails,
     PanelVoteDetails,
