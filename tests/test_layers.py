@@ -62,6 +62,14 @@ def test_the_services_reach_each_other_only_through_streams() -> None:
         assert offenders(service, others) == []
 
 
+def test_the_services_import_nothing_above_them() -> None:
+    """A service process carries its own domain and the runtime, never the views, the front
+    door, the audit tools or the CLI."""
+    above = ("services.views", "services.api", "services.audit", "services.cli")
+    for service in DOMAINS:
+        assert offenders(service, above) == []
+
+
 def test_contracts_import_nothing_of_the_services() -> None:
     assert offenders("contracts", ("services",)) == []
 
