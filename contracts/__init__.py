@@ -47,6 +47,7 @@ from contracts.indicators import (
     IndicatorImportStarted,
     IndicatorRowsAdded,
 )
+from contracts.notify import ContactPointChanged, NotificationChanged
 from contracts.registry import (
     REGISTRY,
     ContractError,
@@ -69,6 +70,7 @@ __all__ = [
     "CaseTasksAttached",
     "Child",
     "ChildrenAges",
+    "ContactPointChanged",
     "ContractError",
     "DeadLetterRecorded",
     "HouseholdCaseJoined",
@@ -80,6 +82,7 @@ __all__ = [
     "MalformedEvent",
     "MilestoneChanged",
     "MilestoneScheduled",
+    "NotificationChanged",
     "OperationConcluded",
     "OperationLaunched",
     "OperationPlanned",

@@ -9,12 +9,12 @@ from typing import Any
 from pydantic import ValidationError
 
 # The modules that define the events: importing them registers every event type.
-from contracts import build, clear, dead_letter, hold, indicators  # noqa: F401
+from contracts import build, clear, dead_letter, hold, indicators, notify  # noqa: F401
 from contracts.envelope import EVENT_TYPES, IntegrationEvent
 
-# Every event type, by its service (clear, hold, build; indicators are build's; dead letters
-# any service's), each in the order its module defines it.
-_ORDER = ("clear", "hold", "build", "indicators", "dead_letter")
+# Every event type, by its service (clear, hold, build, notify; indicators are build's; dead
+# letters any service's), each in the order its module defines it.
+_ORDER = ("clear", "hold", "build", "indicators", "dead_letter", "notify")
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = tuple(
     sorted(EVENT_TYPES, key=lambda c: _ORDER.index(c.__module__.rpartition(".")[2]))
 )
@@ -28,6 +28,8 @@ def _key(cls: type[IntegrationEvent]) -> tuple[str, int]:
 REGISTRY: dict[tuple[str, int], type[IntegrationEvent]] = {_key(c): c for c in ALL_EVENTS}
 # The producing services, defined once (services/runtime/topology.py names their streams).
 SERVICES = ("clear", "hold", "build")
+# Every service that publishes: the three phases and the notifier (services/notify).
+PRODUCERS = (*SERVICES, "notify")
 
 
 class ContractError(ValueError):
@@ -52,7 +54,7 @@ def _snake(name: str) -> str:
 
 def subject_for(service: str, event_type: str) -> str:
     """``chb.<service>.<event>``: no ids and no names in subjects, ever."""
-    if service not in SERVICES:
+    if service not in PRODUCERS:
         raise ValueError(f"unknown service {service!r}")
     return f"chb.{service}.{_snake(event_type)}"
 

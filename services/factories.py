@@ -18,6 +18,7 @@ from services.hold.deadlines import task_scheduler
 from services.hold.policy import AgeOpener
 from services.hold.translation import translate as hold_translate
 from services.hold.transport import build_router as hold_router
+from services.notify.wiring import build_notify
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.process import ServiceProcess, ServiceSpec
 from services.runtime.settings import Settings
@@ -97,4 +98,7 @@ def build_service(
         return build_hold(settings, clock, tracer_provider)
     if name == "build":
         return build_build(settings, clock, tracer_provider)
+    if name == "notify":
+        return build_notify(settings, clock, tracer_provider)
     raise ValueError(f"no service {name!r}")
+from services.notify.wiring import build_notify

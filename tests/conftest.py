@@ -18,7 +18,7 @@ from services.runtime.nats_permissions import ADMIN, AUDITOR
 from services.runtime.provisioning import audit_stream_config, ensure_stream_config
 from services.runtime.settings import Settings
 from services.runtime.store import ensure_postgres_database, postgres_conninfo
-from services.runtime.topology import AUDIT_STREAM, SERVICES, stream_name
+from services.runtime.topology import ALL_SERVICES, AUDIT_STREAM, stream_name
 from tests.support.nats_users import SESSION
 
 
@@ -39,7 +39,7 @@ async def reset_streams(server: EmbeddedNats) -> None:
     admin = Settings(**server.access(ADMIN))
     nc = await nats.connect(admin.nats_url, **connect_options(admin))
     js = nc.jetstream()
-    for stream in [*map(stream_name, SERVICES), AUDIT_STREAM]:
+    for stream in [*map(stream_name, ALL_SERVICES), AUDIT_STREAM]:
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(stream)
     await ensure_stream_config(js, audit_stream_config(admin))
@@ -74,7 +74,7 @@ def require_postgres(settings: Settings) -> None:
 
 def drop_schemas(settings: Settings) -> None:
     with psycopg.connect(postgres_conninfo(settings), autocommit=True) as conn:
-        for service in SERVICES:
+        for service in ALL_SERVICES:
             conn.execute(
                 psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
                     psycopg.sql.Identifier(settings.postgres_schema(service))

@@ -16,7 +16,8 @@ import structlog
 
 log = structlog.get_logger()
 
-POINTS = ("before_commit", "after_commit", "pause_before_commit")
+# after_send: the notifier, between sending a notification and recording that it was sent.
+POINTS = ("before_commit", "after_commit", "pause_before_commit", "after_send")
 
 
 class FaultInjector:

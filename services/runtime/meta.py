@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.persistence import Transcoding
 
 from contracts.agencies import SYSTEM_AGENCY
-from contracts.registry import SERVICES
+from contracts.registry import PRODUCERS
 from services.runtime.tracing import current_traceparent
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://chb.example.nz/ids")
@@ -35,7 +35,8 @@ class Actor:
 
 # The services act as the system itself: its reserved code, no agency of the register.
 SERVICE_ACTORS = {
-    name: Actor(id=f"{name}-service", agency=SYSTEM_AGENCY, role="service") for name in SERVICES
+    name: Actor(id=f"{name}-service", agency=SYSTEM_AGENCY, role="service")
+    for name in PRODUCERS
 }
 
 

@@ -22,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.runtime.topology import (
+    ALL_SERVICES,
     AUDIT_STREAM,
     FOLLOWS,
     KEYS_BUCKET,
-    SERVICES,
+    NOTIFY,
     checkpoint_subject,
     command_subject,
     durable_name,
@@ -40,10 +41,10 @@ AUDITOR = "auditor"
 # Creates every stream (CHB_AUDIT included) and may delete them: `chb nats provision`, `chb up`
 # and the tests. No service process runs as admin.
 ADMIN = "admin"
-USERS: tuple[str, ...] = (*SERVICES, API, AUDITOR, ADMIN)
+USERS: tuple[str, ...] = (*ALL_SERVICES, API, AUDITOR, ADMIN)
 
 JS_API = "$JS.API"
-STREAMS: tuple[str, ...] = (*map(stream_name, SERVICES), AUDIT_STREAM)
+STREAMS: tuple[str, ...] = (*map(stream_name, ALL_SERVICES), AUDIT_STREAM)
 
 
 def inbox_prefix(user: str) -> str:
@@ -105,8 +106,9 @@ def _not_durables() -> list[str]:
 
 
 # Services that may read (never make, write or purge) a household's key: hold opens an
-# arrest's sealed ages in memory, to decide which tasks its playbook calls for.
-KEY_READERS = ("hold",)
+# arrest's sealed ages in memory, to decide which tasks its playbook calls for; notify opens a
+# contact point's sealed target (URL and secret, or address) in memory, to send.
+KEY_READERS = ("hold", NOTIFY)
 KEYS_STREAM = f"KV_{KEYS_BUCKET}"
 
 
@@ -170,7 +172,7 @@ def service_permissions(service: str) -> Permissions:
 
 def api_permissions() -> Permissions:
     publish = [f"{JS_API}.INFO"]
-    for service in SERVICES:
+    for service in ALL_SERVICES:
         publish += [
             command_subject(service, "*"),
             verify_subject(service),
@@ -205,7 +207,7 @@ def auditor_permissions() -> Permissions:
 
 def permissions(user: str) -> Permissions | None:
     """The user's permissions; None for the admin, who may do everything."""
-    if user in SERVICES:
+    if user in ALL_SERVICES:
         return service_permissions(user)
     if user == API:
         return api_permissions()

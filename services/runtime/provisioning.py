@@ -25,9 +25,9 @@ from nats.js.errors import NotFoundError
 from services.runtime.nats_access import connect
 from services.runtime.settings import Settings
 from services.runtime.topology import (
+    ALL_SERVICES,
     AUDIT_STREAM,
     AUDIT_SUBJECTS,
-    SERVICES,
     durable_name,
     stream_name,
     subjects,
@@ -171,7 +171,7 @@ async def provision_all(js: JetStreamContext, settings: Settings) -> None:
     ``chb up`` before it starts the services, by ``chb nats provision`` in production, and by
     the tests. No service may create or change ``CHB_AUDIT``: a service that could would be
     able to shorten the evidence against its own store."""
-    for service in SERVICES:
+    for service in ALL_SERVICES:
         await ensure_stream(js, service, settings)
     await ensure_stream_config(js, audit_stream_config(settings))
 

@@ -48,6 +48,12 @@ def place_ref(place: str) -> str:
     return f"place/{place_key(place)}"
 
 
+def contact_ref(contact_id: object) -> str:
+    """The key reference of a contact point's target (a webhook's URL and secret, an e-mail
+    address): sealed by the front door, opened only by the notifier to send."""
+    return f"contact/{contact_id}"
+
+
 def key_id(household_ref: str) -> str:
     return hashlib.sha256(f"chb-household:{household_ref}".encode()).hexdigest()[:32]
 

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     oidc_agency_claim: str = "chb_agency"
     oidc_places_claim: str = "chb_places"
     # Test aid: SIGKILL this process at a point in the tracked consumer (see runtime/faults.py).
-    fault_point: Literal["", "before_commit", "after_commit", "pause_before_commit"] = ""
+    fault_point: Literal[
+        "", "before_commit", "after_commit", "pause_before_commit", "after_send"
+    ] = ""
     fault_after_batches: int = Field(default=0, ge=0)
 
     @property

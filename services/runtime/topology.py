@@ -6,8 +6,19 @@ from __future__ import annotations
 from contracts.registry import SERVICES as SERVICES
 from contracts.registry import command_subject as command_subject
 
+# The notifier (services/notify): a service like the others, with its own store, stream and
+# NATS user, kept out of SERVICES so the three phases' pipeline (readiness, verify, the views)
+# does not wait on it.
+NOTIFY = "notify"
+ALL_SERVICES = (*SERVICES, NOTIFY)
+
 # Which upstream services each downstream service follows.
-FOLLOWS: dict[str, tuple[str, ...]] = {"clear": (), "hold": ("clear",), "build": ("clear",)}
+FOLLOWS: dict[str, tuple[str, ...]] = {
+    "clear": (),
+    "hold": ("clear",),
+    "build": ("clear",),
+    NOTIFY: ("hold", "build"),
+}
 
 
 def stream_name(service: str) -> str:

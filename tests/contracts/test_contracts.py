@@ -22,6 +22,7 @@ from contracts import (
     ArrestRecorded,
     CaseTasksAttached,
     ChildrenAges,
+    ContactPointChanged,
     DeadLetterRecorded,
     HouseholdCaseJoined,
     HouseholdErased,
@@ -29,6 +30,7 @@ from contracts import (
     MalformedEvent,
     MilestoneChanged,
     MilestoneScheduled,
+    NotificationChanged,
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
@@ -266,6 +268,27 @@ SAMPLES: dict[type[IntegrationEvent], IntegrationEvent] = {
         error="body is not JSON",
         body="\x00not json ✗",
     ),
+    ContactPointChanged: ContactPointChanged(
+        **envelope(operation_id=UUID(int=0)),
+        agency="oranga_tamariki",
+        contact_id=UUID(int=7),
+        change="added",
+        channel="webhook",
+        purpose="intake",
+        label="cases.example.nz",
+    ),
+    NotificationChanged: NotificationChanged(
+        **envelope(),
+        notification_id=UUID(int=8),
+        change="queued",
+        kind="offered",
+        agency="oranga_tamariki",
+        purpose="intake",
+        channel="email",
+        contact_id=UUID(int=7),
+        item_id=UUID(int=9),
+        facts={"event": "offered", "task_kind": "child_safety_check", "place": "Mataura"},
+    ),
 }
 
 
@@ -469,7 +492,7 @@ def test_the_model_refuses_extra_fields_directly():
         OperationLaunched(**envelope(), place="Gore", surprise=1)  # type: ignore[call-arg]
 
 
-SUBJECT = re.compile(r"^chb\.(clear|hold|build)\.[a-z]+(_[a-z]+)*$")
+SUBJECT = re.compile(r"^chb\.(clear|hold|build|notify)\.[a-z]+(_[a-z]+)*$")
 UUID_LIKE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}", re.IGNORECASE)
 
 

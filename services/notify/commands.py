@@ -1,0 +1,89 @@
+"""What notify is asked to do, in its own words (its transport and dispatcher build these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from contracts import IntegrationEvent
+from services.runtime.meta import Meta
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The knobs of what is decided when (read from the settings by the factory)."""
+
+    link_base: str = "http://127.0.0.1:8080"
+    # An offer no contact point accepted within this long tells the leadership group: the
+    # short wait for a task due within ``urgent_within``, the long one otherwise.
+    offer_wait_urgent: timedelta = timedelta(minutes=15)
+    offer_wait: timedelta = timedelta(hours=1)
+    urgent_within: timedelta = timedelta(hours=4)
+    retry_base_seconds: float = 10.0
+    retry_cap_seconds: float = 3600.0
+    # A notification not delivered within this long is given up; a contact point that has
+    # failed for this long is disabled and the leadership group told.
+    retry_window: timedelta = timedelta(days=1)
+    contact_fail_window: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class FromUpstream:
+    """An upstream event notify has something to do with."""
+
+    event: IntegrationEvent
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class AddContact:
+    agency: str
+    contact_id: UUID
+    channel: str
+    purpose: str
+    target: str  # sealed
+    label: str
+    worker_ref: str | None
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class DisableContact:
+    agency: str
+    contact_id: UUID
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class PingContact:
+    """A test delivery to one contact point; ``ping_id`` makes the request idempotent."""
+
+    agency: str
+    contact_id: UUID
+    ping_id: UUID
+    meta: Meta
+
+
+# The dispatcher's commands carry only the time: the application makes their meta from the
+# notification (or watch) itself, its operation and the upstream event that caused it.
+@dataclass(frozen=True)
+class RecordAttempt:
+    notification_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    notification_id: UUID
+    outcome: Literal["delivered", "failed", "gone"]
+    detail: str
+    at: datetime
+    jitter: float = 0.5  # in [0, 1]: drawn by the dispatcher, stored in the schedule
+
+
+@dataclass(frozen=True)
+class SettleWatch:
+    watch_id: UUID
+    at: datetime

@@ -1,0 +1,214 @@
+"""Sends what is due: each queued or failed notification whose time has come, at most a few at
+once per contact point; records each attempt before sending and its outcome after.
+
+The schedule is the notifications' own stored ``next_attempt_at``, indexed from notify's
+notification log by the runtime's deadline index, so a restart resumes it. A stop (or SIGKILL)
+between sending and recording sends the same message again after the restart, with the same id:
+a receiver sees it at most twice, and the store records one delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from services.notify.application import NotifyApplication
+from services.notify.commands import RecordAttempt, RecordOutcome, SettleWatch
+from services.notify.delivery import Message, Outcome, Sender
+from services.notify.domain import FINISHED, Notification, OfferWatch
+from services.runtime.clock import Clock
+from services.runtime.commands import with_retry_on_conflict
+from services.runtime.deadlines import DeadlineScheduler
+from services.runtime.faults import FaultInjector
+
+log = structlog.get_logger()
+
+# Opens a sealed target (None: its key is gone, so it can never be sent to again).
+OpenTarget = Callable[[str], Awaitable[dict[str, Any] | None]]
+
+
+def _never(_id: UUID, _at: datetime) -> object:
+    raise AssertionError("the dispatcher sends; it fires nothing")
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        app: NotifyApplication,
+        clock: Clock,
+        senders: dict[str, Sender],
+        open_target: OpenTarget,
+        on_recorded: Callable[[], None] = lambda: None,
+        *,
+        per_contact: int = 4,
+        tick_seconds: float = 0.05,
+        rng: random.Random | None = None,
+        faults: FaultInjector | None = None,
+    ) -> None:
+        self.app = app
+        self.clock = clock
+        self.senders = senders
+        self.open_target = open_target
+        self.on_recorded = on_recorded
+        self.per_contact = per_contact
+        self.tick_seconds = tick_seconds
+        self.rng = rng or random.Random()
+        self.faults = faults or FaultInjector()
+        self.index = DeadlineScheduler(
+            app, clock, Notification, lambda n: n.status in FINISHED, _never
+        )
+        # Offers watched until a contact point accepted one: the runtime's own scheduler.
+        self.watches = DeadlineScheduler(
+            app,
+            clock,
+            OfferWatch,
+            lambda w: w.settled,
+            lambda watch_id, now: SettleWatch(watch_id, now),
+            on_recorded,
+        )
+        self._in_flight: dict[UUID, asyncio.Task[None]] = {}
+        self._limits: dict[UUID, asyncio.Semaphore] = {}
+        # Figures for /metrics: ids and channel names only.
+        self.failures: dict[tuple[str, str], int] = {}
+        self.lags: list[float] = []
+        self.delivered = 0
+
+    def pending(self) -> int:
+        return len(self.index.next_deadlines)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        try:
+            while not stopping.is_set():
+                await asyncio.to_thread(self.index.refresh)
+                now = self.clock.now()
+                for nid, at in sorted(self.index.next_deadlines.items(), key=lambda i: i[1]):
+                    if at <= now and nid not in self._in_flight:
+                        task = asyncio.create_task(self._deliver(nid))
+                        self._in_flight[nid] = task
+                        task.add_done_callback(self._done(nid))
+                if await asyncio.to_thread(self.watches.fire_due):
+                    self.on_recorded()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), self.tick_seconds)
+        finally:
+            # What is in hand finishes (sent and recorded), within the stop's patience.
+            if self._in_flight:
+                await asyncio.wait(list(self._in_flight.values()), timeout=5)
+            for sender in self.senders.values():
+                closing = getattr(sender, "aclose", None)
+                if closing is not None:
+                    await closing()
+
+    def _done(self, nid: UUID) -> Callable[[asyncio.Task[None]], None]:
+        def done(_task: asyncio.Task[None]) -> None:
+            self._in_flight.pop(nid, None)
+
+        return done
+
+    async def _record(self, command: object) -> None:
+        await asyncio.to_thread(
+            with_retry_on_conflict, lambda: self.app.process_batch([(command, None)])
+        )
+        self.on_recorded()
+
+    async def _deliver(self, nid: UUID) -> None:
+        try:
+            n = await asyncio.to_thread(self.app.get_notification, nid)
+            if n.status in FINISHED or n.contact_id is None or n.channel is None:
+                return
+            limit = self._limits.setdefault(n.contact_id, asyncio.Semaphore(self.per_contact))
+            async with limit:
+                await self._record(RecordAttempt(nid, self.clock.now()))
+                n = await asyncio.to_thread(self.app.get_notification, nid)
+                if n.status in FINISHED:  # its contact point was disabled meanwhile
+                    return
+                outcome = await self._send(n)
+                self.faults.reached("after_send")
+                jitter = self.rng.random()
+                await self._record(
+                    RecordOutcome(nid, outcome.outcome, outcome.detail, self.clock.now(), jitter)
+                )
+                self._count(n, outcome)
+        except Exception as error:
+            # Left as it is in the store: the next pass tries it again.
+            log.error("delivery not recorded", notification_id=str(nid), error=repr(error))
+
+    async def _send(self, n: Notification) -> Outcome:
+        assert n.contact_id is not None and n.channel is not None
+        contacts = await asyncio.to_thread(self.app.get_contacts, n.agency)
+        assert contacts is not None
+        target = await self.open_target(contacts.contact(n.contact_id)["target"])
+        if target is None:
+            return Outcome("gone", "target erased")
+        message = Message(n.id, n.kind, n.queued_at, n.facts)
+        outcome = await self.senders[n.channel].send(message, target)
+        log.info(
+            "notification sent",
+            notification_id=str(n.id),
+            kind=n.kind,
+            channel=n.channel,
+            contact_id=str(n.contact_id),
+            outcome=outcome.outcome,
+            detail=outcome.detail,
+        )
+        return outcome
+
+    def _count(self, n: Notification, outcome: Outcome) -> None:
+        if outcome.outcome == "delivered":
+            self.delivered += 1
+            self.lags.append((self.clock.now() - n.queued_at).total_seconds())
+            del self.lags[:-1000]  # the last thousand are enough for a p50/p99
+        else:
+            key = (str(n.contact_id), str(n.channel))
+            self.failures[key] = self.failures.get(key, 0) + 1
+
+    def metrics(self) -> list[Metric]:
+        pending = GaugeMetricFamily(
+            "chb_notifications_pending", "notifications queued or waiting to be retried"
+        )
+        pending.add_metric([], self.pending())
+        lag = GaugeMetricFamily(
+            "chb_notification_delivery_lag_seconds",
+            "time from queued to delivered, over the last deliveries",
+            labels=["quantile"],
+        )
+        ordered = sorted(self.lags)
+        for q in (0.5, 0.99):
+            if ordered:
+                lag.add_metric([str(q)], ordered[min(int(q * len(ordered)), len(ordered) - 1)])
+        failures = CounterMetricFamily(
+            "chb_notification_failures",
+            "failed deliveries since the process started, by contact point",
+            labels=["contact_id", "channel"],
+        )
+        for (contact, channel), count in sorted(self.failures.items()):
+            failures.add_metric([contact, channel], count)
+        return [pending, lag, failures]
+
+
+class DispatcherMetrics(Collector):
+    """A Prometheus collector over a dispatcher's figures."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    def collect(self) -> Iterable[Metric]:
+        return self.dispatcher.metrics()
+
+
+def parse_target(opened: str | dict[str, bool]) -> dict[str, Any] | None:
+    """An opened target's JSON; None where its key was erased."""
+    if not isinstance(opened, str):
+        return None
+    parsed: dict[str, Any] = json.loads(opened)
+    return parsed

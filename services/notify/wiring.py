@@ -1,0 +1,81 @@
+"""The notifier's factory: settings in, a ready-to-start service process out."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from opentelemetry.trace import TracerProvider
+
+from services.notify.application import NotifyApplication
+from services.notify.delivery import EmailSender, Sender, WebhookSender
+from services.notify.dispatcher import Dispatcher, DispatcherMetrics, parse_target
+from services.notify.settings import NotifySettings
+from services.notify.transport import build_router, command_from, translate
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.faults import FaultInjector
+from services.runtime.process import Loop, ServiceProcess, ServiceSpec
+from services.runtime.sealing import HouseholdKeys
+from services.runtime.settings import Settings
+from services.runtime.store import store_env
+from services.runtime.topology import NOTIFY
+
+
+def build_notify(
+    settings: Settings,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
+    notify_settings: NotifySettings | None = None,
+    senders: dict[str, Sender] | None = None,
+    rng: random.Random | None = None,
+) -> ServiceProcess:
+    """``senders`` replaces the webhook and e-mail senders (tests); ``rng`` draws the jitter."""
+    clock = clock or SystemClock()
+    ns = notify_settings or NotifySettings()
+    app = NotifyApplication(env=store_env(settings, NOTIFY), clock=clock, policy=ns.policy())
+
+    async def open_target(sealed: str) -> dict[str, object] | None:
+        # The process's own connection; a key that is gone means the target is gone too.
+        keys = await HouseholdKeys.existing(process.broker.connection.jetstream())
+        if keys is None:
+            return None
+        return parse_target(await keys.opener().text(sealed))
+
+    dispatchers: list[Dispatcher] = []
+
+    def loops(on_recorded: Callable[[], None]) -> list[Loop]:
+        dispatcher = Dispatcher(
+            app,
+            clock,
+            senders
+            or {
+                "webhook": WebhookSender(ns.notify_webhook_timeout_seconds),
+                "email": EmailSender(ns.smtp()),
+            },
+            open_target,
+            on_recorded,
+            per_contact=ns.notify_per_contact,
+            rng=rng,
+            faults=FaultInjector(settings.fault_point, settings.fault_after_batches),
+        )
+        dispatchers.append(dispatcher)
+        return [dispatcher.run]
+
+    spec = ServiceSpec(
+        NOTIFY,
+        app,
+        translate,
+        command_from,
+        router=lambda on_recorded: build_router(app, on_recorded),
+        loops=loops,
+    )
+    process = NotifyProcess(spec, settings, clock, tracer_provider)
+    process.dispatcher = dispatchers[0]  # made by the process, from ``loops``
+    process.registry.register(DispatcherMetrics(process.dispatcher))
+    return process
+
+
+class NotifyProcess(ServiceProcess):
+    """The notifier's process: a service process with its dispatcher (for tests and metrics)."""
+
+    dispatcher: Dispatcher
