@@ -67,3 +67,14 @@ class ContactPointCommand(Command):
     label: str | None = Field(default=None, max_length=200)
     worker_ref: str | None = Field(default=None, max_length=128)
     ping_id: UUID | None = None
+
+
+class NotificationQuery(Command):
+    """The notifications (filters: the agency told, the task or milestone, the status), or an
+    agency's contact points (``contacts_of``), without their targets."""
+
+    agency: Code | None = None
+    item_id: UUID | None = None
+    status: Literal["queued", "attempting", "failed", "delivered", "given_up"] | None = None
+    contacts_of: Code | None = None
+    limit: int = Field(default=500, ge=1, le=5000)

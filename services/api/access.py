@@ -55,6 +55,10 @@ ROUTES: dict[str, str | tuple[str, ...]] = {
     "change_agency": "register_agency",
     "list_agencies": "read_agencies",
     "get_agency": "read_agencies",
+    # Notifications (services/notify): contact points kept like the register; what was sent.
+    "change_contacts": "manage_contacts",
+    "list_contacts": "manage_contacts",
+    "list_notifications": "read_notifications",
     # Build
     "list_milestones": "read_plan",
     "list_plans": "read_plan",

@@ -30,6 +30,7 @@ from services.api.routers import (
     cases,
     enforcement,
     indicators,
+    notifications,
     operations,
     plans,
     playbooks,
@@ -52,6 +53,7 @@ ROUTERS = (
     programmes,
     indicators,
     agencies,
+    notifications,
     audit,
     probes,
 )

@@ -128,6 +128,10 @@ TABLE: dict[str, tuple[Grant, ...]] = {
     # The agency register: the chair or an administrator keeps it; everyone signed in reads it.
     "register_agency": (grant(CHAIR), grant(ADMIN)),
     "read_agencies": (grant(EVERYONE), grant(ADMIN)),
+    # Notifications: an agency's contact points are kept like the register; what was sent to
+    # whom (ids and codes, nothing personal) is read like the tasks it is about.
+    "manage_contacts": (grant(CHAIR), grant(ADMIN)),
+    "read_notifications": (grant(READERS), grant(ADMIN)),
     # Build: the leadership group runs the plan; an owner agency checks in its milestones.
     "read_plan": (grant(READERS), grant(ADMIN)),
     "add_milestone": (grant(LEADERSHIP), grant(ADMIN)),
@@ -180,6 +184,7 @@ WHY: dict[str, str] = {
     "erase_household": "only the leadership group's chair erases a household's details",
     "adopt_playbook": "only the leadership group's chair puts a playbook in force",
     "register_agency": "the agency register is kept by the leadership group's chair",
+    "manage_contacts": "agencies' contact points are kept by the leadership group's chair",
     "check_in_milestone": "a milestone is checked in by its owner agency or the leadership group",
     "sign_off_gate": "each leadership-group member signs off the move to Build themselves",
     "decide_gate": "only the leadership group's chair records the Hold-to-Build gate",

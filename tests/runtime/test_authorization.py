@@ -75,6 +75,8 @@ adopt_playbook              *      -        -          -       -     -       *  
 read_playbooks              *      *        *          *       *     *       *      *        -
 register_agency             *      -        -          -       -     -       *      -        -
 read_agencies               *      *        *          *       *     *       *      *        *
+manage_contacts             *      -        -          -       -     -       *      -        -
+read_notifications          *      *        *          *       *     *       *      *        -
 read_plan                   *      *        *          *       *     *       *      *        -
 add_milestone               *      -        -          -       -     *       *      -        -
 check_in_milestone          -      -        -          W       W     *       *      -        -
