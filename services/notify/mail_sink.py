@@ -20,7 +20,7 @@ class _WriteEml:
         start = len(list(directory.glob("*.eml")))
         self._numbers = itertools.count(start + 1)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
             path = self.directory / f"{next(self._numbers):06d}.eml"
         content = envelope.original_content or envelope.content

@@ -80,23 +80,23 @@ def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
 
 def _contact_event(e: Any) -> ContactPointChanged | None:
     C = AgencyContacts
+    if not isinstance(
+        e, C.ContactAdded | C.ContactDisabled | C.ContactFailing | C.ContactRecovered
+    ):
+        return None
     common: dict[str, Any] = {
         **envelope("notify", e),
         "agency": e.agency,
         "contact_id": e.contact_id,
     }
-    match e:
-        case C.ContactAdded():
-            return ContactPointChanged(
-                **common, change="added", channel=e.channel, purpose=e.purpose, label=e.label
-            )
-        case C.ContactDisabled():
-            return ContactPointChanged(**common, change="disabled", why=e.why)
-        case C.ContactFailing():
-            return ContactPointChanged(**common, change="failing")
-        case C.ContactRecovered():
-            return ContactPointChanged(**common, change="recovered")
-    return None
+    if isinstance(e, C.ContactAdded):
+        return ContactPointChanged(
+            **common, change="added", channel=e.channel, purpose=e.purpose, label=e.label
+        )
+    if isinstance(e, C.ContactDisabled):
+        return ContactPointChanged(**common, change="disabled", why=e.why)
+    change = "failing" if isinstance(e, C.ContactFailing) else "recovered"
+    return ContactPointChanged(**common, change=change)
 
 
 def translate(domain_event: Any) -> IntegrationEvent | None:
