@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the runtime imports stay inside the commands that need them
     from services.runtime.settings import Settings
     from services.runtime.supervisor import Supervisor
 
-SERVICES_AND_API = ("clear", "hold", "build", "api")
+SERVICES_AND_API = ("clear", "hold", "build", "notify", "api")
 # How long `chb up` waits for a process it asked to stop before it kills it. A service's clean
 # stop finishes its batch, then publishes and checkpoints what is left (each bounded by
 # CHB_STOP_TIMEOUT_SECONDS): usually well under a second; a kill would leave that undone.
@@ -36,7 +36,7 @@ POLL_SECONDS = 0.2
 
 @app.command()
 def serve(
-    process: Annotated[str, typer.Argument(help="clear, hold, build or api")],
+    process: Annotated[str, typer.Argument(help="clear, hold, build, notify or api")],
     nats_url: Annotated[str | None, typer.Option(help="NATS URL (CHB_NATS_URL)")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Directory for SQLite stores")] = None,
     store: Annotated[str | None, typer.Option(help="sqlite, postgres or memory")] = None,
@@ -187,6 +187,15 @@ def run_system(
         "CHB_API_PORT": str(port),
         "CHB_STREAM_REPLICAS": str(replicas),
     }
+    # The embedded default needs no mail server: a sink on loopback keeps each e-mail the
+    # notifier sends as <data>/mail/<n>.eml (production sets CHB_SMTP_HOST and the rest).
+    sink = None
+    if "CHB_SMTP_HOST" not in os.environ:
+        from services.notify.mail_sink import MailSink
+
+        sink = MailSink(data_dir / "mail").start()
+        env |= {"CHB_SMTP_HOST": "127.0.0.1", "CHB_SMTP_PORT": str(sink.port)}
+    env.setdefault("CHB_NOTIFY_LINK_BASE", url)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
     specs = [
@@ -242,6 +251,8 @@ def run_system(
     finally:
         supervisor.stop_all(CHILD_STOP_SECONDS)
         nats.stop()
+        if sink is not None:
+            sink.stop()
         for name in running_files:
             (data_dir / name).unlink(missing_ok=True)
         console.print("stopped")
