@@ -24,6 +24,7 @@ from services.runtime.settings import Settings
 from tests.nats_users import as_user
 from tests.support.receivers import WebhookReceiver
 from tests.support.world import World
+from tests.system.processes import Processes
 from tests.system.support import InProcessSystem, bearer, eventually, running_system
 
 pytestmark = [pytest.mark.system]
@@ -270,6 +271,59 @@ async def test_each_reminder_and_escalation_step_is_delivered_once(
             (OT, "lead"),
             (LEADERSHIP, "chair"),
         ]
+
+
+async def test_a_notifier_killed_between_sending_and_recording_sends_once_more_and_records_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """SIGKILL right after the receiver answered 200 and before the outcome was recorded: the
+    restarted notifier sends the same message again (same webhook-id), and the store records
+    one delivery. A receiver sees the id at most twice and can drop the repeat."""
+    receiver = await WebhookReceiver(secret=SECRET).start()
+    procs = Processes(settings, tmp_path / "logs")
+    try:
+        async with running_system(settings) as system:
+            procs.start("notify", CHB_FAULT_POINT="after_send", CHB_SMTP_PORT="9")
+            world = World(system)
+
+            async def add() -> int:
+                body = {"url": receiver.url, "secret": SECRET, "reason": "intake desk"}
+                response = await system.api.post(
+                    f"/agencies/{OT}/contacts", json=body, headers=bearer(CHAIR)
+                )
+                return response.status_code
+
+            await eventually(add, lambda code: code == 201, within=30, what="notify answering")
+            await world.plan("Pakari", "Mataura", launch=True)
+            await world.arrest("Pakari", "HH-7")
+            await eventually(
+                lambda: _async(procs.running["notify"].poll()),
+                lambda code: code is not None,
+                within=30,
+                what="the notifier killed after sending",
+            )
+            assert [r.answered for r in receiver.received] == [200]
+            procs.start("notify")
+            response = None
+
+            async def delivered() -> list[dict[str, Any]]:
+                nonlocal response
+                response = await system.api.get(
+                    "/notifications", params={"agency": OT}, headers=bearer(ADMIN)
+                )
+                return (
+                    [x for x in response.json() if x["status"] == "delivered"]
+                    if (response.status_code == 200)
+                    else []
+                )
+
+            [offer] = await eventually(delivered, bool, within=30, what="the delivery recorded")
+            assert receiver.ids() == [offer["notification_id"]] * 2
+            assert [h["change"] for h in offer["history"]].count("delivered") == 1
+            assert receiver.refused == []
+    finally:
+        procs.stop_all()
+        await receiver.stop()
 
 
 def _by(found: list[dict[str, Any]], channel: str) -> dict[str, Any]:
