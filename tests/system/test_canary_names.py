@@ -14,23 +14,30 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from services.notify.mail_sink import MailSink
 from services.runtime.embedded_nats import free_port
 from services.runtime.settings import Settings
 from services.runtime.store import postgres_conninfo
 from services.runtime.topology import (
+    ALL_SERVICES,
     H_NOTIFICATION_ID,
     H_PREVIOUS_ID,
-    SERVICES,
     stream_name,
 )
 from tests.support.flows import START
 from tests.support.nats_users import connect_as, every_message
 from tests.support.processes import Processes
+from tests.support.receivers import WebhookReceiver
 from tests.support.system import eventually, signed
 
 pytestmark = pytest.mark.system
 
 CANARY = "Kanarie"  # appears in nothing this system writes except where a test puts it
+WEBHOOK_SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"
+
+
+async def _async(value: Any) -> Any:
+    return value
 
 
 async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store(
@@ -41,6 +48,11 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
     for name in ("clear", "hold", "build"):
         processes.start(name, CHB_LOG_LEVEL="debug")
     processes.start("api", CHB_LOG_LEVEL="debug", CHB_API_PORT=str(port))
+    # The notifier, with a real SMTP server and a real webhook receiver: what they are sent is
+    # searched too (e-mail bodies, webhook bodies and their headers).
+    sink = MailSink(tmp_path / "mail").start()
+    receiver = await WebhookReceiver(secret=WEBHOOK_SECRET).start()
+    processes.start("notify", CHB_LOG_LEVEL="debug", CHB_SMTP_PORT=str(sink.port))
     planner = signed("planner", "police")
     worker = signed("agency_worker", "oranga_tamariki")
     auditor = signed("auditor", "oversight")
@@ -55,6 +67,18 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
                     return 0
 
             await eventually(ready, lambda s: s == 200, within=60, what="the API ready")
+            contacts_by = signed("leadership_group_chair", "rocc_leadership_group")
+
+            async def contact(body: dict[str, Any]) -> int:
+                url = "/agencies/oranga_tamariki/contacts"
+                body = {**body, "reason": "intake desk"}
+                return (await api.post(url, headers=contacts_by, json=body)).status_code
+
+            for body in (
+                {"url": receiver.url, "secret": WEBHOOK_SECRET},
+                {"address": "intake@ot.example.nz"},
+            ):
+                await eventually(lambda b=body: contact(b), lambda s: s == 201, within=60)
             op = (
                 await api.post(
                     "/operations",
@@ -137,6 +161,11 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
                 if t["kind"] == "child_safety_check" and t["case_id"] == case_of["HH-1"]
             )
             tid = task["task_id"]
+            await eventually(
+                lambda: _async(len(receiver.delivered()) and len(sink.messages())),
+                bool,
+                what="the offers by webhook and e-mail",
+            )
             assert (await api.post(f"/tasks/{tid}/accept", headers=worker)).is_success
             note = {"text": f"with {CANARY} family tonight"}
             assert (await api.post(f"/tasks/{tid}/note", headers=worker, json=note)).is_success
@@ -202,7 +231,13 @@ async def test_canary_names_appear_in_no_log_subject_header_dead_letter_or_store
             assert any("personal" in d["error"] for d in letters.json())
     finally:
         processes.stop_all()
+        sink.stop()
+        await receiver.stop()
 
+    sent = [r.body + str(r.headers).encode() for r in receiver.received]
+    sent += [eml.read_bytes() for eml in sink.messages()]
+    assert len(sent) >= 2 and receiver.refused == []
+    assert not [m for m in sent if CANARY.encode() in m]
     logs = b"".join(p.read_bytes() for p in sorted((tmp_path / "logs").iterdir()))
     assert b"published" in logs and b"debug" in logs  # the logs are there, at DEBUG
     assert CANARY.encode() not in logs
@@ -264,7 +299,7 @@ def stored_bytes(settings: Settings) -> bytes:
         return found
     rows = 0
     with psycopg.connect(postgres_conninfo(settings)) as conn:
-        for service in SERVICES:
+        for service in ALL_SERVICES:
             schema = settings.postgres_schema(service)
             tables = conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
