@@ -14,14 +14,17 @@ import yaml
 
 from services.api.access import OPEN
 from services.cli import SERVICES_AND_API
+from services.notify.settings import NotifySettings
 from services.runtime.nats_permissions import USERS
 from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.domain
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
-SETTINGS = {f"CHB_{name.upper()}" for name in Settings.model_fields}
-SECRETS = {"CHB_NATS_PASSWORD", "CHB_POSTGRES_PASSWORD", "CHB_JWT_KEY"}
+SETTINGS = {f"CHB_{name.upper()}" for name in Settings.model_fields} | {
+    f"CHB_{name.upper()}" for name in NotifySettings.model_fields  # the notifier's own
+}
+SECRETS = {"CHB_NATS_PASSWORD", "CHB_POSTGRES_PASSWORD", "CHB_JWT_KEY", "CHB_SMTP_PASSWORD"}
 # What nats-server reads from its own environment (deploy/nats/*.conf), not our settings.
 SERVER_ENV = re.compile(r"^CHB_NATS_(SERVER_\w+|PASSWORD_[A-Z]+)$")
 
@@ -71,7 +74,7 @@ def test_the_kubernetes_deployments_run_each_process_with_its_own_user_and_secre
     probes = {api["readinessProbe"]["httpGet"]["path"], api["livenessProbe"]["httpGet"]["path"]}
     assert probes == {"/ready", "/health"} and {"ready", "health"} <= OPEN
     assert "metrics" in OPEN  # the API's /metrics, on its own port, scraped without a token
-    for service in ("clear", "hold", "build"):
+    for service in ("clear", "hold", "build", "notify"):
         (container,) = containers(deployments[f"chb-{service}"])
         env = {e["name"] for e in container["env"]}
         assert {"CHB_POSTGRES_USER", "CHB_POSTGRES_PASSWORD"} <= env
