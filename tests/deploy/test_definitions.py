@@ -22,7 +22,8 @@ pytestmark = pytest.mark.domain
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 SETTINGS = {f"CHB_{name.upper()}" for name in Settings.model_fields} | {
-    f"CHB_{name.upper()}" for name in NotifySettings.model_fields  # the notifier's own
+    f"CHB_{name.upper()}"
+    for name in NotifySettings.model_fields  # the notifier's own
 }
 SECRETS = {"CHB_NATS_PASSWORD", "CHB_POSTGRES_PASSWORD", "CHB_JWT_KEY", "CHB_SMTP_PASSWORD"}
 # What nats-server reads from its own environment (deploy/nats/*.conf), not our settings.

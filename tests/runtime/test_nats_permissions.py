@@ -195,9 +195,67 @@ async def test_only_the_api_writes_the_household_keys_and_only_hold_may_also_rea
 
 def test_only_the_admin_is_unrestricted_and_no_two_users_share_an_inbox() -> None:
     assert permissions(ADMIN) is None
-    granted = {user: permissions(user) for user in ("clear", "hold", "build", API, AUDITOR)}
+    users = ("clear", "hold", "build", "notify", API, AUDITOR)
+    granted = {user: permissions(user) for user in users}
     for user, perms in granted.items():
         assert perms is not None
         inboxes = [s for s in perms.subscribe if s.startswith("_INBOX")]
         assert inboxes == [f"{inbox_prefix(user)}.>"], user
         assert not any(s in {">", "$JS.API.>", "chb.>"} for s in perms.publish), user
+
+
+async def test_notify_consumes_hold_and_build_publishes_its_own_and_reads_keys_only(
+    clean_nats: EmbeddedNats,
+) -> None:
+    """The notifier: its own stream and its durable consumers on hold's and build's streams;
+    it may open a contact point's sealed target (read a key), and nothing more."""
+    settings = Settings(**clean_nats.access(ADMIN))
+    hold_stream, notify_stream = stream_name("hold"), stream_name("notify")
+    async with (
+        connected(clean_nats, ADMIN) as admin,
+        connected(clean_nats, "notify") as notify,
+        connected(clean_nats, API) as api,
+    ):
+        await provision_all(admin.js, settings)
+        await ensure_stream(notify.js, "notify", settings)
+        ack = await notify.js.publish(
+            "chb.notify.notification_changed", b"{}", stream=notify_stream
+        )
+        assert ack.stream == notify_stream
+        await admin.js.publish("chb.hold.support_task_opened", b"{}", stream=hold_stream)
+        for upstream in ("hold", "build"):
+            durable = await ensure_consumer(notify.js, upstream, "notify", settings)
+            assert durable == "notify_from_" + upstream
+        own = await notify.js.pull_subscribe_bind(durable="notify_from_hold", stream=hold_stream)
+        [msg] = await own.fetch(1, timeout=2.0)
+        await msg.ack_sync()
+
+        # Not another service's subjects, stream, consumer or commands.
+        with pytest.raises(REFUSED):
+            await notify.js.publish("chb.hold.support_task_opened", b"{}", stream=hold_stream)
+        assert await notify.refused("publish", "chb.hold.support_task_opened")
+        with pytest.raises(REFUSED):
+            await notify.js.add_consumer(
+                stream_name("clear"), consumer_config("clear", "notify", settings)
+            )
+        await notify.nc.publish("cmd.hold.change_task", b"{}")
+        assert await notify.refused("publish", "cmd.hold.change_task")
+        await notify.nc.subscribe("cmd.hold.>")
+        assert await notify.refused("subscription", "cmd.hold.>")
+
+        # A contact point's key: the API makes it; notify may read it, never write it.
+        keys = await HouseholdKeys.open(api.js)
+        sealed = await keys.seal("contact/c-1", '{"address": "intake@example.nz"}')
+        readable = await HouseholdKeys.existing(notify.js)
+        assert readable is not None
+        assert await readable.opener().text(sealed) == '{"address": "intake@example.nz"}'
+        kid = sealing.key_id("contact/c-1")
+        with pytest.raises(REFUSED):
+            await readable.kv.put(kid, b"forged")
+        assert await notify.refused("publish", f"$KV.{KEYS_BUCKET}.{kid}")
+
+        # The API sends notify its commands; the API and the auditor read its stream.
+        api_may, auditor_may = permissions(API), permissions(AUDITOR)
+        assert api_may is not None and "cmd.notify.*" in api_may.publish
+        assert auditor_may is not None
+        assert f"$JS.API.STREAM.INFO.{notify_stream}" in auditor_may.publish
