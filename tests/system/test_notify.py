@@ -4,6 +4,7 @@ server (aiosmtpd), on simulated time, each with a stable id, and every step on t
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from services.api.identity import Identity
 from services.notify.mail_sink import MailSink
@@ -149,6 +151,16 @@ async def test_an_arrest_at_the_only_carer_rule_reaches_the_agencys_webhook_and_
         assert mail["Message-ID"] == f"<{_by(told, 'email')['notification_id']}@notify.chb>"
         assert offer == n.receiver.delivered()[0].payload
         assert n.receiver.delivered()[0].webhook_id == _by(told, "webhook")["notification_id"]
+        # The task's page shows what was sent about it and how it went.
+        page = await n.world.task_now(data["task_id"])
+        assert sorted((x["channel"], x["status"]) for x in page["notifications"]) == [
+            ("email", "delivered"),
+            ("webhook", "delivered"),
+        ]
+        # Prometheus: nothing pending now, a delivery lag, no failures.
+        metrics = (await asyncio.to_thread(generate_latest, n.notify.registry)).decode()
+        assert "chb_notifications_pending 0.0" in metrics
+        assert 'chb_notification_delivery_lag_seconds{quantile="0.99"}' in metrics
 
 
 async def test_a_receiver_down_for_ten_minutes_gets_the_offer_with_the_same_id_when_back(

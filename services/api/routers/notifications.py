@@ -16,16 +16,19 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import Field, model_validator
 
 from contracts.agencies import SYSTEM_AGENCY, not_registered
+from contracts.commands import CommandReply
 from contracts.envelope import Contract
 from contracts.notify import ContactPointCommand, NotificationQuery
 from services.api.access import Caller
 from services.api.deps import Door, reply
-from services.runtime.authorization import check
+from services.runtime.authorization import check, permitted
 from services.runtime.sealing import contact_ref
-from services.runtime.topology import NOTIFY
+from services.runtime.topology import NOTIFY, command_subject
 
 router = APIRouter()
 
@@ -133,3 +136,28 @@ async def _asked(door: Any, query: NotificationQuery) -> dict[str, Any]:
     reply(answer)  # a refusal is raised as its problem document
     result: dict[str, Any] = answer.result
     return result
+
+
+# How long a task's page waits for notify's list of what was sent about it: the page is shown
+# without it rather than held up (NATS answers at once when no notifier is running at all).
+TASK_NOTIFICATIONS_TIMEOUT_SECONDS = 1.0
+
+
+async def notifications_of_task(door: Any, who: Any, task_id: UUID) -> list[dict[str, Any]]:
+    """What was sent about a task (offers, reminders, escalations, an undeliverable offer):
+    each with its channel, status and every attempt; [] when notify does not answer in time
+    or the caller may not read notifications."""
+    if not permitted(who, "read_notifications"):
+        return []
+    query = NotificationQuery(item_id=task_id, actor=who.actor)
+    try:
+        response = await door.broker.request(
+            query,
+            command_subject(NOTIFY, "query"),
+            timeout=TASK_NOTIFICATIONS_TIMEOUT_SECONDS,
+        )
+    except (NoRespondersError, NatsTimeoutError, TimeoutError):
+        return []
+    answer = CommandReply.model_validate_json(response.body)
+    found: list[dict[str, Any]] = answer.result.get("notifications", [])
+    return found

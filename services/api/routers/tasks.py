@@ -21,6 +21,7 @@ from services.api.access import Caller
 from services.api.deps import Door, item_for, real_text, reply, scoped
 from services.api.paging import Page
 from services.api.problems import Refused, responses
+from services.api.routers.notifications import notifications_of_task
 from services.runtime.authorization import TASK_ACTIONS, Relation, task_relation
 from services.runtime.sealing import is_sealed
 from services.views.rows import TaskRow, TaskStep, shown
@@ -59,6 +60,9 @@ async def get_task(door: Door, task_id: UUID, who: Caller) -> dict[str, Any]:
         withheld(step, task.case_id) for step in door.read_model.task_history.get(task_id, [])
     ]
     answer = {**task.as_json(), "history": history}
+    # What was sent about it, and how it went (notify's record), when there is any.
+    if sent := await notifications_of_task(door, who, task_id):
+        answer["notifications"] = sent
     relation = task_relation(who, task.agency, task.status)
     if relation in (Relation.OFFERED, Relation.HOLDER) or who.role == "auditor":
         answer["household"] = await children_in_bands(door, task)
