@@ -123,6 +123,9 @@ commit MSD's import          A   F   F   F    F   F   F   F   F    A    A   F   
 imports                      A   A   A   A    A   A   A   A   A    A    A   A     A   F
 agencies                     A   A   A   A    A   A   A   A   A    A    A   A     A   A
 register an agency           A   F   F   F    F   F   F   F   F    F    F   A     F   F
+contacts of Oranga Tamariki  A   F   F   F    F   F   F   F   F    F    F   A     F   F
+add a contact to OT          A   F   F   F    F   F   F   F   F    F    F   A     F   F
+notifications                A   A   A   A    A   A   A   A   A    A    A   A     A   F
 """
 
 # The same people with tokens limited to Gore, against the same Mataura items (and Gore's).
@@ -196,6 +199,7 @@ class Request:
 
 async def make_world(system: InProcessSystem) -> World:
     world = World(system)
+    await system.start_service("notify")  # contact points and notifications are notify's
     await world.plan("L", "Mataura", launch=True)
     await world.plan("P", "Mataura", launch=False)
     await world.plan("P2", "Mataura", launch=False)
@@ -458,6 +462,13 @@ def requests(world: World) -> dict[str, Request]:
                 "reason": "joined the leadership group in May",
             },
         ),
+        "contacts of Oranga Tamariki": Request("GET", "/agencies/oranga_tamariki/contacts"),
+        "add a contact to OT": Request(
+            "POST",
+            "/agencies/oranga_tamariki/contacts",
+            {"url": "http://127.0.0.1:9/hooks/chb", "reason": "the intake desk's case system"},
+        ),
+        "notifications": Request("GET", "/notifications", params={"agency": "oranga_tamariki"}),
     }
 
 

@@ -114,7 +114,7 @@ async def test_generated_requests_get_what_the_document_says(
     port = free_port()
     settings_ = api_settings.model_copy(update={"api_port": port})
     system = InProcessSystem(settings_)
-    for name in ("clear", "hold", "build"):
+    for name in ("clear", "hold", "build", "notify"):
         await system.start_service(name)
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings_), host="127.0.0.1", port=port, log_level="warning")
