@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from contracts import DeadLetterRecorded, MilestoneChanged, MilestoneScheduled
 from services.notify.application import NotifyApplication
 from services.notify.commands import RecordAttempt, RecordOutcome, SettleWatch
 from services.notify.domain import (
@@ -20,7 +21,14 @@ from services.notify.domain import (
     retry_delay,
 )
 from services.runtime.clock import SimulatedClock
-from tests.support.notify import add_contact, case_opened, task_changed, task_opened, upstream
+from tests.support.notify import (
+    add_contact,
+    case_opened,
+    envelope,
+    task_changed,
+    task_opened,
+    upstream,
+)
 
 pytestmark = pytest.mark.application
 
@@ -211,3 +219,57 @@ def test_the_same_upstream_event_twice_decides_nothing_new(
     upstream(app, opened)
     upstream(app, opened)
     assert len(by_kind(app, "offered")) == 1
+
+
+def test_a_milestone_escalation_goes_to_its_owner_agencys_lead_then_the_chair(
+    app: NotifyApplication, clock: SimulatedClock
+) -> None:
+    lead = add_contact(app, "msd", purpose="lead")
+    chair = add_contact(app, LEADERSHIP, purpose="chair")
+    milestone_id = uuid4()
+    at = clock.now()
+    upstream(
+        app,
+        MilestoneScheduled(
+            **envelope(at),
+            milestone_id=milestone_id,
+            plan_id=uuid4(),
+            place="Mataura",
+            label="Hold review",
+            days_after_conclusion=30,
+            owner_agency="msd",
+            due_at=at + timedelta(days=30),
+        ),
+    )
+    for step, level in enumerate(("owner_agency_lead", "leadership_group_chair")):
+        detail = {"step": step, "level": level}
+        changed = MilestoneChanged(
+            **envelope(at), milestone_id=milestone_id, change="escalated", detail=detail
+        )
+        upstream(app, changed)
+    told = by_kind(app, "milestone_escalation")
+    assert [n.contact_id for n in told] == [lead, chair]
+    assert told[0].facts["link"] == f"http://127.0.0.1:8080/milestones/{milestone_id}"
+    assert (told[0].facts["label"], told[0].facts["place"]) == ("Hold review", "Mataura")
+
+
+def test_a_dead_letter_goes_to_the_operators(app: NotifyApplication, clock: SimulatedClock) -> None:
+    operators = add_contact(app, "chb", purpose="operators")
+    letter = DeadLetterRecorded(
+        **envelope(clock.now()),
+        consumer="hold_from_clear",
+        subject="chb.clear.arrest_recorded",
+        stream_sequence=7,
+        notification_id=None,
+        error="body is not JSON",
+        body="sha256:00 bytes:3",
+    )
+    upstream(app, letter)
+    [told] = by_kind(app, "dead_letter")
+    assert told.contact_id == operators
+    assert told.facts == {
+        "event": "dead_letter",
+        "consumer": "hold_from_clear",
+        "subject": "chb.clear.arrest_recorded",
+        "stream_sequence": 7,
+    }
