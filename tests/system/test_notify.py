@@ -23,11 +23,11 @@ from services.notify.settings import NotifySettings
 from services.notify.wiring import NotifyProcess, build_notify
 from services.runtime.clock import SimulatedClock
 from services.runtime.settings import Settings
-from tests.nats_users import as_user
+from tests.support.nats_users import as_user
+from tests.support.processes import Processes
 from tests.support.receivers import WebhookReceiver
+from tests.support.system import InProcessSystem, bearer, eventually, running_system
 from tests.support.world import World
-from tests.system.processes import Processes
-from tests.system.support import InProcessSystem, bearer, eventually, running_system
 
 pytestmark = [pytest.mark.system]
 
