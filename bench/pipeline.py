@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: import the project
     sys.path.insert(0, str(ROOT))
 
+from bench.notify_lag import LagReceiver, lags_ms, register  # noqa: E402
 from services.api.identity import Identity, issue_token  # noqa: E402
 from services.runtime.embedded_nats import EmbeddedCluster, EmbeddedNats, free_port  # noqa: E402
 from services.runtime.nats_access import connect  # noqa: E402
@@ -58,7 +59,7 @@ except ImportError:
     # absence once.
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
-PROCESSES = ("clear", "hold", "build", "api")
+PROCESSES = ("clear", "hold", "build", "notify", "api")
 HOLD_STREAM = "CHB_HOLD"
 HOLD_SUBJECTS = "chb.hold.>"
 CHARGES = (
@@ -94,6 +95,7 @@ class System:
     nats: EmbeddedNats | EmbeddedCluster | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     token: str = ""  # a planner's bearer token, signed with this run's key
+    admin_token: str = ""
 
     @property
     def api_url(self) -> str:
@@ -117,6 +119,8 @@ class System:
         # The API takes signed bearer tokens only: a key for this run, and a planner's token.
         key = secrets.token_urlsafe(32)
         self.token = issue_token(key, "chb", Identity("bench-planner", "planner", "police"))
+        # Adds the lead agencies' webhook contact points (notification lag).
+        self.admin_token = issue_token(key, "chb", Identity("bench-admin", "administrator", "chb"))
         env = {
             **os.environ,
             "CHB_JWT_KEY": key,
@@ -125,6 +129,8 @@ class System:
             "CHB_STORE": self.store,
             "CHB_API_PORT": str(self.api_port),
             "CHB_STREAM_REPLICAS": str(replicas),
+            # No e-mail contact points here: the notifier's mail goes nowhere.
+            "CHB_SMTP_PORT": "9",
         }
         if self.store == "postgres":
             env["CHB_POSTGRES_SCHEMA_PREFIX"] = self.schema_prefix
@@ -283,13 +289,14 @@ class Follower:
     stored: dict[str, float] = field(default_factory=dict)  # arrest_id -> stored in CHB_HOLD
     seen: dict[str, float] = field(default_factory=dict)  # arrest_id -> time received here
     tasks_opened: int = 0
+    opened: dict[str, float] = field(default_factory=dict)  # task_id -> recorded_at (epoch)
     last_recorded: float = 0.0
     last_stored: float = 0.0
     last_stream_seq: int = 0
     unreadable: int = 0
 
     async def on_message(self, msg: Any) -> None:
-        from contracts import ArrestLinkedToCase, ContractError, parse_event
+        from contracts import ArrestLinkedToCase, ContractError, SupportTaskOpened, parse_event
 
         received = time.time()
         self.last_stream_seq = msg.metadata.sequence.stream
@@ -308,8 +315,9 @@ class Follower:
             self.linked.setdefault(key, recorded)
             self.stored.setdefault(key, msg.metadata.timestamp.timestamp())
             self.seen.setdefault(key, received)
-        elif event.event_type == "SupportTaskOpened":
+        elif isinstance(event, SupportTaskOpened):
             self.tasks_opened += 1
+            self.opened[str(event.task_id)] = recorded
 
 
 @dataclass
@@ -325,6 +333,7 @@ class Results:
     load_seconds: float = 0.0
     follower: Follower | None = None
     timed_out: bool = False
+    notified: dict[str, float] = field(default_factory=dict)  # task_id -> offer received
 
 
 async def run_load(args: argparse.Namespace, system: System) -> Results:
@@ -367,6 +376,10 @@ async def run_load(args: argparse.Namespace, system: System) -> Results:
             operation_ids.append(operation_id)
         lanes.put_nowait(client)
 
+        receiver = await LagReceiver().start()
+        stack.push_async_callback(receiver.stop)
+        await register(system.api_url, system.admin_token, receiver.url)
+        results.notified = receiver.received
         assert system.nats is not None
         nc = await connect(Settings(**system.nats.access(AUDITOR)), max_reconnect_attempts=-1)
         follower = Follower(set(operation_ids))
@@ -438,6 +451,11 @@ async def run_load(args: argparse.Namespace, system: System) -> Results:
                 settle = time.monotonic() + 10.0
                 while follower.last_stream_seq < last and time.monotonic() < settle:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
+            # Every task's offer to reach the receiver (notification lag), never for ever.
+            while not results.timed_out and not set(follower.opened) <= set(receiver.received):
+                if time.monotonic() > deadline + 10.0 or system.dead():
+                    break
+                await asyncio.sleep(0.05)
             results.load_seconds = time.monotonic() - load_started
             for name, pid in pids.items():
                 before, after = cpu_before.get(name), cpu_seconds(pid)
@@ -520,6 +538,8 @@ def summarise(
         "stored_latency_ms": quantiles(stored),
         "seen_latency_ms": quantiles(seen),
         "request_latency_ms": quantiles(results.request_ms),
+        "notification_lag_ms": quantiles(lags_ms(follower.opened, results.notified)),
+        "notified": len(set(follower.opened) & set(results.notified)),
         "peak_rss_mb": {k: None if v is None else round(v, 1) for k, v in rss.items()},
         "cpu_percent_during_load": {
             k: round(100 * v / results.load_seconds, 1) if results.load_seconds else None
@@ -546,6 +566,7 @@ def print_report(s: dict[str, Any]) -> None:
     if s["missing"]:
         table.add_row("[red]missing (not linked in time)[/red]", str(s["missing"]))
     table.add_row("support tasks opened", fmt(s["tasks_opened"]))
+    table.add_row("  their offers received by webhook", fmt(s["notified"]))
     table.add_row("offered rate", offered)
     table.add_row("achieved send rate", fmt(s["send_rate"], " /s"))
     table.add_row("HTTP accept throughput", fmt(s["accept_throughput"], " arrests/s"))
@@ -568,6 +589,7 @@ def print_report(s: dict[str, Any]) -> None:
         ("stored in CHB_HOLD (by hold's relay) - 201", "stored_latency_ms"),
         ("received by this script - 201 received", "seen_latency_ms"),
         ("HTTP request (POST -> 201)", "request_latency_ms"),
+        ("notification: task opened -> its webhook received", "notification_lag_ms"),
     ):
         q = s[key]
         latency.add_row(label, *(fmt(q[c]) for c in ("p50", "p95", "p99", "max")))

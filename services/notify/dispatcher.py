@@ -51,6 +51,7 @@ class Dispatcher:
         on_recorded: Callable[[], None] = lambda: None,
         *,
         per_contact: int = 4,
+        batch: int = 256,
         tick_seconds: float = 0.05,
         rng: random.Random | None = None,
         faults: FaultInjector | None = None,
@@ -61,6 +62,7 @@ class Dispatcher:
         self.open_target = open_target
         self.on_recorded = on_recorded
         self.per_contact = per_contact
+        self.batch = batch
         self.tick_seconds = tick_seconds
         self.rng = rng or random.Random()
         self.faults = faults or FaultInjector()
@@ -92,11 +94,16 @@ class Dispatcher:
             while not stopping.is_set():
                 await asyncio.to_thread(self.index.refresh)
                 now = self.clock.now()
-                for nid, at in sorted(self.index.next_deadlines.items(), key=lambda i: i[1]):
-                    if at <= now and nid not in self._in_flight:
-                        task = asyncio.create_task(self._deliver(nid))
+                due = [
+                    nid
+                    for nid, at in sorted(self.index.next_deadlines.items(), key=lambda i: i[1])
+                    if at <= now and nid not in self._in_flight
+                ][: self.batch]
+                if due:
+                    task = asyncio.create_task(self._deliver(due))
+                    for nid in due:
                         self._in_flight[nid] = task
-                        task.add_done_callback(self._done(nid))
+                    task.add_done_callback(self._done(due))
                 if await asyncio.to_thread(self.watches.fire_due):
                     self.on_recorded()
                 self.passes += 1
@@ -105,45 +112,60 @@ class Dispatcher:
         finally:
             # What is in hand finishes (sent and recorded), within the stop's patience.
             if self._in_flight:
-                await asyncio.wait(list(self._in_flight.values()), timeout=5)
+                await asyncio.wait(set(self._in_flight.values()), timeout=5)
             for sender in self.senders.values():
                 closing = getattr(sender, "aclose", None)
                 if closing is not None:
                     await closing()
 
-    def _done(self, nid: UUID) -> Callable[[asyncio.Task[None]], None]:
+    def _done(self, nids: list[UUID]) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
-            self._in_flight.pop(nid, None)
+            for nid in nids:
+                self._in_flight.pop(nid, None)
 
         return done
 
-    async def _record(self, command: object) -> None:
-        await asyncio.to_thread(
-            with_retry_on_conflict, lambda: self.app.process_batch([(command, None)])
-        )
+    async def _record(self, commands: list[object]) -> None:
+        """All in one transaction (batching is the lever: one save for a batch, not for each)."""
+        jobs = [(command, None) for command in commands]
+        await asyncio.to_thread(with_retry_on_conflict, lambda: self.app.process_batch(jobs))
         self.on_recorded()
 
-    async def _deliver(self, nid: UUID) -> None:
+    def _attempting(self, nids: list[UUID]) -> list[Notification]:
+        """Those still to send, as the store has them after their attempts were recorded."""
+        found = [self.app.get_notification(nid) for nid in nids]
+        return [n for n in found if n.status not in FINISHED and n.contact_id and n.channel]
+
+    async def _deliver(self, nids: list[UUID]) -> None:
+        """One batch: its attempts recorded together, sent at once (at most ``per_contact`` at
+        a time to any one contact point), its outcomes recorded together."""
         try:
-            n = await asyncio.to_thread(self.app.get_notification, nid)
-            if n.status in FINISHED or n.contact_id is None or n.channel is None:
-                return
-            limit = self._limits.setdefault(n.contact_id, asyncio.Semaphore(self.per_contact))
-            async with limit:
-                await self._record(RecordAttempt(nid, self.clock.now()))
-                n = await asyncio.to_thread(self.app.get_notification, nid)
-                if n.status in FINISHED:  # its contact point was disabled meanwhile
-                    return
-                outcome = await self._send(n)
-                self.faults.reached("after_send")
-                jitter = self.rng.random()
-                await self._record(
-                    RecordOutcome(nid, outcome.outcome, outcome.detail, self.clock.now(), jitter)
-                )
-                self._count(n, outcome)
+            await self._record([RecordAttempt(nid, self.clock.now()) for nid in nids])
+            # A notification whose contact point was disabled meanwhile was given up instead.
+            sending = await asyncio.to_thread(self._attempting, nids)
+            outcomes = await asyncio.gather(*(self._limited(n) for n in sending))
+            self.faults.reached("after_send")
+            now = self.clock.now()
+            await self._record(
+                [
+                    RecordOutcome(n.id, o.outcome, o.detail, now, self.rng.random())
+                    for n, o in zip(sending, outcomes, strict=True)
+                ]
+            )
+            for n, o in zip(sending, outcomes, strict=True):
+                self._count(n, o)
         except Exception as error:
             # Left as it is in the store: the next pass tries it again.
-            log.error("delivery not recorded", notification_id=str(nid), error=repr(error))
+            log.error("deliveries not recorded", count=len(nids), error=repr(error))
+
+    async def _limited(self, n: Notification) -> Outcome:
+        assert n.contact_id is not None
+        limit = self._limits.setdefault(n.contact_id, asyncio.Semaphore(self.per_contact))
+        async with limit:
+            try:
+                return await self._send(n)
+            except Exception as error:  # a sender's own failure is a failed attempt
+                return Outcome("failed", type(error).__name__)
 
     async def _send(self, n: Notification) -> Outcome:
         assert n.contact_id is not None and n.channel is not None

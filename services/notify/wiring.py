@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
+from typing import Any
 
 from opentelemetry.trace import TracerProvider
 
@@ -34,12 +36,17 @@ def build_notify(
     ns = notify_settings or NotifySettings()
     app = NotifyApplication(env=store_env(settings, NOTIFY), clock=clock, policy=ns.policy())
 
+    # The keys bucket and an opener kept for a minute: each contact point's key is read from
+    # NATS once a minute at most, not once per message (the opener caches what it read).
+    opening: dict[str, Any] = {}
+
     async def open_target(sealed: str) -> dict[str, object] | None:
-        # The process's own connection; a key that is gone means the target is gone too.
-        keys = await HouseholdKeys.existing(process.broker.connection.jetstream())
-        if keys is None:
-            return None
-        return parse_target(await keys.opener().text(sealed))
+        if opening.get("until", 0.0) < time.monotonic():
+            # The process's own connection; no bucket means no key, so the target is gone.
+            keys = await HouseholdKeys.existing(process.broker.connection.jetstream())
+            opening.update(opener=keys.opener() if keys else None, until=time.monotonic() + 60)
+        opener = opening["opener"]
+        return None if opener is None else parse_target(await opener.text(sealed))
 
     dispatchers: list[Dispatcher] = []
 
