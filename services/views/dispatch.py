@@ -14,12 +14,14 @@ from contracts import (
     ArrestLinkedToCase,
     ArrestRecorded,
     CaseTasksAttached,
+    ContactPointChanged,
     DeadLetterRecorded,
     HouseholdCaseJoined,
     HouseholdErased,
     IntegrationEvent,
     MilestoneChanged,
     MilestoneScheduled,
+    NotificationChanged,
     OperationConcluded,
     OperationLaunched,
     OperationPlanned,
@@ -93,5 +95,9 @@ CHANGE_NO_VIEW: frozenset[type[IntegrationEvent]] = frozenset(
         # Hold's own record of a case's tasks (for need-to-know): each SupportTaskOpened
         # names its case.
         CaseTasksAttached,
+        # Notify's record (services/notify): the front door asks notify for it over NATS
+        # (GET /notifications, a task's page); no view keeps it yet.
+        ContactPointChanged,
+        NotificationChanged,
     }
 )

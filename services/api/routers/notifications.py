@@ -26,6 +26,7 @@ from contracts.envelope import Contract
 from contracts.notify import ContactPointCommand, NotificationQuery
 from services.api.access import Caller
 from services.api.deps import Door, reply
+from services.api.problems import responses
 from services.runtime.authorization import check, permitted
 from services.runtime.sealing import contact_ref
 from services.runtime.topology import NOTIFY, command_subject
@@ -64,7 +65,7 @@ def _agency_known(door: Any, code: str) -> None:
         raise HTTPException(status_code=404, detail=not_registered(code, door.read_model.agencies))
 
 
-@router.post("/agencies/{code}/contacts")
+@router.post("/agencies/{code}/contacts", responses=responses(400, 404, 409, 503))
 async def change_contacts(
     door: Door, code: AgencyCode, body: ContactRequest, who: Caller
 ) -> JSONResponse:
@@ -104,7 +105,7 @@ async def change_contacts(
     return JSONResponse(status_code=answer.status, content={**answer.result, **shown})
 
 
-@router.get("/agencies/{code}/contacts")
+@router.get("/agencies/{code}/contacts", responses=responses(404, 503))
 async def list_contacts(door: Door, code: AgencyCode, who: Caller) -> Any:
     """An agency's contact points: channel, purpose, label and status, never the target."""
     check(who, "manage_contacts")
@@ -113,7 +114,7 @@ async def list_contacts(door: Door, code: AgencyCode, who: Caller) -> Any:
     return (await _asked(door, query))["contacts"]
 
 
-@router.get("/notifications")
+@router.get("/notifications", responses=responses(503))
 async def list_notifications(
     door: Door,
     who: Caller,
