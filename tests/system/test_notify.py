@@ -163,9 +163,15 @@ async def test_an_arrest_at_the_only_carer_rule_reaches_the_agencys_webhook_and_
             ("email", "delivered"),
             ("webhook", "delivered"),
         ]
+
         # Prometheus: nothing pending now, a delivery lag, no failures.
-        metrics = (await asyncio.to_thread(generate_latest, n.notify.registry)).decode()
-        assert "chb_notifications_pending 0.0" in metrics
+        async def scraped() -> str:
+            return (await asyncio.to_thread(generate_latest, n.notify.registry)).decode()
+
+        # Pending falls to 0 once the dispatcher's index has read the last outcomes.
+        metrics = await eventually(
+            scraped, lambda text: "chb_notifications_pending 0.0" in text, what="none pending"
+        )
         assert 'chb_notification_delivery_lag_seconds{quantile="0.99"}' in metrics
 
 
