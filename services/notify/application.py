@@ -45,17 +45,17 @@ from services.notify.domain import (
     OfferWatch,
     retry_delay,
 )
+from services.notify.routing import (
+    HOLDER_LEVELS,
+    LEADERSHIP_PURPOSES,
+    escalation_to,
+    message_of,
+)
 from services.runtime.application import ServiceApplication, fetch
 from services.runtime.clock import Clock
 from services.runtime.meta import SERVICE_ACTORS, Meta
 
 PE = ProcessingEvent[UUID]
-# Who is told that the leadership group must act: its own contact points but its operators'.
-LEADERSHIP_PURPOSES = ("intake", "lead", "chair")
-# An escalation step's level (hold's and build's) → whose contact points, for what purpose.
-HOLDER_LEVELS = ("worker",)
-LEAD_LEVELS = ("agency_lead", "owner_agency_lead")
-CHAIR_LEVELS = ("leadership_group_chair",)
 
 
 class NotifyApplication(ServiceApplication):
@@ -160,7 +160,7 @@ class NotifyApplication(ServiceApplication):
                 facts = dict(known.facts) if known else {"milestone_id": str(e.milestone_id)}
                 level = str(e.detail.get("level", ""))
                 facts["level"] = level
-                agency, purposes = self._escalation_to(level, facts.get("agency"))
+                agency, purposes = escalation_to(level, facts.get("agency"))
                 self._decide(
                     pe,
                     "milestone_escalation",
@@ -206,14 +206,8 @@ class NotifyApplication(ServiceApplication):
             if level in HOLDER_LEVELS:
                 self._to_holder(pe, "escalation", e, facts, meta)
             else:
-                agency, purposes = self._escalation_to(level, facts.get("agency") or e.agency)
+                agency, purposes = escalation_to(level, facts.get("agency") or e.agency)
                 self._decide(pe, "escalation", e.event_id, agency, purposes, e.task_id, facts, meta)
-
-    @staticmethod
-    def _escalation_to(level: str, agency: str | None) -> tuple[str, tuple[str, ...]]:
-        if level in CHAIR_LEVELS or not agency:
-            return LEADERSHIP, ("chair",)
-        return agency, ("lead",)
 
     def _to_holder(
         self, pe: PE, kind: str, e: SupportTaskChanged, facts: dict[str, Any], meta: Meta
@@ -243,7 +237,9 @@ class NotifyApplication(ServiceApplication):
             return  # decided before
         p = self.policy_of
         due = facts.get("due_at")
-        urgent = due is not None and (_parse(due) - meta.occurred_at <= p.urgent_within)
+        urgent = due is not None and (
+            datetime.fromisoformat(due) - meta.occurred_at <= p.urgent_within
+        )
         wait = p.offer_wait_urgent if urgent else p.offer_wait
         watch = OfferWatch(
             cause=cause,
@@ -270,7 +266,7 @@ class NotifyApplication(ServiceApplication):
     ) -> list[UUID]:
         """One notification per active contact point of ``agency`` for ``purposes``; with none,
         one that is given up at once, so the record says who could not be told."""
-        message = self._message(kind, item_id, facts)
+        message = message_of(kind, item_id, facts, self.policy_of.link_base)
         contacts = self._contacts(pe, agency)
         targets = contacts.active(*purposes, worker_ref=worker_ref) if contacts else []
         made: list[UUID] = []
@@ -297,16 +293,6 @@ class NotifyApplication(ServiceApplication):
             pe.collect_events(n)
             made.append(nid)
         return made
-
-    def _message(self, kind: str, item_id: UUID | None, facts: dict[str, Any]) -> dict[str, Any]:
-        """All a notification says: codes, ids, times, a place and a link (never a worker's
-        reference: it names no one, but it is not the receiver's business either)."""
-        said = {k: v for k, v in facts.items() if k != "worker_ref" and v is not None}
-        said["event"] = kind
-        if item_id is not None:
-            item = facts.get("item", "task")
-            said["link"] = f"{self.policy_of.link_base}/{item}s/{item_id}"
-        return said
 
     def _add_contact(self, c: AddContact, pe: PE) -> None:
         contacts = self._contacts(pe, c.agency)
@@ -422,7 +408,3 @@ class NotifyApplication(ServiceApplication):
                 facts,
                 meta,
             )
-
-
-def _parse(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
