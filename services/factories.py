@@ -101,4 +101,3 @@ def build_service(
     if name == "notify":
         return build_notify(settings, clock, tracer_provider)
     raise ValueError(f"no service {name!r}")
-from services.notify.wiring import build_notify

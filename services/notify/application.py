@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError
 
 from contracts import (
     DeadLetterRecorded,
@@ -51,15 +51,33 @@ from services.notify.routing import (
     escalation_to,
     message_of,
 )
-from services.runtime.application import ServiceApplication, fetch
+from services.runtime.application import ServiceApplication, Unit, fetch
 from services.runtime.clock import Clock
 from services.runtime.meta import SERVICE_ACTORS, Meta
 
-PE = ProcessingEvent[UUID]
+PE = Unit
+
+
+def _decided(app: ServiceApplication, command: object, unit: Unit) -> None:
+    assert isinstance(app, NotifyApplication)
+    app.handle(command, unit)
 
 
 class NotifyApplication(ServiceApplication):
     name = "notify"
+    # The runtime's one command path: every command of notify's goes to ``handle``.
+    handlers = dict.fromkeys(
+        (
+            FromUpstream,
+            AddContact,
+            DisableContact,
+            PingContact,
+            RecordAttempt,
+            RecordOutcome,
+            SettleWatch,
+        ),
+        _decided,
+    )
 
     def __init__(
         self,
@@ -92,7 +110,7 @@ class NotifyApplication(ServiceApplication):
                 if contacts is None:
                     raise ContactNotFound(f"no contact point {command.contact_id}")
                 if contacts.disable(command.contact_id, "by_request", command.meta):
-                    pe.collect_events(contacts)
+                    pe.collect(contacts)
             case PingContact():
                 self._ping(command, pe)
             case RecordAttempt():
@@ -105,10 +123,10 @@ class NotifyApplication(ServiceApplication):
                 raise TypeError(f"notify has no handler for {type(command).__name__}")
 
     def _contacts(self, pe: PE, agency: str) -> AgencyContacts | None:
-        return self.get_in_batch(pe, AgencyContacts.create_id(agency), AgencyContacts)
+        return pe.get(AgencyContacts.create_id(agency), AgencyContacts)
 
     def _facts(self, pe: PE, item_id: UUID) -> ItemFacts | None:
-        return self.get_in_batch(pe, ItemFacts.create_id(item_id), ItemFacts)
+        return pe.get(ItemFacts.create_id(item_id), ItemFacts)
 
     def _note(self, pe: PE, item_id: UUID, **facts: Any) -> dict[str, Any]:
         known = self._facts(pe, item_id)
@@ -116,7 +134,7 @@ class NotifyApplication(ServiceApplication):
             known = ItemFacts(item_id=item_id, facts=facts)
         else:
             known.update(**facts)
-        pe.collect_events(known)
+        pe.collect(known)
         return dict(known.facts)
 
     def _upstream(self, command: FromUpstream, pe: PE) -> None:
@@ -233,7 +251,7 @@ class NotifyApplication(ServiceApplication):
     ) -> None:
         """Offer to the agency's intake, and watch that one of them accepts it in time."""
         ids = self._decide(pe, "offered", cause, agency, ("intake",), task_id, facts, meta)
-        if self.get_in_batch(pe, OfferWatch.create_id(cause), OfferWatch) is not None:
+        if pe.get(OfferWatch.create_id(cause), OfferWatch) is not None:
             return  # decided before
         p = self.policy_of
         due = facts.get("due_at")
@@ -250,7 +268,7 @@ class NotifyApplication(ServiceApplication):
             facts=facts,
             meta=meta,
         )
-        pe.collect_events(watch)
+        pe.collect(watch)
 
     def _decide(
         self,
@@ -274,7 +292,7 @@ class NotifyApplication(ServiceApplication):
         for contact in options:
             contact_id = UUID(contact["contact_id"]) if contact else None
             nid = Notification.create_id(cause, kind, agency, contact_id)
-            if self.get_in_batch(pe, nid, Notification) is not None:
+            if pe.get(nid, Notification) is not None:
                 made.append(nid)
                 continue
             n = Notification(
@@ -290,7 +308,7 @@ class NotifyApplication(ServiceApplication):
             )
             if contact is None:
                 n.gave_up(why="no_contact_point", meta=meta)
-            pe.collect_events(n)
+            pe.collect(n)
             made.append(nid)
         return made
 
@@ -299,7 +317,7 @@ class NotifyApplication(ServiceApplication):
         if contacts is None:
             contacts = AgencyContacts(agency=c.agency, meta=c.meta)
         contacts.add(c.contact_id, c.channel, c.purpose, c.target, c.label, c.worker_ref, c.meta)
-        pe.collect_events(contacts)
+        pe.collect(contacts)
 
     def _ping(self, c: PingContact, pe: PE) -> None:
         contacts = self._contacts(pe, c.agency)
@@ -309,7 +327,7 @@ class NotifyApplication(ServiceApplication):
         if contact["status"] != ACTIVE:
             raise ContactNotFound(f"contact point {c.contact_id} is disabled")
         nid = Notification.create_id(c.ping_id, "ping", c.agency, c.contact_id)
-        if self.get_in_batch(pe, nid, Notification) is not None:
+        if pe.get(nid, Notification) is not None:
             return
         n = Notification(
             cause=c.ping_id,
@@ -322,14 +340,14 @@ class NotifyApplication(ServiceApplication):
             facts={"event": "ping", "agency": c.agency},
             meta=c.meta,
         )
-        pe.collect_events(n)
+        pe.collect(n)
 
     @staticmethod
     def _meta(at: datetime, operation_id: UUID, cause: UUID | None) -> Meta:
         return Meta(at, operation_id, SERVICE_ACTORS["notify"], causation_id=cause)
 
     def _attempt(self, c: RecordAttempt, pe: PE) -> None:
-        n = self.get_in_batch(pe, c.notification_id, Notification)
+        n = pe.get(c.notification_id, Notification)
         if n is None or n.status in FINISHED:
             return
         meta = self._meta(c.at, n.operation_id, n.cause)
@@ -339,10 +357,10 @@ class NotifyApplication(ServiceApplication):
             n.gave_up(why="contact_disabled", meta=meta)
         else:
             n.attempted(meta)
-        pe.collect_events(n)
+        pe.collect(n)
 
     def _outcome(self, c: RecordOutcome, pe: PE) -> None:
-        n = self.get_in_batch(pe, c.notification_id, Notification)
+        n = pe.get(c.notification_id, Notification)
         if n is None or n.status in FINISHED or n.contact_id is None:
             return
         contacts = self._contacts(pe, n.agency)
@@ -366,7 +384,7 @@ class NotifyApplication(ServiceApplication):
                 n.gave_up(why="expired", meta=meta)
             else:
                 n.failed(detail=c.detail, next_attempt_at=at, meta=meta)
-        pe.collect_events(n, contacts)
+        pe.collect(n, contacts)
 
     def _contact_lost(
         self, pe: PE, contacts: AgencyContacts, contact_id: UUID, why: str, meta: Meta
@@ -386,16 +404,16 @@ class NotifyApplication(ServiceApplication):
         )
 
     def _settle(self, c: SettleWatch, pe: PE) -> None:
-        watch = self.get_in_batch(pe, c.watch_id, OfferWatch)
+        watch = pe.get(c.watch_id, OfferWatch)
         if watch is None or watch.settled:
             return
         delivered = any(
-            (n := self.get_in_batch(pe, nid, Notification)) is not None and n.status == DELIVERED
+            (n := pe.get(nid, Notification)) is not None and n.status == DELIVERED
             for nid in watch.notification_ids
         )
         meta = self._meta(c.at, watch.operation_id, watch.cause)
         watch.settle(delivered=delivered, meta=meta)
-        pe.collect_events(watch)
+        pe.collect(watch)
         if not delivered:
             facts = {**watch.facts, "agency": watch.agency}
             self._decide(

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from services.runtime.errors import Missing, RuleBroken
 from services.runtime.meta import Meta, derived_id
 
 Channel = Literal["webhook", "email"]
@@ -37,11 +38,11 @@ FINISHED = (DELIVERED, GIVEN_UP)
 ACTIVE, DISABLED = "active", "disabled"
 
 
-class ContactRuleBroken(Exception):
+class ContactRuleBroken(RuleBroken):
     """A change the agency's contact points do not allow (HTTP 409)."""
 
 
-class ContactNotFound(Exception):
+class ContactNotFound(Missing):
     """No such contact point at this agency (HTTP 404)."""
 
 

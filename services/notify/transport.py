@@ -34,23 +34,21 @@ from services.notify.application import NotifyApplication
 from services.notify.commands import AddContact, DisableContact, FromUpstream, PingContact
 from services.notify.domain import (
     AgencyContacts,
-    ContactNotFound,
-    ContactRuleBroken,
     Notification,
     public_contact,
 )
 from services.notify.index import NotificationIndex
 from services.runtime.authorization import NotPermitted, check
 from services.runtime.clock import Clock
-from services.runtime.commands import command_handlers, record_command, refuse_invalid_commands
+from services.runtime.commands import CommandPath, command_handlers, refuse_invalid_commands
 from services.runtime.dead_letters import NIL
 from services.runtime.meta import Meta
 from services.runtime.translation import (
+    Translation,
     actor_of,
     caller_of,
     caused_by,
     envelope,
-    translate_dead_letter,
 )
 
 log = structlog.get_logger()
@@ -134,10 +132,11 @@ def translate(domain_event: Any) -> IntegrationEvent | None:
             detail=getattr(e, "detail", None) or getattr(e, "why", None),
             next_attempt_at=getattr(e, "next_attempt_at", None),
         )
-    return translate_dead_letter("notify", e)
+    return DEAD_LETTERS(e)
 
 
-REFUSALS: dict[type[Exception], int] = {ContactNotFound: 404, ContactRuleBroken: 409}
+# A dead letter translates the same in every service (the runtime's rule).
+DEAD_LETTERS = Translation("notify")
 
 
 def build_router(app: NotifyApplication, on_recorded: Callable[[], None]) -> NatsRouter:
@@ -145,6 +144,7 @@ def build_router(app: NotifyApplication, on_recorded: Callable[[], None]) -> Nat
     handles = command_handlers(router, "notify")
 
     index = NotificationIndex(app)
+    path = CommandPath(app, on_recorded)
 
     @handles("query")
     async def query(cmd: NotificationQuery) -> CommandReply:
@@ -190,7 +190,7 @@ def build_router(app: NotifyApplication, on_recorded: Callable[[], None]) -> Nat
         else:
             ping_id = cmd.ping_id or cmd.contact_id
             command = PingContact(cmd.agency, cmd.contact_id, ping_id, meta)
-        refused = await record_command(app, command, on_recorded, REFUSALS)
+        refused = await path.record(command)
         if refused is not None:
             return refused
         contacts = await asyncio.to_thread(app.get_contacts, cmd.agency)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.trace import TracerProvider
@@ -16,7 +15,7 @@ from services.notify.settings import NotifySettings
 from services.notify.transport import build_router, command_from, translate
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.faults import FaultInjector
-from services.runtime.process import Loop, ServiceProcess, ServiceSpec
+from services.runtime.process import ServiceProcess, ServiceSpec
 from services.runtime.sealing import HouseholdKeys
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
@@ -48,36 +47,30 @@ def build_notify(
         opener = opening["opener"]
         return None if opener is None else parse_target(await opener.text(sealed))
 
-    dispatchers: list[Dispatcher] = []
-
-    def loops(on_recorded: Callable[[], None]) -> list[Loop]:
-        dispatcher = Dispatcher(
-            app,
-            clock,
-            senders
-            or {
-                "webhook": WebhookSender(ns.notify_webhook_timeout_seconds),
-                "email": EmailSender(ns.smtp()),
-            },
-            open_target,
-            on_recorded,
-            per_contact=ns.notify_per_contact,
-            rng=rng,
-            faults=FaultInjector(settings.fault_point, settings.fault_after_batches),
-        )
-        dispatchers.append(dispatcher)
-        return [dispatcher.run]
-
     spec = ServiceSpec(
         NOTIFY,
         app,
         translate,
         command_from,
         router=lambda on_recorded: build_router(app, on_recorded),
-        loops=loops,
     )
     process = NotifyProcess(spec, settings, clock, tracer_provider)
-    process.dispatcher = dispatchers[0]  # made by the process, from ``loops``
+    # The dispatcher runs beside the relay and the consumers, one of the process's loops.
+    process.dispatcher = Dispatcher(
+        app,
+        clock,
+        senders
+        or {
+            "webhook": WebhookSender(ns.notify_webhook_timeout_seconds),
+            "email": EmailSender(ns.smtp()),
+        },
+        open_target,
+        process.relay.wake,
+        per_contact=ns.notify_per_contact,
+        rng=rng,
+        faults=FaultInjector(settings.fault_point, settings.fault_after_batches),
+    )
+    process.loops.append(process.dispatcher.run)
     process.registry.register(DispatcherMetrics(process.dispatcher))
     return process
 

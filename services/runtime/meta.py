@@ -35,8 +35,7 @@ class Actor:
 
 # The services act as the system itself: its reserved code, no agency of the register.
 SERVICE_ACTORS = {
-    name: Actor(id=f"{name}-service", agency=SYSTEM_AGENCY, role="service")
-    for name in PRODUCERS
+    name: Actor(id=f"{name}-service", agency=SYSTEM_AGENCY, role="service") for name in PRODUCERS
 }
 
 
