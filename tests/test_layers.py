@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-DOMAINS = ("services.clear", "services.hold", "services.build")
+DOMAINS = ("services.clear", "services.hold", "services.build", "services.notify")
 
 
 def imports_of(package: str) -> set[tuple[str, str]]:

@@ -7,7 +7,6 @@ Importing it registers every command and connects to nothing."""
 
 from __future__ import annotations
 
-from services import cli_notify
 from services.cli import (  # noqa: F401  (each registers its commands on the root)
     agencies,
     audit,
@@ -16,6 +15,7 @@ from services.cli import (  # noqa: F401  (each registers its commands on the ro
     demo,
     hold,
     nats,
+    notify,
     operations,
     run,
     signin,
@@ -27,7 +27,7 @@ from services.cli.output import AsJson, console, err, fail, show
 from services.cli.root import app, group
 from services.cli.run import SERVICES_AND_API
 
-cli_notify.register(app, agencies.agency_app)  # chb agency contact ..., chb notifications
+notify.register(app, agencies.agency_app)  # chb agency contact ..., chb notifications
 
 # What a command module outside the package needs to add its commands: the root, a group, the
 # one HTTP client and the printing (e.g. ``group("notify", "…")``, ``call("GET", "/tasks")``).

@@ -1,8 +1,7 @@
 """``chb agency contact add|test|list|disable`` and ``chb notifications``: agencies' contact
 points and what was sent to them, through the running API (notify keeps both).
 
-Registered on the root by one line in services/cli/__init__.py, with the package's own
-client and printing.
+Registered on the root by services/cli/__init__.py.
 """
 
 from __future__ import annotations
