@@ -59,20 +59,24 @@ class FrontDoor:
             max_reconnect_attempts=-1,
             middlewares=broker_middlewares(self.registry, "api", tracer_provider),
         )
-        self.read_model = ReadModel()
         self.index_path = settings.data_dir / API_INDEX_FILE
         # The one connection that writes the index; readers open their own (WAL mode).
         self.index: AuditIndex | None = None
         self._indexing = asyncio.Lock()
         self.idempotency: IdempotencyStore | None = None
         self.household_keys: HouseholdKeys | None = None
-        self.projector = Projector(self.read_model)
+        self.projector = Projector(ReadModel())
         self._stopping = asyncio.Event()
         self._watching: asyncio.Task[None] | None = None
         self.started = False
         self.registry.register(
             ApiCollector(self.ready, lambda: self.projector.positions, self.restarts)
         )
+
+    @property
+    def read_model(self) -> ReadModel:
+        """The view served, asked for on each request: a rebuild switches to a new one."""
+        return self.projector.read_model
 
     @property
     def connected(self) -> bool:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # long: a NATS that does not answer must not hold a stop for ever (what is left goes out
     # at the next start, and `chb audit verify` counts it as not yet checkpointed meanwhile).
     stop_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The API's /ready says ready only when each view is at most this many events behind its
+    # service's store (the store's position when asked; services/api/readiness.py).
+    ready_max_lag: int = Field(default=0, ge=0)
     # How long the API waits for a service to walk its whole history in /audit/verify.
     verify_timeout_seconds: float = Field(default=600.0, gt=0)
     # Bearer tokens: the key that signs and checks them (HS256) and the issuer they must name.

@@ -6,8 +6,17 @@ never applied.
 
 A stream that is lost and made again (its service's relay republishes its whole store into it)
 starts again from sequence 1; an ordered consumer would wait for the old sequence and show stale
-data as caught up. ``watch`` notices (a stream gone, or created at another time than the one
-read) and reads every stream again into an emptied read model; the API is not ready meanwhile.
+data as caught up. ``watch`` tells a stream made again by the one thing that says so: the
+server's creation time of the stream, which nothing but a new stream changes. How far a read
+has got, or how many messages a stream holds, is never compared: during a long catch-up a slow
+read or a lagging consumer made such a comparison rebuild a view for nothing (issue 17: 107,705
+tasks fell to 4,534). A stream found gone only marks the view as not caught up; the rebuild
+waits until the stream is back, with its new creation time.
+
+A rebuild is built beside: the view being served stays as it was (frozen: its consumers are
+stopped, since one of them reads a stream that no longer is) while a new one reads every stream
+from the start; the new one is served once it stands at least where the old one stood on every
+stream, so nothing visible goes backwards. The API is not ready meanwhile.
 """
 
 from __future__ import annotations
@@ -30,28 +39,34 @@ from services.views.read_model import ReadModel
 
 log = structlog.get_logger()
 
+# Rounds of ``watch`` (``every`` seconds each) in which a rebuilt view stands at the end of every
+# stream and no stream grew, after which it is served even though it stands short of the old
+# view on a stream made again with less in it than the old stream had (the old stream held
+# something the store no longer republishes): waiting longer would change nothing.
+SETTLED_ROUNDS = 3
 
-class Projector:
-    def __init__(self, read_model: ReadModel) -> None:
+
+class Feed:
+    """One view and the consumers feeding it: where it stands on each stream, and which
+    incarnation (creation time) of each stream it reads."""
+
+    def __init__(self, read_model: ReadModel, applied: asyncio.Event) -> None:
         self.read_model = read_model
+        self.positions: dict[str, int] = {}
+        self.targets: dict[str, int] = {}  # each stream's last sequence when this feed began
+        self.created: dict[str, datetime | None] = {}
         self.unreadable = 0
+        self._applied = applied
         self._subs: list[JetStreamContext.PushSubscription] = []
-        self._targets: dict[str, int] = {}
-        self._positions: dict[str, int] = {}
-        self._applied = asyncio.Event()  # set after each message: wakes wait_for
-        self._lost: set[str] = set()  # streams found gone (not caught up until read again)
-        self._created: dict[str, datetime | None] = {}  # when each stream read was made
-        self.rebuilds = 0
 
     async def start(self, nc: Client) -> None:
         js = nc.jetstream()
-        self._lost.clear()
         for service in SERVICES:
             stream = stream_name(service)
             info = await js.stream_info(stream)
-            self._created[stream] = info.created
-            self._targets[stream] = info.state.last_seq
-            self._positions[stream] = 0
+            self.created[stream] = info.created
+            self.targets[stream] = info.state.last_seq
+            self.positions[stream] = 0
             self._subs.append(
                 await js.subscribe(
                     subjects(service),
@@ -62,32 +77,11 @@ class Projector:
                 )
             )
 
-    @property
-    def caught_up(self) -> bool:
-        """Everything that was in the streams when we started has been read."""
-        return not self._lost and all(
-            self._positions.get(s, 0) >= t for s, t in self._targets.items()
-        )
-
-    @property
-    def positions(self) -> dict[str, int]:
-        """The last stream sequence applied, per stream: where the read model stands."""
-        return dict(self._positions)
-
-    async def wait_for(self, targets: dict[str, int]) -> None:
-        """Return once at least ``targets`` have been applied (callers bound the wait)."""
-        while any(self._positions.get(s, 0) < t for s, t in targets.items()):
-            self._applied.clear()
-            await self._applied.wait()
-
-    async def wait_for_event(self, event_id: UUID) -> None:
-        """Return once the event with this id has been applied (callers bound the wait)."""
-        while event_id not in self.read_model.seen:
-            self._applied.clear()
-            await self._applied.wait()
+    def reached(self, targets: dict[str, int]) -> bool:
+        return all(self.positions.get(s, 0) >= t for s, t in targets.items())
 
     async def _on_message(self, msg: Msg) -> None:
-        self._positions[msg.metadata.stream] = msg.metadata.sequence.stream
+        self.positions[msg.metadata.stream] = msg.metadata.sequence.stream
         self._applied.set()
         try:
             event = parse_event(msg.data)
@@ -97,47 +91,6 @@ class Projector:
             return
         self.read_model.apply(event)
 
-    async def watch(self, nc: Client, stopping: asyncio.Event, every: float = 2.0) -> None:
-        """Every ``every`` seconds, compare each stream with what was applied from it; when one
-        was made again, read everything again (see the module's docstring)."""
-        js = nc.jetstream()
-        while not stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), every)
-            if stopping.is_set():
-                return
-            try:
-                if await self._made_again(js):
-                    await self.rebuild(nc)
-            except Exception as error:  # NATS away: readiness already says so; look again
-                log.warning("could not compare the read model with the streams", error=repr(error))
-
-    async def _made_again(self, js: JetStreamContext) -> bool:
-        again = False
-        for stream in list(self._positions):
-            try:
-                info = await js.stream_info(stream)
-            except NotFoundError:
-                if stream not in self._lost:
-                    log.error("stream lost; the read model waits for it", stream=stream)
-                self._lost.add(stream)
-                continue
-            made_again = info.created != self._created.get(stream)
-            if stream in self._lost or made_again or info.state.last_seq < self._positions[stream]:
-                again = True
-        return again
-
-    async def rebuild(self, nc: Client) -> None:
-        """Forget everything and read every stream again from its first message."""
-        log.warning("a stream was made again; reading every stream again", positions=self.positions)
-        await self.stop()
-        self.read_model.reset()
-        self._positions.clear()
-        self._targets.clear()
-        self._created.clear()
-        self.rebuilds += 1
-        await self.start(nc)
-
     async def stop(self) -> None:
         for sub in self._subs:
             try:
@@ -145,3 +98,158 @@ class Projector:
             except Exception as error:  # closing anyway
                 log.debug("unsubscribe failed", error=repr(error))
         self._subs.clear()
+
+
+class Projector:
+    def __init__(self, read_model: ReadModel) -> None:
+        self._applied = asyncio.Event()  # set after each message: wakes wait_for
+        self._serving = Feed(read_model, self._applied)
+        self._building: Feed | None = None  # a rebuild under way, beside the view served
+        self._lost: set[str] = set()  # streams found gone (not caught up until read again)
+        self._settled = 0  # rounds the rebuilt view stood still at the end of every stream
+        self._last_seen: dict[str, int] = {}
+        self.rebuilds = 0
+
+    @property
+    def read_model(self) -> ReadModel:
+        """The view served: the old one until a rebuilt one has caught up with it."""
+        return self._serving.read_model
+
+    @property
+    def unreadable(self) -> int:
+        return self._serving.unreadable + (self._building.unreadable if self._building else 0)
+
+    async def start(self, nc: Client) -> None:
+        self._lost.clear()
+        await self._serving.start(nc)
+
+    @property
+    def rebuilding(self) -> bool:
+        return self._building is not None
+
+    @property
+    def lost(self) -> set[str]:
+        return set(self._lost)
+
+    @property
+    def caught_up(self) -> bool:
+        """Everything that was in the streams when the view began has been read, no stream is
+        gone and no rebuild is under way (the projector's own part: how far the stores are
+        ahead of the streams is the readiness probe's to ask)."""
+        return (
+            not self._lost
+            and self._building is None
+            and self._serving.reached(self._serving.targets)
+        )
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """The last stream sequence applied, per stream: where the served view stands."""
+        return dict(self._serving.positions)
+
+    @property
+    def reading(self) -> dict[str, int]:
+        """Where the view being read stands: the rebuilt one during a rebuild."""
+        return dict((self._building or self._serving).positions)
+
+    async def wait_for(self, targets: dict[str, int]) -> None:
+        """Return once at least ``targets`` have been applied (callers bound the wait)."""
+        while not self._serving.reached(targets):
+            self._applied.clear()
+            await self._applied.wait()
+
+    async def wait_for_event(self, event_id: UUID) -> None:
+        """Return once the event with this id has been applied (callers bound the wait)."""
+        while event_id not in self.read_model.seen:
+            self._applied.clear()
+            await self._applied.wait()
+
+    async def watch(self, nc: Client, stopping: asyncio.Event, every: float = 2.0) -> None:
+        """Every ``every`` seconds, look at each stream's creation time; when one was made
+        again, build the view again beside the one served (see the module's docstring), and
+        switch to it once it has caught up."""
+        js = nc.jetstream()
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), every)
+            if stopping.is_set():
+                return
+            try:
+                await self.look(nc, js)
+            except Exception as error:  # NATS away: readiness already says so; look again
+                log.warning("could not compare the read model with the streams", error=repr(error))
+
+    async def look(self, nc: Client, js: JetStreamContext) -> None:
+        """One round of ``watch``."""
+        infos = await self._stream_infos(js)
+        feed = self._building or self._serving
+        made_again = [
+            s for s, info in infos.items() if info is not None and info[0] != feed.created.get(s)
+        ]
+        if made_again:
+            await self.rebuild(nc, made_again)
+        elif self._building is not None:
+            self._maybe_switch({s: i[1] for s, i in infos.items() if i is not None})
+
+    async def _stream_infos(
+        self, js: JetStreamContext
+    ) -> dict[str, tuple[datetime | None, int] | None]:
+        """Each stream's creation time and last sequence; None for a stream that is gone."""
+        infos: dict[str, tuple[datetime | None, int] | None] = {}
+        for stream in list(self._serving.positions):
+            try:
+                info = await js.stream_info(stream)
+            except NotFoundError:
+                if stream not in self._lost:
+                    log.error("stream lost; the read model waits for it", stream=stream)
+                self._lost.add(stream)
+                infos[stream] = None
+                continue
+            self._lost.discard(stream)
+            infos[stream] = (info.created, info.state.last_seq)
+        return infos
+
+    async def rebuild(self, nc: Client, streams: list[str] | None = None) -> None:
+        """Read every stream again from its first message into a new view, beside the one
+        served, which stays as it is until the new one has caught up with it."""
+        log.warning(
+            "a stream was made again; reading every stream again beside the view served",
+            made_again=streams,
+            positions=self.positions,
+        )
+        await self._serving.stop()  # frozen: one of its streams is no longer the one it read
+        if self._building is not None:  # made again during a rebuild: begin that one again
+            await self._building.stop()
+        self._building = Feed(ReadModel(dedupe=self.read_model.dedupe), self._applied)
+        self._settled = 0
+        self._last_seen = {}
+        self.rebuilds += 1
+        await self._building.start(nc)
+
+    def _maybe_switch(self, last_seqs: dict[str, int]) -> None:
+        building = self._building
+        assert building is not None
+        served = self._serving.positions
+        wanted = {s: max(building.targets.get(s, 0), served.get(s, 0)) for s in building.targets}
+        if not building.reached(building.targets):
+            return
+        if not building.reached(wanted):
+            # Short of the old view on some stream: wait for the relay's republishing, unless
+            # every stream has been read to its end and stood still for a while.
+            at_end = building.reached(last_seqs) and last_seqs == self._last_seen
+            self._last_seen = dict(last_seqs)
+            self._settled = self._settled + 1 if at_end else 0
+            if self._settled < SETTLED_ROUNDS:
+                return
+            log.warning(
+                "a stream made again holds less than the old one did; serving what it holds",
+                old=dict(served),
+                new=dict(building.positions),
+            )
+        log.info("the rebuilt view has caught up; serving it", positions=building.positions)
+        self._serving, self._building = building, None
+
+    async def stop(self) -> None:
+        await self._serving.stop()
+        if self._building is not None:
+            await self._building.stop()

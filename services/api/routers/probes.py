@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.api.deps import Door
-from services.runtime.topology import SERVICES
+from services.api.readiness import catching_up, stream_ends, view_lag
+from services.runtime.topology import SERVICES, stream_name
 
 router = APIRouter()
 
@@ -40,11 +42,32 @@ async def metrics(door: Door) -> Response:
     },
 )
 async def ready(door: Door) -> JSONResponse:
+    """Ready when NATS, every service and every view are: each view within ``ready_max_lag``
+    events of its service's store as it stood when asked (``services/api/readiness.py``);
+    ``views`` says by how much each is behind and ``catching_up`` the progress."""
     statuses = await asyncio.gather(*(door.service_status(s) for s in SERVICES))
+    # The stores' positions first, then the streams' ends: a view at those ends has what each
+    # store held when asked.
+    ends: dict[str, int | None] = dict.fromkeys(SERVICES)
+    if door.connected and door.started:
+        with contextlib.suppress(Exception):  # NATS away: every view unknown, not ready
+            ends = await stream_ends(door.broker.connection.jetstream(), list(SERVICES))
+    reading = door.projector.reading
+    max_lag = door.settings.ready_max_lag
+    views = {
+        s["service"]: view_lag(s, ends.get(s["service"]), reading.get(stream_name(svc), 0), max_lag)
+        for svc, s in zip(SERVICES, statuses, strict=True)
+    }
+    rebuilding = door.projector.rebuilding
+    caught_up = not rebuilding and all(v["caught_up"] for v in views.values())
     body = {
-        "ready": door.ready() and all(s.get("ready") for s in statuses),
+        "ready": door.ready() and caught_up and all(s.get("ready") for s in statuses),
         "nats_connected": door.connected,
-        "read_model_caught_up": door.projector.caught_up,
+        "read_model_caught_up": caught_up,
+        "rebuilding": rebuilding,
+        "max_lag": max_lag,
+        "views": views,
+        "catching_up": catching_up(views) if not caught_up else None,
         "services": {s["service"]: s for s in statuses},
     }
     restarts = door.restarts()

@@ -1,0 +1,76 @@
+"""How far the API's views stand behind the services' stores: what ``/ready`` reports.
+
+"Caught up with the streams" is not the truth while a relay republishes a store into a stream
+made again (issue 17: ready, with 296 of 43,298 tasks visible). Each service's status says where
+its store stands (``store_notification_id``) and how far its relay has read it
+(``relay.read_notification_id``: the relay moves it past a batch only once the stream has
+stored that batch). So a view has reached the position the store had when the API asked once
+
+- the relay has read the whole store as it stood (``store - read`` notifications behind it), and
+- the view has applied the stream up to its last sequence, read after the status
+  (``last_seq - applied`` messages behind it).
+
+Their sum is the events the view is behind; a service is caught up when it is at most
+``CHB_READY_MAX_LAG``. The relay's part counts notifications, a few of which publish nothing,
+so during a catch-up it may overstate the lag slightly; it is exact (zero) once caught up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from services.runtime.topology import stream_name
+
+
+async def stream_ends(js: JetStreamContext, services: list[str]) -> dict[str, int | None]:
+    """Each service's stream's last sequence; None for a stream that is gone."""
+    ends: dict[str, int | None] = {}
+    for service in services:
+        try:
+            ends[service] = (await js.stream_info(stream_name(service))).state.last_seq
+        except NotFoundError:
+            ends[service] = None
+    return ends
+
+
+def view_lag(
+    status: dict[str, Any], stream_end: int | None, applied: int, max_lag: int
+) -> dict[str, Any]:
+    """One service's view: where it stands, how far behind the store it is, and whether that
+    is within ``max_lag``. Unknown (a service not answering, a stream gone) is not caught up."""
+    store = status.get("store_notification_id")
+    relay = status.get("relay") or {}
+    read = relay.get("read_notification_id")
+    relay_behind = max(0, store - read) if store is not None and read is not None else None
+    view_behind = max(0, stream_end - applied) if stream_end is not None else None
+    behind = (
+        relay_behind + view_behind if relay_behind is not None and view_behind is not None else None
+    )
+    return {
+        "stream": stream_name(status["service"]),
+        "applied": applied,
+        "stream_last_seq": stream_end,
+        "store_notification_id": store,
+        "relay_read_notification_id": read,
+        "relay_behind": relay_behind,
+        "view_behind": view_behind,
+        "events_behind": behind,
+        "caught_up": behind is not None and behind <= max_lag,
+    }
+
+
+def catching_up(views: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Progress across every view, or None when each is caught up (or nothing is known)."""
+    if all(v["caught_up"] for v in views.values()):
+        return None
+    known = [v for v in views.values() if v["events_behind"] is not None]
+    behind = sum(v["events_behind"] for v in known)
+    applied = sum(v["applied"] for v in known)
+    return {
+        "events_behind": behind if len(known) == len(views) else None,
+        "applied": applied,
+        "progress": round(applied / (applied + behind), 4) if applied + behind else None,
+    }
