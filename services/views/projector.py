@@ -16,7 +16,10 @@ waits until the stream is back, with its new creation time.
 A rebuild is built beside: the view being served stays as it was (frozen: its consumers are
 stopped, since one of them reads a stream that no longer is) while a new one reads every stream
 from the start; the new one is served once it stands at least where the old one stood on every
-stream, so nothing visible goes backwards. The API is not ready meanwhile.
+stream (on a stream made again: has applied the last notification id the old one had, as the
+relay republishes the same store), so nothing visible goes backwards. The API is not ready
+meanwhile. A stream made again that never gets back to where the old one stood (its store lost
+events) leaves the rebuild unfinished and the API not ready: that needs a person, not a guess.
 """
 
 from __future__ import annotations
@@ -34,16 +37,10 @@ from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts import ContractError, parse_event
-from services.runtime.topology import SERVICES, stream_name, subjects
+from services.runtime.topology import H_NOTIFICATION_ID, SERVICES, stream_name, subjects
 from services.views.read_model import ReadModel
 
 log = structlog.get_logger()
-
-# Rounds of ``watch`` (``every`` seconds each) in which a rebuilt view stands at the end of every
-# stream and no stream grew, after which it is served even though it stands short of the old
-# view on a stream made again with less in it than the old stream had (the old stream held
-# something the store no longer republishes): waiting longer would change nothing.
-SETTLED_ROUNDS = 3
 
 
 class Feed:
@@ -55,6 +52,9 @@ class Feed:
         self.positions: dict[str, int] = {}
         self.targets: dict[str, int] = {}  # each stream's last sequence when this feed began
         self.created: dict[str, datetime | None] = {}
+        # The last notification id applied per stream (the relay's header): the same event has
+        # the same id in a stream made again, though not necessarily the same sequence.
+        self.marks: dict[str, int] = {}
         self.unreadable = 0
         self._applied = applied
         self._subs: list[JetStreamContext.PushSubscription] = []
@@ -81,7 +81,11 @@ class Feed:
         return all(self.positions.get(s, 0) >= t for s, t in targets.items())
 
     async def _on_message(self, msg: Msg) -> None:
-        self.positions[msg.metadata.stream] = msg.metadata.sequence.stream
+        stream = msg.metadata.stream
+        self.positions[stream] = msg.metadata.sequence.stream
+        nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
+        if nid is not None and nid.isdigit():
+            self.marks[stream] = int(nid)
         self._applied.set()
         try:
             event = parse_event(msg.data)
@@ -106,8 +110,6 @@ class Projector:
         self._serving = Feed(read_model, self._applied)
         self._building: Feed | None = None  # a rebuild under way, beside the view served
         self._lost: set[str] = set()  # streams found gone (not caught up until read again)
-        self._settled = 0  # rounds the rebuilt view stood still at the end of every stream
-        self._last_seen: dict[str, int] = {}
         self.rebuilds = 0
 
     @property
@@ -189,7 +191,7 @@ class Projector:
         if made_again:
             await self.rebuild(nc, made_again)
         elif self._building is not None:
-            self._maybe_switch({s: i[1] for s, i in infos.items() if i is not None})
+            self._maybe_switch()
 
     async def _stream_infos(
         self, js: JetStreamContext
@@ -221,31 +223,25 @@ class Projector:
         if self._building is not None:  # made again during a rebuild: begin that one again
             await self._building.stop()
         self._building = Feed(ReadModel(dedupe=self.read_model.dedupe), self._applied)
-        self._settled = 0
-        self._last_seen = {}
         self.rebuilds += 1
         await self._building.start(nc)
 
-    def _maybe_switch(self, last_seqs: dict[str, int]) -> None:
+    def _maybe_switch(self) -> None:
+        """Serve the rebuilt view once it stands where the old one stood on every stream: by
+        sequence on a stream that is the one the old view read, by the last notification id
+        applied on a stream made again (its sequences need not match the old ones). Nothing
+        measured in time: a relay slow to republish only makes the switch later."""
         building = self._building
         assert building is not None
-        served = self._serving.positions
-        wanted = {s: max(building.targets.get(s, 0), served.get(s, 0)) for s in building.targets}
+        served = self._serving
         if not building.reached(building.targets):
             return
-        if not building.reached(wanted):
-            # Short of the old view on some stream: wait for the relay's republishing, unless
-            # every stream has been read to its end and stood still for a while.
-            at_end = building.reached(last_seqs) and last_seqs == self._last_seen
-            self._last_seen = dict(last_seqs)
-            self._settled = self._settled + 1 if at_end else 0
-            if self._settled < SETTLED_ROUNDS:
+        for stream in building.targets:
+            if building.created.get(stream) == served.created.get(stream):
+                if building.positions.get(stream, 0) < served.positions.get(stream, 0):
+                    return
+            elif building.marks.get(stream, 0) < served.marks.get(stream, 0):
                 return
-            log.warning(
-                "a stream made again holds less than the old one did; serving what it holds",
-                old=dict(served),
-                new=dict(building.positions),
-            )
         log.info("the rebuilt view has caught up; serving it", positions=building.positions)
         self._serving, self._building = building, None
 

@@ -16,7 +16,7 @@ from contracts import Actor, SupportTaskOpened, WhanauCaseOpened, subject_for
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.provisioning import ensure_stream, provision_all
 from services.runtime.settings import Settings
-from services.runtime.topology import stream_name
+from services.runtime.topology import H_NOTIFICATION_ID, stream_name
 from services.views.projector import Projector
 from services.views.read_model import ReadModel
 from tests.support.nats_users import connect_as
@@ -29,7 +29,8 @@ TASKS = 5_000  # a case and a task each: 10,000 messages on hold's stream
 
 
 def messages(count: int) -> list[tuple[str, bytes]]:
-    """Hold's stream as its relay would fill it: a case opened, then its task."""
+    """Hold's stream as its relay would fill it: a case opened, then its task (each carries
+    its notification id when published: ``fill``)."""
     actor = Actor(id="x", agency="oranga_tamariki", role="agency_worker")
     out: list[tuple[str, bytes]] = []
     for n in range(count):
@@ -55,8 +56,8 @@ def messages(count: int) -> list[tuple[str, bytes]]:
 
 
 async def fill(nc: Client, batch: list[tuple[str, bytes]]) -> None:
-    for subject, body in batch:
-        await nc.publish(subject, body)
+    for nid, (subject, body) in enumerate(batch, start=1):
+        await nc.publish(subject, body, headers={H_NOTIFICATION_ID: str(nid)})
     await nc.flush()
 
 
