@@ -55,8 +55,8 @@ async def ready(door: Door) -> JSONResponse:
     reading = door.projector.reading
     max_lag = door.settings.ready_max_lag
     views = {
-        s["service"]: view_lag(s, ends.get(s["service"]), reading.get(stream_name(svc), 0), max_lag)
-        for svc, s in zip(SERVICES, statuses, strict=True)
+        service: view_lag(status, ends.get(service), reading.get(stream_name(service), 0), max_lag)
+        for service, status in zip(SERVICES, statuses, strict=True)
     }
     rebuilding = door.projector.rebuilding
     caught_up = not rebuilding and all(v["caught_up"] for v in views.values())
