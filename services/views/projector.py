@@ -11,7 +11,9 @@ server's creation time of the stream, which nothing but a new stream changes. Ho
 has got, or how many messages a stream holds, is never compared: during a long catch-up a slow
 read or a lagging consumer made such a comparison rebuild a view for nothing (issue 17: 107,705
 tasks fell to 4,534). A stream found gone only marks the view as not caught up; the rebuild
-waits until the stream is back, with its new creation time.
+waits until the stream is back, with its new creation time. (nats-server issue 8470: a file
+stream's creation time could change over two restarts with a configuration update between; on
+such a server that costs one needless rebuild, beside the view served, never a view lost.)
 
 A rebuild is built beside: the view being served stays as it was (frozen: its consumers are
 stopped, since one of them reads a stream that no longer is) while a new one reads every stream
