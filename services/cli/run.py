@@ -84,7 +84,9 @@ def _serve_api(settings: Settings, tracing: Any) -> None:
 
 DataDirOption = Annotated[Path, typer.Option(help="Where the stores and NATS data live")]
 PortOption = Annotated[int, typer.Option(help="HTTP port for the API")]
-ReadyTimeout = Annotated[float, typer.Option(help="Seconds to wait for readiness")]
+ReadyTimeout = Annotated[
+    float, typer.Option(help="Seconds to wait for readiness without the views making progress")
+]
 
 
 @app.command()
@@ -261,14 +263,37 @@ def run_system(
 def _wait_until_ready(
     supervisor: Supervisor, url: str, timeout: float, stopping: Callable[[], bool]
 ) -> bool:
-    """Poll the API's /ready (restarting whatever crashes meanwhile) until it answers 200."""
+    """Poll the API's /ready (restarting whatever crashes meanwhile) until it answers 200.
+    ``timeout`` bounds a wait without progress: while /ready says its views are catching up
+    and they have moved since the last look (a relay republishing a large store takes
+    minutes), the wait goes on."""
     deadline = time.monotonic() + timeout
+    applied = -1
     while not stopping() and time.monotonic() < deadline:
         supervisor.check()
         try:
-            if httpx.get(f"{url}/ready", timeout=1.0).status_code == 200:
+            response = httpx.get(f"{url}/ready", timeout=1.0)
+            if response.status_code == 200:
                 return True
+            now = _catch_up_applied(response)
+            if now is not None and now > applied:
+                if applied >= 0:
+                    deadline = max(deadline, time.monotonic() + timeout)
+                applied = now
         except httpx.HTTPError:
             pass
         time.sleep(POLL_SECONDS)
     return False
+
+
+def _catch_up_applied(response: httpx.Response) -> int | None:
+    """What the API's views have applied during a catch-up, from a 503 /ready; None if it is
+    not catching up (or answers something else)."""
+    try:
+        catching_up = response.json().get("catching_up")
+    except ValueError:
+        return None
+    if not isinstance(catching_up, dict) or not isinstance(catching_up.get("applied"), int):
+        return None
+    applied: int = catching_up["applied"]
+    return applied
