@@ -117,9 +117,8 @@ def main() -> None:
         if args.dir is None:
             shutil.rmtree(directory, ignore_errors=True)
     print(f"hold, {args.store}, {args.tasks} open tasks, {events} events in the log")
-    print(
-        f"{'index':8} {'start s':>8} {'read':>8} {'RSS opened':>11} {'RSS after':>10} {'index MB':>9}"
-    )
+    heads = ("start s", 8), ("read", 8), ("RSS opened", 11), ("RSS after", 10), ("index MB", 9)
+    print(f"{'index':8} " + " ".join(f"{h:>{w}}" for h, w in heads))
     for r in results:
         print(
             f"{r['index']:8} {r['start_s']:8.2f} {r['notifications_read']:8} "
