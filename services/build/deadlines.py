@@ -24,4 +24,5 @@ def milestone_scheduler(
         fire=lambda milestone_id, now: FireMilestoneDeadlines(milestone_id=milestone_id, now=now),
         on_recorded=on_recorded,
         index=StoredDeadlineIndex(app, MILESTONE_DEADLINES),
+        fire_batch=100,
     )

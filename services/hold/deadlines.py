@@ -23,4 +23,5 @@ def task_scheduler(
         fire=lambda task_id, now: FireDeadlines(task_id=task_id, now=now),
         on_recorded=on_recorded,
         index=StoredDeadlineIndex(app, TASK_DEADLINES),
+        fire_batch=100,
     )

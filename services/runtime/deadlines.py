@@ -107,6 +107,7 @@ class DeadlineScheduler:
         on_recorded: Callable[[], None] = lambda: None,
         tick_seconds: float = 1.0,
         index: StoredDeadlineIndex | None = None,
+        fire_batch: int = 1,
     ) -> None:
         self.app = app
         self.clock = clock
@@ -117,6 +118,7 @@ class DeadlineScheduler:
         self.on_recorded = on_recorded
         self.tick_seconds = tick_seconds
         self.index = index  # None: the index in memory, built from the log
+        self.fire_batch = fire_batch  # items fired in one transaction
         self._next_deadlines: dict[UUID, datetime] = {}
         self._open: dict[UUID, Any] = {}
         self.position = 0  # last notification of the service's log read into the index
@@ -173,8 +175,14 @@ class DeadlineScheduler:
             due = self.index.due(now)
         else:
             due = sorted(t for t, at in self._next_deadlines.items() if at <= now)
+        chunk: list[UUID] = []
         for item_id in due:
-            fired += with_retry_on_conflict(self._firing(self.fire(item_id, now)))
+            chunk.append(item_id)
+            if len(chunk) >= self.fire_batch:
+                fired += self._fire_chunk(chunk, now)
+                chunk = []
+        if chunk:
+            fired += self._fire_chunk(chunk, now)
         if fired:
             self.fired += fired
             log.info("deadlines fired", count=fired, at=now.isoformat())
@@ -194,8 +202,19 @@ class DeadlineScheduler:
             if item.due_at <= now and not self.finished(item)
         )
 
-    def _firing(self, command: object) -> Callable[[], int]:
-        return lambda: self.app.process_batch([(command, None)])
+    def _fire_chunk(self, items: list[UUID], now: datetime) -> int:
+        """Several items fired in one transaction (a restart after a long stop may find tens of
+        thousands due); if that fails, each alone, so one that cannot fire is named by itself."""
+        commands = [self.fire(item_id, now) for item_id in items]
+        if len(commands) > 1:
+            try:
+                return int(with_retry_on_conflict(self._firing(*commands)))
+            except Exception:  # each again alone: it raises for the one at fault
+                log.info("deadlines fired one by one after a batch failed", items=len(items))
+        return sum(with_retry_on_conflict(self._firing(command)) for command in commands)
+
+    def _firing(self, *commands: object) -> Callable[[], int]:
+        return lambda: self.app.process_batch([(command, None) for command in commands])
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
