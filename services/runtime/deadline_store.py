@@ -104,9 +104,8 @@ _UPSERT = (
     "WHERE {t}.version < excluded.version"
 )
 _DUE = (
-    "SELECT next_at, item_id FROM {t} WHERE kind = {p} AND next_at <= {p} "
-    "AND (next_at > {p} OR (next_at = {p} AND item_id > {p})) "
-    "ORDER BY next_at, item_id LIMIT {p}"
+    "SELECT next_at, item_id FROM {t} WHERE kind = {p} AND next_at >= {p} AND next_at <= {p} "
+    "AND (next_at > {p} OR item_id > {p}) ORDER BY next_at, item_id LIMIT {p}"
 )
 _OVERDUE = "SELECT COUNT(*) AS n FROM {t} WHERE kind = {p} AND due_at <= {p}"
 _ROWS = (
@@ -116,9 +115,10 @@ _ROWS = (
 
 
 def _due_params(kind: str, now: int, after: tuple[int, UUID] | None, limit: int) -> list[Any]:
-    # Keyset pagination: an item whose firing recorded nothing is passed over, not asked again.
+    # Keyset pagination: an item whose firing recorded nothing is passed over, not asked again,
+    # and each batch starts in the index where the last one stopped (the lower bound).
     at, item = after if after is not None else (-(2**62), UUID(int=0))
-    return [kind, now, at, at, item, limit]
+    return [kind, at, now, at, item, limit]
 
 
 class SQLiteDeadlineRecorder(SQLiteProcessRecorder):
