@@ -142,3 +142,38 @@ def test_a_store_older_than_its_index_is_indexed_once_from_the_log(
         task_scheduler(restarted, clock).refresh()
         assert reads.calls == 0, "built once"
         restarted.close()
+
+
+@pytest.mark.application
+def test_a_batch_that_cannot_fire_is_fired_one_by_one_and_names_the_one_at_fault() -> None:
+    """A hundred items fire in one transaction; if one cannot (here: a task the store does not
+    hold), the others still fire alone and the pass fails on that one, as it did before."""
+    from uuid import uuid4
+
+    from services.hold.commands import FireDeadlines
+    from services.runtime.deadlines import StoredDeadlineIndex
+
+    clock = SimulatedClock(START)
+    app = hold_app({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock)
+    open_tasks(app, 4)
+    clock.advance(timedelta(hours=36))
+    due = sorted(
+        t for t, at in task_scheduler(app, clock).next_deadlines.items() if at <= clock.now()
+    )
+    bad = due[len(due) // 2]
+    scheduler = DeadlineScheduler(
+        app,
+        clock,
+        TASK_DEADLINES.kind,
+        TASK_DEADLINES.finished,
+        fire=lambda task_id, now: FireDeadlines(
+            task_id=uuid4() if task_id == bad else task_id, now=now
+        ),
+        index=StoredDeadlineIndex(app, TASK_DEADLINES),
+        fire_batch=100,
+    )
+    with pytest.raises(LookupError):
+        scheduler.fire_due()
+    fired = {task_id for task_id, _ in steps_fired(app)}
+    assert bad not in fired
+    assert fired, "the others before it fired alone"
