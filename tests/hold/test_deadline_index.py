@@ -6,15 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
 from services.hold.application import TASK_DEADLINES, HoldApplication
+from services.hold.commands import FireDeadlines
 from services.hold.deadlines import task_scheduler
 from services.runtime.application import ServiceApplication
 from services.runtime.clock import SimulatedClock
 from services.runtime.deadline_store import DeadlineKind
-from services.runtime.deadlines import DeadlineScheduler
+from services.runtime.deadlines import DeadlineScheduler, StoredDeadlineIndex
 from tests.support.deadline_index import START, hold_app, hold_store, open_tasks, steps_fired
 
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -62,8 +64,6 @@ def test_the_index_is_written_with_the_events_and_asked_by_due_time() -> None:
 
 @pytest.mark.application
 def test_an_application_that_declares_no_deadline_kind_is_refused_a_stored_index() -> None:
-    from services.runtime.deadlines import StoredDeadlineIndex
-
     app = hold_app({"PERSISTENCE_MODULE": "eventsourcing.popo"}, SimulatedClock(START))
     other = DeadlineKind(HoldApplication, finished=bool)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="keeps no deadline table"):
@@ -148,11 +148,6 @@ def test_a_store_older_than_its_index_is_indexed_once_from_the_log(
 def test_a_batch_that_cannot_fire_is_fired_one_by_one_and_names_the_one_at_fault() -> None:
     """A hundred items fire in one transaction; if one cannot (here: a task the store does not
     hold), the others still fire alone and the pass fails on that one, as it did before."""
-    from uuid import uuid4
-
-    from services.hold.commands import FireDeadlines
-    from services.runtime.deadlines import StoredDeadlineIndex
-
     clock = SimulatedClock(START)
     app = hold_app({"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock)
     open_tasks(app, 4)
