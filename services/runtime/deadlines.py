@@ -2,9 +2,16 @@
 
 The schedule lives in the aggregates' own events (due time, offsets, and the steps already
 fired): hold's support tasks, build's milestones. This scheduler only keeps an index of each
-open one's next deadline, built from the service's own notification log, and on each tick asks
-every one whose deadline has passed to fire what is due. Each records the steps it fires, so a
-restart, a crash or a service that was down for a day fires everything that fell due, once.
+open one's next deadline, and on each tick asks every one whose deadline has passed to fire
+what is due. Each records the steps it fires, so a restart, a crash or a service that was down
+for a day fires everything that fell due, once.
+
+Two indexes. Given a ``StoredDeadlineIndex`` (hold and build), it is a table of the service's
+own store, written in the transaction of the events that change an item
+(services/runtime/deadline_store.py): a start reads nothing old, a tick asks only the rows due
+by now, and memory does not grow with the number of open items. Without one (the default, kept
+for services that declare no deadline table), it is kept in memory and built at start from the
+whole notification log.
 """
 
 from __future__ import annotations
