@@ -7,17 +7,22 @@ from __future__ import annotations
 from typing import ClassVar
 from uuid import UUID
 
-from services.build.domain import PlanNotFound, Programme, ResiliencePlan
+from services.build.domain import Milestone, PlanNotFound, Programme, ResiliencePlan
 from services.build.handlers import HANDLERS
 from services.runtime.application import ServiceApplication, fetch
+from services.runtime.deadline_store import DeadlineKind
 from services.runtime.deciding import Handlers
 
-__all__ = ["BuildApplication", "PlanNotFound"]
+# Milestones' next deadlines are kept in build's store (services/build/deadlines.py reads them).
+MILESTONE_DEADLINES = DeadlineKind(Milestone, finished=lambda milestone: milestone.status == "met")
+
+__all__ = ["MILESTONE_DEADLINES", "BuildApplication", "PlanNotFound"]
 
 
 class BuildApplication(ServiceApplication):
     name = "build"
     handlers: ClassVar[Handlers] = HANDLERS
+    deadline_kinds: ClassVar[tuple[DeadlineKind, ...]] = (MILESTONE_DEADLINES,)
 
     def get_programme(self, programme_id: UUID) -> Programme:
         return fetch(self, programme_id, Programme)

@@ -10,6 +10,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from services.hold.agency_register import AgencyRegister, RegisteredAgencies
 from services.hold.domain import (
+    FINISHED,
     CaseNotFound,
     HouseholdErasure,
     PlaybookAdoption,
@@ -23,14 +24,19 @@ from services.hold.playbook import Playbook, national_playbook, parse_playbook
 from services.runtime.application import fetch
 from services.runtime.authorization import DEFAULT_PERSONAL_WINDOW
 from services.runtime.clock import Clock
+from services.runtime.deadline_store import DeadlineKind
 from services.runtime.deciding import Handlers
 
-__all__ = ["CaseNotFound", "HoldApplication", "TaskNotFound"]
+__all__ = ["TASK_DEADLINES", "CaseNotFound", "HoldApplication", "TaskNotFound"]
+
+# Support tasks' next deadlines are kept in hold's store (services/hold/deadlines.py reads them).
+TASK_DEADLINES = DeadlineKind(SupportTask, finished=lambda task: task.status in FINISHED)
 
 
 class HoldApplication(AgencyRegister):
     name = "hold"
     handlers: ClassVar[Handlers] = HANDLERS
+    deadline_kinds: ClassVar[tuple[DeadlineKind, ...]] = (TASK_DEADLINES,)
 
     def __init__(
         self,

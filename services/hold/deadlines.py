@@ -1,14 +1,15 @@
-"""Hold's deadlines: its support tasks' reminders and escalations (see runtime/deadlines.py)."""
+"""Hold's deadlines: its support tasks' reminders and escalations (see runtime/deadlines.py),
+indexed in hold's own store (HoldApplication.deadline_kinds)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.hold.application import HoldApplication
+from services.hold.application import TASK_DEADLINES, HoldApplication
 from services.hold.commands import FireDeadlines
-from services.hold.domain import FINISHED, SupportTask
+from services.hold.domain import SupportTask
 from services.runtime.clock import Clock
-from services.runtime.deadlines import DeadlineScheduler
+from services.runtime.deadlines import DeadlineScheduler, StoredDeadlineIndex
 
 
 def task_scheduler(
@@ -18,7 +19,9 @@ def task_scheduler(
         app,
         clock,
         kind=SupportTask,
-        finished=lambda task: task.status in FINISHED,
+        finished=TASK_DEADLINES.finished,
         fire=lambda task_id, now: FireDeadlines(task_id=task_id, now=now),
         on_recorded=on_recorded,
+        index=StoredDeadlineIndex(app, TASK_DEADLINES),
+        fire_batch=100,
     )

@@ -21,11 +21,20 @@ from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Tracking
+from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Tracking
+from eventsourcing.popo import POPOFactory
+from eventsourcing.postgres import PostgresFactory
 from eventsourcing.projection import EventSourcedProjection
+from eventsourcing.sqlite import SQLiteFactory
 
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.dead_letters import DeadLetter, RecordDeadLetter
+from services.runtime.deadline_store import (
+    DeadlineKind,
+    POPODeadlineRecorder,
+    PostgresDeadlineRecorder,
+    SQLiteDeadlineRecorder,
+)
 from services.runtime.deciding import CommandBatch, Handlers, Sender, TAggregate, Unit, fetch
 from services.runtime.errors import DomainError
 from services.runtime.meta import SERVICE_ACTORS, Meta, MetaAsDict
@@ -50,10 +59,36 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     # The service's handlers (command type → function); every service also keeps dead letters.
     handlers: ClassVar[Handlers] = {}
     common_handlers: ClassVar[Handlers] = {RecordDeadLetter: record_dead_letter}
+    # Aggregates whose next deadline the store keeps in its deadline table, written with their
+    # events (services/runtime/deadline_store.py); none: the store has no such table.
+    deadline_kinds: ClassVar[tuple[DeadlineKind, ...]] = ()
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env)
         self.clock = clock or SystemClock()
+
+    def construct_recorder(self) -> ProcessRecorder:
+        if not self.deadline_kinds:
+            return super().construct_recorder()
+        # The library's own recorder for the store, with the deadline table beside the events.
+        factory: Any = self.factory
+        recorder: Any
+        if isinstance(factory, SQLiteFactory):
+            recorder = SQLiteDeadlineRecorder(datastore=factory.datastore)
+        elif isinstance(factory, PostgresFactory):
+            prefix = factory.env.name.lower()
+            recorder = PostgresDeadlineRecorder(
+                datastore=factory.datastore,
+                events_table_name=(prefix or "stored") + "_events",
+                tracking_table_name=(prefix or "notification") + "_tracking",
+            )
+        elif isinstance(factory, POPOFactory):
+            return POPODeadlineRecorder()
+        else:
+            raise TypeError(f"no deadline table for {type(factory).__name__}")
+        if factory.env_create_table():
+            recorder.create_table()
+        return cast(ProcessRecorder, recorder)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -109,6 +144,14 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             unit.accept()
             batch.outcomes.append(outcome)
         batch.recorded = len(processing_event.events)
+        if self.deadline_kinds:
+            # The changed items' next deadlines, recorded with their events (deadline_store.py).
+            processing_event.saved_kwargs["deadlines"] = [
+                kind.row(item)
+                for item in processing_event.aggregates.values()
+                for kind in self.deadline_kinds
+                if isinstance(item, kind.kind)
+            ]
 
     def _handle(self, command: object, unit: Unit) -> object:
         if command is None:  # an upstream event this service has nothing to do with
