@@ -13,32 +13,30 @@ import asyncio
 import contextlib
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
+from nats.js import JetStreamContext
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from services.notify.application import NotifyApplication
-from services.notify.commands import RecordAttempt, RecordOutcome, SettleWatch
+from services.notify.commands import RecordAttempt, RecordOutcome
+from services.notify.deadlines import attempt_schedule, watch_scheduler
 from services.notify.delivery import Message, Outcome, Sender
-from services.notify.domain import FINISHED, Notification, OfferWatch
+from services.notify.domain import FINISHED, Notification
 from services.runtime.clock import Clock
 from services.runtime.commands import with_retry_on_conflict
-from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.faults import FaultInjector
+from services.runtime.sealing import HouseholdKeys, Opener
 
 log = structlog.get_logger()
 
 # Opens a sealed target (None: its key is gone, so it can never be sent to again).
 OpenTarget = Callable[[str], Awaitable[dict[str, Any] | None]]
-
-
-def _never(_id: UUID, _at: datetime) -> object:
-    raise AssertionError("the dispatcher sends; it fires nothing")
 
 
 class Dispatcher:
@@ -66,18 +64,9 @@ class Dispatcher:
         self.tick_seconds = tick_seconds
         self.rng = rng or random.Random()
         self.faults = faults or FaultInjector()
-        self.index = DeadlineScheduler(
-            app, clock, Notification, lambda n: n.status in FINISHED, _never
-        )
+        self.index = attempt_schedule(app, clock)
         # Offers watched until a contact point accepted one: the runtime's own scheduler.
-        self.watches = DeadlineScheduler(
-            app,
-            clock,
-            OfferWatch,
-            lambda w: w.settled,
-            lambda watch_id, now: SettleWatch(watch_id, now),
-            on_recorded,
-        )
+        self.watches = watch_scheduler(app, clock, on_recorded)
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
         self._limits: dict[UUID, asyncio.Semaphore] = {}
         # Figures for /metrics: ids and channel names only.
@@ -236,3 +225,23 @@ def parse_target(opened: str | dict[str, bool]) -> dict[str, Any] | None:
         return None
     parsed: dict[str, Any] = json.loads(opened)
     return parsed
+
+
+class TargetOpener:
+    """Opens sealed targets with the keys bucket, read anew once a minute at most, not once
+    per message (the opener caches what it read). No bucket means no key: the target is
+    gone."""
+
+    def __init__(self, jetstream: Callable[[], JetStreamContext]) -> None:
+        self.jetstream = jetstream
+        self.opener: Opener | None = None
+        self.until = 0.0
+
+    async def __call__(self, sealed: str) -> dict[str, Any] | None:
+        if self.until < time.monotonic():
+            keys = await HouseholdKeys.existing(self.jetstream())
+            self.opener = keys.opener() if keys else None
+            self.until = time.monotonic() + 60
+        if self.opener is None:
+            return None
+        return parse_target(await self.opener.text(sealed))
