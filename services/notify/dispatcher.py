@@ -27,9 +27,11 @@ from services.notify.application import NotifyApplication
 from services.notify.commands import RecordAttempt, RecordOutcome
 from services.notify.deadlines import attempt_schedule, watch_scheduler
 from services.notify.delivery import Message, Outcome, Sender
-from services.notify.domain import FINISHED, Notification
+from services.notify.domain import Notification
+from services.notify.handlers import ToSend
 from services.runtime.clock import Clock
 from services.runtime.commands import with_retry_on_conflict
+from services.runtime.errors import DomainError
 from services.runtime.faults import FaultInjector
 from services.runtime.sealing import HouseholdKeys, Opener
 
@@ -114,53 +116,54 @@ class Dispatcher:
 
         return done
 
-    async def _record(self, commands: list[object]) -> None:
-        """All in one transaction (batching is the lever: one save for a batch, not for each)."""
-        jobs = [(command, None) for command in commands]
-        await asyncio.to_thread(with_retry_on_conflict, lambda: self.app.process_batch(jobs))
+    async def _record(self, commands: list[object]) -> list[object]:
+        """All in one transaction (batching is the lever: one save for a batch, not for each);
+        each command's outcome, as its handler returned it."""
+        outcomes: list[object] = await asyncio.to_thread(
+            with_retry_on_conflict, lambda: self.app.decide(commands)
+        )
         self.on_recorded()
-
-    def _attempting(self, nids: list[UUID]) -> list[Notification]:
-        """Those still to send, as the store has them after their attempts were recorded."""
-        found = [self.app.get_notification(nid) for nid in nids]
-        return [n for n in found if n.status not in FINISHED and n.contact_id and n.channel]
+        for outcome in outcomes:
+            if isinstance(outcome, DomainError):  # the dispatcher's commands refuse nothing
+                raise outcome
+        return outcomes
 
     async def _deliver(self, nids: list[UUID]) -> None:
         """One batch: its attempts recorded together, sent at once (at most ``per_contact`` at
-        a time to any one contact point), its outcomes recorded together."""
+        a time to any one contact point), its outcomes recorded together. The attempts'
+        outcomes carry the notifications and their sealed targets: no store read per message."""
         try:
-            await self._record([RecordAttempt(nid, self.clock.now()) for nid in nids])
-            # A notification whose contact point was disabled meanwhile was given up instead.
-            sending = await asyncio.to_thread(self._attempting, nids)
-            outcomes = await asyncio.gather(*(self._limited(n) for n in sending))
+            attempted = await self._record([RecordAttempt(nid, self.clock.now()) for nid in nids])
+            # One whose contact point was disabled meanwhile was given up instead (None).
+            sending = [s for s in attempted if isinstance(s, ToSend)]
+            outcomes = await asyncio.gather(*(self._limited(s) for s in sending))
             self.faults.reached("after_send")
             now = self.clock.now()
             await self._record(
                 [
-                    RecordOutcome(n.id, o.outcome, o.detail, now, self.rng.random())
-                    for n, o in zip(sending, outcomes, strict=True)
+                    RecordOutcome(s.notification.id, o.outcome, o.detail, now, self.rng.random())
+                    for s, o in zip(sending, outcomes, strict=True)
                 ]
             )
-            for n, o in zip(sending, outcomes, strict=True):
-                self._count(n, o)
+            for s, o in zip(sending, outcomes, strict=True):
+                self._count(s.notification, o)
         except Exception as error:
             # Left as it is in the store: the next pass tries it again.
             log.error("deliveries not recorded", count=len(nids), error=repr(error))
 
-    async def _limited(self, n: Notification) -> Outcome:
-        assert n.contact_id is not None
-        limit = self._limits.setdefault(n.contact_id, asyncio.Semaphore(self.per_contact))
+    async def _limited(self, s: ToSend) -> Outcome:
+        assert s.notification.contact_id is not None
+        contact_id = s.notification.contact_id
+        limit = self._limits.setdefault(contact_id, asyncio.Semaphore(self.per_contact))
         async with limit:
             try:
-                return await self._send(n)
+                return await self._send(s.notification, s.target)
             except Exception as error:  # a sender's own failure is a failed attempt
                 return Outcome("failed", type(error).__name__)
 
-    async def _send(self, n: Notification) -> Outcome:
+    async def _send(self, n: Notification, sealed: str) -> Outcome:
         assert n.contact_id is not None and n.channel is not None
-        contacts = await asyncio.to_thread(self.app.get_contacts, n.agency)
-        assert contacts is not None
-        target = await self.open_target(contacts.contact(n.contact_id)["target"])
+        target = await self.open_target(sealed)
         if target is None:
             return Outcome("gone", "target erased")
         message = Message(n.id, n.kind, n.queued_at, n.facts)

@@ -11,7 +11,7 @@ of its batch did, and a refusal leaves nothing behind. Guards come first.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from contracts import (
@@ -301,18 +301,30 @@ def notifier_meta(at: datetime, operation_id: UUID, cause: UUID | None) -> Meta:
     return Meta(at, operation_id, SERVICE_ACTORS["notify"], causation_id=cause)
 
 
-def record_attempt(app: NotifyApplication, c: RecordAttempt, unit: Unit) -> None:
+class ToSend(NamedTuple):
+    """An attempt recorded: the notification as it now is, and its contact point's sealed
+    target, so the dispatcher sends without reading either again."""
+
+    notification: Notification
+    target: str  # sealed
+
+
+def record_attempt(app: NotifyApplication, c: RecordAttempt, unit: Unit) -> ToSend | None:
+    """The attempt recorded before the message is sent; None: not to be sent (finished, or its
+    contact point was disabled meanwhile and it was given up)."""
     n = unit.get(c.notification_id, Notification)
     if n is None or n.status in FINISHED:
-        return
+        return None
     meta = notifier_meta(c.at, n.operation_id, n.cause)
     contacts = contacts_of(unit, n.agency)
     assert n.contact_id is not None  # one without a contact point was given up at once
     if contacts is None or contacts.contact(n.contact_id)["status"] != ACTIVE:
         n.gave_up(why="contact_disabled", meta=meta)
-    else:
-        n.attempted(meta)
+        unit.collect(n)
+        return None
+    n.attempted(meta)
     unit.collect(n)
+    return ToSend(n, contacts.contact(n.contact_id)["target"])
 
 
 def record_outcome(app: NotifyApplication, c: RecordOutcome, unit: Unit) -> None:
