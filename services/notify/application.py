@@ -20,6 +20,11 @@ from services.runtime.deciding import Handlers
 class NotifyApplication(ServiceApplication):
     name = "notify"
     handlers: ClassVar[Handlers] = HANDLERS
+    # Every upstream event reads its agency's contact points and its case's facts, and every
+    # attempt and outcome its notification. The cache (fast-forwarded from the store on each
+    # get, and copied out so a refused change cannot leave a changed aggregate behind) keeps
+    # each of those from being replayed from its first event every time.
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
 
     def __init__(
         self,

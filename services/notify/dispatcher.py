@@ -31,8 +31,8 @@ from services.notify.domain import Notification
 from services.notify.handlers import ToSend
 from services.runtime.clock import Clock
 from services.runtime.commands import with_retry_on_conflict
-from services.runtime.errors import DomainError
 from services.runtime.faults import FaultInjector
+from services.runtime.group_commit import GroupCommit
 from services.runtime.sealing import HouseholdKeys, Opener
 
 log = structlog.get_logger()
@@ -69,6 +69,13 @@ class Dispatcher:
         self.index = attempt_schedule(app, clock)
         # Offers watched until a contact point accepted one: the runtime's own scheduler.
         self.watches = watch_scheduler(app, clock, on_recorded)
+        # Refuses nothing: a failure of the store raises from ``submit``.
+        self.writer = GroupCommit(
+            lambda commands, contexts: with_retry_on_conflict(
+                lambda: app.decide(commands, contexts)
+            ),
+            max_batch=1024,
+        )
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
         self._limits: dict[UUID, asyncio.Semaphore] = {}
         # Figures for /metrics: ids and channel names only.
@@ -117,16 +124,13 @@ class Dispatcher:
         return done
 
     async def _record(self, commands: list[object]) -> list[object]:
-        """All in one transaction (batching is the lever: one save for a batch, not for each);
-        each command's outcome, as its handler returned it."""
-        outcomes: list[object] = await asyncio.to_thread(
-            with_retry_on_conflict, lambda: self.app.decide(commands)
-        )
+        """Each command's outcome, as its handler returned it. Behind one group commit for the
+        whole dispatcher: the batches in flight share transactions (one fsync for all that
+        queued meanwhile), and never hold the store's one writer lock against the tracked
+        consumer more than one at a time (batching is the lever)."""
+        outcomes = await asyncio.gather(*(self.writer.submit(c) for c in commands))
         self.on_recorded()
-        for outcome in outcomes:
-            if isinstance(outcome, DomainError):  # the dispatcher's commands refuse nothing
-                raise outcome
-        return outcomes
+        return list(outcomes)
 
     async def _deliver(self, nids: list[UUID]) -> None:
         """One batch: its attempts recorded together, sent at once (at most ``per_contact`` at
