@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from opentelemetry.trace import TracerProvider
 
 from services.audit.verify import verify_service
@@ -18,11 +20,19 @@ from services.hold.deadlines import task_scheduler
 from services.hold.policy import AgeOpener
 from services.hold.translation import translate as hold_translate
 from services.hold.transport import build_router as hold_router
-from services.notify.wiring import build_notify
+from services.notify.application import NotifyApplication
+from services.notify.delivery import EmailSender, Sender, WebhookSender
+from services.notify.dispatcher import Dispatcher, DispatcherMetrics, TargetOpener
+from services.notify.policy import command_from as notify_command_from
+from services.notify.settings import NotifySettings
+from services.notify.translation import translate as notify_translate
+from services.notify.transport import build_router as notify_router
 from services.runtime.clock import Clock, SystemClock
+from services.runtime.faults import FaultInjector
 from services.runtime.process import ServiceProcess, ServiceSpec
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
+from services.runtime.topology import NOTIFY
 from services.runtime.translation import Translator
 
 
@@ -83,6 +93,53 @@ def build_build(
         verify=verify_service,
     )
     return ServiceProcess(spec, settings, clock, tracer_provider)
+
+
+class NotifyProcess(ServiceProcess):
+    """The notifier's process: a service process with its dispatcher (for tests and metrics)."""
+
+    dispatcher: Dispatcher
+
+
+def build_notify(
+    settings: Settings,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
+    notify_settings: NotifySettings | None = None,
+    senders: dict[str, Sender] | None = None,
+    rng: random.Random | None = None,
+) -> NotifyProcess:
+    """``senders`` replaces the webhook and e-mail senders (tests); ``rng`` draws the jitter."""
+    clock = clock or SystemClock()
+    ns = notify_settings or NotifySettings()
+    app = NotifyApplication(env=store_env(settings, NOTIFY), clock=clock, policy=ns.policy())
+    spec = ServiceSpec(
+        NOTIFY,
+        app,
+        notify_translate,
+        notify_command_from,
+        router=lambda on_recorded: notify_router(app, on_recorded),
+    )
+    process = NotifyProcess(spec, settings, clock, tracer_provider)
+    # The dispatcher runs beside the relay and the consumers, one of the process's loops; it
+    # opens targets over the process's own connection.
+    process.dispatcher = Dispatcher(
+        app,
+        clock,
+        senders
+        or {
+            "webhook": WebhookSender(ns.notify_webhook_timeout_seconds),
+            "email": EmailSender(ns.smtp()),
+        },
+        TargetOpener(lambda: process.broker.connection.jetstream()),
+        process.relay.wake,
+        per_contact=ns.notify_per_contact,
+        rng=rng,
+        faults=FaultInjector(settings.fault_point, settings.fault_after_batches),
+    )
+    process.loops.append(process.dispatcher.run)
+    process.registry.register(DispatcherMetrics(process.dispatcher))
+    return process
 
 
 def build_service(

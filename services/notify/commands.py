@@ -1,32 +1,16 @@
-"""What notify is asked to do, in its own words (its transport and dispatcher build these)."""
+"""What notify is asked to do, in its own words: its policy (upstream events), its transport
+(the front door's contact-point requests) and its dispatcher (attempts, outcomes, watches)
+build these."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from contracts import IntegrationEvent
 from services.runtime.meta import Meta
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The knobs of what is decided when (read from the settings by the factory)."""
-
-    link_base: str = "http://127.0.0.1:8080"
-    # An offer no contact point accepted within this long tells the leadership group: the
-    # short wait for a task due within ``urgent_within``, the long one otherwise.
-    offer_wait_urgent: timedelta = timedelta(minutes=15)
-    offer_wait: timedelta = timedelta(hours=1)
-    urgent_within: timedelta = timedelta(hours=4)
-    retry_base_seconds: float = 10.0
-    retry_cap_seconds: float = 3600.0
-    # A notification not delivered within this long is given up; a contact point that has
-    # failed for this long is disabled and the leadership group told.
-    retry_window: timedelta = timedelta(days=1)
-    contact_fail_window: timedelta = timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -13,32 +13,32 @@ import asyncio
 import contextlib
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
+from nats.js import JetStreamContext
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from services.notify.application import NotifyApplication
-from services.notify.commands import RecordAttempt, RecordOutcome, SettleWatch
+from services.notify.commands import RecordAttempt, RecordOutcome
+from services.notify.deadlines import attempt_schedule, watch_scheduler
 from services.notify.delivery import Message, Outcome, Sender
-from services.notify.domain import FINISHED, Notification, OfferWatch
+from services.notify.domain import Notification
+from services.notify.handlers import ToSend
 from services.runtime.clock import Clock
 from services.runtime.commands import with_retry_on_conflict
-from services.runtime.deadlines import DeadlineScheduler
 from services.runtime.faults import FaultInjector
+from services.runtime.group_commit import GroupCommit
+from services.runtime.sealing import HouseholdKeys, Opener
 
 log = structlog.get_logger()
 
 # Opens a sealed target (None: its key is gone, so it can never be sent to again).
 OpenTarget = Callable[[str], Awaitable[dict[str, Any] | None]]
-
-
-def _never(_id: UUID, _at: datetime) -> object:
-    raise AssertionError("the dispatcher sends; it fires nothing")
 
 
 class Dispatcher:
@@ -66,17 +66,15 @@ class Dispatcher:
         self.tick_seconds = tick_seconds
         self.rng = rng or random.Random()
         self.faults = faults or FaultInjector()
-        self.index = DeadlineScheduler(
-            app, clock, Notification, lambda n: n.status in FINISHED, _never
-        )
+        self.index = attempt_schedule(app, clock)
         # Offers watched until a contact point accepted one: the runtime's own scheduler.
-        self.watches = DeadlineScheduler(
-            app,
-            clock,
-            OfferWatch,
-            lambda w: w.settled,
-            lambda watch_id, now: SettleWatch(watch_id, now),
-            on_recorded,
+        self.watches = watch_scheduler(app, clock, on_recorded)
+        # Refuses nothing: a failure of the store raises from ``submit``.
+        self.writer = GroupCommit(
+            lambda commands, contexts: with_retry_on_conflict(
+                lambda: app.decide(commands, contexts)
+            ),
+            max_batch=1024,
         )
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
         self._limits: dict[UUID, asyncio.Semaphore] = {}
@@ -125,53 +123,51 @@ class Dispatcher:
 
         return done
 
-    async def _record(self, commands: list[object]) -> None:
-        """All in one transaction (batching is the lever: one save for a batch, not for each)."""
-        jobs = [(command, None) for command in commands]
-        await asyncio.to_thread(with_retry_on_conflict, lambda: self.app.process_batch(jobs))
+    async def _record(self, commands: list[object]) -> list[object]:
+        """Each command's outcome, as its handler returned it. Behind one group commit for the
+        whole dispatcher: the batches in flight share transactions (one fsync for all that
+        queued meanwhile), and never hold the store's one writer lock against the tracked
+        consumer more than one at a time (batching is the lever)."""
+        outcomes = await asyncio.gather(*(self.writer.submit(c) for c in commands))
         self.on_recorded()
-
-    def _attempting(self, nids: list[UUID]) -> list[Notification]:
-        """Those still to send, as the store has them after their attempts were recorded."""
-        found = [self.app.get_notification(nid) for nid in nids]
-        return [n for n in found if n.status not in FINISHED and n.contact_id and n.channel]
+        return list(outcomes)
 
     async def _deliver(self, nids: list[UUID]) -> None:
         """One batch: its attempts recorded together, sent at once (at most ``per_contact`` at
-        a time to any one contact point), its outcomes recorded together."""
+        a time to any one contact point), its outcomes recorded together. The attempts'
+        outcomes carry the notifications and their sealed targets: no store read per message."""
         try:
-            await self._record([RecordAttempt(nid, self.clock.now()) for nid in nids])
-            # A notification whose contact point was disabled meanwhile was given up instead.
-            sending = await asyncio.to_thread(self._attempting, nids)
-            outcomes = await asyncio.gather(*(self._limited(n) for n in sending))
+            attempted = await self._record([RecordAttempt(nid, self.clock.now()) for nid in nids])
+            # One whose contact point was disabled meanwhile was given up instead (None).
+            sending = [s for s in attempted if isinstance(s, ToSend)]
+            outcomes = await asyncio.gather(*(self._limited(s) for s in sending))
             self.faults.reached("after_send")
             now = self.clock.now()
             await self._record(
                 [
-                    RecordOutcome(n.id, o.outcome, o.detail, now, self.rng.random())
-                    for n, o in zip(sending, outcomes, strict=True)
+                    RecordOutcome(s.notification.id, o.outcome, o.detail, now, self.rng.random())
+                    for s, o in zip(sending, outcomes, strict=True)
                 ]
             )
-            for n, o in zip(sending, outcomes, strict=True):
-                self._count(n, o)
+            for s, o in zip(sending, outcomes, strict=True):
+                self._count(s.notification, o)
         except Exception as error:
             # Left as it is in the store: the next pass tries it again.
             log.error("deliveries not recorded", count=len(nids), error=repr(error))
 
-    async def _limited(self, n: Notification) -> Outcome:
-        assert n.contact_id is not None
-        limit = self._limits.setdefault(n.contact_id, asyncio.Semaphore(self.per_contact))
+    async def _limited(self, s: ToSend) -> Outcome:
+        assert s.notification.contact_id is not None
+        contact_id = s.notification.contact_id
+        limit = self._limits.setdefault(contact_id, asyncio.Semaphore(self.per_contact))
         async with limit:
             try:
-                return await self._send(n)
+                return await self._send(s.notification, s.target)
             except Exception as error:  # a sender's own failure is a failed attempt
                 return Outcome("failed", type(error).__name__)
 
-    async def _send(self, n: Notification) -> Outcome:
+    async def _send(self, n: Notification, sealed: str) -> Outcome:
         assert n.contact_id is not None and n.channel is not None
-        contacts = await asyncio.to_thread(self.app.get_contacts, n.agency)
-        assert contacts is not None
-        target = await self.open_target(contacts.contact(n.contact_id)["target"])
+        target = await self.open_target(sealed)
         if target is None:
             return Outcome("gone", "target erased")
         message = Message(n.id, n.kind, n.queued_at, n.facts)
@@ -236,3 +232,23 @@ def parse_target(opened: str | dict[str, bool]) -> dict[str, Any] | None:
         return None
     parsed: dict[str, Any] = json.loads(opened)
     return parsed
+
+
+class TargetOpener:
+    """Opens sealed targets with the keys bucket, read anew once a minute at most, not once
+    per message (the opener caches what it read). No bucket means no key: the target is
+    gone."""
+
+    def __init__(self, jetstream: Callable[[], JetStreamContext]) -> None:
+        self.jetstream = jetstream
+        self.opener: Opener | None = None
+        self.until = 0.0
+
+    async def __call__(self, sealed: str) -> dict[str, Any] | None:
+        if self.until < time.monotonic():
+            keys = await HouseholdKeys.existing(self.jetstream())
+            self.opener = keys.opener() if keys else None
+            self.until = time.monotonic() + 60
+        if self.opener is None:
+            return None
+        return parse_target(await self.opener.text(sealed))

@@ -10,6 +10,8 @@ from services.notify.application import NotifyApplication
 from services.notify.domain import Notification
 
 TOPIC = f"{Notification.__module__}:{Notification.__qualname__}."
+# Where notifications were recorded before the domain became a package (services.notify.domain).
+OLD_TOPIC = f"services.notify.domain:{Notification.__qualname__}."
 STEPS: dict[type, str] = {
     Notification.Queued: "queued",
     Notification.Attempted: "attempted",
@@ -31,7 +33,7 @@ class NotificationIndex:
         with self._lock:
             while batch := self.app.recorder.select_notifications(self.position + 1, 1000):
                 for stored in batch:
-                    if stored.topic.startswith(TOPIC):
+                    if stored.topic.startswith((TOPIC, OLD_TOPIC)):
                         self._apply(self.app.mapper.to_domain_event(stored))
                 self.position = batch[-1].id
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.notify.commands import Policy
 from services.notify.delivery import Smtp
+from services.notify.policy import Policy
 
 
 class NotifySettings(BaseSettings):

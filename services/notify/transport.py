@@ -1,142 +1,27 @@
-"""Notify's transport: hold's and build's events in, notify's events out, its own commands.
-
-The command dispatch is kept small and self-contained (one handler, ``contact_point``) so it
-can move onto a shared command path later.
-"""
+"""Notify's transport: its wire commands in (contact points added, tested, disabled; the
+record asked for), copied into its own commands and handed to the one command path."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 from faststream.nats import NatsRouter
 
-from contracts import (
-    DeadLetterRecorded,
-    IntegrationEvent,
-    MilestoneChanged,
-    MilestoneScheduled,
-    SupportTaskChanged,
-    SupportTaskOpened,
-    SupportTaskRescheduled,
-    WhanauCaseOpened,
-)
 from contracts.commands import CommandReply
-from contracts.notify import (
-    ContactPointChanged,
-    ContactPointCommand,
-    NotificationChanged,
-    NotificationQuery,
-)
+from contracts.notify import ContactPointCommand, NotificationQuery
 from services.notify.application import NotifyApplication
-from services.notify.commands import AddContact, DisableContact, FromUpstream, PingContact
-from services.notify.domain import (
-    AgencyContacts,
-    Notification,
-    public_contact,
-)
+from services.notify.commands import AddContact, DisableContact, PingContact
+from services.notify.domain import Notification, public_contact
 from services.notify.index import NotificationIndex
 from services.runtime.authorization import NotPermitted, check
-from services.runtime.clock import Clock
 from services.runtime.commands import CommandPath, command_handlers, refuse_invalid_commands
 from services.runtime.dead_letters import NIL
 from services.runtime.meta import Meta
-from services.runtime.translation import (
-    Translation,
-    actor_of,
-    caller_of,
-    caused_by,
-    envelope,
-)
+from services.runtime.translation import actor_of, caller_of
 
 log = structlog.get_logger()
-
-FOLLOWED = (
-    WhanauCaseOpened,
-    SupportTaskOpened,
-    SupportTaskRescheduled,
-    SupportTaskChanged,
-    MilestoneScheduled,
-    MilestoneChanged,
-    DeadLetterRecorded,
-)
-# The steps of a task notify says something about (or must know, for what it says later).
-TASK_CHANGES = ("offered", "accepted", "assigned", "unplaced", "reminded", "escalated")
-
-
-def command_from(event: IntegrationEvent, clock: Clock) -> object | None:
-    if not isinstance(event, FOLLOWED):
-        return None
-    if isinstance(event, SupportTaskChanged) and event.change not in TASK_CHANGES:
-        return None
-    if isinstance(event, MilestoneChanged) and event.change != "escalated":
-        return None
-    return FromUpstream(event, caused_by(event, "notify", clock))
-
-
-def _contact_event(e: Any) -> ContactPointChanged | None:
-    C = AgencyContacts
-    if not isinstance(
-        e, C.ContactAdded | C.ContactDisabled | C.ContactFailing | C.ContactRecovered
-    ):
-        return None
-    common: dict[str, Any] = {
-        **envelope("notify", e),
-        "agency": e.agency,
-        "contact_id": e.contact_id,
-    }
-    if isinstance(e, C.ContactAdded):
-        return ContactPointChanged(
-            **common, change="added", channel=e.channel, purpose=e.purpose, label=e.label
-        )
-    if isinstance(e, C.ContactDisabled):
-        return ContactPointChanged(**common, change="disabled", why=e.why)
-    change = "failing" if isinstance(e, C.ContactFailing) else "recovered"
-    return ContactPointChanged(**common, change=change)
-
-
-def translate(domain_event: Any) -> IntegrationEvent | None:
-    e = domain_event
-    N = Notification
-    contact = _contact_event(e)
-    if contact is not None:
-        return contact
-    if isinstance(e, N.Queued):
-        return NotificationChanged(
-            **envelope("notify", e),
-            notification_id=e.originator_id,
-            change="queued",
-            kind=e.kind,
-            agency=e.agency,
-            purpose=e.purpose,
-            channel=e.channel,
-            contact_id=e.contact_id,
-            item_id=e.item_id,
-            facts=e.facts,
-        )
-    steps: dict[type, str] = {
-        N.Attempted: "attempted",
-        N.Delivered: "delivered",
-        N.Failed: "failed",
-        N.GaveUp: "given_up",
-    }
-    change = steps.get(type(e))
-    if change is not None:
-        return NotificationChanged(
-            **envelope("notify", e),
-            notification_id=e.originator_id,
-            change=change,
-            attempt=getattr(e, "attempt", None),
-            detail=getattr(e, "detail", None) or getattr(e, "why", None),
-            next_attempt_at=getattr(e, "next_attempt_at", None),
-        )
-    return DEAD_LETTERS(e)
-
-
-# A dead letter translates the same in every service (the runtime's rule).
-DEAD_LETTERS = Translation("notify")
 
 
 def build_router(app: NotifyApplication, on_recorded: Callable[[], None]) -> NatsRouter:

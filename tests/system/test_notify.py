@@ -19,9 +19,9 @@ import pytest
 from prometheus_client import generate_latest
 
 from services.api.identity import Identity
+from services.factories import NotifyProcess, build_notify
 from services.notify.mail_sink import MailSink
 from services.notify.settings import NotifySettings
-from services.notify.wiring import NotifyProcess, build_notify
 from services.runtime.clock import SimulatedClock
 from services.runtime.settings import Settings
 from tests.support.nats_users import as_user
