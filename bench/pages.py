@@ -92,6 +92,7 @@ PAGES = {
     "inbox list (htmx)": ("inbox", "/inbox/list"),
     "board (one place)": ("board", "/board?place=Place%203"),
     "board (everything)": ("board", "/board"),
+    "API GET /tasks/board": ("api", "/tasks/board"),
     "public page": (None, "/public/Place%203"),
     # For comparison: the JSON the inbox is made from, as the API answers it.
     "API GET /tasks?agency=": ("api", "/tasks?agency=oranga_tamariki&limit=10000"),

@@ -86,6 +86,7 @@ def support_task_opened(model: ReadModel, e: SupportTaskOpened) -> None:
         **_trace(e),
     )
     model.task_index.opened(e.task_id, model.tasks[e.task_id])
+    model.task_index.offered(e.task_id, e.occurred_at)
     model.task_history[e.task_id] = [_step(e, "opened", {"agency": e.lead_agency})]
     model.case_tasks.setdefault(str(e.case_id), []).append(e.task_id)
 
@@ -102,6 +103,10 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
     elif e.change in ("declined", "unplaced"):
         task.agency = None
     model.task_index.agency_changed(e.task_id, before, task.agency)
+    if e.change == "offered":
+        model.task_index.offered(e.task_id, e.occurred_at)
+    elif e.change == "accepted" and e.agency is not None:
+        model.task_index.accepted(e.task_id, e.agency, e.occurred_at)
     if e.worker_ref is not None or e.change == "offered":
         task.worker_ref = e.worker_ref
     if e.change == "escalated":

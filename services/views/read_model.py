@@ -141,10 +141,21 @@ class ReadModel:
         ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment."""
         ids = self.task_index.candidates(_text(operation_id), agency, _text(case_id), place)
         candidates = self.tasks.values() if ids is None else (self.tasks[i] for i in ids)
+        # Only the filters given are checked per task: a board over every task asks for none.
+        wanted = {
+            key: str(value)
+            for key, value in (
+                ("operation_id", operation_id),
+                ("agency", agency),
+                ("status", status),
+                ("case_id", case_id),
+            )
+            if value is not None
+        }
         return [
             t
             for t in candidates
-            if _match(t, operation_id=operation_id, agency=agency, status=status, case_id=case_id)
+            if (not wanted or _match(t, **wanted))
             and (place is None or same_place((t.place or ""), place))
             and (overdue_at is None or _overdue(t, overdue_at))
         ]

@@ -6,11 +6,15 @@ tasks in the views (40,000 in the bench: most of a page's time). The indexes hol
 only; the rows stay in ``ReadModel.tasks``. They are kept by the view-change functions
 (``hold_views.py``) through ``opened`` and ``agency_changed``, the only two ways a task's
 indexed fields change (place, operation and case are fixed when a task opens).
+
+Beside them, for the leadership board's time from offer to accept, each task's latest offer
+time and each acceptance's wait (kept as the events come, so the board never reads histories).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from contracts.place import place_key
@@ -30,6 +34,11 @@ class TaskIndex:
     # Each task's place in opening order: an agency's set is reordered by a move, so its
     # answers are sorted back to the order of ``ReadModel.tasks``.
     order: dict[UUID, int] = field(default_factory=dict)
+    # When the task was last offered (its opening offers it to the lead agency), and per task
+    # each acceptance: the agency and the hours it took from that offer.
+    offered_at: dict[UUID, datetime] = field(default_factory=dict)
+    # (Keyed by the id as text, as the rows hold it: the board looks up every task's.)
+    accept_waits: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     def opened(self, task_id: UUID, task: TaskRow) -> None:
         # A task opened again (a replay without dedupe) keeps its place, as it does in the
@@ -50,7 +59,16 @@ class TaskIndex:
         if after is not None:
             self.by_agency.setdefault(after, {})[task_id] = None
 
+    def offered(self, task_id: UUID, at: datetime) -> None:
+        self.offered_at[task_id] = at
+
+    def accepted(self, task_id: UUID, agency: str, at: datetime) -> None:
+        if (since := self.offered_at.get(task_id)) is not None:
+            hours = (at - since).total_seconds() / 3600
+            self.accept_waits.setdefault(str(task_id), []).append((agency, hours))
+
     def forget(self, task_id: UUID, task: TaskRow) -> None:
+        self.accept_waits.pop(str(task_id), None)  # its events are about to be read again
         for index, key in (
             (self.by_operation, task.operation_id),
             (self.by_case, task.case_id),
