@@ -4,14 +4,12 @@ and the programmes. Everything through the API's routes as the signed-in person.
 
 from __future__ import annotations
 
-from typing import Any, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from contracts.indicators import Indicator
-from services.api.identity import Identity
+from services.api.pages.charts import chart, place_outcomes
 from services.api.pages.inbox import badge
 from services.api.pages.render import from_nz_input
 from services.api.pages.site import PostedForm, SignedIn, SiteDep, back_to
@@ -62,31 +60,16 @@ async def plan(request: Request, site: SiteDep, session: SignedIn, place: str) -
     if not found.ok:
         return site.refused(request, found)
     agencies = await site.api.get(who, "/agencies", limit=500)
+    outcomes = await place_outcomes(site.api, who, place)
     return site.page(
         request,
         "plan.html",
         plan=found.body,
         place=place,
         agencies=agencies.body if agencies.ok else [],
-        outcomes=await outcomes(site, who, place),
+        outcomes=outcomes,
+        charts=[chart(o, i) for i, o in enumerate(outcomes)],
     )
-
-
-async def outcomes(site: SiteDep, who: Identity, place: str) -> list[dict[str, Any]]:
-    """Each indicator's mean before each concluded operation against 3, 6 and 12 months
-    after it (``GET /places/{place}/outcomes``): only those with a baseline or a reading."""
-    rows = []
-    for indicator in get_args(Indicator):
-        found = await site.api.get(who, f"/places/{place}/outcomes", indicator=indicator)
-        if not found.ok:
-            continue
-        for operation in found.body.get("operations", []):
-            readings = operation["baseline"]["readings"] + sum(
-                w["readings"] for w in operation["after"]
-            )
-            if readings:
-                rows.append({"indicator": indicator, **operation})
-    return rows
 
 
 @router.post("/board/plans/{place}/milestones")
