@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.api.pages.build import CHECK_IN_STATUSES
 from services.api.pages.charts import chart, place_outcomes
 from services.api.pages.inbox import badge
 from services.api.pages.render import from_nz_input
@@ -68,6 +69,7 @@ async def plan(request: Request, site: SiteDep, session: SignedIn, place: str) -
         place=place,
         agencies=agencies.body if agencies.ok else [],
         outcomes=outcomes,
+        check_in_statuses=CHECK_IN_STATUSES,
         charts=[chart(o, i) for i, o in enumerate(outcomes)],
     )
 
