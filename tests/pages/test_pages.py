@@ -249,7 +249,7 @@ async def test_the_gate_is_signed_off_and_decided_and_a_milestone_checked_in(
         await expect(chair.locator("#sign-offs")).to_contain_text(member.subject)
     await checked(chair, "plan-gate")
     await chair.fill("#g-evidence", "Council minutes 2027-02-01, item 4\nIwi hui record, Feb")
-    await chair.click("button:has-text('Move to Build')")
+    await chair.get_by_role("button", name="Move to Build", exact=True).click()
     await expect(chair.locator(".facts").first).to_contain_text("Build")
     await expect(chair.locator("main")).to_contain_text("Iwi hui record, Feb")
 
