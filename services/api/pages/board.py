@@ -17,6 +17,8 @@ from services.api.pages.site import PostedForm, SignedIn, SiteDep, back_to
 
 router = APIRouter()
 
+UNPLACED_SHOWN = 50
+
 
 @router.get("/board")
 async def board(
@@ -35,7 +37,10 @@ async def board(
     if not found.ok:
         return site.refused(request, found)
     now = site.clock.now()
-    unplaced = found.body["unplaced"]
+    # The soonest due first, as many as a chair can place in one sitting: each carries a form
+    # with every agency in its list, and hundreds of them made the page slow to make and use.
+    unplaced_total = len(found.body["unplaced"])
+    unplaced = found.body["unplaced"][:UNPLACED_SHOWN]
     for task in unplaced:
         task["badge"] = badge(task, now)
     plans = await site.api.get(who, "/plans", limit=500)
@@ -47,6 +52,7 @@ async def board(
         rows=found.body["by_agency_and_kind"],
         timings=found.body["by_agency"],
         unplaced=unplaced,
+        unplaced_total=unplaced_total,
         plans=plans.body if plans.ok else [],
         programmes=programmes.body if programmes.ok else [],
         agencies=agencies.body if agencies.ok else [],
