@@ -63,7 +63,7 @@ def fill(model: Any, count: int) -> None:
     for i in range(count):
         task_id = uuid4()
         status = "unplaced" if i % 97 == 0 else STATUSES[i % len(STATUSES)]
-        model.tasks[task_id] = TaskRow(
+        row = model.tasks[task_id] = TaskRow(
             task_id=str(task_id),
             case_id=str(uuid4()),
             operation_id=operations[i % len(operations)],
@@ -83,6 +83,7 @@ def fill(model: Any, count: int) -> None:
             causation_id=str(uuid4()),
             correlation_id=operations[i % len(operations)],
         )
+        model.task_index.opened(task_id, row)  # as the view change does when a task opens
 
 
 PAGES = {
@@ -91,6 +92,7 @@ PAGES = {
     "inbox list (htmx)": ("inbox", "/inbox/list"),
     "board (one place)": ("board", "/board?place=Place%203"),
     "board (everything)": ("board", "/board"),
+    "API GET /tasks/board": ("api", "/tasks/board"),
     "public page": (None, "/public/Place%203"),
     # For comparison: the JSON the inbox is made from, as the API answers it.
     "API GET /tasks?agency=": ("api", "/tasks?agency=oranga_tamariki&limit=10000"),

@@ -43,6 +43,7 @@ ROUTES: dict[str, str | tuple[str, ...]] = {
     # Hold
     "list_cases": "read_case",
     "list_tasks": "read_task",
+    "task_board": "read_task",
     "get_task": "read_task",
     "change_task": tuple(TASK_ACTIONS.values()),
     "read_personal_details": "read_personal_details",

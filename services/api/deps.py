@@ -43,6 +43,14 @@ async def front_door(request: Request) -> FrontDoor:  # async: no thread hop
 Door = Annotated[FrontDoor, Depends(front_door)]
 
 
+async def settled(door: FrontDoor, answer: CommandReply) -> CommandReply:
+    """The answer, once the views show the event it names (``event_id``), so the sender's
+    next read (a page after its form) shows their own change."""
+    if answer.status < 400 and "event_id" in answer.result:
+        await door.settled(UUID(answer.result["event_id"]))
+    return answer
+
+
 def reply(result: CommandReply) -> JSONResponse:
     """The owning service's answer as the HTTP answer; a refusal as a problem document."""
     if result.status >= 400:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import structlog
+from eventsourcing.domain import Aggregate
 from faststream.nats import NatsRouter
 
 from contracts.build_commands import AddMilestone as AddMilestoneCommand
@@ -36,6 +38,7 @@ from services.runtime.commands import (
     refuse_invalid_commands,
 )
 from services.runtime.dead_letters import NIL
+from services.runtime.meta import derived_id
 from services.runtime.translation import (
     caller_of,
     command_of,
@@ -60,18 +63,33 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
         application stamps: every build command carries both."""
         return {"caller": caller_of(cmd.actor), "meta": app.stamp(NIL, sender_of(cmd))}
 
+    async def last_event(aggregate_id: UUID) -> str:
+        """The id the aggregate's last event is published under: the front door waits for
+        the views to show it, so the sender's next page shows their own change."""
+        aggregate: Aggregate = await asyncio.to_thread(app.repository.get, aggregate_id)
+        return str(derived_id("build", aggregate_id, aggregate.version))
+
     @handles("sign_off_gate")
     async def sign_off_gate(cmd: SignOffGateCommand) -> CommandReply:
         refused = await record(command_of(cmd, SignOffMove, **sent(cmd)))
-        return refused or CommandReply(
-            status=200, result={"place": cmd.place, "signed_off_by": cmd.actor.id}
+        if refused:
+            return refused
+        event_id = await last_event(ResiliencePlan.create_id(cmd.place))
+        return CommandReply(
+            status=200,
+            result={"place": cmd.place, "signed_off_by": cmd.actor.id, "event_id": event_id},
         )
 
     @handles("decide_gate")
     async def decide_gate(cmd: DecideGateCommand) -> CommandReply:
         command = command_of(cmd, MoveToBuild, evidence=list(cmd.evidence), **sent(cmd))
         refused = await record(command)
-        return refused or CommandReply(status=200, result={"place": cmd.place, "phase": "build"})
+        if refused:
+            return refused
+        event_id = await last_event(ResiliencePlan.create_id(cmd.place))
+        return CommandReply(
+            status=200, result={"place": cmd.place, "phase": "build", "event_id": event_id}
+        )
 
     @handles("add_milestone")
     async def add_milestone(cmd: AddMilestoneCommand) -> CommandReply:
@@ -84,8 +102,16 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
     async def check_in(cmd: CheckInCommand) -> CommandReply:
         command = command_of(cmd, CheckIn, **sent(cmd))
         refused = await record(command)
-        return refused or CommandReply(
-            status=200, result={"milestone_id": str(cmd.milestone_id), "status": cmd.status}
+        if refused:
+            return refused
+        event_id = await last_event(cmd.milestone_id)
+        return CommandReply(
+            status=200,
+            result={
+                "milestone_id": str(cmd.milestone_id),
+                "status": cmd.status,
+                "event_id": event_id,
+            },
         )
 
     @handles("import_indicators")
@@ -110,7 +136,8 @@ def build_router(app: BuildApplication, on_recorded: Callable[[], None]) -> Nats
         if refused:
             return refused
         programme = await asyncio.to_thread(app.get_programme, cmd.programme_id)
-        return CommandReply(status=200, result=programme_view(programme))
+        event_id = str(derived_id("build", programme.id, programme.version))
+        return CommandReply(status=200, result={**programme_view(programme), "event_id": event_id})
 
     return router
 

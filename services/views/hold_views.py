@@ -68,6 +68,8 @@ def arrest_linked_to_case(model: ReadModel, e: ArrestLinkedToCase) -> None:
 
 def support_task_opened(model: ReadModel, e: SupportTaskOpened) -> None:
     case = model.cases.get(e.case_id)
+    if (before := model.tasks.get(e.task_id)) is not None:
+        model.task_index.forget(e.task_id, before)
     model.tasks[e.task_id] = TaskRow(
         task_id=str(e.task_id),
         case_id=str(e.case_id),
@@ -83,6 +85,8 @@ def support_task_opened(model: ReadModel, e: SupportTaskOpened) -> None:
         opened_at=e.occurred_at.isoformat(),
         **_trace(e),
     )
+    model.task_index.opened(e.task_id, model.tasks[e.task_id])
+    model.task_index.offered(e.task_id, e.occurred_at)
     model.task_history[e.task_id] = [_step(e, "opened", {"agency": e.lead_agency})]
     model.case_tasks.setdefault(str(e.case_id), []).append(e.task_id)
 
@@ -93,10 +97,16 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
         return
     if e.status is not None:
         task.status = e.status
+    before = task.agency
     if e.change in ("accepted", "offered"):
         task.agency = e.agency
     elif e.change in ("declined", "unplaced"):
         task.agency = None
+    model.task_index.agency_changed(e.task_id, before, task.agency)
+    if e.change == "offered":
+        model.task_index.offered(e.task_id, e.occurred_at)
+    elif e.change == "accepted" and e.agency is not None:
+        model.task_index.accepted(e.task_id, e.agency, e.occurred_at)
     if e.worker_ref is not None or e.change == "offered":
         task.worker_ref = e.worker_ref
     if e.change == "escalated":

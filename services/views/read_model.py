@@ -43,6 +43,7 @@ from services.views.rows import (
     TaskStep,
     WitnessRecord,
 )
+from services.views.task_index import TaskIndex
 
 
 @dataclass
@@ -82,6 +83,9 @@ class ReadModel:
     # and each agency's history.
     agencies: dict[str, AgencyRow] = field(default_factory=seeded_agencies)
     agency_history: dict[str, list[AgencyStep]] = field(default_factory=dict)
+    # The tasks by agency, place, operation and case (kept by ``hold_views.py``), so a filtered
+    # list reads only its own tasks.
+    task_index: TaskIndex = field(default_factory=TaskIndex)
     seen: set[UUID] = field(default_factory=set)
     # A replay of a history whose events are unique by construction (the audit index's rows)
     # need not remember every event id: a million of them is ~150 MB.
@@ -135,10 +139,23 @@ class ReadModel:
     ) -> list[TaskRow]:
         """``agency`` matches the agency holding the task now; ``place`` ignores case;
         ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment."""
+        ids = self.task_index.candidates(_text(operation_id), agency, _text(case_id), place)
+        candidates = self.tasks.values() if ids is None else (self.tasks[i] for i in ids)
+        # Only the filters given are checked per task: a board over every task asks for none.
+        wanted = {
+            key: str(value)
+            for key, value in (
+                ("operation_id", operation_id),
+                ("agency", agency),
+                ("status", status),
+                ("case_id", case_id),
+            )
+            if value is not None
+        }
         return [
             t
-            for t in self.tasks.values()
-            if _match(t, operation_id=operation_id, agency=agency, status=status, case_id=case_id)
+            for t in candidates
+            if (not wanted or _match(t, **wanted))
             and (place is None or same_place((t.place or ""), place))
             and (overdue_at is None or _overdue(t, overdue_at))
         ]
@@ -199,6 +216,10 @@ class ReadModel:
 
 
 FINISHED = FINISHED_STATUSES
+
+
+def _text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _at(stamp: str) -> datetime:

@@ -16,6 +16,11 @@ from typing import Any, ClassVar
 JSON = dict[str, Any]
 
 
+# Each row class's field names, asked of ``dataclasses.fields`` once: an inbox shows thousands
+# of rows, and asking it per row was most of the time spent turning them into JSON.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 class Row:
     """What every row can do: be shown, and say where it lies (for a token's scope)."""
 
@@ -25,7 +30,10 @@ class Row:
     ONCE_SET: ClassVar[frozenset[str]] = frozenset()
 
     def as_json(self) -> JSON:
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self))  # type: ignore[arg-type]
+        shown = {name: getattr(self, name) for name in names}
         for name in self.ONCE_SET:
             if shown[name] is None:
                 del shown[name]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +28,8 @@ IWI_WORKER = Identity("iwi-worker-4", "agency_worker", "iwi_provider")
 CHAIR = Identity("chair-1", "leadership_group_chair", "public_service_commission")
 AUDITOR = Identity("auditor-9", "auditor", "oversight")
 COUNCIL = Identity("council-lead-1", "agency_lead", "grey_district_council")
+IWI_MEMBER = Identity("lg-iwi-1", "leadership_group_member", "iwi")
+POLICE_MEMBER = Identity("lg-police-1", "leadership_group_member", "police")
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +203,7 @@ async def test_the_chair_places_an_unplaced_task(pages: PagesSystem) -> None:
     _, chair = await pages.person(CHAIR)
     await chair.goto(f"{pages.base_url}/board")
     await expect(chair.locator("#unplaced-h")).to_contain_text("(1)")
-    await expect(chair.locator("main")).to_contain_text("Completed tasks, from opening")
+    await expect(chair.locator("main")).to_contain_text("Median hours from an offer")
     await expect(chair.locator("main")).to_contain_text("Rangatahi pathway")
     await checked(chair, "board")
     await chair.select_option(f"#offer-{liaison['task_id']}", "victim_support")
@@ -216,9 +218,48 @@ async def test_the_chair_places_an_unplaced_task(pages: PagesSystem) -> None:
     await chair.select_option("#m-owner", "grey_district_council")
     await chair.fill("#m-due", "2027-03-01T09:00")
     await chair.click("button:has-text('Add milestone')")
-    await expect(chair.locator("table")).to_contain_text("Youth hub open")
-    await expect(chair.locator("table")).to_contain_text("Mon 1 Mar 2027, 09:00 NZDT")
+    milestones = chair.locator("table").first  # the outcomes' table follows, once there are any
+    await expect(milestones).to_contain_text("Youth hub open")
+    await expect(milestones).to_contain_text("Mon 1 Mar 2027, 09:00 NZDT")
     await checked(chair, "plan")
+
+
+async def test_the_gate_is_signed_off_and_decided_and_a_milestone_checked_in(
+    pages: PagesSystem,
+) -> None:
+    """On Greymouth's plan page (the plan the first test's operation opened, the milestone the
+    chair added): the owner agency's lead checks the milestone in; members of three agencies,
+    iwi among them, and the chair sign off, each signed in as themselves; the chair moves the
+    plan to Build on the evidence. A panel member votes on the programme's page."""
+    plan_url = f"{pages.base_url}/board/plans/Greymouth"
+    _, lead = await pages.person(COUNCIL)
+    await lead.goto(plan_url)
+    check_in = lead.locator("form:has-text('Check in: Youth hub open')")
+    await check_in.locator("select").select_option("at_risk")
+    await check_in.locator("textarea").fill("builder pulled out; new tender in January")
+    await check_in.locator("button").click()
+    await expect(lead.locator("table").first).to_contain_text("At risk")
+    await checked(lead, "plan-check-in")
+
+    chair = lead
+    for member in (IWI_MEMBER, POLICE_MEMBER, CHAIR):
+        _, chair = await pages.person(member)
+        await chair.goto(plan_url)
+        await chair.click("button:has-text('Sign off the move to Build')")
+        await expect(chair.locator("#sign-offs")).to_contain_text(member.subject)
+    await checked(chair, "plan-gate")
+    await chair.fill("#g-evidence", "Council minutes 2027-02-01, item 4\nIwi hui record, Feb")
+    await chair.get_by_role("button", name="Move to Build", exact=True).click()
+    await expect(chair.locator(".facts").first).to_contain_text("Build")
+    await expect(chair.locator("main")).to_contain_text("Iwi hui record, Feb")
+
+    _, member = await pages.person(IWI_MEMBER)
+    await member.goto(f"{pages.base_url}/board")
+    await member.get_by_role("link", name="Rangatahi pathway").click()
+    await member.fill("#v-amount", "50000")
+    await member.click("button:has-text('Vote')")
+    await expect(member.locator("main")).to_contain_text("lg-iwi-1 (iwi")
+    await checked(member, "programme")
 
 
 async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSystem) -> None:
@@ -229,7 +270,8 @@ async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSyst
         {
             "place": "Greymouth",
             "indicator": indicator,
-            "period_start": "2026-01-01",
+            # In the six months before the first test's operation launched: its baseline.
+            "period_start": (date.today() - timedelta(days=45)).replace(day=1).isoformat(),
             "value": value,
             "unit": "count",
             "source": "council",
@@ -244,9 +286,18 @@ async def test_the_public_page_shows_small_counts_as_under_five(pages: PagesSyst
     await checked(page, "public-index")
     await page.fill("#p-place", "Greymouth")
     await page.click("button:has-text('Show')")
-    await expect(page.locator("table")).to_contain_text("<5")
-    await expect(page.locator("table")).to_contain_text("12")
-    await expect(page.locator("table")).not_to_contain_text("3.")
+    latest = page.locator("table").first
+    await expect(latest).to_contain_text("<5")
+    await expect(latest).to_contain_text("12")
+    await expect(latest).not_to_contain_text("3.")
+    # Before and after the operation concluded by the first test: charted, the small count
+    # neither drawn nor told, in the chart or its table.
+    charts = page.locator("svg.chart-svg")
+    await expect(charts.first).to_be_visible()
+    for svg in await charts.all():
+        described = await svg.locator("desc").text_content() or ""
+        assert "Before" in described and "3." not in described and ": 3;" not in described
+    await expect(page.locator("table").last).not_to_contain_text("3.000")
     await checked(page, "public-320px")
 
 

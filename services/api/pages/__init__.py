@@ -20,7 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.door import FrontDoor
-from services.api.pages import auditor, board, inbox, planner, public, signin
+from services.api.pages import auditor, board, build, inbox, planner, public, signin
 from services.api.pages.calls import Api
 from services.api.pages.links import LinkRedeemer
 from services.api.pages.oidc import Provider
@@ -31,7 +31,7 @@ from services.api.problems import install as install_problems
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.settings import Settings
 
-ROUTERS = (signin, inbox, board, planner, auditor, public)
+ROUTERS = (signin, inbox, board, build, planner, auditor, public)
 
 
 def create_pages(

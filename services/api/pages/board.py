@@ -4,54 +4,20 @@ and the programmes. Everything through the API's routes as the signed-in person.
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime
-from statistics import median
-from typing import Any, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from contracts.indicators import Indicator
-from services.api.identity import Identity
-from services.api.pages.inbox import FINISHED, badge
+from services.api.pages.build import CHECK_IN_STATUSES
+from services.api.pages.charts import chart, place_outcomes
+from services.api.pages.inbox import badge
 from services.api.pages.render import from_nz_input
 from services.api.pages.site import PostedForm, SignedIn, SiteDep, back_to
 
 router = APIRouter()
 
-
-def tally(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per agency and kind: how many are open, overdue and escalated."""
-    rows: dict[tuple[str, str], Counter[str]] = {}
-    for task in tasks:
-        if task["status"] in FINISHED or task["status"] == "unplaced":
-            continue
-        counts = rows.setdefault((task["agency"] or "", task["kind"]), Counter())
-        counts["open"] += 1
-        counts["overdue"] += task["badge"] == "overdue"
-        counts["escalated"] += bool(task.get("escalation_level"))
-    return [
-        {"agency": agency, "kind": kind, **counts}
-        for (agency, kind), counts in sorted(rows.items())
-    ]
-
-
-def completion_hours(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per agency: how many tasks it completed, and the median hours from a task's opening to
-    its completion (the offer-to-accept time needs each task's history: not shown yet)."""
-    hours: dict[str, list[float]] = {}
-    for task in tasks:
-        if task["status"] == "completed" and task.get("completed_at") and task.get("opened_at"):
-            took = datetime.fromisoformat(task["completed_at"]) - datetime.fromisoformat(
-                task["opened_at"]
-            )
-            hours.setdefault(task["agency"] or "", []).append(took.total_seconds() / 3600)
-    return [
-        {"agency": agency, "completed": len(h), "median_hours": round(median(h), 1)}
-        for agency, h in sorted(hours.items())
-    ]
+UNPLACED_SHOWN = 50
 
 
 @router.get("/board")
@@ -63,23 +29,30 @@ async def board(
         operation_id = UUID(operation) if operation else None
     except ValueError:
         operation_id = None
-    found = await site.api.tasks(who, place=place or None, operation_id=operation_id)
+    # The numbers counted by the API (``GET /tasks/board``) over the tasks this person may
+    # see, not from every task's JSON.
+    found = await site.api.get(
+        who, "/tasks/board", place=place, operation_id=str(operation_id or "")
+    )
     if not found.ok:
         return site.refused(request, found)
     now = site.clock.now()
-    tasks = found.body
-    for task in tasks:
+    # The soonest due first, as many as a chair can place in one sitting: each carries a form
+    # with every agency in its list, and hundreds of them made the page slow to make and use.
+    unplaced_total = len(found.body["unplaced"])
+    unplaced = found.body["unplaced"][:UNPLACED_SHOWN]
+    for task in unplaced:
         task["badge"] = badge(task, now)
-    unplaced = sorted((t for t in tasks if t["status"] == "unplaced"), key=lambda t: t["due_at"])
     plans = await site.api.get(who, "/plans", limit=500)
     programmes = await site.api.get(who, "/programmes", limit=500)
     agencies = await site.api.get(who, "/agencies", limit=500)
     return site.page(
         request,
         "board.html",
-        rows=tally(tasks),
-        timings=completion_hours(tasks),
+        rows=found.body["by_agency_and_kind"],
+        timings=found.body["by_agency"],
         unplaced=unplaced,
+        unplaced_total=unplaced_total,
         plans=plans.body if plans.ok else [],
         programmes=programmes.body if programmes.ok else [],
         agencies=agencies.body if agencies.ok else [],
@@ -94,31 +67,17 @@ async def plan(request: Request, site: SiteDep, session: SignedIn, place: str) -
     if not found.ok:
         return site.refused(request, found)
     agencies = await site.api.get(who, "/agencies", limit=500)
+    outcomes = await place_outcomes(site.api, who, place)
     return site.page(
         request,
         "plan.html",
         plan=found.body,
         place=place,
         agencies=agencies.body if agencies.ok else [],
-        outcomes=await outcomes(site, who, place),
+        outcomes=outcomes,
+        check_in_statuses=CHECK_IN_STATUSES,
+        charts=[chart(o, i) for i, o in enumerate(outcomes)],
     )
-
-
-async def outcomes(site: SiteDep, who: Identity, place: str) -> list[dict[str, Any]]:
-    """Each indicator's mean before each concluded operation against 3, 6 and 12 months
-    after it (``GET /places/{place}/outcomes``): only those with a baseline or a reading."""
-    rows = []
-    for indicator in get_args(Indicator):
-        found = await site.api.get(who, f"/places/{place}/outcomes", indicator=indicator)
-        if not found.ok:
-            continue
-        for operation in found.body.get("operations", []):
-            readings = operation["baseline"]["readings"] + sum(
-                w["readings"] for w in operation["after"]
-            )
-            if readings:
-                rows.append({"indicator": indicator, **operation})
-    return rows
 
 
 @router.post("/board/plans/{place}/milestones")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.api.identity import Identity
+from services.api.pages.charts import chart, place_outcomes
 from services.api.pages.site import SiteDep
 
 router = APIRouter()
@@ -44,4 +45,24 @@ async def place_page(request: Request, site: SiteDep, place: str) -> Response:
     for reading in readings:  # oldest first: the last one kept is the latest
         latest[(reading["indicator"], reading["series"])] = reading
     rows = [{**r, "shown": shown(r)} for r in latest.values()]
-    return site.page(request, "public_place.html", place=place, rows=rows)
+    # Before and after each operation, charted; a mean of a count under 5 shows as "<5" in the
+    # chart and the table alike.
+    counts = {r["indicator"] for r in readings if r["unit"].casefold() in COUNT_UNITS}
+    outcomes = await place_outcomes(site.api, PUBLIC, place)
+    charts = [chart(o, i, counts=o["indicator"] in counts) for i, o in enumerate(outcomes)]
+    for outcome in (o for o in outcomes if o["indicator"] in counts):
+        small_before = small_mean(outcome["baseline"]["mean"]) == "<5"
+        for window in (outcome["baseline"], *outcome["after"]):
+            window["mean"] = small_mean(window["mean"])
+            if small_before or window["mean"] == "<5":
+                window["change_percent"] = None  # a ratio to a small count gives it away
+    return site.page(
+        request, "public_place.html", place=place, rows=rows, outcomes=outcomes, charts=charts
+    )
+
+
+def small_mean(mean: str | None) -> str | None:
+    """A count's mean as the public page shows it: under 5 (and above nothing) as "<5"."""
+    if mean is not None and 0 < Decimal(mean) < SMALL:
+        return "<5"
+    return mean

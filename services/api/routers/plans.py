@@ -25,7 +25,7 @@ from contracts.build_commands import (
 )
 from contracts.place import place_key
 from services.api.access import Caller
-from services.api.deps import Door, check_agency, reply, scoped
+from services.api.deps import Door, check_agency, reply, scoped, settled
 from services.api.door import FrontDoor
 from services.api.notes import with_notes
 from services.api.paging import Page
@@ -80,7 +80,7 @@ async def sign_off_gate(door: Door, place: str, who: Caller) -> JSONResponse:
     member or the chair; signing off again changes nothing)."""
     check_plan(door, who, place, "sign_off_gate")
     command = SignOffGate(place=place, actor=who.actor)
-    return reply(await door.send("build", "sign_off_gate", command))
+    return reply(await settled(door, await door.send("build", "sign_off_gate", command)))
 
 
 @router.post("/plans/{place}/gate", responses=responses(400, 404, 409, 503))
@@ -90,7 +90,7 @@ async def decide_gate(door: Door, place: str, body: GateDetails, who: Caller) ->
     iwi among them; otherwise 409 naming what is missing."""
     check_plan(door, who, place, "decide_gate")
     command = DecideGate(place=place, **body.model_dump(), actor=who.actor)
-    return reply(await door.send("build", "decide_gate", command))
+    return reply(await settled(door, await door.send("build", "decide_gate", command)))
 
 
 @router.post("/plans/{place}/milestones", status_code=201, responses=responses(400, 404, 409, 503))
@@ -146,4 +146,4 @@ async def check_in_milestone(
     details = body.model_dump()
     details["note"] = await door.keys.seal(place_ref(milestone.place), details["note"])
     command = CheckInMilestone(milestone_id=milestone_id, **details, actor=who.actor)
-    return reply(await door.send("build", "check_in_milestone", command))
+    return reply(await settled(door, await door.send("build", "check_in_milestone", command)))

@@ -23,7 +23,7 @@ from contracts.build_commands import (
 )
 from contracts.place import same_place
 from services.api.access import Caller
-from services.api.deps import Door, check_agency, reply, scoped
+from services.api.deps import Door, check_agency, reply, scoped, settled
 from services.api.door import FrontDoor
 from services.api.identity import Identity
 from services.api.paging import Page
@@ -81,7 +81,7 @@ async def change_programme(
     command = ChangeProgrammeCommand(
         programme_id=programme_id, action=step, **details, actor=who.actor
     )
-    return reply(await door.send("build", "change_programme", command))
+    return reply(await settled(door, await door.send("build", "change_programme", command)))
 
 
 @router.post("/programmes/{programme_id}/panel-votes", responses=responses(400, 404, 409, 503))

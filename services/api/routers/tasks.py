@@ -24,6 +24,7 @@ from services.api.problems import Refused, responses
 from services.api.routers.notifications import notifications_of_task
 from services.runtime.authorization import TASK_ACTIONS, Relation, task_relation
 from services.runtime.sealing import is_sealed
+from services.views.board import board_numbers
 from services.views.rows import TaskRow, TaskStep, shown
 
 router = APIRouter()
@@ -48,6 +49,21 @@ async def list_tasks(
     now = datetime.now(UTC) if overdue else None
     tasks = door.read_model.list_tasks(operation_id, agency, status, case_id, place, now)
     return page.apply(shown(scoped(who, tasks)))
+
+
+@router.get("/tasks/board")
+async def task_board(
+    door: Door,
+    who: Caller,
+    operation_id: UUID | None = None,
+    place: str | None = None,
+) -> dict[str, Any]:
+    """The leadership board's numbers over the tasks the caller may see (as ``GET /tasks``
+    lists them, by operation and place): open, overdue and escalated per agency and kind;
+    completed and the median hours to completion and from offer to accept per agency; the
+    unplaced queue, soonest due first."""
+    tasks = scoped(who, door.read_model.list_tasks(operation_id, None, None, None, place))
+    return board_numbers(door.read_model, tasks, datetime.now(UTC))
 
 
 @router.get("/tasks/{task_id}", responses=responses(404))
