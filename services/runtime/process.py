@@ -227,6 +227,15 @@ class ServiceProcess:
         now = self.clock.now()
         return {s.kind.__name__: s.overdue(now) for s in self.schedulers if s.passes}
 
+    async def _overdue(self) -> dict[str, int] | None:
+        """The overdue counts, asked of the store's deadline index off the event loop; None
+        when the store does not answer (status must still say so, not wait or fail)."""
+        try:
+            return await asyncio.to_thread(self.overdue)
+        except Exception as error:
+            log.warning("overdue count not answering", error=repr(error))
+            return None
+
     async def status(self) -> dict[str, Any]:
         connected = bool(self.broker._connection and self.broker._connection.is_connected)
         store_position, stream_ok, *pending = await asyncio.gather(
@@ -278,7 +287,7 @@ class ServiceProcess:
                 "count": self.notary.position.count,
             },
             "consumers": consumers,
-            "overdue": self.overdue(),
+            "overdue": await self._overdue() if store_open else None,
         }
 
     async def start(self) -> None:
