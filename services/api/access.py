@@ -87,6 +87,10 @@ ROUTES: dict[str, str | tuple[str, ...]] = {
     "audit_figures": "audit_figures",
     "audit_verify": "audit_verify",
     "audit_rebuild": "audit_rebuild",
+    # The views themselves (which generation is served; a rebuild beside it): the
+    # administrator's, who runs the system.
+    "views_status": "rebuild_views",
+    "rebuild_views": "rebuild_views",
     "audit_export": "audit_export",
 }
 

@@ -37,6 +37,7 @@ from services.api.routers import (
     probes,
     programmes,
     tasks,
+    views,
 )
 from services.runtime.settings import Settings
 from services.runtime.tracing import tracer_of
@@ -55,6 +56,7 @@ ROUTERS = (
     agencies,
     notifications,
     audit,
+    views,
     probes,
 )
 

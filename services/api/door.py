@@ -33,6 +33,7 @@ from services.runtime.sealing import HouseholdKeys
 from services.runtime.settings import Settings
 from services.runtime.supervisor import recorded_restarts
 from services.runtime.topology import SERVICES, command_subject, stream_name, verify_subject
+from services.views.generations import Generations
 from services.views.projector import Projector
 from services.views.read_model import ReadModel
 
@@ -65,12 +66,16 @@ class FrontDoor:
         self._indexing = asyncio.Lock()
         self.idempotency: IdempotencyStore | None = None
         self.household_keys: HouseholdKeys | None = None
-        self.projector = Projector(ReadModel())
+        # The views persist beside the stores (SQLite files, or PostgreSQL schemas): a restart
+        # resumes where they stand. Nothing is opened until ``start``.
+        self.projector: Projector  # made by ``start``
         self._stopping = asyncio.Event()
         self._watching: asyncio.Task[None] | None = None
         self.started = False
         self.registry.register(
-            ApiCollector(self.ready, lambda: self.projector.positions, self.restarts)
+            ApiCollector(
+                self.ready, lambda: self.projector.positions if self.started else {}, self.restarts
+            )
         )
 
     @property
@@ -101,6 +106,7 @@ class FrontDoor:
             await wait_for_stream(js, stream_name(service))
         self.index = AuditIndex(self.index_path)
         self.household_keys = await HouseholdKeys.open(js, self.settings.stream_replicas)
+        self.projector = Projector(Generations(self.settings))
         await self.projector.start(self.broker.connection)
         self._watching = asyncio.create_task(
             self.projector.watch(self.broker.connection, self._stopping), name="api:projector"
@@ -111,7 +117,9 @@ class FrontDoor:
         self._stopping.set()
         if self._watching is not None:
             await self._watching
-        await self.projector.stop()
+        if self.started:
+            await self.projector.stop()
+            self.projector.close()
         await self.broker.stop()
         if self.index is not None:
             self.index.close()

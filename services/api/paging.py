@@ -21,7 +21,15 @@ class Paging:
     response: Response
 
     def apply(self, items: list[T]) -> list[T]:
-        total = len(items)
+        self.headers(len(items))
+        return items[self.offset : self.offset + self.limit]
+
+    def window(self, items: list[T], total: int) -> list[T]:
+        """A page the store has already cut (``items``) out of ``total``."""
+        self.headers(total)
+        return items
+
+    def headers(self, total: int) -> None:
         self.response.headers["X-Total-Count"] = str(total)
         links = []
         if self.offset + self.limit < total:
@@ -30,7 +38,6 @@ class Paging:
             links.append(self._link(max(0, self.offset - self.limit), "prev"))
         if links:
             self.response.headers["Link"] = ", ".join(links)
-        return items[self.offset : self.offset + self.limit]
 
     def _link(self, offset: int, rel: str) -> str:
         url = self.request.url.include_query_params(limit=self.limit, offset=offset)

@@ -32,6 +32,7 @@ from services.audit.timeline import Entry
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
 from services.views.read_model import ReadModel
+from services.views.store import ViewPlace
 from services.views.stores import SOURCES, open_store, pages, translated
 
 SCHEMA = """
@@ -287,11 +288,19 @@ class AuditIndex:
     ) -> ReadModel:
         """The read model as it stood at ``until`` (or now): for one operation, a place's
         events of some ``types`` (e.g. ``PLAN_EVENTS``), or everything."""
-        model = ReadModel(dedupe=False)  # one row per (service, notification): no repeats
-        for n, event in enumerate(self.events(operation_id, until, place, types), 1):
-            model.apply(event)
-            if n % PAGE == 0:
-                progress(PAGE)
+        # One row per (service, notification): no repeats. A replay of everything is kept in a
+        # file, not in memory: a history of millions of events replays in bounded memory.
+        everything = operation_id is None and place is None and not types
+        place_of_views = ViewPlace.scratch() if everything else None
+        model = ReadModel(place_of_views, dedupe=False)
+
+        def counted() -> Iterator[IntegrationEvent]:
+            for n, event in enumerate(self.events(operation_id, until, place, types), 1):
+                yield event
+                if n % PAGE == 0:
+                    progress(PAGE)
+
+        model.apply_all(counted())
         return model
 
 

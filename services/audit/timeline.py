@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import heapq
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ from contracts.place import same_place
 from services.runtime.settings import Settings
 from services.runtime.topology import H_NOTIFICATION_ID, stream_name, subjects
 from services.views.read_model import ReadModel
+from services.views.store import ViewPlace
 from services.views.stores import SOURCES, connect_once, open_stores, pages, translated
 
 ENVELOPE = {
@@ -210,15 +212,15 @@ def replay(
     """The read model the front door serves, rebuilt from the history alone (the stores, or
     ``histories`` if given): as it is now, or as it was at ``until`` (every event recorded up
     to and including that moment)."""
-    model = ReadModel()
+    model = ReadModel(ViewPlace.scratch())  # in a file: bounded memory for any history
     apps = open_stores(settings) if histories is None else {}
     try:
         source = histories if histories is not None else store_histories(settings, apps, progress)
         streams = [(event for _, event in events) for events in source.values()]
-        for event in heapq.merge(*streams, key=lambda e: e.recorded_at):
-            if until is not None and event.recorded_at > until:
-                break
-            model.apply(event)
+        merged = heapq.merge(*streams, key=lambda e: e.recorded_at)
+        model.apply_all(
+            itertools.takewhile(lambda e: until is None or e.recorded_at <= until, merged)
+        )
     finally:
         for app in apps.values():
             app.close()

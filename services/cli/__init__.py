@@ -21,6 +21,7 @@ from services.cli import (  # noqa: F401  (each registers its commands on the ro
     signin,
     tasks,
     tokens,
+    views,
 )
 from services.cli.client import call
 from services.cli.output import AsJson, console, err, fail, show

@@ -157,6 +157,8 @@ TABLE: dict[str, tuple[Grant, ...]] = {
     "audit_verify": (grant(AUDITOR), grant(ADMIN)),
     "audit_rebuild": (grant(AUDITOR), grant(ADMIN)),
     "audit_export": (grant(AUDITOR), grant(ADMIN)),
+    # Running the system: the views' store, rebuilt beside the one served.
+    "rebuild_views": (grant(ADMIN),),
 }
 
 # Why, where a sentence says more than the list of who may.

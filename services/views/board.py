@@ -63,7 +63,8 @@ def _timings(model: ReadModel, tasks: list[TaskRow]) -> list[dict[str, Any]]:
     offer to that agency to its accept (each acceptance counts, also of a task moved on)."""
     done: dict[str, list[float]] = {}
     waits: dict[str, list[float]] = {}
-    waited = model.task_index.accept_waits
+    # Read for all the tasks at once, not one query per task.
+    waited = model.accept_waits.many(t.task_id for t in tasks)
     for task in tasks:
         if task.status == "completed" and task.completed_at:
             took = datetime.fromisoformat(task.completed_at) - datetime.fromisoformat(

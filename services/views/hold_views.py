@@ -7,7 +7,9 @@ change (hold's task is the only state machine)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from contracts import (
     ArrestLinkedToCase,
@@ -68,8 +70,8 @@ def arrest_linked_to_case(model: ReadModel, e: ArrestLinkedToCase) -> None:
 
 def support_task_opened(model: ReadModel, e: SupportTaskOpened) -> None:
     case = model.cases.get(e.case_id)
-    if (before := model.tasks.get(e.task_id)) is not None:
-        model.task_index.forget(e.task_id, before)
+    if e.task_id in model.tasks:  # opened again (a replay without dedupe): read again
+        model.accept_waits.pop(str(e.task_id), None)
     model.tasks[e.task_id] = TaskRow(
         task_id=str(e.task_id),
         case_id=str(e.case_id),
@@ -85,8 +87,7 @@ def support_task_opened(model: ReadModel, e: SupportTaskOpened) -> None:
         opened_at=e.occurred_at.isoformat(),
         **_trace(e),
     )
-    model.task_index.opened(e.task_id, model.tasks[e.task_id])
-    model.task_index.offered(e.task_id, e.occurred_at)
+    model.offered_at[e.task_id] = e.occurred_at.isoformat()
     model.task_history[e.task_id] = [_step(e, "opened", {"agency": e.lead_agency})]
     model.case_tasks.setdefault(str(e.case_id), []).append(e.task_id)
 
@@ -97,16 +98,14 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
         return
     if e.status is not None:
         task.status = e.status
-    before = task.agency
     if e.change in ("accepted", "offered"):
         task.agency = e.agency
     elif e.change in ("declined", "unplaced"):
         task.agency = None
-    model.task_index.agency_changed(e.task_id, before, task.agency)
     if e.change == "offered":
-        model.task_index.offered(e.task_id, e.occurred_at)
+        model.offered_at[e.task_id] = e.occurred_at.isoformat()
     elif e.change == "accepted" and e.agency is not None:
-        model.task_index.accepted(e.task_id, e.agency, e.occurred_at)
+        _accepted(model, e.task_id, e.agency, e.occurred_at)
     if e.worker_ref is not None or e.change == "offered":
         task.worker_ref = e.worker_ref
     if e.change == "escalated":
@@ -121,6 +120,13 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
     model.task_history[e.task_id].append(
         _step(e, e.change, {"agency": e.agency, "worker_ref": e.worker_ref, **e.detail})
     )
+
+
+def _accepted(model: ReadModel, task_id: UUID, agency: str, at: datetime) -> None:
+    """For the board: how many hours the agency took from the task's last offer."""
+    if (since := model.offered_at.get(task_id)) is not None:
+        hours = (at - datetime.fromisoformat(since)).total_seconds() / 3600
+        model.accept_waits.setdefault(str(task_id), []).append([agency, hours])
 
 
 def personal_details_read(model: ReadModel, e: PersonalDetailsRead) -> None:

@@ -29,28 +29,47 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.persistence import Tracking
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from contracts import ContractError, parse_event
+from contracts import ContractError, IntegrationEvent, parse_event
 from services.runtime.topology import H_NOTIFICATION_ID, SERVICES, stream_name, subjects
-from services.views.read_model import ReadModel
+from services.views.generations import Generations
+from services.views.read_model import ReadModel, StreamMark
+from services.views.sharing import Lead, ReadingFeed
+from services.views.store import ViewPlace
 
 log = structlog.get_logger()
 
 
-class Feed:
-    """One view and the consumers feeding it: where it stands on each stream, and which
-    incarnation (creation time) of each stream it reads."""
+# How many messages one transaction of the views applies at most: a catch-up writes large
+# batches, a quiet stream one message at a time as it comes.
+BATCH = 2000
+# How long to wait before writing a batch again when the views' store refused it.
+RETRY_SECONDS = 1.0
 
-    def __init__(self, read_model: ReadModel, applied: asyncio.Event) -> None:
-        self.read_model = read_model
+
+class Feed:
+    """One generation of the views and the consumers feeding it: where it stands on each
+    stream (its tracking positions, kept with its rows), and which incarnation (creation time)
+    of each stream it reads.
+
+    Messages are applied in batches, off the event loop, each batch one transaction with the
+    positions it reached: the views never stand anywhere but where their positions say, and a
+    restart resumes from them."""
+
+    def __init__(self, place: ViewPlace, applied: asyncio.Event) -> None:
+        self.place = place
+        self.writer = ReadModel(place)
+        self.read_model = ReadModel(place)  # reads only: what the routes are given
         self.positions: dict[str, int] = {}
         self.targets: dict[str, int] = {}  # each stream's last sequence when this feed began
         self.created: dict[str, datetime | None] = {}
@@ -60,22 +79,39 @@ class Feed:
         self.unreadable = 0
         self._applied = applied
         self._subs: list[JetStreamContext.PushSubscription] = []
+        self._inbox: list[Msg] = []
+        self._arrived = asyncio.Event()
+        self._writing: asyncio.Task[None] | None = None
+        self.failed: BaseException | None = None
+
+    def recorded_streams(self) -> dict[str, StreamMark]:
+        """Each stream's creation time and last notification id as this generation recorded
+        them (empty for a new one)."""
+        return self.writer.stream_marks()
 
     async def start(self, nc: Client) -> None:
         js = nc.jetstream()
+        recorded = self.recorded_streams()
         for service in SERVICES:
             stream = stream_name(service)
             info = await js.stream_info(stream)
-            self.created[stream] = info.created
+            mark = recorded.get(stream)
+            self.created[stream] = mark.created if mark else info.created
+            self.marks[stream] = mark.mark if mark else 0
             self.targets[stream] = info.state.last_seq
-            self.positions[stream] = 0
+            self.positions[stream] = self.writer.position(stream)
+        self._writing = asyncio.create_task(self._write(), name="views:write")
+        for service in SERVICES:
+            stream = stream_name(service)
             self._subs.append(
                 await js.subscribe(
                     subjects(service),
                     stream=stream,
                     ordered_consumer=True,
-                    deliver_policy=DeliverPolicy.ALL,
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                    config=ConsumerConfig(opt_start_seq=self.positions[stream] + 1),
                     cb=self._on_message,
+                    pending_msgs_limit=4 * BATCH,
                 )
             )
 
@@ -83,19 +119,69 @@ class Feed:
         return all(self.positions.get(s, 0) >= t for s, t in targets.items())
 
     async def _on_message(self, msg: Msg) -> None:
-        stream = msg.metadata.stream
-        self.positions[stream] = msg.metadata.sequence.stream
-        nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
-        if nid is not None and nid.isdigit():
-            self.marks[stream] = int(nid)
-        self._applied.set()
-        try:
-            event = parse_event(msg.data)
-        except ContractError as error:
-            self.unreadable += 1
-            log.warning("unreadable message not projected", subject=msg.subject, error=str(error))
-            return
-        self.read_model.apply(event)
+        self._inbox.append(msg)
+        self._arrived.set()
+
+    async def _write(self) -> None:
+        """Apply what has arrived, a batch at a time, in a worker thread (the loop keeps
+        answering requests meanwhile)."""
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._inbox:
+                batch, self._inbox = self._inbox[:BATCH], self._inbox[BATCH:]
+                try:
+                    await asyncio.to_thread(self._apply, batch)
+                except Exception as error:  # the store away: not ready, say why, try again
+                    if self.failed is None:
+                        log.warning(
+                            "the views could not be written; trying again", error=repr(error)
+                        )
+                    self.failed = error
+                    self._inbox = batch + self._inbox  # nothing of it was written
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
+                self.failed = None
+                self._applied.set()
+
+    def _apply(self, messages: list[Msg]) -> None:
+        """One transaction: the batch's changes and the positions it reached. A message at or
+        below the recorded position (a redelivery) is skipped."""
+        reached: dict[str, int] = {}
+        # Where this batch has got, known to the others (``_maybe_switch``) only once written.
+        marks = dict(self.marks)
+        events: list[IntegrationEvent] = []
+        for msg in messages:
+            stream = msg.metadata.stream
+            seq = msg.metadata.sequence.stream
+            if seq <= self.positions.get(stream, 0) or seq <= reached.get(stream, 0):
+                continue
+            reached[stream] = seq
+            nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
+            if nid is not None and nid.isdigit():
+                marks[stream] = int(nid)
+            try:
+                events.append(parse_event(msg.data))
+            except ContractError as error:
+                self.unreadable += 1
+                log.warning(
+                    "unreadable message not projected", subject=msg.subject, error=str(error)
+                )
+        with self.writer.writing():
+            self.writer.prefetch(events)
+            for event in events:
+                self.writer.apply(event)
+            if not reached:
+                return
+            for stream in reached:
+                mark = StreamMark(self.created.get(stream), marks.get(stream, 0))
+                self.writer.mark_stream(stream, mark)
+            self.writer.flush([Tracking(stream, seq) for stream, seq in reached.items()])
+        self.marks.update(marks)
+        self.positions.update(reached)
+
+    def has_applied(self, event_id: UUID) -> bool:
+        return event_id in self.writer.seen
 
     async def stop(self) -> None:
         for sub in self._subs:
@@ -104,15 +190,35 @@ class Feed:
             except Exception as error:  # closing anyway
                 log.debug("unsubscribe failed", error=repr(error))
         self._subs.clear()
+        if self._writing is not None:
+            self._writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writing
+            self._writing = None
+
+    def close(self) -> None:
+        self.writer.close()
+        self.read_model.close()
 
 
 class Projector:
-    def __init__(self, read_model: ReadModel) -> None:
-        self._applied = asyncio.Event()  # set after each message: wakes wait_for
-        self._serving = Feed(read_model, self._applied)
+    def __init__(self, generations: Generations | None = None) -> None:
+        self.generations = generations or Generations.in_memory()
+        self._applied = asyncio.Event()  # set after each batch: wakes wait_for
+        # One process writes the views (``sharing.py``); any other reads what it writes.
+        self.lead = Lead(self.generations)
+        self._serving: Feed | ReadingFeed = (
+            Feed(self.generations.serving(), self._applied)
+            if self.lead.try_take()
+            else ReadingFeed(self.generations, self._applied)
+        )
+        self._nc: Client | None = None
         self._building: Feed | None = None  # a rebuild under way, beside the view served
         self._lost: set[str] = set()  # streams found gone (not caught up until read again)
         self.rebuilds = 0
+        # A rebuild asked for (``chb views rebuild``) while the view served is sound: it goes
+        # on being served, live and ready, until the new one has caught up with it.
+        self._asked = False
 
     @property
     def read_model(self) -> ReadModel:
@@ -123,13 +229,52 @@ class Projector:
     def unreadable(self) -> int:
         return self._serving.unreadable + (self._building.unreadable if self._building else 0)
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process writes the views (else it reads what another writes)."""
+        return isinstance(self._serving, Feed)
+
     async def start(self, nc: Client) -> None:
+        self._nc = nc
         self._lost.clear()
         await self._serving.start(nc)
 
     @property
     def rebuilding(self) -> bool:
-        return self._building is not None
+        """A rebuild the view served must wait for (a stream made again): not ready."""
+        return self._building is not None and not self._asked
+
+    def progress(self) -> dict[str, Any]:
+        """Which generation is served, and a rebuild under way: how far it has read."""
+        building = self._building
+        return {
+            "generation": self._serving.place.generation,
+            "leading": self.leading,
+            "positions": self.positions,
+            "rebuild": None
+            if building is None
+            else {
+                "generation": building.place.generation,
+                "asked": self._asked,
+                "applied": sum(building.positions.values()),
+                "total": sum(
+                    max(t, self._serving.positions.get(s, 0)) for s, t in building.targets.items()
+                ),
+            },
+        }
+
+    async def rebuild_asked(self, nc: Client) -> bool:
+        """Build a new generation from every stream beside the one served (which goes on being
+        served, live), and switch to it once it has caught up. False when this process does
+        not write the views or a rebuild is already under way."""
+        if not self.leading or self._building is not None:
+            return False
+        log.warning("rebuilding the views beside the view served, as asked")
+        self._asked = True
+        self._building = Feed(self.generations.new(), self._applied)
+        self.rebuilds += 1
+        await self._building.start(nc)
+        return True
 
     @property
     def lost(self) -> set[str]:
@@ -142,7 +287,8 @@ class Projector:
         ahead of the streams is the readiness probe's to ask)."""
         return (
             not self._lost
-            and self._building is None
+            and not self.rebuilding
+            and self._serving.failed is None
             and self._serving.reached(self._serving.targets)
         )
 
@@ -163,8 +309,15 @@ class Projector:
             await self._applied.wait()
 
     async def wait_for_event(self, event_id: UUID) -> None:
-        """Return once the event with this id has been applied (callers bound the wait)."""
-        while event_id not in self.read_model.seen:
+        """Return once the event with this id has been applied (callers bound the wait). A
+        process that only reads the views cannot tell one event: it waits until the writer
+        stands where the streams stood when asked."""
+        if not self.leading and self._nc is not None:
+            js = self._nc.jetstream()
+            targets = {s: (await js.stream_info(s)).state.last_seq for s in self._serving.targets}
+            await self.wait_for(targets)
+            return
+        while not self._serving.has_applied(event_id):
             self._applied.clear()
             await self._applied.wait()
 
@@ -185,6 +338,10 @@ class Projector:
 
     async def look(self, nc: Client, js: JetStreamContext) -> None:
         """One round of ``watch``."""
+        if not self.leading:  # the writer rebuilds; this process may take over from it
+            if await asyncio.to_thread(self.lead.try_take):
+                await self._take_over(nc)
+            return
         infos = await self._stream_infos(js)
         feed = self._building or self._serving
         made_again = [
@@ -193,7 +350,17 @@ class Projector:
         if made_again:
             await self.rebuild(nc, made_again)
         elif self._building is not None:
-            self._maybe_switch()
+            await self._maybe_switch()
+
+    async def _take_over(self, nc: Client) -> None:
+        """The writer is gone and its lead is this process's now: write from where it stood."""
+        reading = self._serving
+        await reading.stop()
+        feed = Feed(self.generations.serving(), self._applied)
+        await feed.start(nc)
+        self._serving = feed
+        reading.close()
+        log.warning("took the lead: this process now writes the views", positions=feed.positions)
 
     async def _stream_infos(
         self, js: JetStreamContext
@@ -222,13 +389,17 @@ class Projector:
             positions=self.positions,
         )
         await self._serving.stop()  # frozen: one of its streams is no longer the one it read
+        self._asked = False
         if self._building is not None:  # made again during a rebuild: begin that one again
             await self._building.stop()
-        self._building = Feed(ReadModel(dedupe=self.read_model.dedupe), self._applied)
+        if self._building is not None:
+            self._building.close()
+            self.generations.drop(self._building.place)
+        self._building = Feed(self.generations.new(), self._applied)
         self.rebuilds += 1
         await self._building.start(nc)
 
-    def _maybe_switch(self) -> None:
+    async def _maybe_switch(self) -> None:
         """Serve the rebuilt view once it stands where the old one stood on every stream: by
         sequence on a stream that is the one the old view read, by the last notification id
         applied on a stream made again (its sequences need not match the old ones). Nothing
@@ -245,9 +416,20 @@ class Projector:
             elif building.marks.get(stream, 0) < served.marks.get(stream, 0):
                 return
         log.info("the rebuilt view has caught up; serving it", positions=building.positions)
-        self._serving, self._building = building, None
+        old = self._serving
+        self._serving, self._building, self._asked = building, None, False
+        self.generations.switch(building.place)
+        await old.stop()  # still reading when the rebuild was asked for
+        old.close()
+        self.generations.drop(old.place)
 
     async def stop(self) -> None:
         await self._serving.stop()
         if self._building is not None:
             await self._building.stop()
+
+    def close(self) -> None:
+        self._serving.close()
+        if self._building is not None:
+            self._building.close()
+        self.lead.release()

@@ -9,19 +9,18 @@ It never opens a service's store. Every item keeps the id of the event that crea
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from contracts import IntegrationEvent
 from contracts.hold import FINISHED_STATUSES
 from contracts.indicators import IndicatorRow
-from contracts.place import same_place
+from contracts.place import place_key, same_place
 from services.runtime.authorization import Engagement
 from services.views.agency_views import seeded_agencies
 from services.views.dispatch import VIEW_CHANGES
-from services.views.fields import match as _match
 from services.views.rows import (
     AgencyRow,
     AgencyStep,
@@ -43,70 +42,191 @@ from services.views.rows import (
     TaskStep,
     WitnessRecord,
 )
-from services.views.task_index import TaskIndex
+from services.views.store import ViewPlace
+from services.views.tables import (
+    PAIR_KEY,
+    PLAIN,
+    TEXT_KEY,
+    UUID_KEY,
+    UUIDS,
+    Codec,
+    Columns,
+    KeyCodec,
+    Log,
+    RecentIds,
+    Table,
+    Views,
+    list_of,
+    model_codec,
+    row_codec,
+    to_micros,
+)
+
+K = TypeVar("K")
 
 
-@dataclass
-class ReadModel:
-    """Every view, as plain state; ``dispatch.VIEW_CHANGES`` says how each event changes it."""
+class StreamMark(NamedTuple):
+    """A stream as a generation of the views read it: its creation time (a stream made again
+    has another) and the last notification id applied from it (the relay's header)."""
 
-    operations: dict[UUID, OperationRow] = field(default_factory=dict)
-    cases: dict[UUID, CaseRow] = field(default_factory=dict)
-    tasks: dict[UUID, TaskRow] = field(default_factory=dict)
-    milestones: dict[UUID, MilestoneRow] = field(default_factory=dict)
-    task_history: dict[UUID, list[TaskStep]] = field(default_factory=dict)
-    playbooks: dict[str, PlaybookRow] = field(default_factory=dict)
-    plans: dict[str, PlanRow] = field(default_factory=dict)
-    programmes: dict[UUID, ProgrammeRow] = field(default_factory=dict)
-    indicators: list[IndicatorRow] = field(default_factory=list)
-    pending_imports: dict[UUID, list[IndicatorRow]] = field(default_factory=dict)
-    # Per import, committed or not: who started it and the places its rows name.
-    import_facts: dict[UUID, ImportFacts] = field(default_factory=dict)
-    imports: list[ImportRow] = field(default_factory=list)
-    dead_letters: list[DeadLetterRow] = field(default_factory=list)
-    # A household's record, per (operation, household): each arrest's facts, its ages and its
-    # personal details as sealed text. Shown only through the need-to-know route, never in a list.
-    household_arrests: dict[tuple[str, str], list[ArrestRecord]] = field(default_factory=dict)
-    # Likewise each seizure made in the household's home and each key witness living there:
-    # the children's references and their ages as sealed text, only through that route.
-    household_seizures: dict[tuple[str, str], list[SeizureRecord]] = field(default_factory=dict)
-    household_witnesses: dict[tuple[str, str], list[WitnessRecord]] = field(default_factory=dict)
-    # The planning cell's staged note per (operation, household), sealed; released at launch.
-    staged_notes: dict[tuple[str, str], str] = field(default_factory=dict)
-    case_tasks: dict[str, list[UUID]] = field(default_factory=dict)
-    # Each agency's time holding each task, for the need-to-know window on a household's
-    # personal details.
-    held: dict[UUID, list[Holding]] = field(default_factory=dict)
-    personal_reads: dict[str, list[PersonalReadRow]] = field(default_factory=dict)
-    erasures: dict[str, ErasureRow] = field(default_factory=dict)
-    # The agency register by code (the seeded agencies until hold's record of them is read),
-    # and each agency's history.
-    agencies: dict[str, AgencyRow] = field(default_factory=seeded_agencies)
-    agency_history: dict[str, list[AgencyStep]] = field(default_factory=dict)
-    # The tasks by agency, place, operation and case (kept by ``hold_views.py``), so a filtered
-    # list reads only its own tasks.
-    task_index: TaskIndex = field(default_factory=TaskIndex)
-    seen: set[UUID] = field(default_factory=set)
-    # A replay of a history whose events are unique by construction (the audit index's rows)
-    # need not remember every event id: a million of them is ~150 MB.
-    dedupe: bool = True
+    created: datetime | None
+    mark: int
 
-    def reset(self) -> None:
-        """Empty, as new, in place (the routes hold this object): the projector is about to
-        read every stream again."""
-        empty = type(self)(dedupe=self.dedupe)
-        for name in (f.name for f in fields(self)):
-            setattr(self, name, getattr(empty, name))
+
+def _task_columns(task: TaskRow) -> dict[str, Any]:
+    return {
+        "agency": task.agency,
+        "place_key": place_key(task.place or ""),
+        "operation_id": task.operation_id,
+        "case_id": task.case_id,
+        "status": task.status,
+        "due_us": to_micros(datetime.fromisoformat(task.due_at)),
+    }
+
+
+def _case_columns(case: CaseRow) -> dict[str, Any]:
+    return {"operation_id": case.operation_id, "place_key": place_key(case.place)}
+
+
+def _milestone_columns(m: MilestoneRow) -> dict[str, Any]:
+    return {"operation_id": m.operation_id, "place_key": place_key(m.place)}
+
+
+class ReadModel(Views):
+    """Every view, kept in the views' store (``store.py``); ``dispatch.VIEW_CHANGES`` says how
+    each event changes it. Made with no store, it keeps its rows in memory (a replay, a test)."""
+
+    def __init__(self, place: ViewPlace | None = None, *, dedupe: bool = True) -> None:
+        super().__init__(place or ViewPlace())
+        # A replay of a history whose events are unique by construction (the audit index's
+        # rows) need not remember event ids.
+        self.dedupe = dedupe
+        self.seen = RecentIds()
+        self.operations: Table[UUID, OperationRow] = self.table("operation", UUID_KEY, OperationRow)
+        self.cases: Table[UUID, CaseRow] = self.table("case", UUID_KEY, CaseRow, _case_columns)
+        self.tasks: Table[UUID, TaskRow] = self.table("task", UUID_KEY, TaskRow, _task_columns)
+        self.milestones: Table[UUID, MilestoneRow] = self.table(
+            "milestone", UUID_KEY, MilestoneRow, _milestone_columns
+        )
+        self.task_history: Table[UUID, list[TaskStep]] = self.table(
+            "task_history", UUID_KEY, list_of(row_codec(TaskStep))
+        )
+        self.playbooks: Table[str, PlaybookRow] = self.table("playbook", TEXT_KEY, PlaybookRow)
+        self.plans: Table[str, PlanRow] = self.table("plan", TEXT_KEY, PlanRow)
+        self.programmes: Table[UUID, ProgrammeRow] = self.table("programme", UUID_KEY, ProgrammeRow)
+        self.indicators: Log[IndicatorRow] = Log(self, "indicator", model_codec(IndicatorRow))
+        self.pending_imports: Table[UUID, list[IndicatorRow]] = self.table(
+            "pending_import", UUID_KEY, list_of(model_codec(IndicatorRow))
+        )
+        # Per import, committed or not: who started it and the places its rows name.
+        self.import_facts: Table[UUID, ImportFacts] = self.table(
+            "import_facts", UUID_KEY, ImportFacts
+        )
+        self.imports: Log[ImportRow] = Log(self, "import", row_codec(ImportRow))
+        self.dead_letters: Log[DeadLetterRow] = Log(self, "dead_letter", row_codec(DeadLetterRow))
+        # A household's record, per (operation, household): each arrest's facts, its ages and
+        # its personal details as sealed text. Shown only through the need-to-know route.
+        self.household_arrests: Table[tuple[str, str], list[ArrestRecord]] = self.table(
+            "household_arrests", PAIR_KEY, list_of(row_codec(ArrestRecord))
+        )
+        # Likewise each seizure made in the household's home and each key witness living
+        # there: the children's references and their ages as sealed text.
+        self.household_seizures: Table[tuple[str, str], list[SeizureRecord]] = self.table(
+            "household_seizures", PAIR_KEY, list_of(row_codec(SeizureRecord))
+        )
+        self.household_witnesses: Table[tuple[str, str], list[WitnessRecord]] = self.table(
+            "household_witnesses", PAIR_KEY, list_of(row_codec(WitnessRecord))
+        )
+        # The planning cell's staged note per (operation, household), sealed; released at launch.
+        self.staged_notes: Table[tuple[str, str], str] = Table(self, "staged_note", PAIR_KEY, PLAIN)
+        self.case_tasks: Table[str, list[UUID]] = Table(self, "case_tasks", TEXT_KEY, UUIDS)
+        # Each agency's time holding each task, for the need-to-know window on a household's
+        # personal details.
+        self.held: Table[UUID, list[Holding]] = self.table(
+            "held", UUID_KEY, list_of(row_codec(Holding))
+        )
+        self.personal_reads: Table[str, list[PersonalReadRow]] = self.table(
+            "personal_reads", TEXT_KEY, list_of(row_codec(PersonalReadRow))
+        )
+        self.erasures: Table[str, ErasureRow] = self.table("erasure", TEXT_KEY, ErasureRow)
+        # The agency register by code (the seeded agencies until hold's record of them is
+        # read), and each agency's history.
+        self.agencies: Table[str, AgencyRow] = self.table("agency", TEXT_KEY, AgencyRow)
+        self.agency_history: Table[str, list[AgencyStep]] = self.table(
+            "agency_history", TEXT_KEY, list_of(row_codec(AgencyStep))
+        )
+        # For the leadership board's time from offer to accept: when each task was last
+        # offered, and per task each acceptance (the agency and the hours it took).
+        self.offered_at: Table[UUID, str] = Table(self, "offered_at", UUID_KEY, PLAIN)
+        self.accept_waits: Table[str, list[list[Any]]] = Table(
+            self, "accept_waits", TEXT_KEY, PLAIN
+        )
+        self.streams: Table[str, dict[str, Any]] = Table(self, "stream", TEXT_KEY, PLAIN)
+        if self.fresh:
+            with self.writing():
+                for code, agency in seeded_agencies().items():
+                    self.agencies[code] = agency
+
+    def stream_marks(self) -> dict[str, StreamMark]:
+        return {
+            stream: StreamMark(
+                datetime.fromisoformat(m["created"]) if m.get("created") else None, m["mark"]
+            )
+            for stream, m in self.streams.items()
+        }
+
+    def mark_stream(self, stream: str, mark: StreamMark) -> None:
+        created = None if mark.created is None else mark.created.isoformat()
+        self.streams[stream] = {"created": created, "mark": mark.mark}
+
+    def table(
+        self, kind: str, key: KeyCodec[K], value: Any, columns: Columns | None = None
+    ) -> Table[K, Any]:
+        codec = value if isinstance(value, Codec) else row_codec(value)
+        return Table(self, kind, key, codec, columns)
 
     def apply(self, event: IntegrationEvent) -> None:
-        """Idempotent (unless ``dedupe`` is off): the same event applied twice changes nothing."""
+        """Idempotent (unless ``dedupe`` is off): the same event applied twice changes nothing
+        (among the recent ones; the projector's tracking positions guard the rest)."""
         if self.dedupe:
             if event.event_id in self.seen:
                 return
             self.seen.add(event.event_id)
         change = VIEW_CHANGES.get(type(event))
         if change is not None:
-            change(self, event)
+            with self.writing():
+                change(self, event)
+
+    def prefetch(self, events: list[IntegrationEvent]) -> None:
+        """Read at once every item these events may change (one query per kind of item, not
+        one per event): a batch then reads nothing more, and finds a new item new without
+        asking. Must be called inside ``writing()``."""
+        # In the order the events name them (dicts, not sets): a new item is written, and so
+        # listed, in the order the events made the items.
+        ids: dict[str, dict[str, None]] = {name: {} for name in _PREFETCHED}
+        pairs: dict[tuple[str, str], None] = {}
+        for event in events:
+            for name, wanted in ids.items():
+                if (value := getattr(event, name, None)) is not None:
+                    wanted[str(value)] = None
+            if (household := getattr(event, "household_ref", None)) is not None:
+                pairs[(str(event.operation_id), household)] = None
+        for name, kinds in _PREFETCHED.items():
+            for kind in kinds:
+                getattr(self, kind).load_many(ids[name])
+        for kind in ("household_arrests", "household_seizures", "household_witnesses"):
+            getattr(self, kind).load_many(pairs)
+
+    def apply_all(self, events: Iterable[IntegrationEvent], every: int = 2000) -> int:
+        """Apply many (a replay), written ``every`` events at a time: memory stays bounded."""
+        applied = 0
+        for chunk in _chunks(events, every):
+            with self.writing():
+                self.prefetch(chunk)
+                for event in chunk:
+                    self.apply(event)
+            applied += len(chunk)
+        return applied
 
     def holding_agencies(self, case_id: UUID) -> set[str]:
         """The agencies holding one of the case's tasks now (whatever the task's status)."""
@@ -126,7 +246,9 @@ class ReadModel:
         return parts
 
     def list_cases(self, operation_id: UUID | None = None) -> list[CaseRow]:
-        return [c for c in self.cases.values() if _match(c, operation_id=operation_id)]
+        if operation_id is None:
+            return self.cases.values()
+        return self.cases.select(" AND operation_id = ?", [str(operation_id)])
 
     def list_tasks(
         self,
@@ -136,29 +258,26 @@ class ReadModel:
         case_id: UUID | None = None,
         place: str | None = None,
         overdue_at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[TaskRow]:
         """``agency`` matches the agency holding the task now; ``place`` ignores case;
-        ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment."""
-        ids = self.task_index.candidates(_text(operation_id), agency, _text(case_id), place)
-        candidates = self.tasks.values() if ids is None else (self.tasks[i] for i in ids)
-        # Only the filters given are checked per task: a board over every task asks for none.
-        wanted = {
-            key: str(value)
-            for key, value in (
-                ("operation_id", operation_id),
-                ("agency", agency),
-                ("status", status),
-                ("case_id", case_id),
-            )
-            if value is not None
-        }
-        return [
-            t
-            for t in candidates
-            if (not wanted or _match(t, **wanted))
-            and (place is None or same_place((t.place or ""), place))
-            and (overdue_at is None or _overdue(t, overdue_at))
-        ]
+        ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment.
+        In the order the tasks were opened."""
+        where, params = _task_filter(operation_id, agency, status, case_id, place, overdue_at)
+        return self.tasks.select(where, params, limit=limit, offset=offset)
+
+    def count_tasks(
+        self,
+        operation_id: UUID | None = None,
+        agency: str | None = None,
+        status: str | None = None,
+        case_id: UUID | None = None,
+        place: str | None = None,
+        overdue_at: datetime | None = None,
+    ) -> int:
+        where, params = _task_filter(operation_id, agency, status, case_id, place, overdue_at)
+        return self.tasks.count(where, params)
 
     def hold_summary(self, operation_id: UUID, now: datetime) -> dict[str, Any]:
         """What a leadership group asks of an operation's Hold phase, in one answer."""
@@ -207,19 +326,64 @@ class ReadModel:
     def list_milestones(
         self, operation_id: UUID | None = None, place: str | None = None
     ) -> list[MilestoneRow]:
-        return [
-            m
-            for m in self.milestones.values()
-            if _match(m, operation_id=operation_id)
-            and (place is None or same_place(m.place, place))
-        ]
+        where, params = "", []
+        if operation_id is not None:
+            where, params = " AND operation_id = ?", [str(operation_id)]
+        if place is not None:
+            where += " AND place_key = ?"
+            params.append(place_key(place))
+        return self.milestones.select(where, params)
 
 
 FINISHED = FINISHED_STATUSES
 
 
-def _text(value: UUID | None) -> str | None:
-    return None if value is None else str(value)
+# The items each id an event may carry names, read ahead of a batch (``prefetch``).
+_PREFETCHED = {
+    "task_id": ("tasks", "task_history", "held", "offered_at", "accept_waits"),
+    "case_id": ("cases", "case_tasks"),
+    "operation_id": ("operations",),
+    "milestone_id": ("milestones",),
+    "programme_id": ("programmes",),
+}
+
+
+def _task_filter(
+    operation_id: UUID | None,
+    agency: str | None,
+    status: str | None,
+    case_id: UUID | None,
+    place: str | None,
+    overdue_at: datetime | None,
+) -> tuple[str, list[Any]]:
+    """The condition over the tasks' indexed columns (``store.py``) for these filters."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("operation_id", operation_id),
+        ("agency", agency),
+        ("status", status),
+        ("case_id", case_id),
+        ("place_key", None if place is None else place_key(place)),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(str(value))
+    if overdue_at is not None:
+        where.append(f"status NOT IN ({', '.join('?' * len(FINISHED))}) AND due_us < ?")
+        params += [*sorted(FINISHED), to_micros(overdue_at)]
+    return "".join(f" AND {w}" for w in where), params
+
+
+def _chunks(events: Iterable[IntegrationEvent], size: int) -> Iterator[list[IntegrationEvent]]:
+    chunk: list[IntegrationEvent] = []
+    for event in events:
+        chunk.append(event)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _at(stamp: str) -> datetime:

@@ -100,6 +100,7 @@ audit_figures               *      -        -          -       -     *       *  
 audit_verify                *      -        -          -       -     -       -      *        -
 audit_rebuild               *      -        -          -       -     -       -      *        -
 audit_export                *      -        -          -       -     -       -      *        -
+rebuild_views               *      -        -          -       -     -       -      -        -
 """
 
 LETTERS = {

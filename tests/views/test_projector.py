@@ -6,59 +6,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from datetime import UTC, datetime
 
 import pytest
 from nats.aio.client import Client
 
-from contracts import Actor, SupportTaskOpened, WhanauCaseOpened, subject_for
 from services.runtime.nats_permissions import ADMIN
 from services.runtime.provisioning import ensure_stream, provision_all
 from services.runtime.settings import Settings
-from services.runtime.topology import H_NOTIFICATION_ID, stream_name
+from services.runtime.topology import stream_name
+from services.views.generations import Generations
 from services.views.projector import Projector
-from services.views.read_model import ReadModel
 from tests.support.nats_users import connect_as
 from tests.support.system import eventually
+from tests.support.view_streams import fill, messages
 
 pytestmark = pytest.mark.integration
 
 AT = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
 TASKS = 5_000  # a case and a task each: 10,000 messages on hold's stream
-
-
-def messages(count: int) -> list[tuple[str, bytes]]:
-    """Hold's stream as its relay would fill it: a case opened, then its task (each carries
-    its notification id when published: ``fill``)."""
-    actor = Actor(id="x", agency="oranga_tamariki", role="agency_worker")
-    out: list[tuple[str, bytes]] = []
-    for n in range(count):
-        env = {"occurred_at": AT, "recorded_at": AT, "operation_id": uuid4(), "actor": actor}
-        case_id = uuid4()
-        case = WhanauCaseOpened(
-            **env, event_id=uuid4(), case_id=case_id, household_ref=f"HH-{n}", place="Mataura"
-        )
-        task = SupportTaskOpened(
-            **env,
-            event_id=uuid4(),
-            task_id=uuid4(),
-            case_id=case_id,
-            kind="child_safety_check",
-            lead_agency="oranga_tamariki",
-            due_at=AT + timedelta(hours=2),
-            playbook="national@v1",
-            rule_id="r",
-        )
-        for event in (case, task):
-            out.append((subject_for("hold", event.event_type), event.model_dump_json().encode()))
-    return out
-
-
-async def fill(nc: Client, batch: list[tuple[str, bytes]]) -> None:
-    for nid, (subject, body) in enumerate(batch, start=1):
-        await nc.publish(subject, body, headers={H_NOTIFICATION_ID: str(nid)})
-    await nc.flush()
 
 
 @asynccontextmanager
@@ -67,7 +33,7 @@ async def watched(settings: Settings) -> AsyncIterator[tuple[Client, Projector, 
     misfire came under load), and the task counts it served, sampled while it reads."""
     nc = await connect_as(settings, ADMIN)
     await provision_all(nc.jetstream(), settings)
-    projector = Projector(ReadModel())
+    projector = Projector(Generations(settings))
     await projector.start(nc)
     stopping = asyncio.Event()
     watching = asyncio.create_task(projector.watch(nc, stopping, every=0.005))

@@ -151,9 +151,11 @@ async def audit_rebuild(door: Door, who: Caller) -> dict[str, Any]:
             await door.projector.wait_for(targets)
     except TimeoutError:
         raise HTTPException(status_code=503, detail="the read model is still catching up") from None
-    # No await between these two lines: the copy is exactly the state at these positions.
-    positions = door.projector.positions
-    live = snapshot(door.read_model)
+    # One read of the views' store: the copy is exactly the state at these positions.
+    model = door.read_model
+    with model.reading():
+        positions = {stream: model.position(stream) for stream in targets}
+        live = snapshot(model)
     histories = await stream_histories(door.settings, until=positions)
     model = await asyncio.to_thread(replay, door.settings, None, lambda n: None, histories)
     return comparison(live, model, positions)
