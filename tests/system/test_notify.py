@@ -359,3 +359,33 @@ def _by(found: list[dict[str, Any]], channel: str) -> dict[str, Any]:
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def ready_now(system: InProcessSystem) -> dict[str, Any]:
+    response = await system.api.get("/ready", headers={"X-Anonymous": "1"})
+    body: dict[str, Any] = response.json()
+    assert response.status_code == (200 if body["ready"] else 503)
+    return body
+
+
+async def test_ready_asks_the_notifier_as_it_asks_the_three_phases(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With the notifier running and caught up with what it follows, /ready is ready and says
+    so (its status, and how far behind it is: nothing); stopped, /ready is not ready, and says
+    the notifier is not answering."""
+    async with notifying(settings, tmp_path) as n:
+        await n.arrest()
+        body = await eventually(
+            lambda: ready_now(n.system),
+            lambda b: b["ready"] and b["notifier"]["store_notification_id"] > 0,
+            what="ready, the arrest's offers on the notifier's record",
+        )
+        notifier = body["notifier"]
+        assert body["services"]["notify"]["ready"] and notifier["caught_up"]
+        assert notifier["stream"] == "CHB_NOTIFY" and notifier["events_behind"] == 0
+        await n.system.stop_service("notify")
+        body = await ready_now(n.system)
+        assert not body["ready"] and body["read_model_caught_up"]
+        assert not body["services"]["notify"]["ready"] and "error" in body["services"]["notify"]
+        assert body["notifier"]["events_behind"] is None and not body["notifier"]["caught_up"]
