@@ -119,6 +119,7 @@ def build_notify(
         notify_translate,
         notify_command_from,
         router=lambda on_recorded: notify_router(app, on_recorded),
+        verify=verify_service,
     )
     process = NotifyProcess(spec, settings, clock, tracer_provider)
     # The dispatcher runs beside the relay and the consumers, one of the process's loops; it

@@ -13,6 +13,13 @@ stored that batch). So a view has reached the position the store had when the AP
 Their sum is the events the view is behind; a service is caught up when it is at most
 ``CHB_READY_MAX_LAG``. The relay's part counts notifications, a few of which publish nothing,
 so during a catch-up it may overstate the lag slightly; it is exact (zero) once caught up.
+
+The notifier has no view in the API (the front door asks it over NATS): it is caught up when
+it has processed what it follows (its consumers' messages pending on hold's and build's
+streams) and its relay has read its store, within the same ``CHB_READY_MAX_LAG``. It counts
+once it is part of the system: once its durable consumer on hold's stream exists (made at its
+first start), a notifier that does not answer is not ready; a system that never ran one (the
+three phases alone) is not held back by it.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from services.runtime.topology import stream_name
+from services.runtime.topology import NOTIFY, durable_name, stream_name
 
 
 async def stream_ends(js: JetStreamContext, services: list[str]) -> dict[str, int | None]:
@@ -57,6 +64,40 @@ def view_lag(
         "relay_read_notification_id": read,
         "relay_behind": relay_behind,
         "view_behind": view_behind,
+        "events_behind": behind,
+        "caught_up": behind is not None and behind <= max_lag,
+    }
+
+
+async def notifier_deployed(js: JetStreamContext) -> bool:
+    """Whether this system has a notifier: its durable consumer on hold's stream exists."""
+    try:
+        await js.consumer_info(stream_name("hold"), durable_name("hold", NOTIFY))
+    except NotFoundError:
+        return False
+    return True
+
+
+def follower_lag(status: dict[str, Any], max_lag: int) -> dict[str, Any]:
+    """A service no view follows (the notifier): what its consumers have not processed of the
+    streams they follow, plus what its relay has not read of its store. Unknown (it does not
+    answer, or a consumer's position cannot be read) is not caught up."""
+    store = status.get("store_notification_id")
+    read = (status.get("relay") or {}).get("read_notification_id")
+    relay_behind = max(0, store - read) if store is not None and read is not None else None
+    pending = [c.get("pending") for c in (status.get("consumers") or {}).values()]
+    consumers_behind = sum(pending) if pending and all(p is not None for p in pending) else None
+    behind = (
+        relay_behind + consumers_behind
+        if relay_behind is not None and consumers_behind is not None
+        else None
+    )
+    return {
+        "stream": stream_name(status["service"]),
+        "store_notification_id": store,
+        "relay_read_notification_id": read,
+        "relay_behind": relay_behind,
+        "consumers_behind": consumers_behind,
         "events_behind": behind,
         "caught_up": behind is not None and behind <= max_lag,
     }

@@ -63,10 +63,12 @@ CREATE TABLE IF NOT EXISTS positions (
 """
 PAGE = 2000
 # Bumped whenever the rows' meaning changes: an index of another version is rebuilt.
-VERSION = 5  # 5: PlanGateDecided and ProgrammeChanged v2 (v1 bodies are no longer read)
+# 5: PlanGateDecided and ProgrammeChanged v2 (v1 bodies are no longer read); 6: notify's events,
+# a notification's item (the task or milestone it is about) as its item.
+VERSION = 6
 NIL = "00000000-0000-0000-0000-000000000000"
 # The id of the thing an event is about, for the events that carry one.
-ITEM_FIELDS = ("task_id", "milestone_id", "programme_id", "case_id", "plan_id")
+ITEM_FIELDS = ("task_id", "milestone_id", "programme_id", "case_id", "plan_id", "item_id")
 PLANNED = "OperationPlanned"
 # What a place's resilience plan is made of, for the plan as it stood at a moment.
 PLAN_EVENTS = (

@@ -26,7 +26,7 @@ from nats.js.errors import NotFoundError
 from services.runtime.application import ServiceApplication
 from services.runtime.relay import stream_position
 from services.runtime.settings import Settings
-from services.runtime.topology import FOLLOWS, SERVICES, stream_name
+from services.runtime.topology import ALL_SERVICES, FOLLOWS, stream_name
 from services.views.stores import connect_once, open_store
 
 
@@ -100,9 +100,8 @@ async def last_published(js: JetStreamContext, service: str) -> int:
         return 0
 
 
-# The three phases' links (the notifier's, on hold's and build's streams, are not reconciled
-# here yet: its store is not among the audit tools' sources).
-LINKS = {service: FOLLOWS[service] for service in SERVICES}
+# Every link: the three phases' and the notifier's, on hold's and build's streams.
+LINKS = {service: FOLLOWS[service] for service in ALL_SERVICES}
 UPSTREAMS = sorted({up for ups in LINKS.values() for up in ups})
 
 

@@ -115,7 +115,7 @@ def store_histories(
 
 
 async def stream_histories(settings: Settings, until: Mapping[str, int] | None = None) -> Histories:
-    """What a running system published, read from its three streams (not its stores) at
+    """What a running system published, read from its streams (not its stores) at
     ``settings.nats_url`` as the settings' user; up to the stream sequence ``until`` gives for
     a stream, if it gives one."""
     nc = await connect_once(settings)

@@ -38,7 +38,7 @@ from contracts.audit import HistoryCheckpoint
 from services.audit.verification import Finding, Kind, ServiceVerification, Verification
 from services.runtime.chain import GENESIS, extend, leaf, link
 from services.runtime.settings import Settings
-from services.runtime.topology import AUDIT_STREAM, SERVICES, checkpoint_subject
+from services.runtime.topology import ALL_SERVICES, AUDIT_STREAM, checkpoint_subject
 from services.views.stores import connect_once, open_store, pages
 
 PAGE = 5000
@@ -315,7 +315,7 @@ async def verify_stores(
     result = Verification()
     try:
         js = nc.jetstream()
-        for service in SERVICES:
+        for service in ALL_SERVICES:  # the notifier's store too
             app = open_store(service, settings)
             try:
                 report = await verify_service(service, app, js, partial(progress, service))

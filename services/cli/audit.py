@@ -30,7 +30,7 @@ from services.cli.output import AsJson, console, err, fail, show
 from services.cli.root import group
 
 audit_app = group("audit", "Replay and examine the record.")
-SERVICES = ("clear", "hold", "build")
+SERVICES = ("clear", "hold", "build", "notify")
 
 
 @audit_app.command("timeline")

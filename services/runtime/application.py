@@ -12,7 +12,7 @@ Recording is the library's own ``EventSourcedProjection.process_event``, given t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextvars import Context
 from dataclasses import fields
 from datetime import datetime
@@ -37,6 +37,7 @@ from services.runtime.deadline_store import (
 )
 from services.runtime.deciding import CommandBatch, Handlers, Sender, TAggregate, Unit, fetch
 from services.runtime.errors import DomainError
+from services.runtime.existing import stored_ids
 from services.runtime.meta import SERVICE_ACTORS, Meta, MetaAsDict
 
 __all__ = ["Job", "Sender", "ServiceApplication", "Unit", "fetch", "register_chb_transcodings"]
@@ -126,10 +127,19 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         # through it unchanged.
         self.process_event(cast(Any, batch), cast(Tracking, tracking))
 
+    def foreseen(self, command: object) -> Iterable[UUID]:
+        """Ids of aggregates deciding ``command`` may look for and create (a service knows
+        them from the command: derived from the upstream event). The batch asks the store for
+        all of them at once, and a unit answers "not there" for those it does not hold without
+        a read each (services/runtime/existing.py). None by default."""
+        return ()
+
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         batch: CommandBatch = domain_event
+        foreseen = {i for command in batch.commands for i in self.foreseen(command)}
+        absent = foreseen - stored_ids(self.recorder, foreseen) if foreseen else set()
         for index, command in enumerate(batch.commands):
-            unit = Unit(self, processing_event)
+            unit = Unit(self, processing_event, absent)
             context = batch.contexts[index] if batch.contexts else None
             try:
                 if context is None:

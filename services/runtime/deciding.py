@@ -9,7 +9,7 @@ when it is decided.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -39,9 +39,17 @@ class Unit:
     batch has left it, else as stored; and what the command changes, kept apart until it is
     decided (``accept``)."""
 
-    def __init__(self, app: Application[UUID], batch: ProcessingEvent[UUID]) -> None:
+    def __init__(
+        self,
+        app: Application[UUID],
+        batch: ProcessingEvent[UUID],
+        absent: Set[UUID] = frozenset(),
+    ) -> None:
         self._app = app
         self._batch = batch
+        # Ids the store was asked for at the start of the batch and does not hold: "not
+        # there" unless the batch made them since, without a read each.
+        self._absent = absent
         self._own = ProcessingEvent[UUID]()
         # Aggregates this command read from the store: the same object on a second read.
         self._read: dict[UUID, Aggregate] = {}
@@ -56,6 +64,8 @@ class Unit:
                 found = known[aggregate_id]
                 break
         if found is None:
+            if aggregate_id in self._absent:
+                return None
             try:
                 found = fetch(self._app, aggregate_id, cls)
             except AggregateNotFoundError:
@@ -65,6 +75,23 @@ class Unit:
             raise TypeError(f"{aggregate_id} is a {type(found).__name__}, not a {cls.__name__}")
         if aggregate_id in self._batch.aggregates and aggregate_id not in self._lent:
             self._lent[aggregate_id] = found.version
+        return found
+
+    def peek(self, aggregate_id: UUID, cls: type[TAggregate]) -> TAggregate | None:
+        """An aggregate to read and nothing else: as ``get``, but as the store last recorded
+        it straight from the application's cache, not a copy (the copy is what ``get`` pays
+        for, so that a refused change leaves nothing behind). Never change what this gives."""
+        for known in (self._own.aggregates, self._read, self._batch.aggregates):
+            if aggregate_id in known:
+                return self.get(aggregate_id, cls)
+        if aggregate_id in self._absent:
+            return None
+        try:
+            found: object = self._app.repository.get(aggregate_id, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(found, cls):
+            raise TypeError(f"{aggregate_id} is a {type(found).__name__}, not a {cls.__name__}")
         return found
 
     def collect(self, *changed: Aggregate | None) -> None:

@@ -6,7 +6,7 @@ belongs to (correlation), which event caused it (causation), who did it and why.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -59,11 +59,19 @@ class MetaAsDict(Transcoding):
     name = "chb_meta"
 
     def encode(self, obj: Meta) -> dict[str, Any]:
-        data = asdict(obj)
-        data["actor"] = asdict(obj.actor)
-        if data["traceparent"] is None:
+        # By hand, in the fields' order (what ``dataclasses.asdict`` gave, at a fraction of
+        # its cost: it copies every value deeply, for every event stored).
+        actor = obj.actor
+        data: dict[str, Any] = {
+            "occurred_at": obj.occurred_at,
+            "operation_id": obj.operation_id,
+            "actor": {"id": actor.id, "agency": actor.agency, "role": actor.role},
+            "causation_id": obj.causation_id,
+            "reason": obj.reason,
+        }
+        if obj.traceparent is not None:
             # Untraced events are stored exactly as before the field existed.
-            del data["traceparent"]
+            data["traceparent"] = obj.traceparent
         return data
 
     def decode(self, data: dict[str, Any]) -> Meta:

@@ -7,8 +7,9 @@ from contracts.registry import SERVICES as SERVICES
 from contracts.registry import command_subject as command_subject
 
 # The notifier (services/notify): a service like the others, with its own store, stream and
-# NATS user, kept out of SERVICES so the three phases' pipeline (readiness, verify, the views)
-# does not wait on it.
+# NATS user, kept out of SERVICES so the three phases' pipeline (the views, the API's answers)
+# does not wait on it. The audit tools (verify, reconcile, the timeline and its index) cover
+# its store as they do the others' (services/views/stores.py).
 NOTIFY = "notify"
 ALL_SERVICES = (*SERVICES, NOTIFY)
 

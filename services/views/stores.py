@@ -20,6 +20,8 @@ from services.clear.application import ClearApplication
 from services.clear.translation import translate as clear_translate
 from services.hold.application import HoldApplication
 from services.hold.translation import translate as hold_translate
+from services.notify.application import NotifyApplication
+from services.notify.translation import translate as notify_translate
 from services.runtime.nats_access import connect_options, servers
 from services.runtime.settings import Settings
 from services.runtime.store import store_env
@@ -29,6 +31,9 @@ SOURCES: dict[str, tuple[type[Application[UUID]], Translator]] = {
     "clear": (ClearApplication, clear_translate),
     "hold": (HoldApplication, hold_translate),
     "build": (BuildApplication, build_translate),
+    # The notifier's record (who was told of what, and how it went): in the timeline, the
+    # audit index, verify and reconcile like the others.
+    "notify": (NotifyApplication, notify_translate),
 }
 
 

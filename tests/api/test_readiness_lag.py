@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.api.readiness import catching_up, view_lag
+from services.api.readiness import catching_up, follower_lag, view_lag
 
 pytestmark = pytest.mark.application
 
@@ -47,3 +47,26 @@ def test_unknown_is_not_caught_up() -> None:
     for lag in (no_answer, gone):
         assert lag["events_behind"] is None and not lag["caught_up"]
     assert catching_up({"hold": gone})["events_behind"] is None  # type: ignore[index]
+
+
+def notifier(store: int | None, read: int | None, **pending: int | None) -> dict[str, Any]:
+    consumers = {name: {"pending": n} for name, n in pending.items()}
+    return {**status(store, read), "service": "notify", "consumers": consumers}
+
+
+def test_the_notifier_is_behind_by_what_its_consumers_and_its_relay_have_not_done() -> None:
+    """The notifier has no view: it is behind by the messages its consumers have not
+    processed on hold's and build's streams plus what its relay has not read of its store."""
+    lag = follower_lag(notifier(120, 100, notify_from_hold=30, notify_from_build=2), max_lag=0)
+    assert (lag["relay_behind"], lag["consumers_behind"], lag["events_behind"]) == (20, 32, 52)
+    assert lag["stream"] == "CHB_NOTIFY" and not lag["caught_up"]
+    done = follower_lag(notifier(120, 120, notify_from_hold=0, notify_from_build=0), max_lag=0)
+    assert done["events_behind"] == 0 and done["caught_up"]
+    assert follower_lag(notifier(120, 118, notify_from_hold=3), max_lag=5)["caught_up"]
+
+
+def test_a_notifier_not_answering_or_a_consumer_unread_is_not_caught_up() -> None:
+    silent = follower_lag({"service": "notify", "ready": False}, max_lag=100)
+    unread = follower_lag(notifier(10, 10, notify_from_hold=None), max_lag=100)
+    for lag in (silent, unread):
+        assert lag["events_behind"] is None and not lag["caught_up"]

@@ -35,6 +35,7 @@ async def test_a_stopped_service_is_lag_and_a_restored_store_is_a_hole(settings:
         return await reconcile_at(settings)
 
     async with running_system(settings) as system:
+        await system.start_service("notify")  # hold's and build's other downstream
         op = await plan_and_launch(system)
         await system.stop_service("hold")
         for n in range(3):

@@ -126,7 +126,7 @@ async def test_the_api_and_the_auditor_read_every_stream_and_write_nothing(
         assert msg.subject == "chb.clear.arrest_recorded"
         await sub.unsubscribe()
         histories = await stream_histories(Settings(**clean_nats.access(user)))
-        assert set(histories) == {"clear", "hold", "build"}
+        assert set(histories) == {"clear", "hold", "build", "notify"}
 
         # Writing anything: refused.
         with pytest.raises(REFUSED):

@@ -359,3 +359,77 @@ def _by(found: list[dict[str, Any]], channel: str) -> dict[str, Any]:
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def ready_now(system: InProcessSystem) -> dict[str, Any]:
+    response = await system.api.get("/ready", headers={"X-Anonymous": "1"})
+    body: dict[str, Any] = response.json()
+    assert response.status_code == (200 if body["ready"] else 503)
+    return body
+
+
+async def test_ready_asks_the_notifier_as_it_asks_the_three_phases(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With the notifier running and caught up with what it follows, /ready is ready and says
+    so (its status, and how far behind it is: nothing); stopped, /ready is not ready, and says
+    the notifier is not answering."""
+    async with notifying(settings, tmp_path) as n:
+        await n.arrest()
+        body = await eventually(
+            lambda: ready_now(n.system),
+            lambda b: b["ready"] and b["notifier"]["store_notification_id"] > 0,
+            what="ready, the arrest's offers on the notifier's record",
+        )
+        notifier = body["notifier"]
+        assert body["services"]["notify"]["ready"] and notifier["caught_up"]
+        assert notifier["stream"] == "CHB_NOTIFY" and notifier["events_behind"] == 0
+        await n.system.stop_service("notify")
+        body = await ready_now(n.system)
+        assert not body["ready"] and body["read_model_caught_up"]
+        assert not body["services"]["notify"]["ready"] and "error" in body["services"]["notify"]
+        assert body["notifier"]["events_behind"] is None and not body["notifier"]["caught_up"]
+
+
+async def test_a_contact_point_failing_for_a_day_is_disabled_and_the_leadership_group_told(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Oranga Tamariki's webhook answers 503 for a day (simulated): the offer, the reminders
+    and the first escalation step to it are retried on their schedule, and the first failure
+    a day after the first one disables it ("failing"). The leadership group is told by
+    e-mail (the agency, the channel, why; nothing more), and nothing is sent to the contact
+    point after that."""
+    async with notifying(settings, tmp_path) as n:
+        await n.webhook(OT)
+        await n.contact(LEADERSHIP, address="group@rocc.example.nz")
+        n.receiver.status = 503
+        await n.arrest()
+        await eventually(lambda: _async(n.receiver.received), bool, what="a first attempt")
+        await n.advance(timedelta(hours=23), step=timedelta(hours=1))
+        response = await n.system.api.get(f"/agencies/{OT}/contacts", headers=bearer(CHAIR))
+        assert [c["status"] for c in response.json()] == ["active"]  # failing, not yet a day
+        await n.advance(timedelta(hours=2), step=timedelta(hours=1))
+
+        response = await n.system.api.get(f"/agencies/{OT}/contacts", headers=bearer(CHAIR))
+        [contact] = response.json()
+        assert (contact["status"], contact["disabled_why"]) == ("disabled", "failing")
+        told = await eventually(
+            lambda: n.notifications(agency=LEADERSHIP, status="delivered"),
+            lambda found: any(x["kind"] == "contact_disabled" for x in found),
+            what="the leadership group told",
+        )
+        [disabled] = [x for x in told if x["kind"] == "contact_disabled"]
+        assert disabled["channel"] == "email"
+        assert disabled["facts"] == {
+            "event": "contact_disabled",
+            "agency": OT,
+            "contact_id": contact["contact_id"],
+            "channel": "webhook",
+            "purpose": "intake",
+            "why": "failing",
+        }
+        mails = [message_from_bytes(m.read_bytes()) for m in n.sink.messages()]
+        assert f"CHB: Contact point disabled ({OT})" in [str(m["Subject"]) for m in mails]
+        sent = len(n.receiver.received)
+        await n.advance(timedelta(hours=2), step=timedelta(hours=1))
+        assert len(n.receiver.received) == sent  # disabled: nothing more sent to it

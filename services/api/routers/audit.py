@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from contracts.envelope import TimeAsText
 from services.api.access import Caller
 from services.api.deps import Door, operation_for, out_of_scope
-from services.api.door import FrontDoor
+from services.api.door import FrontDoor, ServiceUnavailable
 from services.api.identity import Identity
 from services.api.notes import with_notes
 from services.api.paging import Page
@@ -26,7 +26,7 @@ from services.audit.figures import figures
 from services.audit.timeline import Entry, replay, stream_histories, to_csv, to_jsonl
 from services.audit.verification import summary as verification_summary
 from services.runtime.authorization import NotPermitted
-from services.runtime.topology import SERVICES
+from services.runtime.topology import NOTIFY, SERVICES
 from services.views.compare import comparison, snapshot
 from services.views.rows import shown
 
@@ -134,10 +134,25 @@ async def audit_verify(door: Door, who: Caller) -> dict[str, Any]:
     """Each service walks its own store against its hash-chain checkpoints on NATS; the
     first event altered, removed, inserted or reordered is named (``ok`` false). Events
     not yet checkpointed are no reason for ``ok`` false: their count is
-    ``not_yet_checkpointed``, named per service in ``warnings``."""
+    ``not_yet_checkpointed``, named per service in ``warnings``. The notifier's store is
+    walked too when it runs; one that does not answer is a warning (the three phases never
+    wait on it), never a pass it did not earn."""
     whole_system(who, "the stores' hash chains")
-    reports = await asyncio.gather(*(door.verify(s) for s in SERVICES))
-    return verification_summary(reports)
+    reports, notifier = await asyncio.gather(
+        asyncio.gather(*(door.verify(s) for s in SERVICES)), notifier_verified(door)
+    )
+    summary = verification_summary([*reports, *notifier])
+    if not notifier:
+        summary["warnings"].append(f"{NOTIFY}: did not answer, so its store was not verified")
+    return summary
+
+
+async def notifier_verified(door: FrontDoor) -> list[dict[str, Any]]:
+    """The notifier's own walk of its store, or nothing when it does not answer."""
+    try:
+        return [await door.verify(NOTIFY)]
+    except ServiceUnavailable:
+        return []
 
 
 @router.get("/audit/rebuild", responses=responses(503))

@@ -10,8 +10,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.api.deps import Door
-from services.api.readiness import catching_up, stream_ends, view_lag
-from services.runtime.topology import SERVICES, stream_name
+from services.api.readiness import (
+    catching_up,
+    follower_lag,
+    notifier_deployed,
+    stream_ends,
+    view_lag,
+)
+from services.runtime.topology import NOTIFY, SERVICES, stream_name
 
 router = APIRouter()
 
@@ -44,14 +50,19 @@ async def metrics(door: Door) -> Response:
 async def ready(door: Door) -> JSONResponse:
     """Ready when NATS, every service and every view are: each view within ``ready_max_lag``
     events of its service's store as it stood when asked (``services/api/readiness.py``);
-    ``views`` says by how much each is behind and ``catching_up`` the progress."""
-    statuses = await asyncio.gather(*(door.service_status(s) for s in SERVICES))
+    ``views`` says by how much each is behind and ``catching_up`` the progress. The notifier,
+    once the system has one, likewise: answering, ready, and within ``ready_max_lag`` of what
+    it follows (``notifier``)."""
+    *statuses, notify = await asyncio.gather(*(door.service_status(s) for s in (*SERVICES, NOTIFY)))
     # The stores' positions first, then the streams' ends: a view at those ends has what each
     # store held when asked.
     ends: dict[str, int | None] = dict.fromkeys(SERVICES)
+    deployed = False
     if door.connected and door.started:
         with contextlib.suppress(Exception):  # NATS away: every view unknown, not ready
-            ends = await stream_ends(door.broker.connection.jetstream(), list(SERVICES))
+            js = door.broker.connection.jetstream()
+            ends = await stream_ends(js, list(SERVICES))
+            deployed = await notifier_deployed(js)
     reading = door.projector.reading
     max_lag = door.settings.ready_max_lag
     views = {
@@ -60,14 +71,21 @@ async def ready(door: Door) -> JSONResponse:
     }
     rebuilding = door.projector.rebuilding
     caught_up = not rebuilding and all(v["caught_up"] for v in views.values())
+    notifier = follower_lag(notify, max_lag) if deployed else None
+    if notifier is not None:
+        statuses.append(notify)
     body = {
-        "ready": door.ready() and caught_up and all(s.get("ready") for s in statuses),
+        "ready": door.ready()
+        and caught_up
+        and all(s.get("ready") for s in statuses)
+        and (notifier is None or notifier["caught_up"]),
         "nats_connected": door.connected,
         "read_model_caught_up": caught_up,
         "rebuilding": rebuilding,
         "max_lag": max_lag,
         "views": views,
         "catching_up": catching_up(views) if not caught_up else None,
+        "notifier": notifier,
         "services": {s["service"]: s for s in statuses},
     }
     restarts = door.restarts()

@@ -21,7 +21,9 @@ class OfferWatch(Aggregate):
         agency: str
         deadline: datetime
         notification_ids: list[UUID]
-        facts: dict[str, Any]
+        # What the task's message said, as the watch started; None since the item's own facts
+        # (ItemFacts) are read when it settles instead of being stored twice.
+        facts: dict[str, Any] | None
         meta: Meta
 
     class Settled(Aggregate.Event):
@@ -40,8 +42,8 @@ class OfferWatch(Aggregate):
         agency: str,
         deadline: datetime,
         notification_ids: list[UUID],
-        facts: dict[str, Any],
         meta: Meta,
+        facts: dict[str, Any] | None = None,
     ) -> None:
         self.cause = cause
         self.task_id = task_id
