@@ -193,9 +193,13 @@ class ReadModel(Views):
                 return
             self.seen.add(event.event_id)
         change = VIEW_CHANGES.get(type(event))
-        if change is not None:
-            with self.writing():
-                change(self, event)
+        if change is None:
+            return
+        if self.batch is not None:
+            change(self, event)
+            return
+        with self.writing():
+            change(self, event)
 
     def prefetch(self, events: list[IntegrationEvent]) -> None:
         """Read at once every item these events may change (one query per kind of item, not

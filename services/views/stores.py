@@ -24,7 +24,7 @@ from services.notify.application import NotifyApplication
 from services.notify.translation import translate as notify_translate
 from services.runtime.nats_access import connect_options, servers
 from services.runtime.settings import Settings
-from services.runtime.store import store_env
+from services.runtime.store import sqlite_file, store_env
 from services.runtime.translation import Translator
 
 SOURCES: dict[str, tuple[type[Application[UUID]], Translator]] = {
@@ -38,8 +38,14 @@ SOURCES: dict[str, tuple[type[Application[UUID]], Translator]] = {
 
 
 def open_store(service: str, settings: Settings) -> Application[UUID]:
+    """A service's store, for reading. An SQLite store that exists already has its tables:
+    not made again, since making them waits for the running service's write lock (a busy
+    service kept an audit question waiting past SQLite's lock timeout)."""
     cls, _ = SOURCES[service]
-    return cls(env=store_env(settings, service))
+    env = store_env(settings, service)
+    if settings.store == "sqlite" and sqlite_file(settings, service).is_file():
+        env["CREATE_TABLE"] = "n"
+    return cls(env=env)
 
 
 def open_stores(settings: Settings) -> dict[str, Application[UUID]]:

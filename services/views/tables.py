@@ -10,7 +10,6 @@ may change an item in place, as they did when the views were dicts.
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import Tracking
 from pydantic import BaseModel
 
@@ -132,10 +132,11 @@ class Table(Generic[K, V]):
         return recorder
 
     def _decode(self, body: str) -> V:
-        return self.codec.load(json.loads(body))
+        return self.codec.load(orjson.loads(body))
 
     def _stored(self, key: str, value: V) -> StoredRow:
-        body = json.dumps(self.codec.dump(value), separators=(",", ":"), default=str)
+        dumped = self.codec.dump(value)
+        body = orjson.dumps(dumped, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
         cols = self.columns(value) if self.columns else {}
         return StoredRow(self.kind, key, body, tuple(cols.get(c) for c in COLUMNS))
 
@@ -182,11 +183,15 @@ class Table(Generic[K, V]):
         return self.get(key, MISSING) is not MISSING  # type: ignore[arg-type]
 
     def __setitem__(self, key: K, value: V) -> None:
-        with self.views.writing() as batch:
-            k = text_key(key)
-            batch.items[(self.kind, k)] = value
-            batch.tables[self.kind] = self
-            batch.deleted.discard((self.kind, k))
+        batch: Batch | None = self.views.batch
+        if batch is None:  # a write on its own: a batch of one
+            with self.views.writing():
+                self[key] = value
+            return
+        k = text_key(key)
+        batch.items[(self.kind, k)] = value
+        batch.tables[self.kind] = self
+        batch.deleted.discard((self.kind, k))
 
     def setdefault(self, key: K, default: V) -> V:
         with self.views.writing():

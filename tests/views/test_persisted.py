@@ -95,6 +95,18 @@ async def test_views_equal_a_replay_after_the_api_is_killed_mid_batch(
     history = messages(4_000, accepted=True)
     await fill(nc, history)
     processes = Processes(as_user(settings, API), tmp_path / "logs")
+    try:
+        await _kill_part_way_three_times(settings, processes, len(history))
+    finally:
+        processes.kill("api")
+    live = stored(settings)
+    assert not differences(snapshot(live), snapshot(replayed(history)))
+    histories = live.task_history.values()
+    assert len(histories) == 4_000 and all(len(steps) == 2 for steps in histories)
+    await nc.close()
+
+
+async def _kill_part_way_three_times(settings: Settings, processes: Processes, total: int) -> None:
     kills = 0
     last = -1
     while kills < 3:
@@ -103,27 +115,19 @@ async def test_views_equal_a_replay_after_the_api_is_killed_mid_batch(
         while time.monotonic() < deadline:  # kill once it has written some, not all
             await asyncio.sleep(0.01)
             position = _position(settings)
-            if last < position < len(history):
+            if last < position < total:
                 break
         processes.kill("api")
         last = _position(settings)
         kills += 1
-    assert 0 < last < len(history), "killed part-way through, not before or after"
+    assert 0 < last < total, "killed part-way through, not before or after"
     processes.start("api", CHB_API_PORT=str(free_port()))
-    try:
-        await eventually(
-            lambda: asyncio.sleep(0, _position(settings)),
-            lambda p: p == len(history),
-            within=90,
-            what="the views caught up after the kills",
-        )
-    finally:
-        processes.kill("api")
-    live = stored(settings)
-    assert not differences(snapshot(live), snapshot(replayed(history)))
-    histories = live.task_history.values()
-    assert len(histories) == 4_000 and all(len(steps) == 2 for steps in histories)
-    await nc.close()
+    await eventually(
+        lambda: asyncio.sleep(0, _position(settings)),
+        lambda p: p == total,
+        within=90,
+        what="the views caught up after the kills",
+    )
 
 
 def _position(settings: Settings) -> int:
