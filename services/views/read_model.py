@@ -81,6 +81,7 @@ def _task_columns(task: TaskRow) -> dict[str, Any]:
         "case_id": task.case_id,
         "status": task.status,
         "due_us": to_micros(datetime.fromisoformat(task.due_at)),
+        "worker": task.worker_ref,
     }
 
 
@@ -264,12 +265,17 @@ class ReadModel(Views):
         overdue_at: datetime | None = None,
         limit: int | None = None,
         offset: int = 0,
+        worker_ref: str | None = None,
+        sort: str = "opened",
     ) -> list[TaskRow]:
         """``agency`` matches the agency holding the task now; ``place`` ignores case;
         ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment.
-        In the order the tasks were opened."""
-        where, params = _task_filter(operation_id, agency, status, case_id, place, overdue_at)
-        return self.tasks.select(where, params, limit=limit, offset=offset)
+        In the order the tasks were opened, or soonest due first (``sort="due"``)."""
+        where, params = _task_filter(
+            operation_id, agency, status, case_id, place, overdue_at, worker_ref
+        )
+        order = "due_us, seq" if sort == "due" else "seq"
+        return self.tasks.select(where, params, order=order, limit=limit, offset=offset)
 
     def count_tasks(
         self,
@@ -279,8 +285,11 @@ class ReadModel(Views):
         case_id: UUID | None = None,
         place: str | None = None,
         overdue_at: datetime | None = None,
+        worker_ref: str | None = None,
     ) -> int:
-        where, params = _task_filter(operation_id, agency, status, case_id, place, overdue_at)
+        where, params = _task_filter(
+            operation_id, agency, status, case_id, place, overdue_at, worker_ref
+        )
         return self.tasks.count(where, params)
 
     def hold_summary(self, operation_id: UUID, now: datetime) -> dict[str, Any]:
@@ -359,6 +368,7 @@ def _task_filter(
     case_id: UUID | None,
     place: str | None,
     overdue_at: datetime | None,
+    worker_ref: str | None = None,
 ) -> tuple[str, list[Any]]:
     """The condition over the tasks' indexed columns (``store.py``) for these filters."""
     where: list[str] = []
@@ -369,6 +379,7 @@ def _task_filter(
         ("status", status),
         ("case_id", case_id),
         ("place_key", None if place is None else place_key(place)),
+        ("worker", worker_ref),
     ):
         if value is not None:
             where.append(f"{column} = ?")

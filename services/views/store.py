@@ -43,7 +43,7 @@ log = structlog.get_logger()
 RENEWABLE = (psycopg_pool.PoolTimeout, psycopg.OperationalError, OperationalError, InterfaceError)
 
 # The indexed columns every row may set (None where a kind has no such thing).
-COLUMNS = ("agency", "place_key", "operation_id", "case_id", "status", "due_us")
+COLUMNS = ("agency", "place_key", "operation_id", "case_id", "status", "due_us", "worker")
 
 
 class StoredRow(NamedTuple):
@@ -63,6 +63,7 @@ _TABLE = """CREATE TABLE IF NOT EXISTS view_rows (
     case_id TEXT,
     status TEXT,
     due_us BIGINT,
+    worker TEXT,
     seq BIGINT NOT NULL,
     PRIMARY KEY (kind, key))"""
 
@@ -73,14 +74,17 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS view_rows_operation ON view_rows (kind, operation_id, seq)",
     "CREATE INDEX IF NOT EXISTS view_rows_case ON view_rows (kind, case_id, seq)",
     "CREATE INDEX IF NOT EXISTS view_rows_due ON view_rows (kind, agency, status, due_us)",
+    "CREATE INDEX IF NOT EXISTS view_rows_agency_due ON view_rows (kind, agency, due_us)",
+    "CREATE INDEX IF NOT EXISTS view_rows_worker ON view_rows (kind, worker, seq)",
 )
 
 _UPSERT = (
     "INSERT INTO view_rows (kind, key, body, agency, place_key, operation_id, case_id, status,"
-    " due_us, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " due_us, worker, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body, agency = excluded.agency,"
     " place_key = excluded.place_key, operation_id = excluded.operation_id,"
-    " case_id = excluded.case_id, status = excluded.status, due_us = excluded.due_us"
+    " case_id = excluded.case_id, status = excluded.status, due_us = excluded.due_us,"
+    " worker = excluded.worker"
 )
 
 

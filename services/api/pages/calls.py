@@ -85,7 +85,7 @@ class Api:
             if not answer.body or answer.total is None or len(items) >= answer.total:
                 return Answer(answer.status, items, answer.total)
 
-    async def tasks(self, who: Identity, **filters: Any) -> Answer:
+    async def tasks(self, who: Identity, limit: int = sys.maxsize, **filters: Any) -> Answer:
         """The task board as ``GET /tasks`` answers it, every item, by calling that route's own
         function after the door's check (services/api/access.py): the same table and the same
         code, without turning thousands of tasks into JSON and back (an inbox or a board with
@@ -94,12 +94,13 @@ class Api:
             return Answer(403, {"detail": f"the {who.role} role may not list tasks"})
         try:
             check_agency(who, self.door.read_model.agencies)
-            items = await list_tasks(door=self.door, page=_everything(), who=who, **filters)
+            page = _everything(limit)
+            items = await list_tasks(door=self.door, page=page, who=who, **filters)
         except InvalidToken as error:
             return Answer(401, {"detail": str(error)})
         except HTTPException as error:
             return Answer(error.status_code, {"detail": error.detail})
-        return Answer(200, items, len(items))
+        return Answer(200, items, int(page.response.headers.get("X-Total-Count", len(items))))
 
     async def post(self, who: Identity, path: str, body: Any = None) -> Answer:
         response = await self.http.post(path, json=body, headers=self._headers(who))
@@ -109,11 +110,10 @@ class Api:
         await self.http.aclose()
 
 
-def _everything() -> Paging:
-    """A page as large as any list (no Link header is made: nothing follows it)."""
-    return Paging(
-        limit=sys.maxsize, offset=0, request=Request({"type": "http"}), response=Response()
-    )
+def _everything(limit: int = sys.maxsize) -> Paging:
+    """The first ``limit`` items (by default as many as any list has)."""
+    scope = {"type": "http", "path": "/tasks", "query_string": b"", "headers": []}
+    return Paging(limit=limit, offset=0, request=Request(scope), response=Response())
 
 
 def _body(response: httpx.Response) -> Any:

@@ -58,18 +58,19 @@ async def inbox_tasks(
     ``SHOWN`` of them, and how many there are."""
     answer = await site.api.tasks(
         who,
+        limit=SHOWN,
         agency=who.agency,
         status=status if status in STATUSES else None,
         place=place or None,
         operation_id=UUID(operation) if _uuid(operation) else None,
+        worker_ref=who.subject if mine else None,
+        sort="due",
     )
     tasks = answer.body if answer.ok and isinstance(answer.body, list) else []
-    if mine:
-        tasks = [t for t in tasks if t.get("worker_ref") == who.subject]
     now = site.clock.now()
     for task in tasks:
         task["badge"] = badge(task, now)
-    return sorted(tasks, key=lambda t: t["due_at"])[:SHOWN], len(tasks)
+    return tasks, answer.total or 0
 
 
 @router.get("/inbox")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query
@@ -43,16 +43,25 @@ async def list_tasks(
     case_id: UUID | None = None,
     place: str | None = None,
     overdue: bool = False,
+    worker_ref: Annotated[
+        str | None, Query(description="The worker the task is assigned to (e.g. mine)")
+    ] = None,
+    sort: Annotated[
+        Literal["opened", "due"], Query(description="opened (the default) or soonest due first")
+    ] = "opened",
 ) -> list[dict[str, Any]]:
     """The task board: filter by operation, the agency holding the task, status, case,
-    place, and overdue (unfinished and past its due time)."""
+    place, overdue (unfinished and past its due time) and the worker assigned; in the order
+    the tasks were opened, or soonest due first."""
     now = datetime.now(UTC) if overdue else None
     model = door.read_model
     filters = (operation_id, agency, status, case_id, place, now)
     if not who.scoped:  # the store cuts the page, by index: nothing else is read
-        total = model.count_tasks(*filters)
-        return page.window(shown(model.list_tasks(*filters, page.limit, page.offset)), total)
-    return page.apply(shown(scoped(who, model.list_tasks(*filters))))
+        total = model.count_tasks(*filters, worker_ref=worker_ref)
+        rows = model.list_tasks(*filters, page.limit, page.offset, worker_ref=worker_ref, sort=sort)
+        return page.window(shown(rows), total)
+    every = model.list_tasks(*filters, worker_ref=worker_ref, sort=sort)
+    return page.apply(shown(scoped(who, every)))
 
 
 @router.get("/tasks/board")
