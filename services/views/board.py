@@ -1,6 +1,7 @@
-"""The leadership board's numbers, counted from the task rows themselves: per agency and kind
-the open, overdue and escalated tasks; per agency the completed ones with the median hours
-from opening to completion and from offer to accept; and the unplaced queue.
+"""The leadership board's numbers, counted in the views' store from the task rows' indexed
+columns (no row is read whole): per agency and kind the open, overdue and escalated tasks; per
+agency the completed ones with the median hours from opening to completion and from offer to
+accept; and the unplaced queue, soonest due first.
 
 Counted here rather than by the page from ``GET /tasks``'s JSON: a board over every place
 would otherwise turn 40,000 rows into JSON to count them (most of half a second).
@@ -11,68 +12,84 @@ from __future__ import annotations
 from datetime import datetime
 from statistics import median
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from contracts.hold import FINISHED_STATUSES
-from services.views.rows import TaskRow, shown
+from services.runtime.deadline_store import to_micros
+from services.views.read_model import task_filter
+from services.views.rows import shown
 
 if TYPE_CHECKING:
-    from services.views.read_model import ReadModel
+    from services.views.read_model import ReadModel, Within
+
+HOUR_US = 3_600_000_000
 
 
-def board_numbers(model: ReadModel, tasks: list[TaskRow], now: datetime) -> dict[str, Any]:
-    """``tasks`` are the ones the caller may see (already scoped and filtered)."""
-    unplaced: list[TaskRow] = sorted((t for t in tasks if t.status == "unplaced"), key=_due)
+def board_numbers(
+    model: ReadModel,
+    now: datetime,
+    operation_id: UUID | None = None,
+    place: str | None = None,
+    within: Within | None = None,
+) -> dict[str, Any]:
+    """Over the tasks ``GET /tasks`` would list to the caller for the same ``operation_id``
+    and ``place`` (``within``: the limits of the caller's token)."""
+    where, params = task_filter(operation_id, None, None, None, place, None, None, within)
+    unplaced = model.list_tasks(
+        operation_id, None, "unplaced", None, place, sort="due", within=within
+    )
     return {
-        "by_agency_and_kind": _tally(tasks, now),
-        "by_agency": _timings(model, tasks),
+        "by_agency_and_kind": _tally(model, where, params, now),
+        "by_agency": _timings(model, where, params),
         "unplaced": shown(unplaced),
     }
 
 
-def _due(task: TaskRow) -> datetime:
-    return datetime.fromisoformat(task.due_at)
-
-
-def _tally(tasks: list[TaskRow], now: datetime) -> list[dict[str, Any]]:
-    # Plain lists, not Counters: this runs over every open task of a board (tens of thousands).
-    rows: dict[tuple[str, str], list[int]] = {}
-    closed = {*FINISHED_STATUSES, "unplaced"}
-    at = datetime.fromisoformat
-    for task in tasks:
-        if task.status in closed:
-            continue
-        key = (task.agency or "", task.kind)
-        counts = rows.get(key)
-        if counts is None:
-            counts = rows[key] = [0, 0, 0]
-        counts[0] += 1
+def _tally(model: ReadModel, where: str, params: list[Any], now: datetime) -> list[dict[str, Any]]:
+    closed = sorted({*FINISHED_STATUSES, "unplaced"})
+    rows = model.tasks.recorder.columns(
+        "task",
+        ("agency", "label", "due_us", "mark"),
+        f"{where} AND status NOT IN ({', '.join('?' * len(closed))})",
+        [*params, *closed],
+    )
+    counts: dict[tuple[str, str], list[int]] = {}
+    at = to_micros(now)
+    for agency, kind, due_us, mark in rows:
+        key = (agency or "", kind)
+        tally = counts.get(key)
+        if tally is None:
+            tally = counts[key] = [0, 0, 0]
+        tally[0] += 1
         # As the pages' badge says it: overdue from the due time itself.
-        if at(task.due_at) <= now:
-            counts[1] += 1
-        if task.escalation_level:
-            counts[2] += 1
+        if due_us <= at:
+            tally[1] += 1
+        if mark:
+            tally[2] += 1
     return [
         {"agency": agency, "kind": kind, "open": n, "overdue": late, "escalated": up}
-        for (agency, kind), (n, late, up) in sorted(rows.items())
+        for (agency, kind), (n, late, up) in sorted(counts.items())
     ]
 
 
-def _timings(model: ReadModel, tasks: list[TaskRow]) -> list[dict[str, Any]]:
+def _timings(model: ReadModel, where: str, params: list[Any]) -> list[dict[str, Any]]:
     """Per agency: tasks completed and the median hours from opening to completion (by the
     agency holding each when it was completed); acceptances and the median hours from an
     offer to that agency to its accept (each acceptance counts, also of a task moved on)."""
+    recorder = model.tasks.recorder
     done: dict[str, list[float]] = {}
+    completed = recorder.columns(
+        "task",
+        ("agency", "took_us"),
+        f"{where} AND status = ? AND took_us IS NOT NULL",
+        [*params, "completed"],
+    )
+    for agency, took_us in completed:
+        done.setdefault(agency or "", []).append(took_us / HOUR_US)
+    # An acceptance row carries its task's place and operation: the same filter applies.
     waits: dict[str, list[float]] = {}
-    # Read for all the tasks at once, not one query per task.
-    waited = model.accept_waits.many(t.task_id for t in tasks)
-    for task in tasks:
-        if task.status == "completed" and task.completed_at:
-            took = datetime.fromisoformat(task.completed_at) - datetime.fromisoformat(
-                task.opened_at
-            )
-            done.setdefault(task.agency or "", []).append(took.total_seconds() / 3600)
-        for agency, hours in waited.get(task.task_id, ()):
-            waits.setdefault(agency, []).append(hours)
+    for agency, took_us in recorder.columns("accept_wait", ("agency", "took_us"), where, params):
+        waits.setdefault(agency, []).append(took_us / HOUR_US)
     return [
         {
             "agency": agency,

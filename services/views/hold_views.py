@@ -7,7 +7,7 @@ change (hold's task is the only state machine)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from contracts import (
     SupportTaskRescheduled,
     WhanauCaseOpened,
 )
+from contracts.place import place_key
 from services.views.fields import trace as _trace
 from services.views.rows import (
     CaseRow,
@@ -71,7 +72,8 @@ def arrest_linked_to_case(model: ReadModel, e: ArrestLinkedToCase) -> None:
 def support_task_opened(model: ReadModel, e: SupportTaskOpened) -> None:
     case = model.cases.get(e.case_id)
     if e.task_id in model.tasks:  # opened again (a replay without dedupe): read again
-        model.accept_waits.pop(str(e.task_id), None)
+        for n in range(len(model.accept_waits.pop(str(e.task_id), None) or ())):
+            model.accept_rows.pop(f"{e.task_id}/{n}")
     model.tasks[e.task_id] = TaskRow(
         task_id=str(e.task_id),
         case_id=str(e.case_id),
@@ -105,7 +107,7 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
     if e.change == "offered":
         model.offered_at[e.task_id] = e.occurred_at.isoformat()
     elif e.change == "accepted" and e.agency is not None:
-        _accepted(model, e.task_id, e.agency, e.occurred_at)
+        _accepted(model, task, e.agency, e.occurred_at)
     if e.worker_ref is not None or e.change == "offered":
         task.worker_ref = e.worker_ref
     if e.change == "escalated":
@@ -122,11 +124,19 @@ def support_task_changed(model: ReadModel, e: SupportTaskChanged) -> None:
     )
 
 
-def _accepted(model: ReadModel, task_id: UUID, agency: str, at: datetime) -> None:
+def _accepted(model: ReadModel, task: TaskRow, agency: str, at: datetime) -> None:
     """For the board: how many hours the agency took from the task's last offer."""
-    if (since := model.offered_at.get(task_id)) is not None:
-        hours = (at - datetime.fromisoformat(since)).total_seconds() / 3600
-        model.accept_waits.setdefault(str(task_id), []).append([agency, hours])
+    if (since := model.offered_at.get(UUID(task.task_id))) is not None:
+        waited = at - datetime.fromisoformat(since)
+        waits = model.accept_waits.setdefault(task.task_id, [])
+        model.accept_rows[f"{task.task_id}/{len(waits)}"] = {
+            "task_id": task.task_id,
+            "agency": agency,
+            "place_key": place_key(task.place or ""),
+            "operation_id": task.operation_id,
+            "took_us": waited // timedelta(microseconds=1),
+        }
+        waits.append([agency, waited.total_seconds() / 3600])
 
 
 def personal_details_read(model: ReadModel, e: PersonalDetailsRead) -> None:

@@ -81,6 +81,7 @@ class Feed:
         self._subs: list[JetStreamContext.PushSubscription] = []
         self._inbox: list[Msg] = []
         self._arrived = asyncio.Event()
+        self._drained = asyncio.Event()
         self._writing: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
 
@@ -111,7 +112,7 @@ class Feed:
                     deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                     config=ConsumerConfig(opt_start_seq=self.positions[stream] + 1),
                     cb=self._on_message,
-                    pending_msgs_limit=4 * BATCH,
+                    pending_msgs_limit=8 * BATCH,
                 )
             )
 
@@ -119,6 +120,11 @@ class Feed:
         return all(self.positions.get(s, 0) >= t for s, t in targets.items())
 
     async def _on_message(self, msg: Msg) -> None:
+        # Held here while the writer is behind: the subscription's own queue then fills and
+        # the server waits, rather than this process holding a whole catch-up in memory.
+        while len(self._inbox) >= 2 * BATCH:
+            self._drained.clear()
+            await self._drained.wait()
         self._inbox.append(msg)
         self._arrived.set()
 
@@ -130,6 +136,7 @@ class Feed:
             self._arrived.clear()
             while self._inbox:
                 batch, self._inbox = self._inbox[:BATCH], self._inbox[BATCH:]
+                self._drained.set()
                 try:
                     await asyncio.to_thread(self._apply, batch)
                 except Exception as error:  # the store away: not ready, say why, try again

@@ -63,6 +63,8 @@ from services.views.tables import (
 )
 
 K = TypeVar("K")
+# A token's limits: the places and the operations it is limited to (empty: not limited).
+Within = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 class StreamMark(NamedTuple):
@@ -80,8 +82,25 @@ def _task_columns(task: TaskRow) -> dict[str, Any]:
         "operation_id": task.operation_id,
         "case_id": task.case_id,
         "status": task.status,
-        "due_us": to_micros(datetime.fromisoformat(task.due_at)),
+        "due_us": (due := to_micros(datetime.fromisoformat(task.due_at))),
+        "open_due_us": None if task.status in FINISHED else due,
         "worker": task.worker_ref,
+        "label": task.kind,
+        "mark": task.escalation_level,
+        "took_us": None
+        if task.completed_at is None
+        else to_micros(datetime.fromisoformat(task.completed_at))
+        - to_micros(datetime.fromisoformat(task.opened_at)),
+    }
+
+
+def _wait_columns(wait: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "agency": wait["agency"],
+        "case_id": wait["task_id"],
+        "place_key": wait["place_key"],
+        "operation_id": wait["operation_id"],
+        "took_us": wait["took_us"],
     }
 
 
@@ -161,6 +180,10 @@ class ReadModel(Views):
         self.offered_at: Table[UUID, str] = Table(self, "offered_at", UUID_KEY, PLAIN)
         self.accept_waits: Table[str, list[list[Any]]] = Table(
             self, "accept_waits", TEXT_KEY, PLAIN
+        )
+        # The same acceptances one row each, for the board's medians over many tasks.
+        self.accept_rows: Table[str, dict[str, Any]] = Table(
+            self, "accept_wait", TEXT_KEY, PLAIN, _wait_columns
         )
         self.streams: Table[str, dict[str, Any]] = Table(self, "stream", TEXT_KEY, PLAIN)
         if self.fresh:
@@ -267,12 +290,13 @@ class ReadModel(Views):
         offset: int = 0,
         worker_ref: str | None = None,
         sort: str = "opened",
+        within: Within | None = None,
     ) -> list[TaskRow]:
         """``agency`` matches the agency holding the task now; ``place`` ignores case;
         ``overdue_at`` keeps the unfinished tasks whose due time has passed at that moment.
         In the order the tasks were opened, or soonest due first (``sort="due"``)."""
-        where, params = _task_filter(
-            operation_id, agency, status, case_id, place, overdue_at, worker_ref
+        where, params = task_filter(
+            operation_id, agency, status, case_id, place, overdue_at, worker_ref, within
         )
         order = "due_us, seq" if sort == "due" else "seq"
         return self.tasks.select(where, params, order=order, limit=limit, offset=offset)
@@ -286,9 +310,10 @@ class ReadModel(Views):
         place: str | None = None,
         overdue_at: datetime | None = None,
         worker_ref: str | None = None,
+        within: Within | None = None,
     ) -> int:
-        where, params = _task_filter(
-            operation_id, agency, status, case_id, place, overdue_at, worker_ref
+        where, params = task_filter(
+            operation_id, agency, status, case_id, place, overdue_at, worker_ref, within
         )
         return self.tasks.count(where, params)
 
@@ -361,7 +386,7 @@ _PREFETCHED = {
 }
 
 
-def _task_filter(
+def task_filter(
     operation_id: UUID | None,
     agency: str | None,
     status: str | None,
@@ -369,6 +394,7 @@ def _task_filter(
     place: str | None,
     overdue_at: datetime | None,
     worker_ref: str | None = None,
+    within: Within | None = None,
 ) -> tuple[str, list[Any]]:
     """The condition over the tasks' indexed columns (``store.py``) for these filters."""
     where: list[str] = []
@@ -384,10 +410,28 @@ def _task_filter(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(str(value))
-    if overdue_at is not None:
-        where.append(f"status NOT IN ({', '.join('?' * len(FINISHED))}) AND due_us < ?")
-        params += [*sorted(FINISHED), to_micros(overdue_at)]
+    if within is not None:
+        scope, values = within_filter(within)
+        where.append(scope)
+        params += values
+    if overdue_at is not None:  # only an unfinished task has an open due time
+        where.append("open_due_us < ?")
+        params.append(to_micros(overdue_at))
     return "".join(f" AND {w}" for w in where), params
+
+
+def within_filter(within: Within) -> tuple[str, list[Any]]:
+    """A token's limits over the indexed columns: the places (by key) and operations it is
+    limited to, each only if it is limited by them (an item naming none is outside)."""
+    places, operations = within
+    clauses, params = ["1 = 1"], []
+    if places:
+        clauses.append(f"place_key IN ({', '.join('?' * len(places))})")
+        params += [place_key(p) for p in places]
+    if operations:
+        clauses.append(f"operation_id IN ({', '.join('?' * len(operations))})")
+        params += [str(o) for o in operations]
+    return " AND ".join(clauses), params
 
 
 def _chunks(events: Iterable[IntegrationEvent], size: int) -> Iterator[list[IntegrationEvent]]:

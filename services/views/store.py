@@ -43,7 +43,19 @@ log = structlog.get_logger()
 RENEWABLE = (psycopg_pool.PoolTimeout, psycopg.OperationalError, OperationalError, InterfaceError)
 
 # The indexed columns every row may set (None where a kind has no such thing).
-COLUMNS = ("agency", "place_key", "operation_id", "case_id", "status", "due_us", "worker")
+COLUMNS = (
+    "agency",
+    "place_key",
+    "operation_id",
+    "case_id",
+    "status",
+    "due_us",
+    "worker",
+    "label",  # a task's kind
+    "mark",  # a task's escalation level
+    "took_us",  # a task's time from opening to completion; an acceptance's wait
+    "open_due_us",  # an unfinished task's due time (none once finished): what can be overdue
+)
 
 
 class StoredRow(NamedTuple):
@@ -64,6 +76,10 @@ _TABLE = """CREATE TABLE IF NOT EXISTS view_rows (
     status TEXT,
     due_us BIGINT,
     worker TEXT,
+    label TEXT,
+    mark TEXT,
+    took_us BIGINT,
+    open_due_us BIGINT,
     seq BIGINT NOT NULL,
     PRIMARY KEY (kind, key))"""
 
@@ -73,18 +89,21 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS view_rows_place ON view_rows (kind, place_key, seq)",
     "CREATE INDEX IF NOT EXISTS view_rows_operation ON view_rows (kind, operation_id, seq)",
     "CREATE INDEX IF NOT EXISTS view_rows_case ON view_rows (kind, case_id, seq)",
-    "CREATE INDEX IF NOT EXISTS view_rows_due ON view_rows (kind, agency, status, due_us)",
+    "CREATE INDEX IF NOT EXISTS view_rows_overdue ON view_rows (kind, agency, open_due_us)",
+    "CREATE INDEX IF NOT EXISTS view_rows_open_due ON view_rows (kind, open_due_us)",
     "CREATE INDEX IF NOT EXISTS view_rows_agency_due ON view_rows (kind, agency, due_us)",
     "CREATE INDEX IF NOT EXISTS view_rows_worker ON view_rows (kind, worker, seq)",
 )
 
 _UPSERT = (
     "INSERT INTO view_rows (kind, key, body, agency, place_key, operation_id, case_id, status,"
-    " due_us, worker, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " due_us, worker, label, mark, took_us, open_due_us, seq)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body, agency = excluded.agency,"
     " place_key = excluded.place_key, operation_id = excluded.operation_id,"
     " case_id = excluded.case_id, status = excluded.status, due_us = excluded.due_us,"
-    " worker = excluded.worker"
+    " worker = excluded.worker, label = excluded.label, mark = excluded.mark,"
+    " took_us = excluded.took_us, open_due_us = excluded.open_due_us"
 )
 
 
@@ -231,6 +250,16 @@ class _Rows:
         with self._cursor(commit=False) as c:
             c.execute(self._sql(statement), args)
             return [(_at(r, 0, "key"), _at(r, 1, "body")) for r in c.fetchall()]
+
+    def columns(
+        self, kind: str, names: Sequence[str], where: str = "", params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Only the indexed columns ``names`` of the matching rows (no body read): for counts
+        and medians over many rows."""
+        statement = f"SELECT {', '.join(names)} FROM view_rows WHERE kind = ?{where}"
+        with self._cursor(commit=False) as c:
+            c.execute(self._sql(statement), (kind, *params))
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in c.fetchall()]
 
     def count(self, kind: str, where: str = "", params: Sequence[Any] = ()) -> int:
         with self._cursor(commit=False) as c:

@@ -76,7 +76,7 @@ def test_offer_to_accept_and_completion_times_per_agency() -> None:
     changed(model, moved, "accepted", "accepted", 5, "msd")
     # Left with Oranga Tamariki, overdue by the board's moment.
     late = opened(model, case_id, "oranga_tamariki", timedelta(hours=1))
-    numbers = board_numbers(model, model.list_tasks(), AT + timedelta(hours=6))
+    numbers = board_numbers(model, AT + timedelta(hours=6))
     assert numbers["by_agency"] == [
         {
             "agency": "msd",
@@ -104,5 +104,5 @@ def test_offer_to_accept_and_completion_times_per_agency() -> None:
         },
     ]
     changed(model, late, "unplaced", "unplaced", 7)
-    unplaced = board_numbers(model, model.list_tasks(), AT)["unplaced"]
+    unplaced = board_numbers(model, AT)["unplaced"]
     assert [t["task_id"] for t in unplaced] == [str(late)]

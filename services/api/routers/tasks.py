@@ -18,7 +18,7 @@ from contracts.commands import (
     TaskActionDetails,
 )
 from services.api.access import Caller
-from services.api.deps import Door, item_for, real_text, reply, scoped
+from services.api.deps import Door, item_for, real_text, reply
 from services.api.paging import Page
 from services.api.problems import Refused, responses
 from services.api.routers.notifications import notifications_of_task
@@ -56,12 +56,13 @@ async def list_tasks(
     now = datetime.now(UTC) if overdue else None
     model = door.read_model
     filters = (operation_id, agency, status, case_id, place, now)
-    if not who.scoped:  # the store cuts the page, by index: nothing else is read
-        total = model.count_tasks(*filters, worker_ref=worker_ref)
-        rows = model.list_tasks(*filters, page.limit, page.offset, worker_ref=worker_ref, sort=sort)
-        return page.window(shown(rows), total)
-    every = model.list_tasks(*filters, worker_ref=worker_ref, sort=sort)
-    return page.apply(shown(scoped(who, every)))
+    # The store cuts the page, by index, within the token's limits: nothing else is read.
+    within = (who.places, who.operations) if who.scoped else None
+    total = model.count_tasks(*filters, worker_ref=worker_ref, within=within)
+    rows = model.list_tasks(
+        *filters, page.limit, page.offset, worker_ref=worker_ref, sort=sort, within=within
+    )
+    return page.window(shown(rows), total)
 
 
 @router.get("/tasks/board")
@@ -75,8 +76,8 @@ async def task_board(
     lists them, by operation and place): open, overdue and escalated per agency and kind;
     completed and the median hours to completion and from offer to accept per agency; the
     unplaced queue, soonest due first."""
-    tasks = scoped(who, door.read_model.list_tasks(operation_id, None, None, None, place))
-    return board_numbers(door.read_model, tasks, datetime.now(UTC))
+    within = (who.places, who.operations) if who.scoped else None
+    return board_numbers(door.read_model, datetime.now(UTC), operation_id, place, within)
 
 
 @router.get("/tasks/{task_id}", responses=responses(404))
