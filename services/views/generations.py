@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ class Generations:
         self.settings = settings
         self._memory: dict[int, ViewPlace] = {}
         self._current = 0
+        self._conn: psycopg.Connection[Any] | None = None
+        self._pointer_table = False
 
     @classmethod
     def in_memory(cls) -> Generations:
@@ -125,6 +128,11 @@ class Generations:
         else:
             self._memory.pop(place.generation, None)
 
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     # -- the pointer -----------------------------------------------------------------------
 
     def _write_current(self, generation: int) -> None:
@@ -159,12 +167,26 @@ class Generations:
         assert self.settings is not None
         return Identifier(self.settings.postgres_schema("views"))
 
-    def _pg(self) -> psycopg.Connection[Any]:
+    @contextlib.contextmanager
+    def _pg(self) -> Iterator[psycopg.Connection[Any]]:
+        """One connection kept for the pointer (a reading API process asks it ten times a
+        second), opened again if it broke; each use one transaction."""
         assert self.settings is not None
-        return psycopg.connect(postgres_conninfo(self.settings), autocommit=False)
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(postgres_conninfo(self.settings), autocommit=True)
+        try:
+            with self._conn.transaction():
+                yield self._conn
+        except psycopg.OperationalError:
+            self._conn.close()
+            self._conn = None
+            raise
 
     def _pg_pointer_table(self, conn: psycopg.Connection[Any]) -> None:
         assert self.settings is not None
+        if self._pointer_table:
+            return
+        self._pointer_table = True
         ensure_postgres_schema(self.settings, self.settings.postgres_schema("views"))
         conn.execute(
             SQL("CREATE TABLE IF NOT EXISTS {}.current (generation INTEGER NOT NULL)").format(

@@ -440,3 +440,4 @@ class Projector:
         if self._building is not None:
             self._building.close()
         self.lead.release()
+        self.generations.close()
