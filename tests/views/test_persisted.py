@@ -92,7 +92,7 @@ async def test_views_equal_a_replay_after_the_api_is_killed_mid_batch(
     with its history once (a batch is written whole with its positions, or not at all)."""
     nc = await connect_as(settings, ADMIN)
     await provision_all(nc.jetstream(), settings)
-    history = messages(4_000, accepted=True)
+    history = messages(3_000, accepted=True)
     await fill(nc, history)
     processes = Processes(as_user(settings, API), tmp_path / "logs")
     try:
@@ -102,7 +102,7 @@ async def test_views_equal_a_replay_after_the_api_is_killed_mid_batch(
     live = stored(settings)
     assert not differences(snapshot(live), snapshot(replayed(history)))
     histories = live.task_history.values()
-    assert len(histories) == 4_000 and all(len(steps) == 2 for steps in histories)
+    assert len(histories) == 3_000 and all(len(steps) == 2 for steps in histories)
     await nc.close()
 
 
