@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class Generations:
         self._memory: dict[int, ViewPlace] = {}
         self._current = 0
         self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.RLock()
         self._pointer_table = False
 
     @classmethod
@@ -172,15 +174,16 @@ class Generations:
         """One connection kept for the pointer (a reading API process asks it ten times a
         second), opened again if it broke; each use one transaction."""
         assert self.settings is not None
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(postgres_conninfo(self.settings), autocommit=True)
-        try:
-            with self._conn.transaction():
-                yield self._conn
-        except psycopg.OperationalError:
-            self._conn.close()
-            self._conn = None
-            raise
+        with self._lock:  # asked from the loop and from a worker thread
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = psycopg.connect(postgres_conninfo(self.settings), autocommit=True)
+            try:
+                with self._conn.transaction():
+                    yield self._conn
+            except psycopg.OperationalError:
+                self._conn.close()
+                self._conn = None
+                raise
 
     def _pg_pointer_table(self, conn: psycopg.Connection[Any]) -> None:
         assert self.settings is not None

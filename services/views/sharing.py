@@ -61,17 +61,26 @@ class Lead:
         else:
             if self._conn is None:
                 self._conn = psycopg.connect(postgres_conninfo(settings), autocommit=True)
-            key = zlib.crc32(settings.postgres_schema("views").encode())
-            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key(),)).fetchone()
             self.held = bool(row and row[0])
         return self.held
+
+    def _key(self) -> int:
+        settings = self.generations.settings
+        assert settings is not None
+        return zlib.crc32(settings.postgres_schema("views").encode())
 
     def release(self) -> None:
         if self._file is not None:
             self._file.close()  # the lock goes with the file
             self._file = None
         if self._conn is not None:
-            self._conn.close()  # the advisory lock goes with the session
+            # Given back at once (closing the session would give it back too, but only once
+            # the server has noticed): another process may take the lead at its next look.
+            with contextlib.suppress(psycopg.Error):
+                if self.held:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key(),))
+            self._conn.close()
             self._conn = None
         self.held = False
 

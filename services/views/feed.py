@@ -1,0 +1,212 @@
+"""One generation of the views fed from the streams: an ephemeral pull consumer per stream
+from where the views stand, and a writer applying what arrives a batch at a time, each batch
+one transaction with the positions it reached (``store.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import Tracking
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from contracts import ContractError, IntegrationEvent, parse_event
+from services.runtime.topology import H_NOTIFICATION_ID, SERVICES, stream_name, subjects
+from services.views.read_model import ReadModel, StreamMark
+from services.views.store import ViewPlace
+
+log = structlog.get_logger()
+
+# How many messages one transaction of the views applies at most: a catch-up writes large
+# batches, a quiet stream one message at a time as it comes.
+BATCH = 2000
+# How long to wait before writing a batch again when the views' store refused it.
+RETRY_SECONDS = 1.0
+# How long a fetch waits for a stream's next message (it returns at once with what there is).
+FETCH_SECONDS = 1.0
+
+
+class Feed:
+    """One generation of the views and the consumers feeding it: where it stands on each
+    stream (its tracking positions, kept with its rows), and which incarnation (creation time)
+    of each stream it reads.
+
+    Messages are applied in batches, off the event loop, each batch one transaction with the
+    positions it reached: the views never stand anywhere but where their positions say, and a
+    restart resumes from them."""
+
+    def __init__(self, place: ViewPlace, applied: asyncio.Event) -> None:
+        self.place = place
+        self.writer = ReadModel(place)
+        self.read_model = ReadModel(place)  # reads only: what the routes are given
+        self.positions: dict[str, int] = {}
+        self.targets: dict[str, int] = {}  # each stream's last sequence when this feed began
+        self.created: dict[str, datetime | None] = {}
+        # The last notification id applied per stream (the relay's header): the same event has
+        # the same id in a stream made again, though not necessarily the same sequence.
+        self.marks: dict[str, int] = {}
+        self.unreadable = 0
+        self._applied = applied
+        self._readers: list[asyncio.Task[None]] = []
+        self._next: dict[str, int] = {}  # per stream: the next sequence to fetch
+        self._inbox: list[Msg] = []
+        self._arrived = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._writing: asyncio.Task[None] | None = None
+        self.failed: BaseException | None = None
+
+    def recorded_streams(self) -> dict[str, StreamMark]:
+        """Each stream's creation time and last notification id as this generation recorded
+        them (empty for a new one)."""
+        return self.writer.stream_marks()
+
+    async def start(self, nc: Client) -> None:
+        js = nc.jetstream()
+        recorded = self.recorded_streams()
+        for service in SERVICES:
+            stream = stream_name(service)
+            info = await js.stream_info(stream)
+            mark = recorded.get(stream)
+            self.created[stream] = mark.created if mark else info.created
+            self.marks[stream] = mark.mark if mark else 0
+            self.targets[stream] = info.state.last_seq
+            self.positions[stream] = self.writer.position(stream)
+        self._writing = asyncio.create_task(self._write(), name="views:write")
+        for service in SERVICES:
+            stream = stream_name(service)
+            self._readers.append(
+                asyncio.create_task(self._read(js, service), name=f"views:read:{stream}")
+            )
+
+    def reached(self, targets: dict[str, int]) -> bool:
+        return all(self.positions.get(s, 0) >= t for s, t in targets.items())
+
+    async def _read(self, js: JetStreamContext, service: str) -> None:
+        """Fetch one stream's messages a batch at a time through an ephemeral pull consumer
+        from where the views stand, waiting while the writer is behind (so a catch-up is never
+        held in memory whole); a consumer lost (a server restart) is made again from the next
+        message not yet fetched."""
+        stream = stream_name(service)
+        self._next[stream] = self.positions[stream] + 1
+        while True:
+            try:
+                sub = await js.pull_subscribe(
+                    subjects(service),
+                    stream=stream,
+                    config=ConsumerConfig(
+                        ack_policy=AckPolicy.NONE,
+                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                        opt_start_seq=self._next[stream],
+                        inactive_threshold=60.0,
+                    ),
+                )
+                try:
+                    await self._fetch(sub, stream)
+                finally:
+                    with contextlib.suppress(Exception):  # closing anyway
+                        await sub.unsubscribe()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # NATS away or the consumer gone: readiness says so
+                log.warning(
+                    "could not read a stream; reading it again", stream=stream, error=repr(error)
+                )
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription, stream: str) -> None:
+        while True:
+            try:
+                fetched = await sub.fetch(BATCH, timeout=FETCH_SECONDS)
+            except TimeoutError:
+                continue
+            while len(self._inbox) >= 2 * BATCH:
+                self._drained.clear()
+                await self._drained.wait()
+            self._inbox.extend(fetched)
+            self._arrived.set()
+            self._next[stream] = fetched[-1].metadata.sequence.stream + 1
+
+    async def _write(self) -> None:
+        """Apply what has arrived, a batch at a time, in a worker thread (the loop keeps
+        answering requests meanwhile)."""
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._inbox:
+                batch, self._inbox = self._inbox[:BATCH], self._inbox[BATCH:]
+                self._drained.set()
+                try:
+                    await asyncio.to_thread(self._apply, batch)
+                except Exception as error:  # the store away: not ready, say why, try again
+                    if self.failed is None:
+                        log.warning(
+                            "the views could not be written; trying again", error=repr(error)
+                        )
+                    self.failed = error
+                    self._inbox = batch + self._inbox  # nothing of it was written
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
+                self.failed = None
+                self._applied.set()
+
+    def _apply(self, messages: list[Msg]) -> None:
+        """One transaction: the batch's changes and the positions it reached. A message at or
+        below the recorded position (a redelivery) is skipped."""
+        reached: dict[str, int] = {}
+        # Where this batch has got, known to the others (``_maybe_switch``) only once written.
+        marks = dict(self.marks)
+        events: list[IntegrationEvent] = []
+        for msg in messages:
+            stream = msg.metadata.stream
+            seq = msg.metadata.sequence.stream
+            if seq <= self.positions.get(stream, 0) or seq <= reached.get(stream, 0):
+                continue
+            reached[stream] = seq
+            nid = (msg.headers or {}).get(H_NOTIFICATION_ID)
+            if nid is not None and nid.isdigit():
+                marks[stream] = int(nid)
+            try:
+                events.append(parse_event(msg.data))
+            except ContractError as error:
+                self.unreadable += 1
+                log.warning(
+                    "unreadable message not projected", subject=msg.subject, error=str(error)
+                )
+        with self.writer.writing():
+            self.writer.prefetch(events)
+            for event in events:
+                self.writer.apply(event)
+            if not reached:
+                return
+            for stream in reached:
+                mark = StreamMark(self.created.get(stream), marks.get(stream, 0))
+                self.writer.mark_stream(stream, mark)
+            self.writer.flush([Tracking(stream, seq) for stream, seq in reached.items()])
+        self.marks.update(marks)
+        self.positions.update(reached)
+
+    def has_applied(self, event_id: UUID) -> bool:
+        return event_id in self.writer.seen
+
+    async def stop(self) -> None:
+        for reader in self._readers:
+            reader.cancel()
+        for reader in self._readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        self._readers.clear()
+        if self._writing is not None:
+            self._writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writing
+            self._writing = None
+
+    def close(self) -> None:
+        self.writer.close()
+        self.read_model.close()
