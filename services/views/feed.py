@@ -30,6 +30,7 @@ BATCH = 2000
 RETRY_SECONDS = 1.0
 # How long a fetch waits for a stream's next message (it returns at once with what there is).
 FETCH_SECONDS = 1.0
+IDLE_SECONDS = 0.02
 
 
 class Feed:
@@ -124,6 +125,11 @@ class Feed:
             try:
                 fetched = await sub.fetch(BATCH, timeout=FETCH_SECONDS)
             except TimeoutError:
+                continue
+            if not fetched:
+                # Only a status came (nats-py answers a fetch with the expiry of the one before
+                # it): ask again shortly, not at once, or the two would chase each other.
+                await asyncio.sleep(IDLE_SECONDS)
                 continue
             while len(self._inbox) >= 2 * BATCH:
                 self._drained.clear()
