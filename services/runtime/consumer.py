@@ -4,6 +4,9 @@ For each batch fetched from an upstream stream:
 1. a message at or below the stored tracking position is a redelivery: acked, nothing done;
 2. a message whose previous-id header is not the last one processed means an earlier message is
    missing (a hole): it and the rest of the batch are nak'd to come back later, never skipped;
+   first, though, the store is asked for its position again, since another process of the same
+   service (the one a replacement is taking over from) may have recorded and acked the missing
+   messages, which then never come back to this one;
 3. every other message becomes a command for the application (or a dead letter, if it cannot be
    read), and the whole batch is recorded in one transaction with the tracking position of its
    last message; only then are the messages acked (the last with a double ack).
@@ -133,6 +136,7 @@ class TrackedConsumer:
         failure: Exception | None = None
         spans: list[Span] = []
         expected_previous = self.high_water
+        reread = False
         for index, msg in enumerate(msgs):
             nid = _int_header(msg, H_NOTIFICATION_ID)
             previous = _int_header(msg, H_PREVIOUS_ID)
@@ -148,6 +152,15 @@ class TrackedConsumer:
                 processed.append(msg)
                 bound.warning("dead-lettered: missing chain headers")
                 continue
+            if previous > expected_previous and not jobs and not reread:
+                # A hole, or another process of this service (one being replaced) recorded and
+                # acked what is missing here: those messages will never come back to this one,
+                # so ask the store where it is before waiting for them (once per batch, and
+                # only with nothing decided yet, so nothing decided here is against a stale
+                # position).
+                reread = True
+                self.high_water = await asyncio.to_thread(self.app.max_tracking_id, self.upstream)
+                expected_previous = self.high_water
             if nid <= expected_previous:
                 duplicates.append(msg)
                 bound.info("duplicate acked: already processed")

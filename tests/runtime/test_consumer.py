@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import nats
 import pytest
+from eventsourcing.persistence import Tracking
 from nats.js import JetStreamContext
 
 from contracts import ArrestRecorded, IntegrationEvent
@@ -113,6 +114,26 @@ async def test_a_hole_in_the_chain_is_waited_for_never_skipped(clean_nats: Embed
         await publish(h.js, 2, 1)
         await eventually(h.count, lambda n: n == 3, what="all three cases")
         assert h.app.max_tracking_id("clear") == 3
+
+
+async def test_what_another_process_of_the_service_recorded_is_not_waited_for(
+    clean_nats: EmbeddedNats,
+) -> None:
+    """A replacement and the process it replaces share one store. When the old one records
+    and acks messages 1 and 2, they never come back to the replacement: it takes message 3
+    (previous 2) as a hole, asks the store where it stands, and processes 3, rather than
+    waiting for ever for 1 and 2."""
+    async with harness(clean_nats) as h:
+        await eventually(lambda: asyncio.sleep(0, h.consumer.bound), bool, what="bound")
+        assert h.consumer.high_water == 0
+        clock = SimulatedClock()
+        # The other process's batch, recorded straight into the shared store.
+        h.app.process_batch(
+            [(command_from(arrest(n), clock), Tracking("clear", n)) for n in (1, 2)]
+        )
+        await publish(h.js, 3, 2)
+        await eventually(h.count, lambda n: n == 3, what="message 3's case")
+        assert h.app.max_tracking_id("clear") == 3 and h.consumer.high_water == 3
 
 
 async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_rest_flow(
