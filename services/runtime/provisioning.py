@@ -7,6 +7,8 @@ process declares what it needs here and the difference, if any, is applied or re
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -20,7 +22,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from services.runtime.nats_access import connect
 from services.runtime.settings import Settings
@@ -36,6 +38,10 @@ from services.runtime.topology import (
 log = structlog.get_logger()
 
 DUPLICATE_WINDOW_SECONDS = 3600.0
+# JetStream's "no suitable peers for placement": a cluster that has just formed (or lost a node
+# for a moment) has a meta leader but does not yet count enough peers to place every replica.
+NO_PEERS_FOR_PLACEMENT = 10005
+PLACEMENT_WAIT_SECONDS = 30.0
 
 
 def stream_config(service: str, settings: Settings) -> StreamConfig:
@@ -103,17 +109,40 @@ async def wait_for_stream(js: JetStreamContext, name: str, poll: float = 0.5) ->
             await asyncio.sleep(poll)
 
 
-async def ensure_stream_config(js: JetStreamContext, wanted: StreamConfig) -> None:
+async def ensure_stream_config(
+    js: JetStreamContext,
+    wanted: StreamConfig,
+    *,
+    within: float = PLACEMENT_WAIT_SECONDS,
+    poll: float = 0.5,
+) -> None:
+    """Create the stream, or bring it to ``wanted``. A cluster that cannot place the replicas
+    yet is asked again for up to ``within`` seconds; any other refusal is raised at once."""
     try:
         info = await js.stream_info(wanted.name or "")
     except NotFoundError:
-        await js.add_stream(wanted)
+        await _placed(lambda: js.add_stream(wanted), wanted.name, within, poll)
         log.info("stream created", stream=wanted.name)
         return
     differs = _differences(info.config.as_dict(), wanted.as_dict(), _STREAM_KEYS)
     if differs:
-        await js.update_stream(wanted)
+        await _placed(lambda: js.update_stream(wanted), wanted.name, within, poll)
         log.warning("stream updated", stream=wanted.name, differences=differs)
+
+
+async def _placed(
+    make: Callable[[], Awaitable[Any]], stream: str | None, within: float, poll: float
+) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await make()
+            return
+        except APIError as error:
+            if error.err_code != NO_PEERS_FOR_PLACEMENT or time.monotonic() >= deadline:
+                raise
+            log.warning("no peers to place the stream yet; will retry", stream=stream)
+        await asyncio.sleep(poll)
 
 
 _STREAM_KEYS = (
