@@ -329,11 +329,11 @@ async def test_a_publish_whose_acknowledgement_is_lost_is_stored_once(tmp_path: 
     def first_three_clear_acks(subject: str, payload: bytes) -> bool:
         return b'"stream":"CHB_CLEAR"' in payload and len(proxy.lost) < 3
 
-    async def fault(*_: Any) -> None:
+    async def fault(_: ClusterSystem, __: Client, ledger: Ledger) -> None:
         await eventually(
             lambda: asyncio.sleep(0.1, len(proxy.lost)), lambda n: n == 3, what="lost acks"
         )
-        await asyncio.sleep(2)
+        await arrests_flow(ledger)  # and more arrests after them
 
     async with cluster_system(tmp_path) as system:
         proxy = await LossyProxy(system.cluster.nodes[0].port, first_three_clear_acks).start()
@@ -422,19 +422,25 @@ async def test_a_full_disk_stops_one_service_without_partial_state_until_space_r
 ) -> None:
     """hold's store (SQLite) is on a disk that fills up while arrests flow: hold's batches
     fail and are nak'd, nothing half-recorded, nothing dead-lettered, the rest of the system
-    goes on; when space returns, hold catches up and nothing is lost or doubled."""
+    goes on; when space returns, hold catches up and nothing is lost or doubled. (Each step
+    waits for its effect: hold refusing for want of space, arrests flowing meanwhile.)"""
     seen: dict[str, Any] = {}
 
-    async def fault(_: ClusterSystem, nc: Client, __: Ledger) -> None:
-        await asyncio.sleep(2)
+    async def fault(system: ClusterSystem, nc: Client, ledger: Ledger) -> None:
+        await arrests_flow(ledger)
         filler = await asyncio.to_thread(fill, disk)
-        await asyncio.sleep(4)
+        await eventually(
+            lambda: asyncio.to_thread(log_of, system, 2, "hold"),
+            lambda text: "database or disk is full" in text,
+            within=60,
+            what="hold's store to be full",
+        )
         seen["stuck"] = await status(nc, "hold")
-        await asyncio.sleep(2)
+        await arrests_flow(ledger)  # the rest goes on meanwhile
         seen["still"] = await status(nc, "hold")
         seen["clear"] = await status(nc, "clear")
         filler.unlink()  # space returns
-        await asyncio.sleep(1)
+        await arrests_flow(ledger)
 
     with small_disk(tmp_path / "hold-disk") as disk:
         async with cluster_system(tmp_path) as system:
