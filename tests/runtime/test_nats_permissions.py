@@ -29,7 +29,7 @@ from services.runtime.topology import (
     durable_name,
     stream_name,
 )
-from tests.support.nats_connections import REFUSED, connected
+from tests.support.nats_connections import DENIED_TIMEOUT, REFUSED, connected
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,7 @@ async def test_hold_publishes_and_consumes_its_own_and_is_refused_the_rest(
 
         # Publishing as clear: refused, no acknowledgement, nothing stored.
         with pytest.raises(REFUSED):
-            await hold.js.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
+            await hold.denied.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
         assert await hold.refused("publish", "chb.clear.arrest_recorded")
         assert (await admin.js.stream_info(clear_stream)).state.messages == 1
         # Nor clear's checkpoints, nor core NATS on another service's subjects.
@@ -75,7 +75,9 @@ async def test_hold_publishes_and_consumes_its_own_and_is_refused_the_rest(
         # Another service's consumer: it may not make it...
         build_durable = durable_name("clear", "build")
         with pytest.raises(REFUSED):
-            await hold.js.add_consumer(clear_stream, consumer_config("clear", "build", settings))
+            await hold.denied.add_consumer(
+                clear_stream, consumer_config("clear", "build", settings)
+            )
         assert await hold.refused(
             "publish", f"$JS.API.CONSUMER.CREATE.{clear_stream}.{build_durable}.chb.clear.>"
         )
@@ -85,7 +87,7 @@ async def test_hold_publishes_and_consumes_its_own_and_is_refused_the_rest(
         await ensure_consumer(admin.js, "clear", "build", settings)
         other = await hold.js.pull_subscribe_bind(durable=build_durable, stream=clear_stream)
         with pytest.raises(REFUSED):
-            await other.fetch(1, timeout=1.0)
+            await other.fetch(1, timeout=DENIED_TIMEOUT)
         assert await hold.refused(
             "publish", f"$JS.API.CONSUMER.MSG.NEXT.{clear_stream}.{build_durable}"
         )
@@ -94,10 +96,10 @@ async def test_hold_publishes_and_consumes_its_own_and_is_refused_the_rest(
 
         # Nor make or change another stream, nor the audit stream.
         with pytest.raises(REFUSED):
-            await hold.js.add_stream(stream_config("build", settings))
+            await hold.denied.add_stream(stream_config("build", settings))
         assert await hold.refused("publish", f"$JS.API.STREAM.CREATE.{stream_name('build')}")
         with pytest.raises(REFUSED):
-            await hold.js.update_stream(audit_stream_config(settings))
+            await hold.denied.update_stream(audit_stream_config(settings))
         assert await hold.refused("publish", f"$JS.API.STREAM.UPDATE.{AUDIT_STREAM}")
         # Nor listen to clear's commands, nor read replies meant for the API.
         await hold.nc.subscribe("cmd.clear.>")
@@ -130,18 +132,18 @@ async def test_the_api_and_the_auditor_read_every_stream_and_write_nothing(
 
         # Writing anything: refused.
         with pytest.raises(REFUSED):
-            await reader.js.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
+            await reader.denied.publish("chb.clear.arrest_recorded", b"{}", stream=clear_stream)
         assert await reader.refused("publish", "chb.clear.arrest_recorded")
         await reader.nc.publish(checkpoint_subject("hold"), b"{}")
         assert await reader.refused("publish", checkpoint_subject("hold"))
         with pytest.raises(REFUSED):
-            await reader.js.delete_stream(AUDIT_STREAM)
+            await reader.denied.delete_stream(AUDIT_STREAM)
         assert await reader.refused("publish", f"$JS.API.STREAM.DELETE.{AUDIT_STREAM}")
         # Nor take a service's messages from its durable consumer.
         durable = durable_name("clear", "hold")
         stolen = await reader.js.pull_subscribe_bind(durable=durable, stream=clear_stream)
         with pytest.raises(REFUSED):
-            await stolen.fetch(1, timeout=1.0)
+            await stolen.fetch(1, timeout=DENIED_TIMEOUT)
         next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{clear_stream}.{durable}"
         assert await reader.refused("publish", next_subject)
         assert (await admin.js.consumer_info(clear_stream, durable)).delivered.stream_seq == 0
@@ -171,10 +173,10 @@ async def test_only_the_api_writes_the_household_keys_and_only_hold_may_also_rea
             with pytest.raises(REFUSED):
                 await readable.erase("HH-7")
             with pytest.raises(REFUSED):
-                await hold.js.purge_stream(kv_stream)
+                await hold.denied.purge_stream(kv_stream)
             assert await hold.refused("publish", f"$JS.API.STREAM.PURGE.{kv_stream}")
             with pytest.raises(REFUSED):
-                await hold.js.delete_key_value(KEYS_BUCKET)
+                await hold.denied.delete_key_value(KEYS_BUCKET)
             assert await hold.refused("publish", f"$JS.API.STREAM.DELETE.{kv_stream}")
         # The key is as the API left it.
         assert await keys.opener().text(sealed) == "a name"
@@ -182,13 +184,15 @@ async def test_only_the_api_writes_the_household_keys_and_only_hold_may_also_rea
     for user in (AUDITOR, "clear", "build"):
         async with connected(clean_nats, user) as other:
             with pytest.raises(REFUSED):
-                await other.js.key_value(KEYS_BUCKET)
+                await other.denied.key_value(KEYS_BUCKET)
             assert await other.refused("publish", f"$JS.API.STREAM.INFO.{kv_stream}")
             with pytest.raises(REFUSED):
-                await other.js.get_msg(kv_stream, 1)
+                await other.denied.get_msg(kv_stream, 1)
             assert await other.refused("publish", f"$JS.API.STREAM.MSG.GET.{kv_stream}")
             with pytest.raises(REFUSED):
-                await other.js.get_msg(kv_stream, subject=f"$KV.{KEYS_BUCKET}.{kid}", direct=True)
+                await other.denied.get_msg(
+                    kv_stream, subject=f"$KV.{KEYS_BUCKET}.{kid}", direct=True
+                )
             await other.nc.publish(f"$KV.{KEYS_BUCKET}.forged", b"key")
             assert await other.refused("publish", f"$KV.{KEYS_BUCKET}.forged")
 
@@ -232,10 +236,10 @@ async def test_notify_consumes_hold_and_build_publishes_its_own_and_reads_keys_o
 
         # Not another service's subjects, stream, consumer or commands.
         with pytest.raises(REFUSED):
-            await notify.js.publish("chb.hold.support_task_opened", b"{}", stream=hold_stream)
+            await notify.denied.publish("chb.hold.support_task_opened", b"{}", stream=hold_stream)
         assert await notify.refused("publish", "chb.hold.support_task_opened")
         with pytest.raises(REFUSED):
-            await notify.js.add_consumer(
+            await notify.denied.add_consumer(
                 stream_name("clear"), consumer_config("clear", "notify", settings)
             )
         await notify.nc.publish("cmd.hold.change_task", b"{}")

@@ -16,6 +16,7 @@ from services.runtime.settings import Settings
 from tests.support.system import eventually
 
 REFUSED = (nats.errors.TimeoutError, nats.errors.NoRespondersError)
+DENIED_TIMEOUT = 0.25
 
 
 @dataclass
@@ -28,6 +29,13 @@ class Connection:
     @property
     def js(self) -> JetStreamContext:
         return self.nc.jetstream(timeout=1.0)
+
+    @property
+    def denied(self) -> JetStreamContext:
+        """For a JetStream call the server is expected to refuse: a refused request is never
+        answered, so it ends in a timeout, kept short here. That it was a refusal, not a slow
+        answer, is what ``refused`` checks (the server's permissions violation)."""
+        return self.nc.jetstream(timeout=DENIED_TIMEOUT)
 
     async def refused(self, action: str, subject: str) -> bool:
         """Whether the server refused ``action`` ("publish" or "subscription") on
