@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from typing import Any
 
 import nats
+from nats.js.errors import ServiceUnavailableError
 
 from contracts import parse_event
 from services.runtime.topology import stream_name, subjects
@@ -37,15 +40,29 @@ def stored_events(app: Any) -> Counter[str]:
     return counts
 
 
-async def stream_events(nc: nats.aio.client.Client, service: str) -> Counter[str]:
+async def stream_events(
+    nc: nats.aio.client.Client, service: str, within: float = 30.0
+) -> Counter[str]:
+    """Every integration event on ``service``'s stream, counted by type (each once, or it
+    fails), read through a consumer of its own. On a cluster that consumer has no leader for a
+    moment after it is made, and a fetch is answered 503 meanwhile: asked again, up to
+    ``within`` seconds."""
     js = nc.jetstream()
     info = await js.stream_info(stream_name(service))
     sub = await js.pull_subscribe(subjects(service), stream=stream_name(service))
     counts: Counter[str] = Counter()
     ids: Counter[str] = Counter()
     remaining = info.state.messages
+    deadline = time.monotonic() + within
     while remaining:
-        for msg in await sub.fetch(min(remaining, 256), timeout=5):
+        try:
+            msgs = await sub.fetch(min(remaining, 256), timeout=5)
+        except ServiceUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+            continue
+        for msg in msgs:
             event = parse_event(msg.data)
             counts[event.event_type] += 1
             ids[str(event.event_id)] += 1
