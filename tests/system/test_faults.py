@@ -291,7 +291,7 @@ async def test_a_service_paused_past_its_ack_wait_doubles_nothing(tmp_path: Path
         )
         system.procs.signal("hold", signal.SIGTERM)  # the supervisor retires the old one
         await asyncio.to_thread(old.wait, 15)
-        await asyncio.sleep(1)
+        await arrests_flow(ledger)
         system.procs.signal("clear", signal.SIGSTOP)
         retries = ledger.retries
         await eventually(
@@ -301,11 +301,11 @@ async def test_a_service_paused_past_its_ack_wait_doubles_nothing(tmp_path: Path
             what="a planner to retry while clear is stopped",
         )
         system.procs.signal("clear", signal.SIGCONT)
-        await asyncio.sleep(1)
+        await arrests_flow(ledger)  # clear answers again
         system.procs.signal("build", signal.SIGSTOP)
-        await asyncio.sleep(2 * ack_wait)
+        await asyncio.sleep(2 * ack_wait)  # the fault itself: stopped past its ack wait
         system.procs.signal("build", signal.SIGCONT)
-        await asyncio.sleep(1)
+        await arrests_flow(ledger)
 
     async with cluster_system(tmp_path, ack_wait_seconds=ack_wait) as system:
         system.procs.start("clear")
