@@ -236,8 +236,8 @@ def quantile(values: list[float], q: float) -> float:
 
 async def child_rebuild(settings: Settings) -> dict[str, Any]:
     """A new generation read from the streams from the start; made the one served."""
-    from services.views.generations import Generations
     from services.views.feed import Feed
+    from services.views.generations import Generations
 
     generations = Generations(settings)
     nc = await connect(settings)
