@@ -340,8 +340,10 @@ class ViewPlace:
             # by an administrator) the pool opens new ones rather than failing a request.
             postgres = self.postgres
 
+            # One connection kept (each API process has a few of these: the writer's, the
+            # reader's), more only while requests overlap: PostgreSQL's connections are few.
             def datastore() -> PostgresDatastore:
-                return PostgresDatastore(**postgres, pool_size=4, max_overflow=4, pre_ping=True)
+                return PostgresDatastore(**postgres, pool_size=1, max_overflow=3, pre_ping=True)
 
             recorder: ViewRecorder = PostgresViewRecorder(datastore())
             recorder.renew = datastore
