@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
@@ -22,6 +24,7 @@ from services.views.read_model import ReadModel, StreamMark
 from services.views.store import ViewPlace
 
 log = structlog.get_logger()
+T = TypeVar("T")
 
 # How many messages one transaction of the views applies at most: a catch-up writes large
 # batches, a quiet stream one message at a time as it comes.
@@ -31,6 +34,19 @@ RETRY_SECONDS = 1.0
 # How long a fetch waits for a stream's next message (it returns at once with what there is).
 FETCH_SECONDS = 1.0
 IDLE_SECONDS = 0.02
+
+
+async def in_thread(work: Callable[..., T], *args: Any) -> T:
+    """``work`` in a worker thread; if the caller is cancelled meanwhile, the thread is still
+    waited for before the cancellation goes on: whoever stops a feed then closes its database,
+    and a thread still writing to a closed SQLite connection crashes the process."""
+    running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
 
 
 class Feed:
@@ -148,7 +164,7 @@ class Feed:
                 batch, self._inbox = self._inbox[:BATCH], self._inbox[BATCH:]
                 self._drained.set()
                 try:
-                    await asyncio.to_thread(self._apply, batch)
+                    await in_thread(self._apply, batch)
                 except Exception as error:  # the store away: not ready, say why, try again
                     if self.failed is None:
                         log.warning(

@@ -23,6 +23,7 @@ from nats.aio.client import Client
 
 from services.runtime.store import postgres_conninfo
 from services.runtime.topology import SERVICES, stream_name
+from services.views.feed import in_thread
 from services.views.generations import Generations
 from services.views.read_model import ReadModel
 
@@ -108,7 +109,7 @@ class ReadingFeed:
             info = await js.stream_info(stream_name(service))
             self.targets[stream_name(service)] = info.state.last_seq
             self.created[stream_name(service)] = info.created
-        await asyncio.to_thread(self.refresh)
+        await in_thread(self.refresh)
         self._following = asyncio.create_task(self._follow(), name="views:follow")
 
     def refresh(self) -> None:
@@ -126,7 +127,7 @@ class ReadingFeed:
         while True:
             await asyncio.sleep(FOLLOW_SECONDS)
             try:
-                await asyncio.to_thread(self.refresh)
+                await in_thread(self.refresh)
             except Exception as error:  # the store away: not ready meanwhile, and say why
                 self.failed = error
                 log.warning("could not read where the views stand", error=repr(error))
