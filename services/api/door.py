@@ -68,14 +68,14 @@ class FrontDoor:
         self.household_keys: HouseholdKeys | None = None
         # The views persist beside the stores (SQLite files, or PostgreSQL schemas): a restart
         # resumes where they stand. Nothing is opened until ``start``.
-        self.projector: Projector  # made by ``start``
+        # Views in memory until ``start`` opens the persisted ones (making the app touches no
+        # disk; an app that is never started, as in a test of its pages, has empty views).
+        self.projector = Projector()
         self._stopping = asyncio.Event()
         self._watching: asyncio.Task[None] | None = None
         self.started = False
         self.registry.register(
-            ApiCollector(
-                self.ready, lambda: self.projector.positions if self.started else {}, self.restarts
-            )
+            ApiCollector(self.ready, lambda: self.projector.positions, self.restarts)
         )
 
     @property
@@ -106,6 +106,7 @@ class FrontDoor:
             await wait_for_stream(js, stream_name(service))
         self.index = AuditIndex(self.index_path)
         self.household_keys = await HouseholdKeys.open(js, self.settings.stream_replicas)
+        self.projector.close()
         self.projector = Projector(Generations(self.settings))
         await self.projector.start(self.broker.connection)
         self._watching = asyncio.create_task(

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import nats
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import ServiceUnavailableError
 
 from contracts import parse_event
@@ -48,16 +49,23 @@ async def stream_events(
     moment after it is made, and a fetch is answered 503 meanwhile: asked again, up to
     ``within`` seconds."""
     js = nc.jetstream()
-    info = await js.stream_info(stream_name(service))
-    sub = await js.pull_subscribe(subjects(service), stream=stream_name(service))
+    deadline = time.monotonic() + within
+    while True:  # just after a leader was killed the cluster may not answer for a moment
+        try:
+            info = await js.stream_info(stream_name(service))
+            sub = await js.pull_subscribe(subjects(service), stream=stream_name(service))
+            break
+        except (ServiceUnavailableError, NatsTimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
     counts: Counter[str] = Counter()
     ids: Counter[str] = Counter()
     remaining = info.state.messages
-    deadline = time.monotonic() + within
     while remaining:
         try:
             msgs = await sub.fetch(min(remaining, 256), timeout=5)
-        except ServiceUnavailableError:
+        except (ServiceUnavailableError, NatsTimeoutError):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)

@@ -65,7 +65,13 @@ def _agency_known(door: Any, code: str) -> None:
         raise HTTPException(status_code=404, detail=not_registered(code, door.read_model.agencies))
 
 
-@router.post("/agencies/{code}/contacts", responses=responses(400, 404, 409, 503))
+@router.post(
+    "/agencies/{code}/contacts",
+    responses={
+        **responses(400, 404, 409, 503),
+        201: {"description": "A contact point added", "content": {"application/json": {}}},
+    },
+)
 async def change_contacts(
     door: Door, code: AgencyCode, body: ContactRequest, who: Caller
 ) -> JSONResponse:
