@@ -34,6 +34,7 @@ RETRY_SECONDS = 1.0
 # How long a fetch waits for a stream's next message (it returns at once with what there is).
 FETCH_SECONDS = 1.0
 IDLE_SECONDS = 0.02
+STOP_SECONDS = 2.0
 
 
 async def in_thread(work: Callable[..., T], *args: Any) -> T:
@@ -127,7 +128,7 @@ class Feed:
                     await self._fetch(sub, stream)
                 finally:
                     with contextlib.suppress(Exception):  # closing anyway
-                        await sub.unsubscribe()
+                        await asyncio.wait_for(sub.unsubscribe(), STOP_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # NATS away or the consumer gone: readiness says so
@@ -219,9 +220,10 @@ class Feed:
     async def stop(self) -> None:
         for reader in self._readers:
             reader.cancel()
-        for reader in self._readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+        # Bounded: a reader gives back its consumer as it goes, which asks NATS; a stop must
+        # not wait on a server that does not answer (the consumer expires by itself).
+        if self._readers:
+            await asyncio.wait(self._readers, timeout=STOP_SECONDS)
         self._readers.clear()
         if self._writing is not None:
             self._writing.cancel()
