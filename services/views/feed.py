@@ -73,6 +73,7 @@ class Feed:
         self._applied = applied
         self._readers: list[asyncio.Task[None]] = []
         self._next: dict[str, int] = {}  # per stream: the next sequence to fetch
+        self._stopped = False
         self._inbox: list[Msg] = []
         self._arrived = asyncio.Event()
         self._drained = asyncio.Event()
@@ -112,7 +113,7 @@ class Feed:
         message not yet fetched."""
         stream = stream_name(service)
         self._next[stream] = self.positions[stream] + 1
-        while True:
+        while not self._stopped:
             try:
                 sub = await js.pull_subscribe(
                     subjects(service),
@@ -138,7 +139,9 @@ class Feed:
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def _fetch(self, sub: JetStreamContext.PullSubscription, stream: str) -> None:
-        while True:
+        # Also ended by ``_stopped``: on Python 3.11 ``asyncio.wait_for`` (inside nats-py's
+        # fetch) can swallow a cancellation that arrives as its message does.
+        while not self._stopped:
             try:
                 fetched = await sub.fetch(BATCH, timeout=FETCH_SECONDS)
             except TimeoutError:
@@ -218,6 +221,7 @@ class Feed:
         return event_id in self.writer.seen
 
     async def stop(self) -> None:
+        self._stopped = True
         for reader in self._readers:
             reader.cancel()
         # Bounded: a reader gives back its consumer as it goes, which asks NATS; a stop must
