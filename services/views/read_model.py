@@ -19,6 +19,7 @@ from contracts.hold import FINISHED_STATUSES
 from contracts.indicators import IndicatorRow
 from contracts.place import place_key, same_place
 from services.runtime.authorization import Engagement
+from services.runtime.deadline_store import to_micros
 from services.views.agency_views import seeded_agencies
 from services.views.dispatch import VIEW_CHANGES
 from services.views.rows import (
@@ -59,7 +60,6 @@ from services.views.tables import (
     list_of,
     model_codec,
     row_codec,
-    to_micros,
 )
 
 K = TypeVar("K")

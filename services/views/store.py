@@ -278,7 +278,13 @@ class _Rows:
             return int(_first(c.fetchone()) or 0)
 
     def keys(self, kind: str) -> list[str]:
-        return [key for key, _ in self.select(kind)]
+        """The keys of ``kind`` in order, without reading the rows' bodies."""
+        return [
+            key
+            for (key,) in self.query(
+                "SELECT key FROM view_rows WHERE kind = ? ORDER BY seq", [kind]
+            )
+        ]
 
 
 def _first(row: Any) -> Any:

@@ -22,10 +22,7 @@ import orjson
 from eventsourcing.persistence import Tracking
 from pydantic import BaseModel
 
-from services.runtime.deadline_store import to_micros
 from services.views.store import COLUMNS, StoredRow, ViewPlace, ViewRecorder, remove_place
-
-__all__ = ["to_micros"]
 
 K = TypeVar("K")
 V = TypeVar("V")
