@@ -17,8 +17,8 @@ from email.utils import format_datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+import aiohttp
 import aiosmtplib
-import httpx
 from pydantic import BaseModel
 from standardwebhooks import Webhook
 
@@ -102,21 +102,26 @@ class Sender(Protocol):
 
 
 class WebhookSender:
+    """Standard Webhooks over one aiohttp session (keep-alive connections, reused). aiohttp,
+    not httpx: measured on loopback at 16 in flight, httpx's pool spent ~3.3 ms of CPU a
+    request (checking every pooled connection's expiry on each), aiohttp ~0.27 ms; at 230
+    offers a second that was most of the notifier's core (bench/README.md)."""
+
     def __init__(self, timeout_seconds: float = 10.0) -> None:
-        self.timeout = timeout_seconds
-        self._client: httpx.AsyncClient | None = None
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def session(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running loop (nothing connects at construction).
-        if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=False)
-        return self._client
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def send(self, message: Message, target: dict[str, Any]) -> Outcome:
         hook = WebhookTarget.model_validate(target)
@@ -131,14 +136,16 @@ class WebhookSender:
             "content-type": "application/json",
         }
         try:
-            response = await self.client.post(
-                hook.url, content=body.encode(), headers=headers, timeout=self.timeout
-            )
-        except httpx.TimeoutException:
+            async with self.session.post(
+                hook.url, data=body.encode(), headers=headers, allow_redirects=False
+            ) as response:
+                code = response.status
+                # Read to the end, so the connection goes back to the pool for the next.
+                await response.read()
+        except TimeoutError:
             return Outcome("failed", "timeout")
-        except httpx.HTTPError as error:
+        except aiohttp.ClientError as error:
             return Outcome("failed", type(error).__name__)
-        code = response.status_code
         if 200 <= code < 300:
             return Outcome("delivered", f"HTTP {code}")
         return Outcome("gone" if code == 410 else "failed", f"HTTP {code}")

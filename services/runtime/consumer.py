@@ -43,6 +43,7 @@ from services.runtime.clock import Clock
 from services.runtime.dead_letters import NIL, RecordDeadLetter
 from services.runtime.faults import FaultInjector
 from services.runtime.meta import SERVICE_ACTORS, Meta
+from services.runtime.pulling import fetch_batch
 from services.runtime.topology import (
     H_EVENT_ID,
     H_NOTIFICATION_ID,
@@ -111,8 +112,8 @@ class TrackedConsumer:
         try:
             while not stopping.is_set():
                 try:
-                    msgs = await psub.fetch(
-                        1 if self._isolate else self.batch, timeout=self.fetch_timeout
+                    msgs = await fetch_batch(
+                        psub, 1 if self._isolate else self.batch, self.fetch_timeout
                     )
                 except (TimeoutError, NatsTimeoutError):
                     continue
