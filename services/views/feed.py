@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts import ContractError, IntegrationEvent, parse_event
+from services.runtime.pulling import fetch_batch
 from services.runtime.topology import H_NOTIFICATION_ID, SERVICES, stream_name, subjects
 from services.views.read_model import ReadModel, StreamMark
 from services.views.store import ViewPlace
@@ -33,7 +34,6 @@ BATCH = 2000
 RETRY_SECONDS = 1.0
 # How long a fetch waits for a stream's next message (it returns at once with what there is).
 FETCH_SECONDS = 1.0
-IDLE_SECONDS = 0.02
 STOP_SECONDS = 2.0
 
 
@@ -143,13 +143,11 @@ class Feed:
         # fetch) can swallow a cancellation that arrives as its message does.
         while not self._stopped:
             try:
-                fetched = await sub.fetch(BATCH, timeout=FETCH_SECONDS)
+                # What has arrived, at once: nats-py's own fetch awaits each message through a
+                # task of its own (services/runtime/pulling.py); in a rebuild of 60,534 events
+                # fetching took 22 s of the 28 with it, 2.4 s of 20 without (bench/README.md).
+                fetched = await fetch_batch(sub, BATCH, FETCH_SECONDS)
             except TimeoutError:
-                continue
-            if not fetched:
-                # Only a status came (nats-py answers a fetch with the expiry of the one before
-                # it): ask again shortly, not at once, or the two would chase each other.
-                await asyncio.sleep(IDLE_SECONDS)
                 continue
             while len(self._inbox) >= 2 * BATCH:
                 self._drained.clear()
