@@ -89,7 +89,11 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS view_rows_place ON view_rows (kind, place_key, seq)",
     "CREATE INDEX IF NOT EXISTS view_rows_operation ON view_rows (kind, operation_id, seq)",
     "CREATE INDEX IF NOT EXISTS view_rows_case ON view_rows (kind, case_id, seq)",
-    "CREATE INDEX IF NOT EXISTS view_rows_overdue ON view_rows (kind, agency, open_due_us)",
+    # An agency's overdue tasks in the order they were opened: ``seq`` in the index, so the
+    # few shown are chosen from the index alone, not from every overdue row read and sorted
+    # (at 3,140 overdue of 180,000 tasks: 25 ms a request before, ~5 ms after; bench/README).
+    "CREATE INDEX IF NOT EXISTS view_rows_overdue_seq ON view_rows"
+    " (kind, agency, open_due_us, seq)",
     "CREATE INDEX IF NOT EXISTS view_rows_open_due ON view_rows (kind, open_due_us)",
     # Covers the board's counts: read from the index alone, never the rows' bodies.
     "CREATE INDEX IF NOT EXISTS view_rows_board ON view_rows"
@@ -299,9 +303,14 @@ def _at(row: Any, index: int, name: str) -> Any:
     return row[name] if isinstance(row, dict) else row[index]
 
 
+# Indexes replaced by others, dropped from views made before.
+_REPLACED = ("view_rows_overdue",)
+
+
 class SQLiteViewRecorder(_Rows, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), _TABLE, *_INDEXES]
+        dropped = [f"DROP INDEX IF EXISTS {name}" for name in _REPLACED]
+        return [*super().construct_create_table_statements(), _TABLE, *_INDEXES, *dropped]
 
 
 class PostgresViewRecorder(_Rows, PostgresTrackingRecorder):
@@ -312,6 +321,9 @@ class PostgresViewRecorder(_Rows, PostgresTrackingRecorder):
         # In the datastore's schema, as the library's own tables are.
         self.table = f'"{datastore.schema}".view_rows'
         self.sql_create_statements.extend(SQL(self._sql(s)).format() for s in (_TABLE, *_INDEXES))
+        self.sql_create_statements.extend(
+            SQL(f'DROP INDEX IF EXISTS "{datastore.schema}".{name}').format() for name in _REPLACED
+        )
 
 
 ViewRecorder = SQLiteViewRecorder | PostgresViewRecorder
