@@ -52,6 +52,15 @@ async def test_batches_come_in_order_and_nothing_is_lost_or_taken_twice(
         with pytest.raises(NatsTimeoutError):
             await fetch_batch(psub, 16, 0.3)
         assert time.monotonic() - started < 2.0
+        # A trickle, each taken as it comes: no requests are left waiting on the server for
+        # the rest of their batches (one lingering per call would be five).
+        for n in range(5):
+            await js.publish("chb.clear.arrest_recorded", f"{300 + n}".encode())
+            trickle = await fetch_batch(psub, 16, 5.0)
+            for m in trickle:
+                await m.ack()
+        info = await js.consumer_info(stream_name("clear"), durable_name("clear", "hold"))
+        assert (info.num_waiting or 0) <= 1
 
         # One arriving later is the next batch.
         await js.publish("chb.clear.arrest_recorded", b"201")
