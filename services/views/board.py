@@ -16,11 +16,12 @@ from uuid import UUID
 
 from contracts.hold import FINISHED_STATUSES
 from services.runtime.deadline_store import to_micros
-from services.views.read_model import task_filter
+from services.views.columns import task_filter
 from services.views.rows import shown
 
 if TYPE_CHECKING:
-    from services.views.read_model import ReadModel, Within
+    from services.views.columns import Within
+    from services.views.read_model import ReadModel
 
 HOUR_US = 3_600_000_000
 

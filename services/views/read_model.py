@@ -19,8 +19,15 @@ from contracts.hold import FINISHED_STATUSES
 from contracts.indicators import IndicatorRow
 from contracts.place import place_key, same_place
 from services.runtime.authorization import Engagement
-from services.runtime.deadline_store import to_micros
 from services.views.agency_views import seeded_agencies
+from services.views.columns import (
+    Within,
+    case_columns,
+    milestone_columns,
+    task_columns,
+    task_filter,
+    wait_columns,
+)
 from services.views.dispatch import VIEW_CHANGES
 from services.views.rows import (
     AgencyRow,
@@ -63,8 +70,6 @@ from services.views.tables import (
 )
 
 K = TypeVar("K")
-# A token's limits: the places and the operations it is limited to (empty: not limited).
-Within = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 class StreamMark(NamedTuple):
@@ -73,43 +78,6 @@ class StreamMark(NamedTuple):
 
     created: datetime | None
     mark: int
-
-
-def _task_columns(task: TaskRow) -> dict[str, Any]:
-    return {
-        "agency": task.agency,
-        "place_key": place_key(task.place or ""),
-        "operation_id": task.operation_id,
-        "case_id": task.case_id,
-        "status": task.status,
-        "due_us": (due := to_micros(datetime.fromisoformat(task.due_at))),
-        "open_due_us": None if task.status in FINISHED else due,
-        "worker": task.worker_ref,
-        "label": task.kind,
-        "mark": task.escalation_level,
-        "took_us": None
-        if task.completed_at is None
-        else to_micros(datetime.fromisoformat(task.completed_at))
-        - to_micros(datetime.fromisoformat(task.opened_at)),
-    }
-
-
-def _wait_columns(wait: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "agency": wait["agency"],
-        "case_id": wait["task_id"],
-        "place_key": wait["place_key"],
-        "operation_id": wait["operation_id"],
-        "took_us": wait["took_us"],
-    }
-
-
-def _case_columns(case: CaseRow) -> dict[str, Any]:
-    return {"operation_id": case.operation_id, "place_key": place_key(case.place)}
-
-
-def _milestone_columns(m: MilestoneRow) -> dict[str, Any]:
-    return {"operation_id": m.operation_id, "place_key": place_key(m.place)}
 
 
 class ReadModel(Views):
@@ -123,10 +91,10 @@ class ReadModel(Views):
         self.dedupe = dedupe
         self.seen = RecentIds()
         self.operations: Table[UUID, OperationRow] = self.table("operation", UUID_KEY, OperationRow)
-        self.cases: Table[UUID, CaseRow] = self.table("case", UUID_KEY, CaseRow, _case_columns)
-        self.tasks: Table[UUID, TaskRow] = self.table("task", UUID_KEY, TaskRow, _task_columns)
+        self.cases: Table[UUID, CaseRow] = self.table("case", UUID_KEY, CaseRow, case_columns)
+        self.tasks: Table[UUID, TaskRow] = self.table("task", UUID_KEY, TaskRow, task_columns)
         self.milestones: Table[UUID, MilestoneRow] = self.table(
-            "milestone", UUID_KEY, MilestoneRow, _milestone_columns
+            "milestone", UUID_KEY, MilestoneRow, milestone_columns
         )
         self.task_history: Table[UUID, list[TaskStep]] = self.table(
             "task_history", UUID_KEY, list_of(row_codec(TaskStep))
@@ -183,7 +151,7 @@ class ReadModel(Views):
         )
         # The same acceptances one row each, for the board's medians over many tasks.
         self.accept_rows: Table[str, dict[str, Any]] = Table(
-            self, "accept_wait", TEXT_KEY, PLAIN, _wait_columns
+            self, "accept_wait", TEXT_KEY, PLAIN, wait_columns
         )
         self.streams: Table[str, dict[str, Any]] = Table(self, "stream", TEXT_KEY, PLAIN)
         if self.fresh:
@@ -384,54 +352,6 @@ _PREFETCHED = {
     "milestone_id": ("milestones",),
     "programme_id": ("programmes",),
 }
-
-
-def task_filter(
-    operation_id: UUID | None,
-    agency: str | None,
-    status: str | None,
-    case_id: UUID | None,
-    place: str | None,
-    overdue_at: datetime | None,
-    worker_ref: str | None = None,
-    within: Within | None = None,
-) -> tuple[str, list[Any]]:
-    """The condition over the tasks' indexed columns (``store.py``) for these filters."""
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (
-        ("operation_id", operation_id),
-        ("agency", agency),
-        ("status", status),
-        ("case_id", case_id),
-        ("place_key", None if place is None else place_key(place)),
-        ("worker", worker_ref),
-    ):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(str(value))
-    if within is not None:
-        scope, values = within_filter(within)
-        where.append(scope)
-        params += values
-    if overdue_at is not None:  # only an unfinished task has an open due time
-        where.append("open_due_us < ?")
-        params.append(to_micros(overdue_at))
-    return "".join(f" AND {w}" for w in where), params
-
-
-def within_filter(within: Within) -> tuple[str, list[Any]]:
-    """A token's limits over the indexed columns: the places (by key) and operations it is
-    limited to, each only if it is limited by them (an item naming none is outside)."""
-    places, operations = within
-    clauses, params = ["1 = 1"], []
-    if places:
-        clauses.append(f"place_key IN ({', '.join('?' * len(places))})")
-        params += [place_key(p) for p in places]
-    if operations:
-        clauses.append(f"operation_id IN ({', '.join('?' * len(operations))})")
-        params += [str(o) for o in operations]
-    return " AND ".join(clauses), params
 
 
 def _chunks(events: Iterable[IntegrationEvent], size: int) -> Iterator[list[IntegrationEvent]]:
