@@ -54,9 +54,10 @@ async def fetch_batch(
     """Up to ``batch`` messages in stream order: those already here; else what the server has
     now (a ``no_wait`` request, ended at once by a status when it has fewer); else one
     lingering request for the rest of ``within`` seconds, its first message awaited
-    (``nats.errors.TimeoutError`` when none comes). Whatever else has arrived by then comes
-    with the first. As nats-py does, at most one request lingers: a no_wait request is
-    answered at once, so asking often leaves none behind on the server."""
+    (``nats.errors.TimeoutError`` when none comes). The rest of the batch comes with the
+    first, as far as the server has it now (``_rest_of``). As nats-py does, at most one
+    request lingers: a no_wait request is answered at once, so asking often leaves none behind
+    on the server."""
     ready = take_ready(psub, batch)
     if ready:
         return ready
@@ -70,7 +71,7 @@ async def fetch_batch(
         msg = await psub._sub.next_msg(timeout=remaining)
         status = _status(msg)
         if status is None:
-            return [msg, *take_ready(psub, batch - 1)]
+            return await _rest_of(psub, [msg], batch, started + within)
         if status == _HEARTBEAT:
             continue
         if status in _ENDED:
@@ -83,6 +84,34 @@ async def fetch_batch(
             lingering = True
             continue
         raise APIError.from_msg(msg)
+
+
+async def _rest_of(
+    psub: JetStreamContext.PullSubscription, msgs: list[Msg], batch: int, deadline: float
+) -> list[Msg]:
+    """The batch begun by ``msgs``: what has arrived, taken at once; and while the server says
+    more are pending (each message carries how many) and the request has not ended, one await
+    for the next of them, then again all that has arrived. So a catch-up gets whole batches
+    (one transaction each, not one per handful that happened to be in the socket), and a
+    consumer that is caught up gets what there is at once."""
+    while len(msgs) < batch:
+        msgs += take_ready(psub, batch - len(msgs))
+        if len(msgs) >= batch or msgs[-1].metadata.num_pending == 0:
+            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            msg = await psub._sub.next_msg(timeout=remaining)
+        except NatsTimeoutError:
+            break
+        status = _status(msg)
+        if status == _HEARTBEAT:
+            continue
+        if status is not None:  # the request ended: the rest comes with the next one
+            break
+        msgs.append(msg)
+    return msgs
 
 
 async def _ask(psub: JetStreamContext.PullSubscription, request: dict[str, object]) -> None:
