@@ -4,11 +4,15 @@ nothing lost or taken twice, and a timeout when there is nothing."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+from collections.abc import AsyncIterator
 
 import nats
 import pytest
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 
 from services.runtime.embedded_nats import EmbeddedNats
 from services.runtime.nats_access import connect_options, servers
@@ -22,20 +26,33 @@ from tests.support.system import eventually
 pytestmark = pytest.mark.integration
 
 
-async def test_batches_come_in_order_and_nothing_is_lost_or_taken_twice(
-    clean_nats: EmbeddedNats,
-) -> None:
-    settings = Settings(**clean_nats.access(ADMIN), consumer_batch=64)
+@contextlib.asynccontextmanager
+async def clear_to_hold(
+    server: EmbeddedNats, count: int
+) -> AsyncIterator[tuple[JetStreamContext, JetStreamContext.PullSubscription]]:
+    """Clear's stream holding the messages "1" to ``count``, and hold's durable consumer of it
+    bound as a pull subscription."""
+    settings = Settings(**server.access(ADMIN), consumer_batch=64)
     nc = await nats.connect(servers(settings), **connect_options(settings))
     try:
         js = nc.jetstream()
         await ensure_stream(js, "clear", settings)
         await ensure_consumer(js, "clear", "hold", settings)
-        for n in range(1, 201):
+        for n in range(1, count + 1):
             await js.publish("chb.clear.arrest_recorded", str(n).encode())
         psub = await js.pull_subscribe_bind(
             durable=durable_name("clear", "hold"), stream=stream_name("clear")
         )
+        yield js, psub
+        await psub.unsubscribe()
+    finally:
+        await nc.close()
+
+
+async def test_batches_come_in_order_and_nothing_is_lost_or_taken_twice(
+    clean_nats: EmbeddedNats,
+) -> None:
+    async with clear_to_hold(clean_nats, 200) as (js, psub):
         seen: list[int] = []
         sizes: list[int] = []
         while len(seen) < 200:
@@ -70,38 +87,27 @@ async def test_batches_come_in_order_and_nothing_is_lost_or_taken_twice(
         assert [int(m.data) for m in late] == [201]
         await late[0].ack_sync()
         assert take_ready(psub, 16) == []
-        await psub.unsubscribe()
-    finally:
-        await nc.close()
 
 
-async def test_what_arrived_beyond_a_batch_is_kept_for_the_next_calls(
+async def test_what_an_earlier_request_brought_is_taken_by_the_next_calls(
     clean_nats: EmbeddedNats,
 ) -> None:
-    settings = Settings(**clean_nats.access(ADMIN), consumer_batch=64)
-    nc = await nats.connect(servers(settings), **connect_options(settings))
-    try:
-        js = nc.jetstream()
-        await ensure_stream(js, "clear", settings)
-        await ensure_consumer(js, "clear", "hold", settings)
-        for n in range(1, 11):
-            await js.publish("chb.clear.arrest_recorded", str(n).encode())
-        psub = await js.pull_subscribe_bind(
-            durable=durable_name("clear", "hold"), stream=stream_name("clear")
-        )
-        got = [int(m.data) for m in await fetch_batch(psub, 10, 2.0)]
+    async with clear_to_hold(clean_nats, 10) as (_js, psub):
+        # A request for all ten, as an earlier call with a larger batch would have made.
+        request = json.dumps({"batch": 10, "no_wait": True}).encode()
+        await psub._nc.publish(psub._nms, request, psub._deliver)
 
         async def waiting() -> int:
             return psub._sub._pending_queue.qsize()
 
-        # The rest of the request's ten arrive in the subscription's queue meanwhile.
-        await eventually(waiting, lambda n: n >= 10 - len(got), what="the rest delivered")
+        await eventually(waiting, lambda n: n >= 10, what="all ten delivered")
+        sizes: list[int] = []
+        got: list[int] = []
         while len(got) < 10:
-            # Taken from what is here, at most one a call, with no new request needed.
-            more = await fetch_batch(psub, 1, 2.0)
-            assert len(more) == 1
+            # Taken from what is here, never more than asked, in order.
+            more = await fetch_batch(psub, 3, 2.0)
+            sizes.append(len(more))
             got += [int(m.data) for m in more]
         assert got == list(range(1, 11))
-        await psub.unsubscribe()
-    finally:
-        await nc.close()
+        assert sizes == [3, 3, 3, 1]
+        assert take_ready(psub, 16) == []
