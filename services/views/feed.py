@@ -140,7 +140,8 @@ class Feed:
 
     async def _fetch(self, sub: JetStreamContext.PullSubscription, stream: str) -> None:
         # Also ended by ``_stopped``: on Python 3.11 ``asyncio.wait_for`` (inside nats-py's
-        # fetch) can swallow a cancellation that arrives as its message does.
+        # ``next_msg``, which the fetch awaits) can swallow a cancellation that arrives as its
+        # message does.
         while not self._stopped:
             try:
                 # What has arrived, at once: nats-py's own fetch awaits each message through a
