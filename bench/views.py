@@ -241,11 +241,11 @@ async def child_rebuild(settings: Settings) -> dict[str, Any]:
 
     generations = Generations(settings)
     nc = await connect(settings)
-    feed = Feed(generations.new(), asyncio.Event())
+    feed = Feed(generations.new(), asyncio.Event(), beside=True)
     started = time.perf_counter()
     await feed.start(nc)
     events = sum(feed.targets.values())
-    while not feed.reached(feed.targets):  # noqa: ASYNC110 - polled, as a probe would
+    while not feed.complete:  # noqa: ASYNC110 - polled, as a probe would
         await asyncio.sleep(0.05)
     seconds = time.perf_counter() - started
     await feed.stop()

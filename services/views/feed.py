@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,6 +32,9 @@ T = TypeVar("T")
 # How many messages one transaction of the views applies at most: a catch-up writes large
 # batches, a quiet stream one message at a time as it comes.
 BATCH = 2000
+# A rebuild beside writes larger ones: an item several events change is written once per batch,
+# and nobody waits to see each batch.
+CATCH_UP_BATCH = 10_000
 # How long to wait before writing a batch again when the views' store refused it.
 RETRY_SECONDS = 1.0
 # How long a fetch waits for a stream's next message (it returns at once with what there is).
@@ -57,10 +62,19 @@ class Feed:
 
     Messages are applied in batches, off the event loop, each batch one transaction with the
     positions it reached: the views never stand anywhere but where their positions say, and a
-    restart resumes from them."""
+    restart resumes from them.
 
-    def __init__(self, place: ViewPlace, applied: asyncio.Event) -> None:
+    A generation built ``beside`` the one served (a rebuild) is written without its secondary
+    indexes, in larger batches, and makes its indexes once it has caught up: ten B-trees
+    grown a row at a time were most of a rebuild's writing, and slowed it as they grew. It is
+    not ``complete`` (nor to be served) until then."""
+
+    def __init__(self, place: ViewPlace, applied: asyncio.Event, *, beside: bool = False) -> None:
+        if beside:
+            place = dataclasses.replace(place, indexed=False)
         self.place = place
+        self.indexed = place.indexed
+        self._batch = BATCH if self.indexed else CATCH_UP_BATCH
         self.writer = ReadModel(place)
         self.read_model = ReadModel(place)  # reads only: what the routes are given
         self.positions: dict[str, int] = {}
@@ -106,6 +120,11 @@ class Feed:
     def reached(self, targets: dict[str, int]) -> bool:
         return all(self.positions.get(s, 0) >= t for s, t in targets.items())
 
+    @property
+    def complete(self) -> bool:
+        """Caught up with where the streams stood when it began, and indexed: fit to serve."""
+        return self.indexed and self.reached(self.targets)
+
     async def _read(self, js: JetStreamContext, service: str) -> None:
         """Fetch one stream's messages a batch at a time through an ephemeral pull consumer
         from where the views stand, waiting while the writer is behind (so a catch-up is never
@@ -150,7 +169,7 @@ class Feed:
                 fetched = await fetch_batch(sub, BATCH, FETCH_SECONDS)
             except TimeoutError:
                 continue
-            while len(self._inbox) >= 2 * BATCH:
+            while len(self._inbox) >= 2 * self._batch:
                 self._drained.clear()
                 await self._drained.wait()
             self._inbox.extend(fetched)
@@ -161,10 +180,11 @@ class Feed:
         """Apply what has arrived, a batch at a time, in a worker thread (the loop keeps
         answering requests meanwhile)."""
         while True:
+            await self._index_once_caught_up()
             await self._arrived.wait()
             self._arrived.clear()
             while self._inbox:
-                batch, self._inbox = self._inbox[:BATCH], self._inbox[BATCH:]
+                batch, self._inbox = self._inbox[: self._batch], self._inbox[self._batch :]
                 self._drained.set()
                 try:
                     await in_thread(self._apply, batch)
@@ -179,6 +199,23 @@ class Feed:
                     continue
                 self.failed = None
                 self._applied.set()
+                await self._index_once_caught_up()
+
+    async def _index_once_caught_up(self) -> None:
+        """A generation written without its indexes makes them once it has caught up (the
+        writer waits meanwhile; what arrives is kept to be applied after)."""
+        if self.indexed or not self.reached(self.targets):
+            return
+        started = time.perf_counter()
+        await in_thread(self.writer.recorder.create_indexes)
+        self.indexed = True
+        self._batch = BATCH
+        log.info(
+            "the rebuilt views have caught up and are indexed",
+            generation=self.place.generation,
+            seconds=round(time.perf_counter() - started, 2),
+        )
+        self._applied.set()
 
     def _apply(self, messages: list[Msg]) -> None:
         """One transaction: the batch's changes and the positions it reached. A message at or

@@ -115,7 +115,7 @@ class Projector:
             return False
         log.warning("rebuilding the views beside the view served, as asked")
         self._asked = True
-        self._building = Feed(self.generations.new(), self._applied)
+        self._building = Feed(self.generations.new(), self._applied, beside=True)
         self.rebuilds += 1
         await self._building.start(nc)
         return True
@@ -239,7 +239,7 @@ class Projector:
         if self._building is not None:
             self._building.close()
             self.generations.drop(self._building.place)
-        self._building = Feed(self.generations.new(), self._applied)
+        self._building = Feed(self.generations.new(), self._applied, beside=True)
         self.rebuilds += 1
         await self._building.start(nc)
 
@@ -251,7 +251,7 @@ class Projector:
         building = self._building
         assert building is not None
         served = self._serving
-        if not building.reached(building.targets):
+        if not building.complete:
             return
         for stream in building.targets:
             if building.created.get(stream) == served.created.get(stream):

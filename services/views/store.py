@@ -190,6 +190,16 @@ class _Rows:
             finally:
                 self.batch_cursor = None
 
+    def index_statements(self) -> list[Any]:
+        raise NotImplementedError
+
+    def create_indexes(self) -> None:
+        """Make the indexes of a store opened without them (a rebuild beside, once it has
+        caught up): one sort per index, not ten B-trees grown a row at a time."""
+        with self._cursor(commit=True) as c:
+            for statement in self.index_statements():
+                c.execute(statement)
+
     def tracked(self, stream: str) -> int:
         """The last position recorded for ``stream`` (0: none), in the batch or read under way."""
         with self._cursor(commit=False) as c:
@@ -309,22 +319,35 @@ _REPLACED = ("view_rows_overdue",)
 
 
 class SQLiteViewRecorder(_Rows, SQLiteTrackingRecorder):
+    def __init__(self, datastore: SQLiteDatastore, *, indexed: bool = True) -> None:
+        self.indexed = indexed  # asked by the library's constructor, below
+        super().__init__(datastore)
+
+    def index_statements(self) -> list[Any]:
+        return [*_INDEXES, *(f"DROP INDEX IF EXISTS {name}" for name in _REPLACED)]
+
     def construct_create_table_statements(self) -> list[str]:
-        dropped = [f"DROP INDEX IF EXISTS {name}" for name in _REPLACED]
-        return [*super().construct_create_table_statements(), _TABLE, *_INDEXES, *dropped]
+        indexes = self.index_statements() if self.indexed else []
+        return [*super().construct_create_table_statements(), _TABLE, *indexes]
 
 
 class PostgresViewRecorder(_Rows, PostgresTrackingRecorder):
     placeholder = "%s"
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, *, indexed: bool = True) -> None:
         super().__init__(datastore, tracking_table_name="view_tracking")
         # In the datastore's schema, as the library's own tables are.
         self.table = f'"{datastore.schema}".view_rows'
-        self.sql_create_statements.extend(SQL(self._sql(s)).format() for s in (_TABLE, *_INDEXES))
-        self.sql_create_statements.extend(
-            SQL(f'DROP INDEX IF EXISTS "{datastore.schema}".{name}').format() for name in _REPLACED
-        )
+        self.sql_create_statements.append(SQL(self._sql(_TABLE)).format())
+        if indexed:
+            self.sql_create_statements.extend(self.index_statements())
+
+    def index_statements(self) -> list[Any]:
+        schema = self.datastore.schema
+        return [
+            *(SQL(self._sql(s)).format() for s in _INDEXES),
+            *(SQL(f'DROP INDEX IF EXISTS "{schema}".{name}').format() for name in _REPLACED),
+        ]
 
 
 ViewRecorder = SQLiteViewRecorder | PostgresViewRecorder
@@ -338,6 +361,9 @@ class ViewPlace:
     generation: int = 1
     sqlite_path: Path | None = None
     postgres: dict[str, Any] | None = None
+    # Opened without its secondary indexes (a rebuild beside: they are made once it has caught
+    # up, ``Feed``); opened indexed, a store that lacks them gains them.
+    indexed: bool = True
     # In memory: one name per place, so every reader of it opens the same database.
     temporary: bool = False  # removed once the views kept in it are no longer used
     memory_name: str = field(
@@ -364,11 +390,13 @@ class ViewPlace:
             def datastore() -> PostgresDatastore:
                 return PostgresDatastore(**postgres, pool_size=1, max_overflow=3, pre_ping=True)
 
-            recorder: ViewRecorder = PostgresViewRecorder(datastore())
+            recorder: ViewRecorder = PostgresViewRecorder(datastore(), indexed=self.indexed)
             recorder.renew = datastore
         else:
             name = str(self.sqlite_path) if self.sqlite_path is not None else self.memory_name
-            recorder = SQLiteViewRecorder(SQLiteDatastore(name, lock_timeout=10))
+            recorder = SQLiteViewRecorder(
+                SQLiteDatastore(name, lock_timeout=10), indexed=self.indexed
+            )
         try:
             recorder.create_table()
         except IntegrityError:  # another process made the tables at the same moment

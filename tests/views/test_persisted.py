@@ -24,6 +24,7 @@ from tests.support.nats_users import as_user, connect_as
 from tests.support.pages import free_port
 from tests.support.processes import Processes
 from tests.support.system import eventually
+from tests.support.view_indexes import EVERY_INDEX, indexes
 from tests.support.view_streams import fill, messages
 
 pytestmark = pytest.mark.integration
@@ -210,6 +211,8 @@ async def test_a_rebuild_asked_for_is_built_beside_and_served_once_caught_up(
     assert projector.progress()["generation"] == 2
     assert generations.current() == 2 and generations.known() == [2]
     assert snapshot(projector.read_model) == before
+    # Written without its indexes, it made them before it was served.
+    assert indexes(projector.read_model.recorder) == EVERY_INDEX
     await projector.stop()
     projector.close()
     await nc.close()
