@@ -104,6 +104,8 @@ class Batch:
         self.items: dict[tuple[str, str], Any] = {}
         self.tables: dict[str, Table[Any, Any]] = {}
         self.deleted: set[tuple[str, str]] = set()
+        # Each item's body as it was read: an item read and not changed is not written again.
+        self.read: dict[tuple[str, str], str] = {}
 
 
 class Table(Generic[K, V]):
@@ -151,6 +153,8 @@ class Table(Generic[K, V]):
         if batch is not None:
             batch.items[(self.kind, k)] = value
             batch.tables[self.kind] = self
+            if value is not None:
+                batch.read[(self.kind, k)] = bodies[k]
         return default if value is None else value
 
     def load_many(self, keys: Iterable[K]) -> None:
@@ -163,6 +167,8 @@ class Table(Generic[K, V]):
         bodies = self.recorder.bodies(self.kind, wanted)
         for k in wanted:
             batch.items[(self.kind, k)] = self._decode(bodies[k]) if k in bodies else None
+        for k, body in bodies.items():
+            batch.read[(self.kind, k)] = body
         batch.tables[self.kind] = self
 
     def many(self, keys: Iterable[K]) -> dict[str, V]:
@@ -331,14 +337,17 @@ class Views:
             if trackings:
                 self.recorder.write([], [], trackings)
             return
-        rows = [
-            (batch.tables[kind]._stored(key, value), self.next_seq())
-            for (kind, key), value in batch.items.items()
-            if value is not None
-        ]
+        rows: list[tuple[StoredRow, int]] = []
+        for (kind, key), value in batch.items.items():
+            if value is None:
+                continue
+            stored = batch.tables[kind]._stored(key, value)
+            if batch.read.get((kind, key)) != stored.body:  # new, or changed since read
+                rows.append((stored, self.next_seq()))
         self.recorder.write(rows, sorted(batch.deleted), trackings)
         batch.items.clear()
         batch.deleted.clear()
+        batch.read.clear()
 
     def position(self, stream: str) -> int:
         """The last sequence of ``stream`` these views have applied (0: none)."""
