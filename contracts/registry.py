@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 # The modules that define the events: importing them registers every event type.
@@ -67,7 +67,9 @@ def command_subject(service: str, command: str) -> str:
 def parse_event(data: bytes | str) -> IntegrationEvent:
     """Read one message body, refusing anything that is not exactly a known contract."""
     try:
-        raw: Any = json.loads(data)
+        # orjson: a third of the time json's parser takes (a rebuild parses every event); it
+        # is stricter too (no NaN, no integer beyond 64 bits), which no contract allows.
+        raw: Any = orjson.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise MalformedEvent(f"body is not JSON: {error}") from None
     if not isinstance(raw, dict):
