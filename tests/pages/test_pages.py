@@ -66,6 +66,10 @@ async def test_an_arrest_reaches_the_inbox_and_is_worked_to_the_end(pages: Pages
     await ot.goto(f"{pages.base_url}/inbox")
     # The agency by its name in the register, not its code.
     await expect(ot.locator("h1")).to_contain_text("Oranga Tamariki, Ministry for Children")
+    # So is the header every page carries.
+    await expect(ot.locator(".whoami")).to_have_text(
+        "Agency worker, Oranga Tamariki, Ministry for Children"
+    )
     # The support staged for HH-9 became a task of its own at launch.
     await expect(ot.locator("#inbox-list caption")).to_contain_text("1 task,")
 

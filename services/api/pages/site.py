@@ -38,7 +38,19 @@ class Site:
         return self.door.read_model.agencies
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        return self.renderer.page(request, name, status, **context)
+        return self.renderer.page(
+            request, name, status, agency_label=self.agency_label(request), **context
+        )
+
+    def agency_label(self, request: Request) -> str | None:
+        """The signed-in person's agency by its registered name (its code if the register
+        does not hold it): what the header of every page shows."""
+        session = getattr(request.state, "session", None)
+        if session is None:
+            return None
+        code: str = session.identity.agency
+        registered = self.register.get(code)
+        return registered.name if registered is not None else code
 
     def refused(self, request: Request, answer: Answer) -> Response:
         """The API's refusal, shown as a page with its status and its reason."""
