@@ -33,6 +33,7 @@ def views_status(as_json: AsJson = False) -> None:
         console.print(
             f"rebuilding: generation {rebuild['generation']}, "
             f"{rebuild['applied']:,} of {rebuild['total']:,} events read"
+            + ("; making its indexes" if rebuild.get("indexing") else "")
         )
 
 
@@ -61,7 +62,13 @@ def views_rebuild(
             rebuild = status["rebuild"]
             if rebuild is None or rebuild["generation"] != generation:
                 break
-            bar.update(task, completed=rebuild["applied"], total=max(rebuild["total"], 1))
+            what = "making the indexes" if rebuild.get("indexing") else "reading the streams"
+            bar.update(
+                task,
+                description=what,
+                completed=rebuild["applied"],
+                total=max(rebuild["total"], 1),
+            )
             time.sleep(every)
     if status["generation"] != generation:
         err.print(

@@ -74,6 +74,7 @@ class Feed:
             place = dataclasses.replace(place, indexed=False)
         self.place = place
         self.indexed = place.indexed
+        self.indexing = False  # making its indexes now (caught up, not yet to be served)
         self._batch = BATCH if self.indexed else CATCH_UP_BATCH
         self.writer = ReadModel(place)
         self.read_model = ReadModel(place)  # reads only: what the routes are given
@@ -207,7 +208,11 @@ class Feed:
         if self.indexed or not self.reached(self.targets):
             return
         started = time.perf_counter()
-        await in_thread(self.writer.recorder.create_indexes)
+        self.indexing = True
+        try:
+            await in_thread(self.writer.recorder.create_indexes)
+        finally:
+            self.indexing = False
         self.indexed = True
         self._batch = BATCH
         log.info(

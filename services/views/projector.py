@@ -100,6 +100,8 @@ class Projector:
             else {
                 "generation": building.place.generation,
                 "asked": self._asked,
+                # Read to the end and making its indexes, before it is served.
+                "indexing": building.indexing,
                 "applied": sum(building.positions.values()),
                 "total": sum(
                     max(t, self._serving.positions.get(s, 0)) for s, t in building.targets.items()

@@ -46,6 +46,18 @@ def test_status_says_which_generation_is_served_and_how_far_a_rebuild_has_read(
     assert "rebuilding: generation 4, 500 of 1,210 events read" in result.output
 
 
+def test_status_says_when_a_rebuild_has_read_everything_and_is_making_its_indexes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rebuild = {"generation": 4, "asked": True, "indexing": True, "applied": 1210, "total": 1210}
+    answering(monkeypatch, [status(3, rebuild)])
+    result = CliRunner().invoke(app, ["--api", "http://api", "views", "status"], env=TOKEN)
+    assert result.exit_code == 0, result.output
+    assert "rebuilding: generation 4, 1,210 of 1,210 events read; making its indexes" in (
+        result.output
+    )
+
+
 def test_rebuild_follows_the_new_generation_until_it_is_served(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
