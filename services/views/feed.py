@@ -210,9 +210,21 @@ class Feed:
         started = time.perf_counter()
         self.indexing = True
         try:
-            await in_thread(self.writer.recorder.create_indexes)
+            while True:
+                try:
+                    await in_thread(self.writer.recorder.create_indexes)
+                    break
+                except Exception as error:  # the store away: as a batch would, try again
+                    if self.failed is None:
+                        log.warning(
+                            "the rebuilt views could not be indexed; trying again",
+                            error=repr(error),
+                        )
+                    self.failed = error
+                    await asyncio.sleep(RETRY_SECONDS)
         finally:
             self.indexing = False
+        self.failed = None
         self.indexed = True
         self._batch = BATCH
         log.info(

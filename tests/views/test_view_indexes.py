@@ -4,14 +4,24 @@ What is served is always indexed: a store opened indexed gains any index it lack
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
+import services.views.feed as feed_module
+from services.runtime.nats_permissions import ADMIN
+from services.runtime.provisioning import provision_all
 from services.runtime.settings import Settings
+from services.runtime.topology import stream_name
+from services.views.feed import Feed
 from services.views.generations import Generations
 from services.views.read_model import ReadModel
+from tests.support.nats_users import connect_as
+from tests.support.system import eventually
 from tests.support.view_indexes import EVERY_INDEX, indexes
+from tests.support.view_streams import fill, messages
 
 pytestmark = pytest.mark.integration
 
@@ -46,3 +56,35 @@ def test_a_store_opened_to_be_served_gains_the_indexes_it_lacks(settings: Settin
     assert indexes(served.recorder) == EVERY_INDEX
     served.close()
     generations.close()
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+async def test_a_rebuild_whose_indexes_fail_once_tries_again_and_is_served_only_indexed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild beside reads every stream without its indexes; making them fails once (the
+    store away): it is not complete, says why, and tries again until it has them."""
+    monkeypatch.setattr(feed_module, "RETRY_SECONDS", 0.01)
+    nc = await connect_as(settings, ADMIN)
+    await provision_all(nc.jetstream(), settings)
+    history = messages(50)
+    await fill(nc, history)
+    feed = Feed(Generations(settings).new(), asyncio.Event(), beside=True)
+    made = feed.writer.recorder.create_indexes
+    tries: list[bool] = []
+
+    def once_away() -> None:
+        tries.append(True)
+        if len(tries) == 1:
+            raise OperationalError("the store is away")
+        made()
+
+    monkeypatch.setattr(feed.writer.recorder, "create_indexes", once_away)
+    await feed.start(nc)
+    await eventually(lambda: asyncio.sleep(0, feed.complete), bool, what="indexed")
+    assert len(tries) == 2 and feed.failed is None
+    assert feed.positions[stream_name("hold")] == len(history)
+    assert indexes(feed.writer.recorder) == EVERY_INDEX
+    await feed.stop()
+    feed.close()
+    await nc.close()
