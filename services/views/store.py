@@ -32,7 +32,13 @@ from uuid import uuid4
 import psycopg
 import psycopg_pool
 import structlog
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    Tracking,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
@@ -399,9 +405,23 @@ class ViewPlace:
             )
         try:
             recorder.create_table()
-        except IntegrityError:  # another process made the tables at the same moment
-            recorder.create_table()
+        except (IntegrityError, ProgrammingError) as error:
+            if not _made_meanwhile(error):
+                raise
+            recorder.create_table()  # now they exist: IF NOT EXISTS holds
         return recorder
+
+
+def _made_meanwhile(error: Exception) -> bool:
+    """Whether another process made the same table or index at the same moment: PostgreSQL's
+    ``IF NOT EXISTS`` does not hold between two sessions making one at once (one of them fails
+    with a duplicate table, or a unique violation on the catalogue)."""
+    if isinstance(error, IntegrityError):
+        return True
+    return isinstance(
+        error.__cause__,
+        psycopg.errors.DuplicateTable | psycopg.errors.DuplicateObject,
+    )
 
 
 def remove_place(recorder: ViewRecorder, place: ViewPlace) -> None:

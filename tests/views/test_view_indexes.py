@@ -8,7 +8,8 @@ import asyncio
 import dataclasses
 
 import pytest
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import OperationalError, ProgrammingError
+from psycopg.errors import DuplicateTable
 
 import services.views.feed as feed_module
 from services.runtime.nats_permissions import ADMIN
@@ -18,6 +19,7 @@ from services.runtime.topology import stream_name
 from services.views.feed import Feed
 from services.views.generations import Generations
 from services.views.read_model import ReadModel
+from services.views.store import SQLiteViewRecorder, ViewPlace
 from tests.support.nats_users import connect_as
 from tests.support.system import eventually
 from tests.support.view_indexes import EVERY_INDEX, indexes
@@ -88,3 +90,31 @@ async def test_a_rebuild_whose_indexes_fail_once_tries_again_and_is_served_only_
     await feed.stop()
     feed.close()
     await nc.close()
+
+
+def test_a_store_another_process_made_at_the_same_moment_is_opened_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL's ``IF NOT EXISTS`` does not hold between sessions making one table at once
+    (seen: a test reading where a starting API stood got "relation view_tracking already
+    exists"): that error means the table is there, so the store is opened; any other error
+    in making the tables is not swallowed."""
+    made = SQLiteViewRecorder.create_table
+    calls: list[str] = []
+
+    def made_meanwhile(recorder: SQLiteViewRecorder) -> None:
+        calls.append("create")
+        if len(calls) == 1:
+            raise ProgrammingError("already exists") from DuplicateTable("view_tracking")
+        made(recorder)
+
+    monkeypatch.setattr(SQLiteViewRecorder, "create_table", made_meanwhile)
+    ViewPlace().open().datastore.close()
+    assert calls == ["create", "create"]
+
+    def broken(recorder: SQLiteViewRecorder) -> None:
+        raise ProgrammingError("syntax error") from SyntaxError("near x")
+
+    monkeypatch.setattr(SQLiteViewRecorder, "create_table", broken)
+    with pytest.raises(ProgrammingError, match="syntax error"):
+        ViewPlace().open()
