@@ -40,7 +40,7 @@ from nats.js.errors import NotFoundError
 from services.views.feed import Feed
 from services.views.generations import Generations
 from services.views.read_model import ReadModel
-from services.views.sharing import Lead, ReadingFeed
+from services.views.sharing import Lead, ReadingFeed, Retiring
 
 log = structlog.get_logger()
 
@@ -63,6 +63,8 @@ class Projector:
         # A rebuild asked for (``chb views rebuild``) while the view served is sound: it goes
         # on being served, live and ready, until the new one has caught up with it.
         self._asked = False
+        # Views no longer served, closed once the requests reading them have finished.
+        self.retiring = Retiring()
 
     @property
     def read_model(self) -> ReadModel:
@@ -184,6 +186,7 @@ class Projector:
 
     async def look(self, nc: Client, js: JetStreamContext) -> None:
         """One round of ``watch``."""
+        self.retiring.sweep()
         if not self.leading:  # the writer rebuilds; this process may take over from it
             if await asyncio.to_thread(self.lead.try_take):
                 await self._take_over(nc)
@@ -205,7 +208,7 @@ class Projector:
         feed = Feed(self.generations.serving(), self._applied)
         await feed.start(nc)
         self._serving = feed
-        reading.close()
+        self.retiring.add(reading.close)  # a request may be reading it now
         log.warning("took the lead: this process now writes the views", positions=feed.positions)
 
     async def _stream_infos(
@@ -266,8 +269,12 @@ class Projector:
         self._serving, self._building, self._asked = building, None, False
         self.generations.switch(building.place)
         await old.stop()  # still reading when the rebuild was asked for
-        old.close()
-        self.generations.drop(old.place)
+
+        def retire() -> None:
+            old.close()
+            self.generations.drop(old.place)
+
+        self.retiring.add(retire)  # a request may be reading it now
 
     async def stop(self) -> None:
         await self._serving.stop()
@@ -275,6 +282,7 @@ class Projector:
             await self._building.stop()
 
     def close(self) -> None:
+        self.retiring.close_all()
         self._serving.close()
         if self._building is not None:
             self._building.close()

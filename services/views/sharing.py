@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import time
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
@@ -32,6 +34,8 @@ log = structlog.get_logger()
 # How often a reading process looks at where the writer stands (and which generation it
 # serves): well inside the 2 s a caller's own change must take to be seen.
 FOLLOW_SECONDS = 0.1
+# How long views no longer served stay open for the requests that began on them.
+RETIRE_SECONDS = 30.0
 
 
 class Lead:
@@ -86,6 +90,36 @@ class Lead:
         self.held = False
 
 
+class Retiring:
+    """Views no longer served, closed (and their generation dropped) only once the requests
+    that began reading them have had time to finish: closed at the moment of a switch, a
+    request reading then failed ("Cannot operate on a closed database")."""
+
+    def __init__(self, grace: float = RETIRE_SECONDS) -> None:
+        self.grace = grace
+        self._waiting: list[tuple[float, Callable[[], None]]] = []
+
+    def add(self, finish: Callable[[], None]) -> None:
+        self._waiting.append((time.monotonic() + self.grace, finish))
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def sweep(self, now: float | None = None) -> None:
+        """Finish those whose grace is over (``now``: a monotonic time, for the tests)."""
+        at = time.monotonic() if now is None else now
+        due = [f for until, f in self._waiting if until <= at]
+        self._waiting = [(until, f) for until, f in self._waiting if until > at]
+        for finish in due:
+            try:
+                finish()
+            except Exception as error:  # already gone: nothing left to give back
+                log.warning("could not close views no longer served", error=repr(error))
+
+    def close_all(self) -> None:
+        self.sweep(now=float("inf"))
+
+
 class ReadingFeed:
     """The views as another process writes them: the generation it serves, where it stands on
     each stream (its tracking positions), followed every ``FOLLOW_SECONDS``."""
@@ -102,6 +136,7 @@ class ReadingFeed:
         self.failed: BaseException | None = None
         self._applied = applied
         self._following: asyncio.Task[None] | None = None
+        self.retiring = Retiring()
 
     async def start(self, nc: Client) -> None:
         js = nc.jetstream()
@@ -119,8 +154,9 @@ class ReadingFeed:
             old = self.read_model
             self.place = self.generations.place(current)
             self.read_model = ReadModel(self.place)
-            old.close()
+            self.retiring.add(old.close)  # a request may be reading it now
             log.info("the views' writer switched generation; reading it", generation=current)
+        self.retiring.sweep()
         self.positions = {s: self.read_model.position(s) for s in self.targets}
 
     async def _follow(self) -> None:
@@ -149,4 +185,5 @@ class ReadingFeed:
             self._following = None
 
     def close(self) -> None:
+        self.retiring.close_all()
         self.read_model.close()

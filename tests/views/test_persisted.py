@@ -20,6 +20,7 @@ from services.views.compare import differences, snapshot
 from services.views.generations import Generations
 from services.views.projector import Projector
 from services.views.read_model import ReadModel
+from services.views.sharing import RETIRE_SECONDS, ReadingFeed
 from tests.support.nats_users import as_user, connect_as
 from tests.support.pages import free_port
 from tests.support.processes import Processes
@@ -209,10 +210,39 @@ async def test_a_rebuild_asked_for_is_built_beside_and_served_once_caught_up(
             break
         await asyncio.sleep(0.05)
     assert projector.progress()["generation"] == 2
-    assert generations.current() == 2 and generations.known() == [2]
+    assert generations.current() == 2
+    # The old one stays a while for the requests that were reading it, then goes.
+    assert generations.known() == [1, 2] and len(projector.retiring) == 1
+    projector.retiring.sweep(time.monotonic() + RETIRE_SECONDS)
+    assert generations.known() == [2]
     assert snapshot(projector.read_model) == before
     # Written without its indexes, it made them before it was served.
     assert indexes(projector.read_model.recorder) == EVERY_INDEX
     await projector.stop()
     projector.close()
     await nc.close()
+
+
+@pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+async def test_a_reader_following_a_switch_lets_requests_on_the_old_views_finish(
+    settings: Settings,
+) -> None:
+    """A process that reads the views another writes follows the writer to a new generation;
+    a request that began on the old one (it holds the old views) still reads them, and they
+    are closed only once their grace is over."""
+    generations = Generations(settings)
+    ReadModel(generations.serving()).close()  # generation 1, as a writer made it
+    reader = ReadingFeed(generations, asyncio.Event())
+    reader.targets = {HOLD: 0}
+    old = reader.read_model  # what a request in flight holds
+    new = generations.new()
+    ReadModel(new).close()
+    generations.switch(new)
+    await asyncio.to_thread(reader.refresh)
+    assert reader.place.generation == 2
+    assert old.tasks.count() == 0, "the request in flight still reads"
+    assert len(reader.retiring) == 1
+    reader.retiring.sweep(time.monotonic() + RETIRE_SECONDS)
+    assert len(reader.retiring) == 0
+    reader.close()
+    generations.close()
