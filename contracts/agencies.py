@@ -40,9 +40,16 @@ def _not_blank(text: str) -> str:
     return text
 
 
+# Something other than spaces, said in the schema too (``pattern``), so that a client (and the
+# fuzzing, tests/api/test_fuzz.py) knows a blank value is refused before sending one.
+SAYS_SOMETHING = r"\S"
 # Why someone added or changed an agency: kept on the record, so it must say something.
-Reason = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_not_blank)]
-AgencyName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Reason = Annotated[
+    str, Field(min_length=1, max_length=1000, pattern=SAYS_SOMETHING), AfterValidator(_not_blank)
+]
+AgencyName = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=SAYS_SOMETHING), AfterValidator(_not_blank)
+]
 
 
 class AgencyDetails(Contract):

@@ -11,7 +11,14 @@ from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
-from contracts.agencies import AgencyDetails, AgencyKind, AgencyName, PlaceName, Reason
+from contracts.agencies import (
+    SAYS_SOMETHING,
+    AgencyDetails,
+    AgencyKind,
+    AgencyName,
+    PlaceName,
+    Reason,
+)
 from contracts.clear import AffectedChild, Child
 from contracts.envelope import Actor, Code, Contract, Instant, NoBool, Ref, Requester
 from contracts.personal import PersonalDetails, SealedText
@@ -93,7 +100,7 @@ def _says_something(value: str) -> str:
 
 
 # A reason a person must give: trimmed, and refused when nothing is left.
-RealText = Annotated[str, AfterValidator(_says_something)]
+RealText = Annotated[str, Field(pattern=SAYS_SOMETHING), AfterValidator(_says_something)]
 
 
 class Command(Contract):

@@ -248,3 +248,28 @@ def test_two_hold_processes_seeding_one_store_at_once_neither_fails_nor_duplicat
     assert all(second.agency_registered(a.code) for a in SEEDED_AGENCIES)
     first.close()
     second.close()
+
+
+def test_a_blank_name_or_reason_is_refused_and_the_schema_says_so() -> None:
+    """What is refused for saying nothing (only spaces) is refused by the schema too, so a
+    client reading the document, and the fuzzing, know it before sending (a fuzzed PATCH
+    /agencies/{code} with a blank name was answered 422 for data its schema called valid)."""
+    from contracts.commands import AgencyChange, ErasureDetails
+
+    change = AgencyChange.model_json_schema()["properties"]
+    erasure = ErasureDetails.model_json_schema()["properties"]
+    # Written out by hand: the fields a person must fill with something.
+    said = [
+        change["name"]["anyOf"][0],
+        change["reason"],
+        erasure["reason"],
+        RegisterAgency.model_json_schema()["properties"]["name"],
+    ]
+    assert [field.get("pattern") for field in said] == [r"\S", r"\S", r"\S", r"\S"]
+    for blank in (" ", "\t\n"):
+        with pytest.raises(ValueError):
+            AgencyChange(name=blank, reason="renamed")
+        with pytest.raises(ValueError):
+            AgencyChange(name="A name", reason=blank)
+        with pytest.raises(ValueError):
+            ErasureDetails(reason=blank * 10)
