@@ -85,12 +85,9 @@ async def inbox(
 ) -> Response:
     tasks, total = await inbox_tasks(site, session.identity, status, place, operation, mine)
     filters = {"status": status, "place": place, "operation": operation, "mine": mine}
-    # The agency by its name in the register, as its staff call it (its code where it has none).
-    registered = site.register.get(session.identity.agency)
     return site.page(
         request,
         "inbox.html",
-        agency_name=registered.name if registered is not None else session.identity.agency,
         tasks=tasks,
         total=total,
         filters=filters,
