@@ -74,7 +74,6 @@ class Feed:
             place = dataclasses.replace(place, indexed=False)
         self.place = place
         self.indexed = place.indexed
-        self.indexing = False  # making its indexes now (caught up, not yet to be served)
         self._batch = BATCH if self.indexed else CATCH_UP_BATCH
         self.writer = ReadModel(place)
         self.read_model = ReadModel(place)  # reads only: what the routes are given
@@ -120,6 +119,12 @@ class Feed:
 
     def reached(self, targets: dict[str, int]) -> bool:
         return all(self.positions.get(s, 0) >= t for s, t in targets.items())
+
+    @property
+    def indexing(self) -> bool:
+        """Read to where the streams stood and making its indexes (the writer's next step
+        once caught up), not yet to be served."""
+        return not self.indexed and self.reached(self.targets)
 
     @property
     def complete(self) -> bool:
@@ -187,44 +192,32 @@ class Feed:
             while self._inbox:
                 batch, self._inbox = self._inbox[: self._batch], self._inbox[self._batch :]
                 self._drained.set()
-                try:
-                    await in_thread(self._apply, batch)
-                except Exception as error:  # the store away: not ready, say why, try again
-                    if self.failed is None:
-                        log.warning(
-                            "the views could not be written; trying again", error=repr(error)
-                        )
-                    self.failed = error
-                    self._inbox = batch + self._inbox  # nothing of it was written
-                    await asyncio.sleep(RETRY_SECONDS)
-                    continue
-                self.failed = None
+                await self._until_written(self._apply, batch, what="written")
                 self._applied.set()
                 await self._index_once_caught_up()
+
+    async def _until_written(self, work: Callable[..., None], *args: Any, what: str) -> None:
+        """``work`` in a worker thread, again and again while the store refuses it (nothing of
+        it is written then): not ready meanwhile (``failed``), and why said once."""
+        while True:
+            try:
+                await in_thread(work, *args)
+            except Exception as error:  # the store away: not ready, say why, try again
+                if self.failed is None:
+                    log.warning(f"the views could not be {what}; trying again", error=repr(error))
+                self.failed = error
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            self.failed = None
+            return
 
     async def _index_once_caught_up(self) -> None:
         """A generation written without its indexes makes them once it has caught up (the
         writer waits meanwhile; what arrives is kept to be applied after)."""
-        if self.indexed or not self.reached(self.targets):
+        if not self.indexing:
             return
         started = time.perf_counter()
-        self.indexing = True
-        try:
-            while True:
-                try:
-                    await in_thread(self.writer.recorder.create_indexes)
-                    break
-                except Exception as error:  # the store away: as a batch would, try again
-                    if self.failed is None:
-                        log.warning(
-                            "the rebuilt views could not be indexed; trying again",
-                            error=repr(error),
-                        )
-                    self.failed = error
-                    await asyncio.sleep(RETRY_SECONDS)
-        finally:
-            self.indexing = False
-        self.failed = None
+        await self._until_written(self.writer.recorder.create_indexes, what="indexed")
         self.indexed = True
         self._batch = BATCH
         log.info(
